@@ -1,0 +1,2 @@
+//! baton-lab: placeholder while the lab frame is built.
+fn main() {}

@@ -1,0 +1,33 @@
+//! # baton
+//!
+//! Go's concurrency model for Rust, measured against the best peers.
+//!
+//! baton is built in layers (see `ARCHITECTURE.md` in the repository); each
+//! layer uses only the layers below it:
+//!
+//! | layer | module | what it holds |
+//! |---|---|---|
+//! | 0 | [`atomic`] | [`CachePadded`](atomic::CachePadded), [`Backoff`](atomic::Backoff), [`IdGen`](atomic::IdGen), [`ShardedCounter`](atomic::ShardedCounter), [`Rcu`](atomic::Rcu), [`SeqLock`](atomic::SeqLock) |
+//!
+//! The higher layers (park, `sync`, epoch reclamation, collections, channels,
+//! the goroutine runtime, `context`) are being built; the README's table says
+//! what exists today.
+//!
+//! ```
+//! use baton::atomic::ShardedCounter;
+//! use std::thread;
+//!
+//! let hits = ShardedCounter::new();
+//! thread::scope(|s| {
+//!     for _ in 0..4 {
+//!         s.spawn(|| for _ in 0..1000 { hits.inc() });
+//!     }
+//! });
+//! assert_eq!(hits.sum(), 4000);
+//! ```
+#![deny(unsafe_op_in_unsafe_fn)]
+#![warn(missing_docs)]
+
+pub(crate) mod shim;
+
+pub mod atomic;
