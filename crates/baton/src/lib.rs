@@ -31,3 +31,8 @@
 pub(crate) mod shim;
 
 pub mod atomic;
+
+/// The README's examples, compiled and run as doc tests so that they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeDoctests;
