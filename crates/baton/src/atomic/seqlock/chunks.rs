@@ -40,9 +40,7 @@ impl<T: Copy> Storage<T> {
 
 // The chunk views below rely on these.
 #[cfg(not(loom))]
-const _: () = assert!(
-    size_of::<AtomicChunk>() == 8 && core::mem::align_of::<AtomicChunk>() == 8
-);
+const _: () = assert!(size_of::<AtomicChunk>() == 8 && core::mem::align_of::<AtomicChunk>() == 8);
 
 /// Writes `value` into a fresh storage and returns it as chunks.
 #[inline]
