@@ -632,4 +632,32 @@ mod loom_tests {
             assert_eq!(lock.read(), [2, 2]);
         });
     }
+
+    /// A reader that is still copying while two *different* writers each
+    /// finish a write: the second writer rewrites the very copy the reader
+    /// is on before flipping, and the reader must still reject the mix.
+    /// (With one writer thread the first write's fences also cover the
+    /// second write's stores, so this needs two.) Three preemptions reach
+    /// the schedule; the model stays small enough for that.
+    #[test]
+    fn loom_seqlock_stale_reader_two_writers() {
+        let mut builder = loom::model::Builder::new();
+        builder.preemption_bound = Some(3);
+        builder.check(|| {
+            let lock = Arc::new(SeqLock::new([0u64; 2]));
+            let writers: Vec<_> = [1, 2]
+                .into_iter()
+                .map(|n| {
+                    let lock = lock.clone();
+                    thread::spawn(move || lock.write([n, n]))
+                })
+                .collect();
+            if let Some(seen) = lock.try_read() {
+                assert_eq!(seen[0], seen[1], "torn read");
+            }
+            for w in writers {
+                w.join().unwrap();
+            }
+        });
+    }
 }
