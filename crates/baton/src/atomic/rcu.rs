@@ -26,16 +26,18 @@
 //!   one non-blocking reclamation pass.
 //! - **Reclamation pass** (one thread at a time, by a try-lock flag; a pass
 //!   that finds the flag taken is skipped, never waited for): move the
-//!   retired stack into a list private to the pass holder; advance `E` from
-//!   `k` to `k + 1` while `active[(k + 1) & 1]` is zero in every slot (and
-//!   until everything retired could be freed); drop every version tagged `t`
-//!   with `E >= t + GRACE`, where `GRACE = 3`.
+//!   retired stack into buckets by tag, private to the pass holder; advance
+//!   `E` from `k` to `k + 1` while `active[(k + 1) & 1]` is zero in every
+//!   slot (and until everything retired could be freed); drop every version
+//!   tagged `t` with `E >= t + GRACE`, where `GRACE = 3`. The retired
+//!   versions and the flag live in `rcu/garbage.rs`, the guard in
+//!   `rcu/guard.rs`.
 //!
 //! ## Invariants
 //!
 //! - `ptr` always holds one strong count of the current version (never null).
 //! - A retired version is held, with its tag, in exactly one place: the
-//!   incoming stack or the pass holder's list; `pending` counts them.
+//!   incoming stack or the pass holder's buckets; `pending` counts them.
 //! - `E` is written only by the holder of the reclamation flag, and only
 //!   grows (64 bits: it never wraps).
 //! - `slot.active[p]` is the number of live guards that incremented it (a
@@ -141,16 +143,21 @@
 //! - Old versions are dropped on whichever thread runs the pass that frees
 //!   them (a writer, or `synchronize`).
 
+mod garbage;
+mod guard;
+
 use core::fmt;
 use core::marker::PhantomData;
-use core::ops::Deref;
-use core::ptr::{self, NonNull};
+use core::ptr::NonNull;
 
 use crate::atomic::thread_index::thread_index;
 use crate::atomic::{Backoff, CachePadded};
-use crate::shim::atomic::Ordering::{Acquire, Relaxed, Release, SeqCst};
-use crate::shim::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize};
-use crate::shim::{self, Arc, UnsafeCell};
+use crate::shim::atomic::Ordering::{Relaxed, SeqCst};
+use crate::shim::atomic::{AtomicPtr, AtomicU64, AtomicUsize};
+use crate::shim::{self, Arc};
+
+use garbage::Garbage;
+pub use guard::RcuGuard;
 
 /// A retired version tagged `t` is freed once the epoch is `t + GRACE` or
 /// more: then two advances, one per parity, have checked the reader counters
@@ -216,28 +223,6 @@ struct Head<T> {
 struct Slot {
     /// `active[p]`: live guards that counted themselves on parity `p`.
     active: [AtomicUsize; 2],
-}
-
-struct Garbage<T> {
-    /// Versions retired since the last pass drained them (a Treiber stack of
-    /// boxed nodes); pushed by writers, drained by the pass holder.
-    incoming: AtomicPtr<Retired<T>>,
-    /// Retired versions not yet freed (incoming + kept).
-    pending: AtomicUsize,
-    /// The reclamation flag: `true` while a pass runs.
-    reclaiming: AtomicBool,
-    /// Retired versions a pass could not free yet. Guarded by `reclaiming`.
-    kept: UnsafeCell<Vec<Retired<T>>>,
-}
-
-/// A retired version: the strong count the cell held, and its tag.
-struct Retired<T> {
-    #[allow(dead_code)] // held only to be dropped when the version is freed
-    value: Arc<T>,
-    /// `E` as read by the writer after it unlinked the version.
-    tag: u64,
-    /// The next node on the incoming stack (null at the bottom).
-    next: *mut Retired<T>,
 }
 
 // SAFETY: the cell hands out `&T` to many threads (needs `T: Sync`) and
@@ -309,12 +294,7 @@ impl<T> Rcu<T> {
                 })
                 .collect(),
             mask: n - 1,
-            garbage: CachePadded::new(Garbage {
-                incoming: AtomicPtr::new(ptr::null_mut()),
-                pending: AtomicUsize::new(0),
-                reclaiming: AtomicBool::new(false),
-                kept: UnsafeCell::new(Vec::new()),
-            }),
+            garbage: CachePadded::new(Garbage::new()),
             _owns: PhantomData,
         }
     }
@@ -508,10 +488,9 @@ impl<T> Rcu<T> {
     /// assert_eq!(cell.pending(), 0);
     /// ```
     pub fn pending(&self) -> usize {
-        // Acquire: pairs with the Release decrement after each free, so a
-        // caller that reads 0 sees those frees done (`synchronize` relies
-        // on it).
-        self.garbage.pending.load(Acquire)
+        // Acquire (inside): a caller that reads 0 sees the frees done
+        // (`synchronize` relies on it).
+        self.garbage.pending()
     }
 
     /// Frees what can be freed now, without waiting: one reclamation pass,
@@ -562,103 +541,39 @@ impl<T> Rcu<T> {
         }
     }
 
-    /// Puts an unlinked version on the incoming stack and runs a pass.
+    /// Retires an unlinked version and runs a pass.
     fn retire(&self, old: Arc<T>) {
         shim::seqcst_fence_under_loom();
         // SeqCst: step 3 of the proof; after the swap in `S`.
         let tag = self.head.epoch.load(SeqCst);
-        // Relaxed: a count; the Release push below publishes it anyway.
-        self.garbage.pending.fetch_add(1, Relaxed);
-        let node = Box::into_raw(Box::new(Retired {
-            value: old,
-            tag,
-            next: ptr::null_mut(),
-        }));
-        let incoming = &self.garbage.incoming;
-        let mut head = incoming.load(Relaxed);
-        let backoff = Backoff::new();
-        loop {
-            // SAFETY: `node` is ours until the CAS below publishes it.
-            unsafe { (*node).next = head };
-            // Release: the node's fields reach the pass that drains it.
-            match incoming.compare_exchange_weak(head, node, Release, Relaxed) {
-                Ok(_) => break,
-                Err(seen) => {
-                    head = seen;
-                    backoff.spin();
-                }
-            }
-        }
+        self.garbage.push(old, tag);
         self.reclaim_pass(0);
     }
 
-    /// One reclamation pass: advances the epoch towards `goal` (and as far as
-    /// the retired versions need) while the readers allow, and frees what
-    /// can be freed. Returns the epoch it left, or `None` if another pass
-    /// was running.
+    /// One reclamation pass: advances the epoch towards `goal` (and as far
+    /// as the retired versions need) while the readers allow, and frees
+    /// what can be freed. Returns the epoch it left, or `None` if another
+    /// pass was running.
     #[cold]
     fn reclaim_pass(&self, goal: u64) -> Option<u64> {
-        let g = &*self.garbage;
-        // Acquire: take over the list and the epoch from the last holder.
-        // A CAS, not a swap: a try that fails writes nothing. (A failed swap
-        // would store `true` again; that is harmless in the real memory
-        // model, where it lands before the holder's unlock, but loom's
-        // partial modification order can place it after and see the flag
-        // stuck.)
-        if g.reclaiming
-            .compare_exchange(false, true, Acquire, Relaxed)
-            .is_err()
-        {
-            return None;
-        }
-        // Releases the flag on every exit, unwinding from a panicking
-        // `T::drop` included.
-        let _unlock = Unlock(&g.reclaiming);
-        let epoch = g.kept.with_mut(|kept| {
-            // SAFETY: we hold the reclamation flag, which guards `kept`.
-            let kept = unsafe { &mut *kept };
-            self.drain_incoming(kept);
-            // Relaxed: only flag holders store `E`, and the flag's acquire
+        self.garbage.try_pass(|pass| {
+            // Relaxed: only pass holders store `E`, and taking the flag
             // made the last store visible.
             let mut epoch = self.head.epoch.load(Relaxed);
-            let needed = kept.iter().map(|r| r.tag + GRACE).max().unwrap_or(0);
+            let needed = pass.newest_tag().map_or(0, |t| t + GRACE);
             while epoch < goal.max(needed) && self.no_readers_on((epoch + 1) & 1) {
                 epoch += 1;
                 // SeqCst: step 3 (a writer's tag read of `epoch - 1`
                 // precedes this store in `S`).
                 self.head.epoch.store(epoch, SeqCst);
             }
-            // Free under the flag, so that `synchronize` knows a finished
+            // Freed under the flag, so that `synchronize` knows a finished
             // pass left nothing half-freed.
-            let mut i = 0;
-            while i < kept.len() {
-                if kept[i].tag + GRACE <= epoch {
-                    drop(kept.swap_remove(i));
-                    // Release: pairs with `pending`'s Acquire read.
-                    g.pending.fetch_sub(1, Release);
-                } else {
-                    i += 1;
-                }
+            if let Some(limit) = epoch.checked_sub(GRACE) {
+                pass.free_through(limit);
             }
             epoch
-        });
-        Some(epoch)
-    }
-
-    /// Moves the incoming stack into `kept`. Called by the pass holder.
-    fn drain_incoming(&self, kept: &mut Vec<Retired<T>>) {
-        // Acquire: pairs with the writers' Release pushes.
-        let mut node = self.garbage.incoming.swap(ptr::null_mut(), Acquire);
-        while !node.is_null() {
-            // SAFETY: every node on the stack came from `Box::into_raw` in
-            // `retire`, and the swap made the whole stack ours.
-            let retired = unsafe { Box::from_raw(node) };
-            node = retired.next;
-            kept.push(Retired {
-                next: ptr::null_mut(),
-                ..*retired
-            });
-        }
+        })
     }
 
     /// Whether no guard counts itself on `parity` in any slot. Steps 4-5.
@@ -672,29 +587,14 @@ impl<T> Rcu<T> {
     }
 }
 
-/// Clears the reclamation flag when dropped.
-struct Unlock<'a>(&'a AtomicBool);
-
-impl Drop for Unlock<'_> {
-    fn drop(&mut self) {
-        // Release: the next holder sees our list and epoch.
-        self.0.store(false, Release);
-    }
-}
-
 impl<T> Drop for Rcu<T> {
     fn drop(&mut self) {
-        // `&mut self`: no guard or other thread can see the cell, so every
-        // version can go; Relaxed loads are enough under exclusive access.
+        // `&mut self`: no guard or other thread can see the cell. Relaxed
+        // is enough under exclusive access. The retired versions go when
+        // `garbage` is dropped.
         let current = self.head.ptr.load(Relaxed);
         // SAFETY: `ptr` holds the cell's strong count of the current version.
         drop(unsafe { Arc::from_raw(current) });
-        self.garbage.kept.with_mut(|kept| {
-            // SAFETY: exclusive access; no pass is running.
-            let kept = unsafe { &mut *kept };
-            self.drain_incoming(kept);
-            kept.clear();
-        });
     }
 }
 
@@ -723,76 +623,6 @@ impl<T: fmt::Debug> fmt::Debug for Rcu<T> {
             .field("pending", &self.pending())
             .field("slots", &self.slots.len())
             .finish()
-    }
-}
-
-/// A version of an [`Rcu`]'s value, kept alive while the guard lives.
-/// Derefs to the value. Made by [`Rcu::load`].
-///
-/// ```
-/// let cell = baton::atomic::Rcu::new((1, 2));
-/// let guard = cell.load();
-/// assert_eq!(guard.0 + guard.1, 3);
-/// ```
-#[must_use = "a guard that is dropped at once reads nothing"]
-pub struct RcuGuard<'a, T> {
-    /// The version; valid while `active` counts this guard.
-    ptr: NonNull<T>,
-    /// The counter this guard incremented, and decrements on drop.
-    active: &'a AtomicUsize,
-}
-
-// SAFETY: a guard is a shared borrow of a `T` plus a counter that any thread
-// may decrement; sending it is sending a `&T` (needs `T: Sync`), and the
-// borrowed `Rcu<T>` is only usable across threads when `T: Send + Sync`.
-unsafe impl<T: Send + Sync> Send for RcuGuard<'_, T> {}
-// SAFETY: sharing a guard shares only `&T`.
-unsafe impl<T: Send + Sync> Sync for RcuGuard<'_, T> {}
-
-impl<T> RcuGuard<'_, T> {
-    /// The guarded version as an `Arc` (one reference-count increment), to
-    /// keep after the guard is dropped.
-    ///
-    /// ```
-    /// let cell = baton::atomic::Rcu::new(7);
-    /// let kept = cell.load().to_arc();
-    /// cell.store(8);
-    /// assert_eq!(*kept, 7);
-    /// ```
-    pub fn to_arc(&self) -> Arc<T> {
-        let ptr = self.ptr.as_ptr().cast_const();
-        // SAFETY: `ptr` came from `Arc::into_raw` and the version is alive
-        // (the guard counts), so its strong count is at least 1.
-        unsafe {
-            Arc::increment_strong_count(ptr);
-            Arc::from_raw(ptr)
-        }
-    }
-}
-
-impl<T> Deref for RcuGuard<'_, T> {
-    type Target = T;
-
-    #[inline]
-    fn deref(&self) -> &T {
-        // SAFETY: the version is not freed while this guard's increment is
-        // counted (module docs, "Why a version is freed ...").
-        unsafe { self.ptr.as_ref() }
-    }
-}
-
-impl<T> Drop for RcuGuard<'_, T> {
-    #[inline]
-    fn drop(&mut self) {
-        // Release: our reads of the version happen before a pass that
-        // reads this counter at zero frees it.
-        self.active.fetch_sub(1, Release);
-    }
-}
-
-impl<T: fmt::Debug> fmt::Debug for RcuGuard<'_, T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&**self, f)
     }
 }
 
@@ -955,7 +785,7 @@ mod tests {
         cell.store(Bomb(false));
         assert_eq!(cell.pending(), 1, "the lost one is still counted");
         cell.try_reclaim();
-        assert!(!cell.garbage.reclaiming.load(Relaxed), "flag released");
+        assert!(cell.garbage.try_pass(|_| ()).is_some(), "flag released");
         assert!(!cell.load().0);
     }
 

@@ -20,6 +20,26 @@
 //!
 //! ## Orderings
 //!
+//! ## Links are addresses, not pointers
+//!
+//! A push reads the head, links its node to it, and CASes the head from
+//! that value to its node. Between the read and the CAS, a pass may drain
+//! and free the head node, and a new node may be allocated at the same
+//! address and pushed: the CAS then succeeds (ABA). For the list's shape
+//! that is harmless, since the CAS proves the link's target is the current
+//! head. But a pointer read before the free carries the freed node's
+//! *provenance*, and following it would be undefined behaviour in Rust's
+//! abstract machine even though the address is live again (Miri reported
+//! exactly this). So the head and the links hold node *addresses*
+//! (`usize`): every node's address is exposed when it is pushed
+//! (`Box::into_raw(..) as usize`), and the drain turns addresses back into
+//! pointers with an integer-to-pointer cast, which takes the provenance of
+//! the live, exposed node at that address (exposed-provenance semantics,
+//! `core::ptr::with_exposed_provenance_mut`; plain `as` casts here, for
+//! the crate's minimum Rust version).
+//!
+//! ## Orderings
+//!
 //! | operation | ordering | why |
 //! |---|---|---|
 //! | push (CAS on `incoming`) | `Release` | the node's fields reach the pass that drains it |
@@ -29,18 +49,20 @@
 //! | `pending` increment | `Relaxed` | a count; the push publishes it |
 //! | `pending` decrement | `Release` | after the drop: a reader of 0 (`Acquire`) sees the frees done |
 
-use core::ptr;
-
 use crate::atomic::Backoff;
 use crate::shim::atomic::Ordering::{Acquire, Relaxed, Release};
-use crate::shim::atomic::{AtomicBool, AtomicPtr, AtomicUsize};
+use crate::shim::atomic::{AtomicBool, AtomicUsize};
 use crate::shim::{Arc, UnsafeCell};
+
+/// The address of no node: the bottom of the incoming stack.
+const EMPTY: usize = 0;
 
 /// An `Rcu`'s retired versions (see the module docs).
 pub(super) struct Garbage<T> {
     /// Versions retired since the last drain: a Treiber stack of boxed
-    /// nodes. Pushed by writers, drained (swapped to null) by the holder.
-    incoming: AtomicPtr<Node<T>>,
+    /// nodes, as the address of the top node (0: empty; module docs on why
+    /// an address). Pushed by writers, drained (swapped to 0) by the holder.
+    incoming: AtomicUsize,
     /// Retired versions not yet freed.
     pending: AtomicUsize,
     /// The reclamation flag: `true` while a pass runs.
@@ -55,8 +77,8 @@ struct Node<T> {
     value: Arc<T>,
     /// The epoch its writer read after unlinking it.
     tag: u64,
-    /// The node below (null at the bottom).
-    next: *mut Node<T>,
+    /// The address of the node below (0 at the bottom).
+    next: usize,
 }
 
 /// Drained versions, bucketed by tag, buckets sorted by tag.
@@ -67,7 +89,7 @@ pub(super) struct Kept<T> {
 impl<T> Garbage<T> {
     pub(super) fn new() -> Self {
         Self {
-            incoming: AtomicPtr::new(ptr::null_mut()),
+            incoming: AtomicUsize::new(EMPTY),
             pending: AtomicUsize::new(0),
             reclaiming: AtomicBool::new(false),
             kept: UnsafeCell::new(Kept {
@@ -89,8 +111,10 @@ impl<T> Garbage<T> {
         let node = Box::into_raw(Box::new(Node {
             value,
             tag,
-            next: ptr::null_mut(),
+            next: EMPTY,
         }));
+        // Exposes the node's provenance for the drain's cast back.
+        let addr = node as usize;
         let mut head = self.incoming.load(Relaxed);
         let backoff = Backoff::new();
         loop {
@@ -99,7 +123,7 @@ impl<T> Garbage<T> {
             // Release: the node's fields reach the pass that drains it.
             match self
                 .incoming
-                .compare_exchange_weak(head, node, Release, Relaxed)
+                .compare_exchange_weak(head, addr, Release, Relaxed)
             {
                 Ok(_) => return,
                 Err(seen) => {
@@ -142,13 +166,14 @@ impl<T> Garbage<T> {
     /// Moves the incoming stack into `kept`.
     fn drain_into(&self, kept: &mut Kept<T>) {
         // Acquire: pairs with the pushes.
-        let mut node = self.incoming.swap(ptr::null_mut(), Acquire);
-        while !node.is_null() {
-            // SAFETY: every node came from `Box::into_raw` in `push`, and
-            // the swap made the whole stack ours.
-            let Node { value, tag, next } = *unsafe { Box::from_raw(node) };
+        let mut addr = self.incoming.swap(EMPTY, Acquire);
+        while addr != EMPTY {
+            // SAFETY: every address on the stack is that of a live node from
+            // `Box::into_raw` in `push`, exposed there (so the cast gets its
+            // provenance), and the swap made the whole stack ours.
+            let Node { value, tag, next } = *unsafe { Box::from_raw(addr as *mut Node<T>) };
             kept.insert(tag, value);
-            node = next;
+            addr = next;
         }
     }
 }
