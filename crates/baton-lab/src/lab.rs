@@ -9,7 +9,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use crate::experiments::{Case, Experiment, Impl, Run};
 use crate::go::{self, GoHarness};
 use crate::machine::Machine;
-use crate::report::table::CaseTable;
+use crate::report::table::{threads_label, CaseTable};
 use crate::report::{html, json, Report, Row};
 use crate::runner::{self, Sample, Spec};
 
@@ -101,6 +101,8 @@ fn progress_bar(total: u64, seconds: f64) -> ProgressBar {
 
 /// Measures every implementation of `case` at each thread count, in
 /// interleaved rounds, and returns one row per (implementation, threads).
+/// An implementation that fails (only Go runs can) is warned about once and
+/// left out of the rest of the case.
 fn run_case(
     exp: &Experiment,
     case: &Case,
@@ -110,36 +112,50 @@ fn run_case(
     bar: &ProgressBar,
 ) -> Vec<Row> {
     let mut rows = Vec::new();
-    for &threads in settings.threads(case) {
+    let mut impls = impls.to_vec();
+    let counts = settings.threads(case);
+    for (done, &threads) in counts.iter().enumerate() {
         let spec = Spec {
             threads,
             seconds: settings.seconds,
             latency: case.latency,
         };
         let start = bar.position();
+        let mut failed = vec![false; impls.len()];
         let samples = runner::interleave(impls.len(), settings.rounds, |i| {
             let sample = measure(exp, case, impls[i], &spec, harness, bar);
+            failed[i] |= sample.is_none();
             bar.inc(1);
             sample
         });
         bar.set_position(start + (impls.len() * settings.rounds) as u64);
-        for (imp, samples) in impls.iter().zip(&samples) {
-            if let Some(f) = runner::figure(samples) {
-                rows.push(Row {
-                    experiment: exp.name.to_owned(),
-                    case: case.name.to_owned(),
-                    impl_name: imp.name.to_owned(),
-                    threads,
-                    ops_per_sec: f.ops_per_sec,
-                    ns_per_op: 1e9 / f.ops_per_sec,
-                    p50_ns: f.p50_ns,
-                    p99_ns: f.p99_ns,
-                    rss_bytes: f.rss_bytes,
-                });
+        for (i, imp) in impls.iter().enumerate().filter(|(i, _)| !failed[*i]) {
+            if let Some(f) = runner::figure(&samples[i]) {
+                rows.push(row(exp, case, imp, threads, &f));
             }
         }
+        // Leave the failed ones out of the remaining thread counts.
+        let before = impls.len();
+        let mut dead = failed.iter();
+        impls.retain(|_| !dead.next().copied().unwrap_or(true));
+        let dropped = (before - impls.len()) * settings.rounds * (counts.len() - done - 1);
+        bar.set_length(bar.length().unwrap_or(0).saturating_sub(dropped as u64));
     }
     rows
+}
+
+fn row(exp: &Experiment, case: &Case, imp: &Impl, threads: usize, f: &runner::Figure) -> Row {
+    Row {
+        experiment: exp.name.to_owned(),
+        case: case.name.to_owned(),
+        impl_name: imp.name.to_owned(),
+        threads,
+        ops_per_sec: f.ops_per_sec,
+        ns_per_op: 1e9 / f.ops_per_sec,
+        p50_ns: f.p50_ns,
+        p99_ns: f.p99_ns,
+        rss_bytes: f.rss_bytes,
+    }
 }
 
 fn measure(
@@ -157,8 +173,11 @@ fn measure(
             Err(e) => {
                 bar.suspend(|| {
                     eprintln!(
-                        "warning: {}/{} {} at {} threads: {e}; its rows are left out",
-                        exp.name, case.name, imp.name, spec.threads
+                        "warning: {}/{} {} failed at {}: {e}; left out of this case",
+                        exp.name,
+                        case.name,
+                        imp.name,
+                        threads_label(spec.threads)
                     )
                 });
                 None

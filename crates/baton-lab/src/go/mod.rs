@@ -97,7 +97,7 @@ fn build(tool: &toolchain::Toolchain, work: &Path) -> Result<PathBuf, String> {
         return Ok(exe);
     }
     eprintln!(
-        "Go peers: building the Go harness with {} (the first build compiles Go's runtime: ~20 s)",
+        "Go peers: building the Go harness with {} (the first time takes up to half a minute: Go compiles its runtime)",
         tool.version
     );
     // Per-process names, renamed into place, so two labs building at once
