@@ -12,6 +12,8 @@ use crate::runner::{Sample, Spec};
 
 mod counter;
 mod idgen;
+mod rcu;
+mod seqlock;
 
 /// One experiment: a claim and the cases that test it.
 #[derive(Debug)]
@@ -77,7 +79,12 @@ impl Impl {
 
 /// Every experiment, in the order the tour runs them.
 pub(crate) fn all() -> Vec<Experiment> {
-    vec![idgen::experiment(), counter::experiment()]
+    vec![
+        idgen::experiment(),
+        counter::experiment(),
+        rcu::experiment(),
+        seqlock::experiment(),
+    ]
 }
 
 /// The experiments' names, for the command line.
