@@ -62,22 +62,32 @@ pub(crate) fn run(experiments: &[Experiment], settings: &Settings) -> Result<(),
     let bar = progress_bar(total as u64, settings.seconds);
 
     let mut rows = Vec::new();
+    let mut shares = Vec::new();
     for exp in experiments {
         for case in &exp.cases {
             let impls: Vec<&Impl> = case.impls.iter().filter(|i| runnable(i)).collect();
-            let case_rows = run_case(exp, case, &impls, settings, harness.as_ref(), &bar);
+            let run = CaseRun {
+                exp,
+                case,
+                settings,
+                harness: harness.as_ref(),
+                bar: &bar,
+            };
+            let case_rows = run.rows(&impls, &mut shares);
             bar.suspend(|| print_case(exp, case, &case_rows));
             rows.extend(case_rows);
         }
     }
     bar.finish_and_clear();
+    let load_note = load_note(&shares);
+    println!("{load_note}");
 
     let report = Report { machine, rows };
     if let Some(path) = &settings.json {
         json::write(&report, path).map_err(|e| format!("writing {}: {e}", path.display()))?;
         println!("JSON: {}", path.display());
     }
-    let index = html::write(&report, experiments, &settings.out)
+    let index = html::write(&report, experiments, &load_note, &settings.out)
         .map_err(|e| format!("writing the report in {}: {e}", settings.out.display()))?;
     println!("Report: {}", index.display());
     Ok(())
@@ -99,49 +109,101 @@ fn progress_bar(total: u64, seconds: f64) -> ProgressBar {
     bar
 }
 
-/// Measures every implementation of `case` at each thread count, in
-/// interleaved rounds, and returns one row per (implementation, threads).
-/// An implementation that fails (only Go runs can) is warned about once and
-/// left out of the rest of the case.
-fn run_case(
-    exp: &Experiment,
-    case: &Case,
-    impls: &[&Impl],
-    settings: &Settings,
-    harness: Option<&GoHarness>,
-    bar: &ProgressBar,
-) -> Vec<Row> {
-    let mut rows = Vec::new();
-    let mut impls = impls.to_vec();
-    let counts = settings.threads(case);
-    for (done, &threads) in counts.iter().enumerate() {
-        let spec = Spec {
-            threads,
-            seconds: settings.seconds,
-            latency: case.latency,
-        };
-        let start = bar.position();
-        let mut failed = vec![false; impls.len()];
-        let samples = runner::interleave(impls.len(), settings.rounds, |i| {
-            let sample = measure(exp, case, impls[i], &spec, harness, bar);
-            failed[i] |= sample.is_none();
-            bar.inc(1);
-            sample
-        });
-        bar.set_position(start + (impls.len() * settings.rounds) as u64);
-        for (i, imp) in impls.iter().enumerate().filter(|(i, _)| !failed[*i]) {
-            if let Some(f) = runner::figure(&samples[i]) {
-                rows.push(row(exp, case, imp, threads, &f));
+/// What measuring one case needs.
+struct CaseRun<'a> {
+    exp: &'a Experiment,
+    case: &'a Case,
+    settings: &'a Settings,
+    harness: Option<&'a GoHarness>,
+    bar: &'a ProgressBar,
+}
+
+impl CaseRun<'_> {
+    /// Measures every implementation at each thread count, in interleaved
+    /// rounds, and returns one row per (implementation, threads); pushes
+    /// each native measurement's CPU share onto `shares`. An implementation
+    /// that fails (only Go runs can) is warned about once and left out of
+    /// the rest of the case.
+    fn rows(&self, impls: &[&Impl], shares: &mut Vec<f64>) -> Vec<Row> {
+        let (settings, bar) = (self.settings, self.bar);
+        let mut rows = Vec::new();
+        let mut impls = impls.to_vec();
+        let counts = settings.threads(self.case);
+        for (done, &threads) in counts.iter().enumerate() {
+            let spec = Spec {
+                threads,
+                seconds: settings.seconds,
+                latency: self.case.latency,
+            };
+            let start = bar.position();
+            let mut failed = vec![false; impls.len()];
+            let samples = runner::interleave(impls.len(), settings.rounds, |i| {
+                let sample = self.measure(impls[i], &spec);
+                if let (Run::Native(_), Some(s)) = (&impls[i].run, &sample) {
+                    shares.extend(s.cpu_share);
+                }
+                failed[i] |= sample.is_none();
+                bar.inc(1);
+                sample
+            });
+            bar.set_position(start + (impls.len() * settings.rounds) as u64);
+            for (i, imp) in impls.iter().enumerate().filter(|(i, _)| !failed[*i]) {
+                if let Some(f) = runner::figure(&samples[i]) {
+                    rows.push(row(self.exp, self.case, imp, threads, &f));
+                }
             }
+            // Leave the failed ones out of the remaining thread counts.
+            let before = impls.len();
+            let mut dead = failed.iter();
+            impls.retain(|_| !dead.next().copied().unwrap_or(true));
+            let dropped = (before - impls.len()) * settings.rounds * (counts.len() - done - 1);
+            bar.set_length(bar.length().unwrap_or(0).saturating_sub(dropped as u64));
         }
-        // Leave the failed ones out of the remaining thread counts.
-        let before = impls.len();
-        let mut dead = failed.iter();
-        impls.retain(|_| !dead.next().copied().unwrap_or(true));
-        let dropped = (before - impls.len()) * settings.rounds * (counts.len() - done - 1);
-        bar.set_length(bar.length().unwrap_or(0).saturating_sub(dropped as u64));
+        rows
     }
-    rows
+
+    fn measure(&self, imp: &Impl, spec: &Spec) -> Option<Sample> {
+        let (exp, case) = (self.exp, self.case);
+        match (&imp.run, self.harness) {
+            (Run::Native(f), _) => Some(f(spec)),
+            (Run::Go, Some(h)) => match h.measure(exp.name, case.name, imp.name, spec) {
+                Ok(s) => Some(s),
+                Err(e) => {
+                    self.bar.suspend(|| {
+                        eprintln!(
+                            "warning: {}/{} {} failed at {}: {e}; left out of this case",
+                            exp.name,
+                            case.name,
+                            imp.name,
+                            threads_label(spec.threads)
+                        )
+                    });
+                    None
+                }
+            },
+            (Run::Go, None) => None,
+        }
+    }
+}
+
+/// Below this median CPU share the machine counts as busy.
+const BUSY_SHARE: f64 = 0.85;
+
+/// One line on how much of the machine the workers got.
+fn load_note(shares: &[f64]) -> String {
+    match runner::median(shares) {
+        None => "CPU share: not measured on this OS.".to_owned(),
+        Some(s) if s < BUSY_SHARE => format!(
+            "CPU share: the workers ran {:.0}% of the time they could have (median): this machine \
+             was busy with other work, so threads seldom ran at once and contention is understated; \
+             rerun on a quiet machine for the multi-thread ratios.",
+            s * 100.0
+        ),
+        Some(s) => format!(
+            "CPU share: the workers ran {:.0}% of the time they could have (median): a quiet machine.",
+            s.min(1.0) * 100.0
+        ),
+    }
 }
 
 fn row(exp: &Experiment, case: &Case, imp: &Impl, threads: usize, f: &runner::Figure) -> Row {
@@ -155,35 +217,6 @@ fn row(exp: &Experiment, case: &Case, imp: &Impl, threads: usize, f: &runner::Fi
         p50_ns: f.p50_ns,
         p99_ns: f.p99_ns,
         rss_bytes: f.rss_bytes,
-    }
-}
-
-fn measure(
-    exp: &Experiment,
-    case: &Case,
-    imp: &Impl,
-    spec: &Spec,
-    harness: Option<&GoHarness>,
-    bar: &ProgressBar,
-) -> Option<Sample> {
-    match (&imp.run, harness) {
-        (Run::Native(f), _) => Some(f(spec)),
-        (Run::Go, Some(h)) => match h.measure(exp.name, case.name, imp.name, spec) {
-            Ok(s) => Some(s),
-            Err(e) => {
-                bar.suspend(|| {
-                    eprintln!(
-                        "warning: {}/{} {} failed at {}: {e}; left out of this case",
-                        exp.name,
-                        case.name,
-                        imp.name,
-                        threads_label(spec.threads)
-                    )
-                });
-                None
-            }
-        },
-        (Run::Go, None) => None,
     }
 }
 

@@ -18,6 +18,11 @@
 //! Background threads (a writer the readers race with, say) run untimed from
 //! the barrier until the flag rises; their work is not counted.
 //!
+//! Each worker also reads how long the kernel actually ran it
+//! (`/proc/thread-self/schedstat`, Linux), so the lab can say how much of
+//! the machine the workers got: on a machine busy with other work, threads
+//! seldom run at the same time, and contention is understated.
+//!
 //! With latency sampling on, each worker also times the first op of every
 //! batch with [`Instant`] (two clock reads, about 20-50 ns, added to one op
 //! in [`BATCH`] for every implementation alike) and the figure carries the
@@ -66,6 +71,10 @@ pub(crate) struct Sample {
     pub(crate) p99_ns: Option<f64>,
     /// Resident memory, where the case measures it.
     pub(crate) rss_bytes: Option<u64>,
+    /// The fraction of the CPU time the workers could have had that they
+    /// got (on-CPU time over `elapsed * min(threads, cores - background)`),
+    /// where the OS tells.
+    pub(crate) cpu_share: Option<f64>,
 }
 
 impl Sample {
@@ -81,6 +90,7 @@ struct WorkerResult {
     start: Instant,
     end: Instant,
     samples: Vec<u64>,
+    on_cpu_ns: Option<u64>,
 }
 
 /// Measures `spec.threads` workers running the op that `worker(state, i)`
@@ -143,13 +153,16 @@ where
             .map(|w| w.join().expect("a lab worker thread panicked"))
             .collect()
     });
-    summarise(results)
+    let cores = thread::available_parallelism().map_or(1, |n| n.get());
+    let usable = spec.threads.min(cores.saturating_sub(background)).max(1);
+    summarise(results, usable)
 }
 
 /// The worker loop: batches of ops until the flag rises.
 fn run_worker<F: FnMut()>(mut op: F, stop: &AtomicBool, latency: bool) -> WorkerResult {
     let mut ops = 0;
     let mut samples = Vec::new();
+    let cpu_before = on_cpu_ns();
     let start = Instant::now();
     if latency {
         samples.reserve(MAX_SAMPLES_PER_WORKER);
@@ -179,26 +192,44 @@ fn run_worker<F: FnMut()>(mut op: F, stop: &AtomicBool, latency: bool) -> Worker
             }
         }
     }
+    let end = Instant::now();
     WorkerResult {
         ops,
         start,
-        end: Instant::now(),
+        end,
         samples,
+        on_cpu_ns: on_cpu_ns()
+            .zip(cpu_before)
+            .map(|(b, a)| b.saturating_sub(a)),
     }
 }
 
-fn summarise(results: Vec<WorkerResult>) -> Sample {
+/// Nanoseconds the calling thread has spent on a CPU (Linux only).
+fn on_cpu_ns() -> Option<u64> {
+    let stat = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    stat.split_whitespace().next()?.parse().ok()
+}
+
+/// Totals the workers' results; `usable` is how many cores they could
+/// have had between them.
+fn summarise(results: Vec<WorkerResult>, usable: usize) -> Sample {
     let first = results.iter().map(|r| r.start).min().expect("no workers");
     let last = results.iter().map(|r| r.end).max().expect("no workers");
     let ops = results.iter().map(|r| r.ops).sum();
+    let on_cpu_ns: Option<u64> = results.iter().map(|r| r.on_cpu_ns).sum();
     let mut samples: Vec<u64> = results.into_iter().flat_map(|r| r.samples).collect();
     samples.sort_unstable();
+    let elapsed = last - first;
+    let possible_ns = elapsed.as_nanos() as f64 * usable as f64;
     Sample {
         ops,
-        elapsed: last - first,
+        elapsed,
         p50_ns: percentile(&samples, 0.50),
         p99_ns: percentile(&samples, 0.99),
         rss_bytes: None,
+        cpu_share: on_cpu_ns
+            .filter(|_| possible_ns > 0.0)
+            .map(|ns| ns as f64 / possible_ns),
     }
 }
 
@@ -354,6 +385,10 @@ mod tests {
         assert!(sample.ops >= 3 * BATCH, "each worker runs at least a batch");
         assert!(sample.elapsed > Duration::ZERO);
         assert_eq!(sample.p50_ns, None);
+        if cfg!(target_os = "linux") {
+            let share = sample.cpu_share.expect("schedstat on Linux");
+            assert!(share > 0.0 && share < 1.5, "{share}");
+        }
     }
 
     #[test]

@@ -23,7 +23,8 @@ pub(crate) fn experiment() -> Experiment {
         claim: "an RCU cell's wait-free loads beat a lock around an Arc for read-mostly data",
         cases: vec![Case {
             name: "load",
-            about: "one op = read the current config (load, read two fields); every 1000th op \
+            about:
+                "one op = read the current config (load it, read a few fields); every 1000th op \
                     of each thread instead stores a new config (99.9% loads)",
             threads: &[1, 2, 8],
             latency: false,

@@ -13,6 +13,7 @@ use crate::experiments::Experiment;
 pub(crate) fn write(
     report: &Report,
     experiments: &[Experiment],
+    load_note: &str,
     dir: &Path,
 ) -> std::io::Result<std::path::PathBuf> {
     std::fs::create_dir_all(dir)?;
@@ -27,11 +28,11 @@ pub(crate) fn write(
         section(&mut body, table, experiments, &file);
     }
     let index = dir.join("index.html");
-    std::fs::write(&index, page(report, &body))?;
+    std::fs::write(&index, page(report, load_note, &body))?;
     Ok(index)
 }
 
-fn page(report: &Report, body: &str) -> String {
+fn page(report: &Report, load_note: &str, body: &str) -> String {
     let m = &report.machine;
     format!(
         r#"<!doctype html>
@@ -47,6 +48,7 @@ td.win {{ color: #1a7f1a; }} td.loss {{ color: #b02020; }}
 </style></head><body>
 <h1>baton-lab report</h1>
 <p>Machine: {cores} cores, {cpu}; {os}; {rustc}.</p>
+<p>{load}</p>
 <p class="note">Each figure is the median of interleaved rounds (A B C A B C ...), taken side by side
 with its peers in one run. Throughput is the sum over all worker threads; ns/op = 10<sup>9</sup> / (ops/s),
 the aggregate cost of one op. "threads" counts worker threads (goroutines for Go rows): above the
@@ -58,6 +60,7 @@ throughput: above 1 baton is faster. Absolute figures drift on shared machines; 
         cpu = esc(&m.cpu_model),
         os = esc(&m.os),
         rustc = esc(&m.rustc),
+        load = esc(load_note),
     )
 }
 
