@@ -34,6 +34,7 @@
 //! (A B C A B C ...), so that a slow spell of this shared machine hits all
 //! of them alike; each reports the median of its rounds.
 
+use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::Barrier;
 use std::thread;
@@ -137,9 +138,14 @@ where
         let workers: Vec<_> = (0..spec.threads)
             .map(|i| {
                 scope.spawn(move || {
-                    let op = worker(state, i);
+                    // A panic while building the op must still reach the
+                    // barrier, or everyone else would wait there forever.
+                    let op = panic::catch_unwind(AssertUnwindSafe(|| worker(state, i)));
                     barrier.wait();
-                    run_worker(op, stop, spec.latency)
+                    match op {
+                        Ok(op) => run_worker(op, stop, spec.latency),
+                        Err(payload) => panic::resume_unwind(payload),
+                    }
                 })
             })
             .collect();
@@ -423,6 +429,17 @@ mod tests {
         let sample = measure(&spec, &(), |_, _| || thread::yield_now());
         let (p50, p99) = (sample.p50_ns.unwrap(), sample.p99_ns.unwrap());
         assert!(p50 > 0.0 && p50 <= p99);
+    }
+
+    #[test]
+    fn a_panic_while_building_an_op_fails_the_measurement_without_hanging() {
+        let result = panic::catch_unwind(|| {
+            measure(&spec(2), &(), |_, i| {
+                assert!(i != 1, "worker 1 cannot build its op");
+                || {}
+            })
+        });
+        assert!(result.is_err());
     }
 
     #[test]
