@@ -56,9 +56,10 @@ fn draw(root: &Area<'_>, table: &CaseTable) -> DrawResult {
     );
     if max / min > LOG_SCALE_SPAN {
         let low = min / 2.0;
-        bars(root, table, &title, x, (low..max * 2.0).log_scale(), low)
+        let y = (low..max * 2.0).log_scale();
+        bars(root, table, &title, "Mops/s (log scale)", x, y, low)
     } else {
-        bars(root, table, &title, x, 0.0..max * 1.15, 0.0)
+        bars(root, table, &title, "Mops/s", x, 0.0..max * 1.15, 0.0)
     }
 }
 
@@ -66,6 +67,7 @@ fn bars<Y>(
     root: &Area<'_>,
     table: &CaseTable,
     title: &str,
+    y_desc: &str,
     x: std::ops::Range<f64>,
     y: Y,
     base: f64,
@@ -85,7 +87,7 @@ where
         .configure_mesh()
         .disable_x_mesh()
         .x_labels(0)
-        .y_desc("Mops/s")
+        .y_desc(y_desc)
         .y_label_formatter(&|v| axis_label(*v))
         .draw()?;
 
@@ -122,6 +124,7 @@ where
 /// A y axis figure without needless decimals.
 fn axis_label(v: f64) -> String {
     match v {
+        0.0 => "0".to_owned(),
         v if v >= 10.0 => format!("{v:.0}"),
         v if v >= 1.0 => format!("{v:.1}"),
         v => format!("{v:.2}"),
