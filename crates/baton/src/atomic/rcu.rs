@@ -1004,21 +1004,20 @@ pub struct RcuBoundsDoctests;
 #[cfg(all(test, loom))]
 mod loom_tests {
     use super::*;
-    use loom::cell::UnsafeCell as LoomCell;
     use loom::thread;
 
     /// A pair whose halves are always equal while it is alive. Reads go
     /// through a loom cell, and the drop writes the cell: loom reports a
     /// causality violation if a read is not ordered before the free, which
     /// is how these models see a use-after-free.
-    struct Pair(LoomCell<(u64, u64)>);
+    struct Pair(loom::cell::UnsafeCell<(u64, u64)>);
 
     // SAFETY: test-only; loom checks every access to the cell for races.
     unsafe impl Sync for Pair {}
 
     impl Pair {
         fn new(n: u64) -> Self {
-            Self(LoomCell::new((n, n)))
+            Self(loom::cell::UnsafeCell::new((n, n)))
         }
 
         /// Reads the pair and checks it is whole; returns `n`.
