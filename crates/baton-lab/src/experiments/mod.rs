@@ -12,6 +12,7 @@ use crate::runner::{Sample, Spec};
 
 mod counter;
 mod idgen;
+mod mutex;
 
 /// One experiment: a claim and the cases that test it.
 #[derive(Debug)]
@@ -77,7 +78,11 @@ impl Impl {
 
 /// Every experiment, in the order the tour runs them.
 pub(crate) fn all() -> Vec<Experiment> {
-    vec![idgen::experiment(), counter::experiment()]
+    vec![
+        idgen::experiment(),
+        counter::experiment(),
+        mutex::experiment(),
+    ]
 }
 
 /// The experiments' names, for the command line.
@@ -101,6 +106,7 @@ mod tests {
         "rwlock-arc",
         "std-rwlock",
         "std-mutex",
+        "parking-lot",
         "go",
         "go-mutex",
         "baton",
