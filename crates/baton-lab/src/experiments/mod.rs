@@ -14,6 +14,7 @@ mod counter;
 mod idgen;
 mod rcu;
 mod seqlock;
+mod mutex;
 
 /// One experiment: a claim and the cases that test it.
 #[derive(Debug)]
@@ -84,6 +85,7 @@ pub(crate) fn all() -> Vec<Experiment> {
         counter::experiment(),
         rcu::experiment(),
         seqlock::experiment(),
+        mutex::experiment(),
     ]
 }
 
@@ -108,6 +110,7 @@ mod tests {
         "rwlock-arc",
         "std-rwlock",
         "std-mutex",
+        "parking-lot",
         "go",
         "go-mutex",
         "baton",
