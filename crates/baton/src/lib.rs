@@ -31,3 +31,4 @@
 pub(crate) mod shim;
 
 pub mod atomic;
+pub mod sync;
