@@ -2,5 +2,10 @@
 //! the `sync` branch owns this file).
 
 mod pool;
+mod raw_rwlock;
+mod rwlock;
+#[cfg(all(test, not(loom)))]
+mod test_util;
 
 pub use pool::{Pool, PoolGuard};
+pub use rwlock::{RwLock, RwLockReadGuard, RwLockWriteGuard};
