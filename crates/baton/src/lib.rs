@@ -31,4 +31,6 @@
 pub(crate) mod shim;
 
 pub mod atomic;
+#[allow(dead_code)] // until the `sync` layer above uses every part of it
+pub(crate) mod park;
 pub mod sync;

@@ -100,3 +100,28 @@ macro_rules! shim_thread_local {
     };
 }
 pub(crate) use shim_thread_local as thread_local;
+
+/// Thread handles and the thread's own park token (loom's under `cfg(loom)`).
+///
+/// Only `baton::park` uses these: under loom its thread parker blocks with
+/// `thread::park` (loom has no futex), and on targets without a futex it
+/// blocks with std's. Everything else in the library parks through
+/// `crate::park`, never through this module.
+#[cfg(loom)]
+#[allow(unused_imports)]
+pub(crate) mod thread {
+    pub(crate) use loom::thread::{current, park, Thread};
+}
+/// Thread handles and the thread's own park token (std's outside loom).
+#[cfg(not(loom))]
+#[allow(unused_imports)]
+pub(crate) mod thread {
+    pub(crate) use std::thread::{current, park, park_timeout, Thread};
+}
+
+/// Loom's blocking mutex, for the one place that needs a lock loom can
+/// schedule fairly: under loom, `park`'s internal spin lock is modelled as
+/// this (loom explores spinners yielding to each other forever otherwise).
+#[cfg(loom)]
+#[allow(unused_imports)]
+pub(crate) use loom::sync::{Mutex as ModelMutex, MutexGuard as ModelMutexGuard};
