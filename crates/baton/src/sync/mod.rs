@@ -4,8 +4,10 @@
 mod pool;
 mod raw_rwlock;
 mod rwlock;
+mod semaphore;
 #[cfg(all(test, not(loom)))]
 mod test_util;
 
 pub use pool::{Pool, PoolGuard};
 pub use rwlock::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+pub use semaphore::{Semaphore, SemaphorePermit};
