@@ -361,14 +361,16 @@ impl RawRwLock {
 
     #[cold]
     fn lock_exclusive_slow(&self, deadline: Option<Instant>) -> bool {
-        if !self.claim(deadline) {
-            return false;
-        }
-        self.wait_for_readers(deadline)
+        self.claim_until(deadline) && self.wait_for_readers_until(deadline)
     }
 
-    /// Sets `WRITER` for us (spinning, then queueing behind other writers).
-    fn claim(&self, deadline: Option<Instant>) -> bool {
+    /// First half of a write lock: sets `WRITER` for us (spinning, then
+    /// queueing behind other writers), which stops new readers; `false` if
+    /// `deadline` passed first (nothing held then). Finish with
+    /// [`wait_for_readers_until`](Self::wait_for_readers_until); or give the
+    /// claim up with [`unlock_exclusive`](Self::unlock_exclusive), which
+    /// works on a claim whose readers have not left yet.
+    pub(crate) fn claim_until(&self, deadline: Option<Instant>) -> bool {
         let backoff = Backoff::new();
         loop {
             let s = self.state.load(Ordering::Relaxed);
@@ -413,9 +415,10 @@ impl RawRwLock {
         }
     }
 
-    /// We hold the claim: wait until no reader is inside. On time-out, give
-    /// the claim up as an unlock would.
-    fn wait_for_readers(&self, deadline: Option<Instant>) -> bool {
+    /// Second half of a write lock: we hold the claim; wait until no reader
+    /// is inside. On time-out, gives the claim up as an unlock would
+    /// (admitting the readers it held back) and returns `false`.
+    pub(crate) fn wait_for_readers_until(&self, deadline: Option<Instant>) -> bool {
         let backoff = Backoff::new();
         loop {
             // Acquire: synchronise with the leaving readers' Release.
