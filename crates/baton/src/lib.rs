@@ -31,6 +31,5 @@
 pub(crate) mod shim;
 
 pub mod atomic;
-#[allow(dead_code)] // until the `sync` layer above uses every part of it
 pub(crate) mod park;
 pub mod sync;
