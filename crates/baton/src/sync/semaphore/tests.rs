@@ -10,9 +10,10 @@ fn grants_in_arrival_order() {
     within("Semaphore FIFO", 60, || {
         let all = sem.acquire(3);
         std::thread::scope(|s| {
-            // Requests of 3, 1, 2, 1: each must wait for the ones before
-            // it, although the small ones would fit earlier.
-            for (id, n) in [(0, 3), (1, 1), (2, 2), (3, 1)] {
+            // Requests of 3, 1, 3, 1, none of which fits beside the next:
+            // grants are strictly one after another, and the last request
+            // (1) must not overtake the 3 before it, though it would fit.
+            for (id, n) in [(0, 3), (1, 1), (2, 3), (3, 1)] {
                 let (sem, order) = (&sem, &order);
                 s.spawn(move || {
                     let _p = sem.acquire(n);
