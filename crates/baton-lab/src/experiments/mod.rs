@@ -13,6 +13,8 @@ use crate::runner::{Sample, Spec};
 mod counter;
 mod idgen;
 mod rcu;
+mod rwlock;
+mod semaphore;
 mod seqlock;
 
 /// One experiment: a claim and the cases that test it.
@@ -84,6 +86,8 @@ pub(crate) fn all() -> Vec<Experiment> {
         counter::experiment(),
         rcu::experiment(),
         seqlock::experiment(),
+        rwlock::experiment(),
+        semaphore::experiment(),
     ]
 }
 
@@ -112,6 +116,11 @@ mod tests {
         "go-mutex",
         "baton",
         "baton-batched",
+        "baton-rwlock",
+        "baton-sharded",
+        "parking-lot",
+        "crossbeam-sharded",
+        "std-mutex-condvar",
     ];
 
     #[test]
