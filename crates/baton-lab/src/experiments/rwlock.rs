@@ -47,6 +47,7 @@ macro_rules! impls {
                     )
                 },
             ),
+            Impl::go("go", "Go: sync.RWMutex around the same record"),
         ]
     };
 }
