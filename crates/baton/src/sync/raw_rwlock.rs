@@ -82,9 +82,14 @@
 //!   learn it from the wait queue's token (`Release` store, `Acquire` load),
 //!   stored only after the unlocking compare-and-swap, so they see what the
 //!   unlocker saw and wrote.
-//! - Setting and clearing the `*_PARKED` bits is `Relaxed`: they are only
-//!   read to decide whether to take a queue lock, and every decision based
-//!   on them is re-checked under that lock.
+//! - The `*_PARKED` bits carry no data: clearing them is `Relaxed`, and
+//!   setting them needs no ordering of its own (it shares one
+//!   compare-and-swap with entering, in `enter_or_mark`, which is `Acquire`
+//!   for the entering case). They are only read to decide whether to take a
+//!   queue lock, and every decision based on them is re-checked under it.
+//! - The queues' spin locks order everything done under them; no fence is
+//!   needed beside them because every decision made under a lock is one
+//!   compare-and-swap on the word, which fails if the word moved.
 //!
 //! # Alternatives rejected
 //!
