@@ -4,18 +4,8 @@
 //! scratch vectors) so that the next user can reuse one instead of
 //! allocating. It is a cache, not a container:
 //!
-//! - **Lossy by design.** [`put`](Pool::put) drops the object when the
-//!   caches it would go to are full or busy, and [`get`](Pool::get) makes a
-//!   new one with the pool's constructor when the caches it looks in are
-//!   empty or busy, even if another thread's cache holds objects. Go's pool
-//!   is lossy the same way (it is emptied at every garbage collection);
-//!   never use a pool to hold objects that must not be lost, or to count.
-//! - **Never blocks.** Every cache sits behind a try-lock: a thread that
-//!   finds one busy moves on (to the next cache, then to the constructor,
-//!   or drops the object). No operation parks, spins on a lock, or waits.
-//! - **Objects come back as they went in.** The pool does not reset them:
-//!   clear a buffer after [`get`](Pool::get) (or before it is returned), as
-//!   Go's `bytes.Buffer` users call `Reset`.
+//! What a pool promises (lossy, never blocks, objects come back as they
+//! went in) is on [`Pool`].
 //!
 //! ## Layout and invariants
 //!
@@ -65,7 +55,20 @@ const DEFAULT_LOCAL_CAP: usize = 4;
 const DEFAULT_SHARED_PER_SLOT: usize = 4;
 
 /// A lossy cache of reusable objects with a constructor, like Go's
-/// `sync.Pool` (see the [module docs](self) for what "lossy" promises).
+/// `sync.Pool`.
+///
+/// - **Lossy by design.** [`put`](Pool::put) drops the object when the
+///   caches it would go to are full or busy, and [`get`](Pool::get) makes a
+///   new one with the pool's constructor when the caches it looks in are
+///   empty or busy, even if another thread's cache holds objects. Go's pool
+///   is lossy the same way (it is emptied at every garbage collection);
+///   never use a pool to hold objects that must not be lost, or to count.
+/// - **Never blocks.** Every cache sits behind a try-lock: a thread that
+///   finds one busy moves on (to the next cache, then to the constructor,
+///   or drops the object). No operation parks, spins on a lock, or waits.
+/// - **Objects come back as they went in.** The pool does not reset them:
+///   clear a buffer after [`get`](Pool::get) (or before it is returned), as
+///   Go's `bytes.Buffer` users call `Reset`.
 ///
 /// ```
 /// use baton::sync::Pool;

@@ -6,20 +6,7 @@
 //! documented with the state machine in `raw_rwlock.rs`, which
 //! [`ShardedRwLock`](super::ShardedRwLock) shares.
 //!
-//! Usage rules:
-//!
-//! - [`read`](RwLock::read) and [`write`](RwLock::write) block: they spin
-//!   briefly, then park the goroutine (or the thread, outside a goroutine)
-//!   through baton's park layer, never an OS lock. The `try_` forms never
-//!   block; the `_timeout` forms block at most about that long.
-//! - Taking `read` twice on one thread can deadlock if a writer arrives in
-//!   between (the pending writer blocks the second `read`), as in Go; so
-//!   can `write` while holding `read`. Locks are not re-entrant.
-//! - No poisoning: a panic while holding a guard releases the lock (the
-//!   guard's drop runs during unwinding), and the data is whatever the
-//!   panicking code left, as with Go and `parking_lot`.
-//! - Guards are `!Send`, like std's, so that a lock is released on the
-//!   thread (or goroutine) that took it.
+//! The policy and the usage rules are on [`RwLock`].
 //!
 //! The read fast path is one `fetch_add`, inline; the write fast path and
 //! both unlock fast paths are one compare-and-swap.
@@ -32,8 +19,33 @@ use std::time::{Duration, Instant};
 use super::raw_rwlock::RawRwLock;
 use crate::shim::UnsafeCell;
 
-/// A reader-writer lock: many readers or one writer. See the
-/// [module docs](self) for the policy and the rules.
+/// A reader-writer lock: many readers or one writer, Go's `sync.RWMutex`.
+///
+/// # Policy: writer-preferring, and no one starves
+///
+/// - A writer that is waiting blocks readers that arrive after it, so a
+///   stream of readers cannot starve it: it waits at most for the readers
+///   already inside.
+/// - When a writer unlocks, every reader that was waiting for it goes in
+///   at once, as a batch, before the next writer; so a reader waits for at
+///   most one writer (Go's `RWMutex` policy).
+/// - Writers are served first come, first served.
+/// - Both sides spin briefly before parking.
+///
+/// # Usage rules
+///
+/// - [`read`](RwLock::read) and [`write`](RwLock::write) block: they spin
+///   briefly, then park the goroutine (or the thread, outside a goroutine)
+///   through baton's park layer, never an OS lock. The `try_` forms never
+///   block; the `_timeout` forms block at most about that long.
+/// - Taking `read` twice on one thread can deadlock if a writer arrives in
+///   between (the pending writer blocks the second `read`), as in Go; so
+///   can `write` while holding `read`. Locks are not re-entrant.
+/// - No poisoning: a panic while holding a guard releases the lock (the
+///   guard's drop runs during unwinding), and the data is whatever the
+///   panicking code left, as with Go and `parking_lot`.
+/// - Guards are `!Send`, like std's, so that a lock is released on the
+///   thread (or goroutine) that took it.
 ///
 /// ```
 /// use baton::sync::RwLock;
@@ -111,7 +123,7 @@ impl<T> RwLock<T> {
 
 impl<T: ?Sized> RwLock<T> {
     /// Locks for reading, waiting while a writer holds the lock or waits
-    /// for it (writer preference, see the [module docs](self)).
+    /// for it (writer preference, see [`RwLock`]).
     ///
     /// ```
     /// let lock = baton::sync::RwLock::new(5);

@@ -7,44 +7,8 @@
 //! (at most 8 downloads at once; at most 1 GiB of buffers, each request
 //! weighted by its size).
 //!
-//! # Semantics (x/sync's)
-//!
-//! - **FIFO, no barging.** Waiters are served in arrival order, and while
-//!   anyone waits, newcomers queue too, even if their request would fit.
-//!   So a large request at the head is not starved by a stream of small
-//!   ones: permits accumulate until it fits. (x/sync: "under load that
-//!   could cause starvation for large requests; instead, we leave all
-//!   remaining waiters blocked.")
-//! - **A waiter that times out at the head wakes those behind it** if they
-//!   now fit (x/sync's `notifyWaiters` on cancel): its departure can only
-//!   free the queue, never stall it.
-//! - **Asking for more than the capacity is a bug**: [`acquire`] and
-//!   [`acquire_timeout`] panic (the wait could never end; x/sync blocks
-//!   until its context is done), [`try_acquire`] returns `None` (it can
-//!   never succeed, which is an answer, not a hang).
-//! - **Releasing more than was acquired panics**, as x/sync does
-//!   ("semaphore: released more than held"), and changes nothing.
-//! - `acquire(0)` succeeds at once when no one waits, and otherwise waits
-//!   for its turn like any request (x/sync the same).
-//! - Acquiring with a `context` (cancellation) comes with `baton::context`;
-//!   until then, [`acquire_timeout`] bounds a wait.
-//!
-//! [`acquire`]: Semaphore::acquire
-//! [`acquire_timeout`]: Semaphore::acquire_timeout
-//! [`try_acquire`]: Semaphore::try_acquire
-//!
-//! # What FIFO costs
-//!
-//! No barging means that once permits run short, every permit goes to the
-//! longest waiter, which must be woken before it can use it, while a
-//! running thread that could have used it at once queues instead. The
-//! lab's `semaphore` experiment shows the price (one run, 2-core guest
-//! under load from other builds, `baton-lab run semaphore --rounds 7`):
-//! with permits to spare the two are even (1.02-1.19x a Mutex + Condvar
-//! semaphore that only notifies when someone waits); with 2 permits for 8
-//! threads baton's FIFO semaphore does 0.39x the barging Mutex + Condvar
-//! one (4.7 against 12.2 M acquire/release per second). That is the
-//! x/sync trade, taken on purpose: no request is starved.
+//! The semantics (x/sync's, with FIFO grants) and what FIFO costs are on
+//! [`Semaphore`].
 //!
 //! # The state word
 //!
@@ -97,7 +61,47 @@ const GRANTED: usize = 1;
 /// Spin before parking? Not under loom (see `raw_rwlock.rs`).
 const SPIN: bool = !cfg!(loom);
 
-/// A weighted semaphore with FIFO grants (see the [module docs](self)).
+/// A weighted semaphore with FIFO grants, Go's
+/// `golang.org/x/sync/semaphore.Weighted`.
+///
+/// # Semantics (x/sync's)
+///
+/// - **FIFO, no barging.** Waiters are served in arrival order, and while
+///   anyone waits, newcomers queue too, even if their request would fit.
+///   So a large request at the head is not starved by a stream of small
+///   ones: permits accumulate until it fits. (x/sync: "under load that
+///   could cause starvation for large requests; instead, we leave all
+///   remaining waiters blocked.")
+/// - **A waiter that times out at the head wakes those behind it** if they
+///   now fit (x/sync's `notifyWaiters` on cancel): its departure can only
+///   free the queue, never stall it.
+/// - **Asking for more than the capacity is a bug**: [`acquire`] and
+///   [`acquire_timeout`] panic (the wait could never end; x/sync blocks
+///   until its context is done), [`try_acquire`] returns `None` (it can
+///   never succeed, which is an answer, not a hang).
+/// - **Releasing more than was acquired panics**, as x/sync does
+///   ("semaphore: released more than held"), and changes nothing.
+/// - `acquire(0)` succeeds at once when no one waits, and otherwise waits
+///   for its turn like any request (x/sync the same).
+/// - Acquiring with a `context` (cancellation) comes with `baton::context`;
+///   until then, [`acquire_timeout`] bounds a wait.
+///
+/// [`acquire`]: Semaphore::acquire
+/// [`acquire_timeout`]: Semaphore::acquire_timeout
+/// [`try_acquire`]: Semaphore::try_acquire
+///
+/// # What FIFO costs
+///
+/// No barging means that once permits run short, every permit goes to the
+/// longest waiter, which must be woken before it can use it, while a
+/// running thread that could have used it at once queues instead. The
+/// lab's `semaphore` experiment shows the price (one run, 2-core guest
+/// under load from other builds, `baton-lab run semaphore --rounds 7`):
+/// with permits to spare the two are even (1.02-1.19x a Mutex + Condvar
+/// semaphore that only notifies when someone waits); with 2 permits for 8
+/// threads baton's FIFO semaphore does 0.39x the barging Mutex + Condvar
+/// one (4.7 against 12.2 M acquire/release per second). That is the
+/// x/sync trade, taken on purpose: no request is starved.
 ///
 /// ```
 /// use baton::sync::Semaphore;

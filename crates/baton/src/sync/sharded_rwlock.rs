@@ -69,7 +69,18 @@ use crate::shim::UnsafeCell;
 const MAX_SLOTS: usize = 1 << 10;
 
 /// A reader-writer lock with a reader slot per thread shard: readers scale
-/// with cores, writers pay for every slot. See the [module docs](self).
+/// with cores, writers pay for every slot (the `drwmutex` fix for "Go's
+/// `RWMutex` does not scale with CPUs").
+///
+/// - A reader locks only its own slot (each slot on its own cache lines),
+///   picked by the calling thread's index (a goroutine keeps its thread, so
+///   its slot too); readers on different slots never share a line.
+/// - A writer claims every slot in index order (stopping new readers
+///   everywhere), then waits for each slot's readers. Writes cost one lock
+///   operation per slot: use this for read-mostly data.
+/// - Per slot, the policy and usage rules are [`RwLock`](super::RwLock)'s:
+///   writer preference, reader batches, FIFO writers, spin then park, no
+///   re-entrance, no poisoning, `!Send` guards.
 ///
 /// ```
 /// use baton::sync::ShardedRwLock;
