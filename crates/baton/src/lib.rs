@@ -8,8 +8,10 @@
 //! | layer | module | what it holds |
 //! |---|---|---|
 //! | 0 | [`atomic`] | [`CachePadded`](atomic::CachePadded), [`Backoff`](atomic::Backoff), [`IdGen`](atomic::IdGen), [`ShardedCounter`](atomic::ShardedCounter), [`Rcu`](atomic::Rcu), [`SeqLock`](atomic::SeqLock) |
+//! | 1 | `park` (internal) | the one way anything blocks: park the current goroutine, or the OS thread outside one |
+//! | 2 | [`sync`] | [`Mutex`](sync::Mutex), [`Cond`](sync::Cond), [`WaitGroup`](sync::WaitGroup), [`Once`](sync::Once), [`OnceCell`](sync::OnceCell) |
 //!
-//! The higher layers (park, `sync`, epoch reclamation, collections, channels,
+//! The higher layers (epoch reclamation, collections, channels,
 //! the goroutine runtime, `context`) are being built; the README's table says
 //! what exists today.
 //!

@@ -12,6 +12,7 @@ use crate::runner::{Sample, Spec};
 
 mod counter;
 mod idgen;
+mod mutex;
 mod rcu;
 mod rwlock;
 mod semaphore;
@@ -86,6 +87,7 @@ pub(crate) fn all() -> Vec<Experiment> {
         counter::experiment(),
         rcu::experiment(),
         seqlock::experiment(),
+        mutex::experiment(),
         rwlock::experiment(),
         semaphore::experiment(),
     ]
@@ -112,13 +114,13 @@ mod tests {
         "rwlock-arc",
         "std-rwlock",
         "std-mutex",
+        "parking-lot",
         "go",
         "go-mutex",
         "baton",
         "baton-batched",
         "baton-rwlock",
         "baton-sharded",
-        "parking-lot",
         "crossbeam-sharded",
         "std-mutex-condvar",
     ];

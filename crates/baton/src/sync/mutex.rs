@@ -69,6 +69,14 @@ unsafe impl<T: ?Sized + Send> Sync for Mutex<T> {}
 /// g.push(2);
 /// assert_eq!(*g, [1, 2]);
 /// ```
+///
+/// Sending a guard to another thread does not compile:
+///
+/// ```compile_fail
+/// static M: baton::sync::Mutex<u8> = baton::sync::Mutex::new(0);
+/// let g = M.lock();
+/// std::thread::spawn(move || drop(g));
+/// ```
 #[must_use = "if unused the Mutex will immediately unlock"]
 pub struct MutexGuard<'a, T: ?Sized> {
     pub(super) mutex: &'a Mutex<T>,

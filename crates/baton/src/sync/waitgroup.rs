@@ -309,6 +309,16 @@ mod tests {
     }
 
     #[test]
+    #[should_panic(expected = "sync: WaitGroup misuse: Add called concurrently with Wait")]
+    fn add_from_zero_while_waiters_are_released_panics() {
+        let wg = WaitGroup::new();
+        // The window between the `done` that reached zero and the release
+        // of its waiters: counter 0, one waiter still counted.
+        wg.state.store(1, Ordering::SeqCst);
+        wg.add(1);
+    }
+
+    #[test]
     fn timed_out_waiter_is_uncounted() {
         let wg = WaitGroup::new();
         wg.add(1);

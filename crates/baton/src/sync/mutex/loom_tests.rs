@@ -7,7 +7,7 @@ use crate::sync::raw_mutex::StarvePolicy;
 /// Three threads increment under the lock: mutual exclusion (loom checks
 /// the data cell for racing accesses) and no lost wake-up (loom reports a
 /// deadlock if a sleeper is never woken), with the normal-mode wake /
-/// `WOKEN` / barging paths, or with every unlock handing off directly.
+/// wake-to-retry / barging paths, or with every unlock handing off directly.
 fn contended(policy: StarvePolicy) {
     let mut b = loom::model::Builder::new();
     b.preemption_bound = Some(2);
@@ -41,7 +41,7 @@ fn loom_mutex_starvation_handoff() {
 /// A `lock_timeout` that may time out (loom decides) races with a plain
 /// locker and the owner's unlock: whichever way it goes, the plain locker
 /// gets the lock (a timed-out waiter never swallows the wake or leaves
-/// `WOKEN`/`PARKED` stale) and the state word ends clean.
+/// `PARKED` stale) and the state word ends clean.
 #[test]
 fn loom_mutex_timeout_races_unlock() {
     for policy in [StarvePolicy::Never, StarvePolicy::Always] {
@@ -65,7 +65,7 @@ fn loom_mutex_timeout_races_unlock() {
             assert!(v == 10 || v == 11, "the patient locker always gets in");
             assert_eq!(
                 format!("{:?}", m.raw()),
-                "RawMutex { locked: false, parked: false, woken: false, starving: false }"
+                "RawMutex { locked: false, parked: false, starving: false }"
             );
         });
     }
