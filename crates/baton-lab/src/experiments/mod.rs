@@ -12,9 +12,11 @@ use crate::runner::{Sample, Spec};
 
 mod counter;
 mod idgen;
-mod rcu;
-mod seqlock;
 mod mutex;
+mod rcu;
+mod rwlock;
+mod semaphore;
+mod seqlock;
 
 /// One experiment: a claim and the cases that test it.
 #[derive(Debug)]
@@ -86,6 +88,8 @@ pub(crate) fn all() -> Vec<Experiment> {
         rcu::experiment(),
         seqlock::experiment(),
         mutex::experiment(),
+        rwlock::experiment(),
+        semaphore::experiment(),
     ]
 }
 
@@ -115,6 +119,10 @@ mod tests {
         "go-mutex",
         "baton",
         "baton-batched",
+        "baton-rwlock",
+        "baton-sharded",
+        "crossbeam-sharded",
+        "std-mutex-condvar",
     ];
 
     #[test]
