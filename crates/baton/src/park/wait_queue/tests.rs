@@ -143,10 +143,13 @@ fn wake_while_stops_at_first_refusal() {
 
 #[test]
 fn before_sleep_runs_after_queueing() {
+    // 0: before_sleep has not run; 1: it ran and saw its own node queued;
+    // 2: it ran and did not. The waker waits for it to have run, so that the
+    // check is not raced by the wake itself (which unlinks the node).
     let q = Arc::new(WaitQueue::new(()));
     let q2 = q.clone();
-    let saw_queued = Arc::new(AtomicBool::new(false));
-    let s = saw_queued.clone();
+    let seen = Arc::new(AtomicUsize::new(0));
+    let s = seen.clone();
     let h = std::thread::spawn(move || {
         q2.wait(
             0,
@@ -154,18 +157,22 @@ fn before_sleep_runs_after_queueing() {
             |_| true,
             || {
                 // We are already queued: a wake from here on finds us.
-                s.store(q2.lock().len() == 1, O::SeqCst);
+                let queued = q2.lock().len() == 1;
+                s.store(if queued { 1 } else { 2 }, O::SeqCst);
             },
             |_| {},
         )
     });
-    until_len(&q, 1);
     let start = Instant::now();
+    while seen.load(O::SeqCst) == 0 {
+        assert!(start.elapsed() < Duration::from_secs(30), "before_sleep never ran");
+        std::thread::yield_now();
+    }
+    assert_eq!(seen.load(O::SeqCst), 1, "before_sleep ran before the node was queued");
     while q.lock().wake_front(3).is_none() {
         assert!(start.elapsed() < Duration::from_secs(30));
     }
     assert_eq!(h.join().unwrap(), Waited::Woken(3));
-    assert!(saw_queued.load(O::SeqCst));
 }
 
 /// A stress run: many threads wait with short deadlines while one hands
