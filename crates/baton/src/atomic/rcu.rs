@@ -136,6 +136,14 @@
 //!   it lives waits until it is dropped ([`pending`](Rcu::pending) grows).
 //!   For a version to keep, use [`load_full`](Rcu::load_full) and drop the
 //!   guard; an `Arc` delays nothing.
+//! - A guard held across a preemption counts as held: when threads
+//!   outnumber cores, a reader descheduled between `load` and the guard's
+//!   drop holds back reclamation for its whole time off the CPU, and the
+//!   versions stored meanwhile pile up (the 2-core stress test with 8
+//!   threads has seen thousands pending at once). They are all freed by the
+//!   first pass after it runs again. This is the price of a reader that
+//!   writes only its own slot; arc-swap bounds garbage per reader instead,
+//!   at the cost of writers helping readers.
 //! - `mem::forget` on a guard leaks every later version of that `Rcu` until
 //!   the `Rcu` is dropped (safe, but a leak).
 //! - Never call [`synchronize`](Rcu::synchronize) while the calling thread
