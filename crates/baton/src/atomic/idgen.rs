@@ -434,7 +434,7 @@ mod loom_tests {
             assert_eq!(all.len(), n, "duplicate id");
             assert!(all
                 .iter()
-                .all(|&id| id >= IdGen::MAX_ID - 2 && id <= IdGen::MAX_ID));
+                .all(|id| (IdGen::MAX_ID - 2..=IdGen::MAX_ID).contains(id)));
             assert_eq!(ids.try_next(), Err(IdsExhausted));
         });
     }

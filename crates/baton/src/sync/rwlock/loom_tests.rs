@@ -5,7 +5,7 @@
 
 use super::*;
 use crate::shim::Arc;
-use loom::cell::UnsafeCell as LoomCell;
+use loom::cell::UnsafeCell as LoomUnsafeCell;
 
 /// Loom with `LOOM_MAX_PREEMPTIONS` if set (CI sets 2), else a bound of 2.
 fn model(f: impl Fn() + Sync + Send + 'static) {
@@ -14,13 +14,13 @@ fn model(f: impl Fn() + Sync + Send + 'static) {
     b.check(f);
 }
 
-fn bump(lock: &RwLock<LoomCell<usize>>) {
+fn bump(lock: &RwLock<LoomUnsafeCell<usize>>) {
     let g = lock.write();
     // SAFETY: the write lock excludes every other access (what loom checks).
     g.with_mut(|p| unsafe { *p += 1 });
 }
 
-fn peek(lock: &RwLock<LoomCell<usize>>) -> usize {
+fn peek(lock: &RwLock<LoomUnsafeCell<usize>>) -> usize {
     let g = lock.read();
     // SAFETY: the read lock excludes writers (what loom checks).
     g.with(|p| unsafe { *p })
@@ -31,7 +31,7 @@ fn peek(lock: &RwLock<LoomCell<usize>>) -> usize {
 #[test]
 fn loom_rwlock_exclusion() {
     model(|| {
-        let lock = Arc::new(RwLock::new(LoomCell::new(0)));
+        let lock = Arc::new(RwLock::new(LoomUnsafeCell::new(0)));
         let l1 = lock.clone();
         let t1 = loom::thread::spawn(move || bump(&l1));
         let l2 = lock.clone();
@@ -48,7 +48,7 @@ fn loom_rwlock_exclusion() {
 #[test]
 fn loom_rwlock_readers_and_writer_all_finish() {
     model(|| {
-        let lock = Arc::new(RwLock::new(LoomCell::new(0)));
+        let lock = Arc::new(RwLock::new(LoomUnsafeCell::new(0)));
         let ts: Vec<_> = (0..2)
             .map(|_| {
                 let l = lock.clone();
@@ -69,7 +69,7 @@ fn loom_rwlock_readers_and_writer_all_finish() {
 #[test]
 fn loom_rwlock_write_timeout_passes_the_claim_on() {
     model(|| {
-        let lock = Arc::new(RwLock::new(LoomCell::new(0)));
+        let lock = Arc::new(RwLock::new(LoomUnsafeCell::new(0)));
         let l1 = lock.clone();
         let writer = loom::thread::spawn(move || {
             if let Some(g) = l1.write_timeout(Duration::from_millis(1)) {
@@ -91,7 +91,7 @@ fn loom_rwlock_write_timeout_passes_the_claim_on() {
 #[test]
 fn loom_rwlock_read_timeout_races_the_unlock() {
     model(|| {
-        let lock = Arc::new(RwLock::new(LoomCell::new(0)));
+        let lock = Arc::new(RwLock::new(LoomUnsafeCell::new(0)));
         let l1 = lock.clone();
         let reader = loom::thread::spawn(move || {
             // SAFETY: read lock held.
@@ -112,7 +112,7 @@ fn loom_rwlock_read_timeout_races_the_unlock() {
 #[test]
 fn loom_rwlock_two_writers_and_a_reader() {
     model(|| {
-        let lock = Arc::new(RwLock::new(LoomCell::new(0)));
+        let lock = Arc::new(RwLock::new(LoomUnsafeCell::new(0)));
         let l1 = lock.clone();
         let timed = loom::thread::spawn(move || {
             l1.write_timeout(Duration::from_millis(1)).map(|g| {

@@ -5,7 +5,7 @@
 
 use super::*;
 use crate::shim::Arc;
-use loom::cell::UnsafeCell as LoomCell;
+use loom::cell::UnsafeCell as LoomUnsafeCell;
 
 /// Loom with `LOOM_MAX_PREEMPTIONS` if set (CI sets 2), else a bound of 2.
 fn model(f: impl Fn() + Sync + Send + 'static) {
@@ -14,7 +14,7 @@ fn model(f: impl Fn() + Sync + Send + 'static) {
     b.check(f);
 }
 
-fn peek(lock: &ShardedRwLock<LoomCell<usize>>) -> usize {
+fn peek(lock: &ShardedRwLock<LoomUnsafeCell<usize>>) -> usize {
     let g = lock.read();
     // SAFETY: a read lock on our slot excludes writers (what loom checks).
     g.with(|p| unsafe { *p })
@@ -25,7 +25,7 @@ fn peek(lock: &ShardedRwLock<LoomCell<usize>>) -> usize {
 #[test]
 fn loom_sharded_rwlock_reader_and_writer() {
     model(|| {
-        let lock = Arc::new(ShardedRwLock::with_slots(LoomCell::new(0), 2));
+        let lock = Arc::new(ShardedRwLock::with_slots(LoomUnsafeCell::new(0), 2));
         let l = lock.clone();
         let reader = loom::thread::spawn(move || peek(&l));
         {
@@ -43,7 +43,7 @@ fn loom_sharded_rwlock_reader_and_writer() {
 #[test]
 fn loom_sharded_rwlock_write_timeout_releases_all() {
     model(|| {
-        let lock = Arc::new(ShardedRwLock::with_slots(LoomCell::new(0), 2));
+        let lock = Arc::new(ShardedRwLock::with_slots(LoomUnsafeCell::new(0), 2));
         let l = lock.clone();
         let writer = loom::thread::spawn(move || {
             if let Some(g) = l.write_timeout(Duration::from_millis(1)) {
