@@ -31,6 +31,8 @@
 pub(crate) mod shim;
 
 pub mod atomic;
+pub mod collections;
+pub mod epoch;
 
 /// The README's examples, compiled and run as doc tests so that they stay true.
 #[cfg(doctest)]
