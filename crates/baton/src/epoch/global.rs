@@ -47,6 +47,16 @@ use crate::shim::UnsafeCell;
 /// ahead of any realistic rate of retirement.
 const MAX_BAGS_PER_COLLECT: usize = 64;
 
+/// Whether a bag stamped `stamp` may run, given that the global epoch has
+/// reached `now`. The difference is taken as signed: a bag stamped *after*
+/// the caller read `now` (another thread advanced and sealed meanwhile) has
+/// `stamp > now`, and an unsigned `now - stamp` would wrap to a huge value
+/// and free it early (loom found this: `loom_concurrent_collectors_*`).
+#[inline]
+fn is_expired(stamp: usize, now: usize) -> bool {
+    (now.wrapping_sub(stamp) as isize) >= 2
+}
+
 /// Expired bags, oldest first; owned by whoever holds `Global::collecting`.
 struct Backlog {
     head: *mut SealedBag,
@@ -254,8 +264,8 @@ impl Global {
             }
             backlog.tail = chain_tail;
         }
-        // Detach the expired prefix: a bag stamped `e` expires once the
-        // global epoch is `e + 2` (see the module docs).
+        // Detach the expired prefix: a bag stamped `s` expires once the
+        // global epoch is `s + 2` (see the module docs).
         let expired = backlog.head;
         let mut last: *mut SealedBag = ptr::null_mut();
         let mut p = backlog.head;
@@ -263,7 +273,7 @@ impl Global {
         // SAFETY: backlog bags are ours under the lock.
         while taken < MAX_BAGS_PER_COLLECT
             && !p.is_null()
-            && epoch.wrapping_sub(unsafe { (*p).epoch }) >= 2
+            && is_expired(unsafe { (*p).epoch }, epoch)
         {
             last = p;
             // SAFETY: as above.
