@@ -86,6 +86,6 @@ fn with_handle<R>(f: fn(&LocalHandle) -> R) -> R {
     // thread-local's destructor pinning); register a temporary handle then,
     // as crossbeam does. The guard keeps the slot until it is dropped.
     HANDLE
-        .try_with(|h| f(h))
+        .try_with(f)
         .unwrap_or_else(|_| f(&collector().register()))
 }

@@ -270,14 +270,14 @@ impl Global {
         let mut last: *mut SealedBag = ptr::null_mut();
         let mut p = backlog.head;
         let mut taken = 0;
-        // SAFETY: backlog bags are ours under the lock.
-        while taken < MAX_BAGS_PER_COLLECT
-            && !p.is_null()
-            && is_expired(unsafe { (*p).epoch }, epoch)
-        {
+        while taken < MAX_BAGS_PER_COLLECT && !p.is_null() {
+            // SAFETY: backlog bags are ours under the lock.
+            let bag = unsafe { &*p };
+            if !is_expired(bag.epoch, epoch) {
+                break;
+            }
             last = p;
-            // SAFETY: as above.
-            p = unsafe { (*p).next };
+            p = bag.next;
             taken += 1;
         }
         if last.is_null() {

@@ -235,6 +235,21 @@ impl<'g, T> Shared<'g, T> {
         self.ptr.is_null()
     }
 
+    /// A `Shared` from a raw pointer read out of a node (a data structure's
+    /// own link field that is not an [`Atomic`]).
+    ///
+    /// # Safety
+    ///
+    /// `raw` is null or points to a live allocation from an [`Owned`] that
+    /// the guard `'g` protects (it was reachable when the guard pinned).
+    #[inline]
+    pub(crate) unsafe fn from_raw(raw: *const T) -> Self {
+        Self {
+            ptr: raw,
+            _guard: PhantomData,
+        }
+    }
+
     /// The raw pointer (for comparisons and debugging).
     ///
     /// ```
