@@ -74,12 +74,36 @@ fn loom_stack_concurrent_pops() {
     });
 }
 
+/// The two queues, under one interface for the models.
+trait Fifo: Default + Send + Sync + 'static {
+    fn push(&self, v: Val);
+    fn pop(&self) -> Option<Val>;
+}
+
+impl Fifo for Queue<Val> {
+    fn push(&self, v: Val) {
+        Queue::push(self, v)
+    }
+    fn pop(&self) -> Option<Val> {
+        Queue::pop(self)
+    }
+}
+
+impl Fifo for MsQueue<Val> {
+    fn push(&self, v: Val) {
+        MsQueue::push(self, v)
+    }
+    fn pop(&self) -> Option<Val> {
+        MsQueue::pop(self)
+    }
+}
+
 /// One producer pushes two items while a consumer pops twice: each item
-/// is popped once, in the order pushed.
-#[test]
-fn loom_queue_fifo_with_concurrent_pops() {
+/// is popped once, in the order pushed. (For `Queue`, with 2 slots per
+/// block under loom, the second push takes a block's last slot.)
+fn fifo_with_concurrent_pops<Q: Fifo>() {
     model(|| {
-        let q = Arc::new(Queue::new());
+        let q = Arc::new(Q::default());
         let producer = {
             let q = q.clone();
             thread::spawn(move || {
@@ -94,12 +118,11 @@ fn loom_queue_fifo_with_concurrent_pops() {
     });
 }
 
-/// Two pushers and a popper in between (the lagging-tail helping path):
-/// both items come out once, each producer's in order.
-#[test]
-fn loom_queue_two_pushers() {
+/// Two pushers, one of which then pops (for `MsQueue`, the lagging-tail
+/// helping path): both items come out once.
+fn two_pushers<Q: Fifo>() {
     model(|| {
-        let q = Arc::new(Queue::new());
+        let q = Arc::new(Q::default());
         let other = {
             let q = q.clone();
             thread::spawn(move || {
@@ -114,4 +137,54 @@ fn loom_queue_two_pushers() {
         seen.sort_unstable();
         assert_eq!(seen, [10, 20]);
     });
+}
+
+/// Two poppers race for the two slots of a full block (`Queue` has 2
+/// slots per block under loom): the one that takes the last slot frees the
+/// block, possibly while the other is still reading the first slot, which
+/// is the hand-over of the `DESTROY` protocol. A third item sits in the
+/// next block.
+fn concurrent_pops_of_one_block<Q: Fifo>() {
+    model(|| {
+        let q = Arc::new(Q::default());
+        for v in 1..=3 {
+            q.push(Val::new(v));
+        }
+        let t = {
+            let q = q.clone();
+            thread::spawn(move || q.pop().map(Val::get))
+        };
+        let mine = q.pop().map(Val::get).expect("three items");
+        let theirs = t.join().unwrap().expect("three items");
+        let mut got = [mine, theirs];
+        got.sort_unstable();
+        assert_eq!(got, [1, 2]);
+        assert_eq!(q.pop().map(Val::get), Some(3));
+        assert!(q.pop().is_none());
+    });
+}
+
+#[test]
+fn loom_queue_fifo_with_concurrent_pops() {
+    fifo_with_concurrent_pops::<Queue<Val>>();
+}
+
+#[test]
+fn loom_queue_two_pushers() {
+    two_pushers::<Queue<Val>>();
+}
+
+#[test]
+fn loom_queue_concurrent_pops_of_one_block() {
+    concurrent_pops_of_one_block::<Queue<Val>>();
+}
+
+#[test]
+fn loom_ms_queue_fifo_with_concurrent_pops() {
+    fifo_with_concurrent_pops::<MsQueue<Val>>();
+}
+
+#[test]
+fn loom_ms_queue_two_pushers() {
+    two_pushers::<MsQueue<Val>>();
 }

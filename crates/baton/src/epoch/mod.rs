@@ -146,6 +146,12 @@
 //! [`pending`] (or [`Collector::pending`]) exposes the count, and
 //! [`Collector::epoch`] shows a stalled epoch.
 //!
+//! A second, bounded, cost: a thread's own bag is handed over only when
+//! it fills (64 entries), when the thread calls [`Guard::flush`], or when
+//! it exits; a thread that retired a few objects and then idles keeps up
+//! to 63 of them (about 2 KB for stack nodes) until one of those happens.
+//! [`pending`] counts them too.
+//!
 //! Usage rules, then: keep guards short; never block (channel receive,
 //! lock, sleep, I/O) while holding one; pin once around a batch of
 //! operations rather than per pointer load; a subsystem that must pin for
