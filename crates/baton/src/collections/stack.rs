@@ -9,8 +9,8 @@
 //! - `pop`: read the head, read its `next`, CAS the head from the node to
 //!   `next`; the winner owns the node's value and retires the node.
 //!
-//! Every operation pins an epoch guard first. That is what makes `pop`
-//! safe: the head a popper reads may be popped and retired by another
+//! Every `pop` pins an epoch guard first (a `push` needs none: it never
+//! reads through a shared pointer). That is what makes `pop` safe: the head a popper reads may be popped and retired by another
 //! thread before the popper reads its `next`, but it is not freed while the
 //! popper is pinned. It also removes the ABA problem of the classic
 //! algorithm: a node's address cannot be reused (so the head cannot change
@@ -116,14 +116,20 @@ impl<T> Stack<T> {
             value: ManuallyDrop::new(value),
             next: ptr::null(),
         });
-        let guard = epoch::pin();
+        // No pin: push never dereferences a shared node, it only uses the
+        // head's address as `next` and as the CAS's expected value. If the
+        // head is popped, freed and its address reused by a new head in
+        // between, the CAS succeeds and links us above that new head, which
+        // is correct (a Treiber push has no ABA problem; only pop does).
+        // SAFETY: nothing loaded through this guard is dereferenced.
+        let guard = unsafe { epoch::unprotected() };
         let backoff = Backoff::new();
-        let mut head = self.head.load(Relaxed, &guard);
+        let mut head = self.head.load(Relaxed, guard);
         loop {
             node.next = head.as_raw();
             match self
                 .head
-                .compare_exchange_weak(head, node, Release, Relaxed, &guard)
+                .compare_exchange_weak(head, node, Release, Relaxed, guard)
             {
                 Ok(_) => return,
                 Err(e) => {
