@@ -8,8 +8,10 @@
 //! | layer | module | what it holds |
 //! |---|---|---|
 //! | 0 | [`atomic`] | [`CachePadded`](atomic::CachePadded), [`Backoff`](atomic::Backoff), [`IdGen`](atomic::IdGen), [`ShardedCounter`](atomic::ShardedCounter), [`Rcu`](atomic::Rcu), [`SeqLock`](atomic::SeqLock) |
+//! | 2 | [`epoch`] | epoch-based reclamation: [`pin`](epoch::pin), [`Guard`](epoch::Guard), [`Atomic`](epoch::Atomic)/[`Owned`](epoch::Owned)/[`Shared`](epoch::Shared), [`Collector`](epoch::Collector), [`pending`](epoch::pending) |
+//! | 3 | [`collections`] | [`Stack`](collections::Stack) (Treiber), [`Queue`](collections::Queue) (segmented), [`MsQueue`](collections::MsQueue) (Michael–Scott) |
 //!
-//! The higher layers (park, `sync`, epoch reclamation, collections, channels,
+//! The other layers (park, `sync`, the sharded map and handle registry, channels,
 //! the goroutine runtime, `context`) are being built; the README's table says
 //! what exists today.
 //!

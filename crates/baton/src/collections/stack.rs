@@ -10,9 +10,10 @@
 //!   `next`; the winner owns the node's value and retires the node.
 //!
 //! Every `pop` pins an epoch guard first (a `push` needs none: it never
-//! reads through a shared pointer). That is what makes `pop` safe: the head a popper reads may be popped and retired by another
-//! thread before the popper reads its `next`, but it is not freed while the
-//! popper is pinned. It also removes the ABA problem of the classic
+//! reads through a shared pointer). That is what makes `pop` safe: the
+//! head a popper reads may be popped and retired by another thread before
+//! the popper reads its `next`, but it is not freed while the popper is
+//! pinned. It also removes the ABA problem of the classic
 //! algorithm: a node's address cannot be reused (so the head cannot change
 //! from `A` back to an equal-looking `A`) while any thread that read `A` is
 //! still pinned.
@@ -76,6 +77,14 @@ struct Node<T> {
 /// all.sort();
 /// assert_eq!(all, (0..400).collect::<Vec<_>>());
 /// assert!(stack.is_empty());
+/// ```
+///
+/// Values cross threads, so a stack of values that cannot is not shared:
+///
+/// ```compile_fail
+/// let stack = baton::collections::Stack::new();
+/// stack.push(std::rc::Rc::new(1));
+/// std::thread::scope(|s| { s.spawn(|| stack.pop()); });
 /// ```
 pub struct Stack<T> {
     /// The newest node; its own cache line, since every operation CASes it.

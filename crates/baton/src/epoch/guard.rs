@@ -22,6 +22,27 @@ use super::pointers::Shared;
 /// guard.defer(|| println!("runs once no pinned thread can see the garbage"));
 /// drop(guard); // unpin
 /// ```
+///
+/// A guard cannot move to another thread (it is the *calling* thread that
+/// is pinned):
+///
+/// ```compile_fail
+/// let guard = baton::epoch::pin();
+/// std::thread::spawn(move || drop(guard));
+/// ```
+///
+/// and a pointer loaded under a guard cannot outlive it:
+///
+/// ```compile_fail
+/// use baton::epoch::{self, Atomic};
+/// use std::sync::atomic::Ordering::Acquire;
+/// let a = Atomic::new(1);
+/// let p = {
+///     let guard = epoch::pin();
+///     a.load(Acquire, &guard)
+/// };
+/// let _ = p;
+/// ```
 pub struct Guard {
     /// The owner's slot, or null for [`unprotected`].
     local: *const Local,

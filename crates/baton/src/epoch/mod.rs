@@ -134,11 +134,11 @@
 //! linearly with the retirement rate of all the other threads, without
 //! bound. Each retired object costs its own allocation (a stack node: the
 //! value plus one pointer) plus a 16-byte entry in a bag (a sealed bag is
-//! 1,040 bytes for 64 entries). Measured by `tests/epoch_memory.rs`
+//! 1,048 bytes for 64 entries). Measured by `tests/epoch_memory.rs`
 //! (counting allocator, requested bytes; the allocator's own rounding
 //! comes on top): with one thread pinned, another thread that pushes and
 //! pops a `Stack<u64>` 100,000 times leaves exactly 100,000 nodes pending,
-//! **32.4 bytes each** (16 for the node, 16.25 for its bag entry), 3.2 MB in
+//! **32.4 bytes each** (16 for the node, 16.4 for its share of a bag), 3.2 MB in
 //! all, growing by 32 bytes per operation for as long as the pin lasts.
 //! Once the pinned thread lets go, the next 3,264 pins (25 collections of
 //! at most 64 bags each, one every 128 pins) bring the pending count back

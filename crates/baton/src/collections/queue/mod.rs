@@ -24,7 +24,10 @@
 //!
 //! One CAS on a shared index per operation, one allocation per 31 pushes,
 //! no epoch pin: that is why it beats the classic design, which allocates
-//! a node per push and CASes twice.
+//! a node per push and CASes twice (about 3-5x here). Against crossbeam's
+//! `SegQueue`, the same design, it is on par: quick runs on the 2-core
+//! development machine gave 0.7x to 1.2x, within that machine's noise; the
+//! lab's `queue` experiment is the measurement to trust.
 //!
 //! ## The head index's `HAS_NEXT` bit
 //!
