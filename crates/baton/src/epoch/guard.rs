@@ -57,7 +57,10 @@ impl Guard {
     /// before the garbage is unreachable) is still pinned. It runs on
     /// whichever thread collects, hence `Send + 'static`.
     ///
-    /// With the [`unprotected`] guard, `f` runs at once.
+    /// With the [`unprotected`] guard, `f` runs at once. A deferred call
+    /// should not panic: the panic unwinds out of whichever `pin` or
+    /// `flush` was collecting, and the rest of that batch of garbage is
+    /// leaked (never freed, never run).
     ///
     /// ```
     /// use std::sync::{Arc, atomic::{AtomicBool, Ordering}};

@@ -279,3 +279,46 @@ fn garbage_from_many_threads_is_all_run() {
     assert_eq!(c.pending(), 0);
     assert_eq!(runs.load(Ordering::Relaxed), THREADS * PER);
 }
+
+/// A thread-local whose destructor pins: depending on the order in which
+/// the thread's locals are torn down, `pin` finds the thread's handle or
+/// registers a temporary one. Either way it must work, and the garbage it
+/// defers must be handed over.
+#[test]
+fn pinning_from_a_thread_local_destructor() {
+    struct PinsOnDrop(Arc<AtomicUsize>);
+    impl Drop for PinsOnDrop {
+        fn drop(&mut self) {
+            let runs = self.0.clone();
+            pin().defer(move || {
+                runs.fetch_add(1, Ordering::Relaxed);
+            });
+        }
+    }
+    thread_local! {
+        static LATE: std::cell::RefCell<Option<PinsOnDrop>> = const { std::cell::RefCell::new(None) };
+    }
+    let runs = Arc::new(AtomicUsize::new(0));
+    // Thread-locals are destroyed in reverse order of first use (on the
+    // platforms we test), so the two orders reach both paths.
+    for handle_first in [true, false] {
+        let r = runs.clone();
+        thread::spawn(move || {
+            if handle_first {
+                drop(pin());
+            }
+            LATE.with(|l| *l.borrow_mut() = Some(PinsOnDrop(r)));
+            drop(pin());
+        })
+        .join()
+        .unwrap();
+    }
+    for _ in 0..10_000 {
+        pin().flush();
+        if runs.load(Ordering::Relaxed) == 2 {
+            return;
+        }
+        thread::yield_now();
+    }
+    panic!("garbage deferred during thread teardown never ran");
+}
