@@ -76,14 +76,15 @@ fn long_pin_holds_back_garbage() {
     // Collection resumes on the next pins: count how many it takes to get
     // back to the steady state of a thread that keeps retiring (a bag or
     // two in flight).
-    let mut pins = 0;
-    while epoch::pending() > 256 && pins < 10_000_000 {
+    // (A push does not pin; a pop pins once.)
+    let mut pops = 0;
+    while epoch::pending() > 256 && pops < 10_000_000 {
         stack.push(0);
         stack.pop();
-        pins += 2;
+        pops += 1;
     }
     println!(
-        "after the pinned thread let go: pending {held} -> {} within {pins} more pins (live bytes {})",
+        "after the pinned thread let go: pending {held} -> {} within {pops} more push/pop pairs (live bytes {})",
         epoch::pending(),
         LIVE.load(Relaxed) - base
     );

@@ -30,7 +30,7 @@
 use core::fmt;
 use core::ptr;
 
-use super::bag::{Bag, SealedBag};
+use super::bag::SealedBag;
 use super::local::{Local, EPOCH_PINNED};
 use crate::atomic::CachePadded;
 use crate::shim::atomic::{
@@ -140,13 +140,12 @@ impl Global {
         }
     }
 
-    /// Seals `bag` with the current epoch and hands it to the collector.
-    pub(super) fn push_bag(&self, bag: Bag) {
-        let n = bag.len();
-        if n == 0 {
-            return;
-        }
-        // SeqCst fence: the garbage in `bag` was unlinked (by stores
+    /// Seals `sealed` (a non-empty bag, boxed by its participant) with the
+    /// current epoch and hands it to the collector.
+    pub(super) fn push_bag(&self, sealed: Box<SealedBag>) {
+        let n = sealed.bag.len();
+        debug_assert!(n > 0, "epoch: sealing an empty bag");
+        // SeqCst fence: the garbage in the bag was unlinked (by stores
         // sequenced before this point); the epoch we stamp must be read
         // after those stores in the single order of SeqCst fences, so that
         // a thread that pins later in that order cannot reach the garbage,
@@ -155,11 +154,9 @@ impl Global {
         // the module docs.
         fence(SeqCst);
         let epoch = self.epoch.load(Relaxed);
-        let sealed = Box::into_raw(Box::new(SealedBag {
-            epoch,
-            bag,
-            next: ptr::null_mut(),
-        }));
+        let sealed = Box::into_raw(sealed);
+        // SAFETY: not published yet; we own it.
+        unsafe { (*sealed).epoch = epoch };
         // Relaxed: statistics; it is sequenced before the Release push below,
         // so the collector's subtraction always comes after this addition.
         self.sealed_items.fetch_add(n, Relaxed);
@@ -216,24 +213,25 @@ impl Global {
         }
     }
 
-    /// Tries to advance the epoch, then runs expired garbage (at most
-    /// `MAX_BAGS_PER_COLLECT` bags). Skips the garbage part if another
-    /// thread is collecting.
+    /// Tries to advance the epoch, then detaches the expired garbage (at
+    /// most `MAX_BAGS_PER_COLLECT` bags) for the caller to run (with
+    /// [`run_bag`](Self::run_bag)) after the lock is released. Returns null
+    /// if nothing expired or another thread is collecting.
     #[cold]
-    pub(super) fn collect(&self) {
+    pub(super) fn collect(&self) -> *mut SealedBag {
         let epoch = self.try_advance();
         // A plain load first, so that threads that would lose the race do
         // not pull the line over just to fail. Acquire on the swap: pairs
         // with the Release that unlocks, so the backlog is ours to edit.
         if self.collecting.load(Relaxed) || self.collecting.swap(true, Acquire) {
-            return;
+            return ptr::null_mut();
         }
         // SAFETY: we hold the `collecting` lock, which owns the backlog.
         let expired = self
             .backlog
             .with_mut(|b| unsafe { self.take_expired(&mut *b, epoch) });
         self.collecting.store(false, Release);
-        self.run_chain(expired);
+        expired
     }
 
     /// Moves the intake into the backlog and detaches the expired prefix.
@@ -292,17 +290,22 @@ impl Global {
         expired
     }
 
-    /// Runs and frees a detached chain of bags.
+    /// Runs the garbage in a bag detached by `collect`, leaving it empty.
+    pub(super) fn run_bag(&self, sealed: &mut SealedBag) {
+        let n = sealed.bag.len();
+        sealed.bag.run_all();
+        // Relaxed: statistics only.
+        self.sealed_items.fetch_sub(n, Relaxed);
+    }
+
+    /// Runs and frees a detached chain of bags (used when dropping).
     fn run_chain(&self, mut p: *mut SealedBag) {
         while !p.is_null() {
             // SAFETY: a detached chain is owned by us alone; each bag came
             // from `Box::into_raw` in `push_bag`.
             let mut sealed = unsafe { Box::from_raw(p) };
             p = sealed.next;
-            let n = sealed.bag.len();
-            sealed.bag.run_all();
-            // Relaxed: statistics only.
-            self.sealed_items.fetch_sub(n, Relaxed);
+            self.run_bag(&mut sealed);
         }
     }
 

@@ -26,7 +26,7 @@ use core::fmt;
 use core::mem;
 use core::ptr;
 
-use super::bag::{Bag, Deferred};
+use super::bag::{Deferred, SealedBag};
 use super::global::Global;
 use super::Guard;
 use crate::atomic::CachePadded;
@@ -54,7 +54,9 @@ const PINS_BETWEEN_COLLECT: usize = 2;
 /// The owner-only part of a slot.
 struct LocalState {
     /// Garbage retired by the owner, not yet sealed.
-    bag: Bag,
+    bag: Box<SealedBag>,
+    /// An emptied bag kept for the next seal (see `SealedBag`).
+    spare: Option<Box<SealedBag>>,
     /// Live `Guard`s of the owner (nested pins).
     guard_count: usize,
     /// Live `LocalHandle`s for this slot (one, or more while a thread-local
@@ -93,7 +95,8 @@ impl Local {
             next: ptr::null(),
             global: Arc::as_ptr(&collector),
             state: UnsafeCell::new(LocalState {
-                bag: Bag::new(),
+                bag: SealedBag::new_boxed(),
+                spare: None,
                 guard_count: 0,
                 handle_count: 1,
                 pin_count: 0,
@@ -118,7 +121,7 @@ impl Local {
         // SAFETY: we own the slot now; no guard or handle exists for it.
         unsafe {
             self.with_state(|s| {
-                debug_assert!(s.bag.is_empty() && s.guard_count == 0 && s.handle_count == 0);
+                debug_assert!(s.bag.bag.is_empty() && s.guard_count == 0 && s.handle_count == 0);
                 s.handle_count = 1;
                 s.collector = Some(Arc::clone(collector));
             })
@@ -222,7 +225,8 @@ impl Local {
             })
         };
         if n % PINS_BETWEEN_COLLECT == 0 {
-            global.collect();
+            // SAFETY: `enter` is only called by the owner from `pin`.
+            unsafe { self.collect() };
         }
     }
 
@@ -291,7 +295,7 @@ impl Local {
     pub(super) unsafe fn defer(&self, mut d: Deferred) {
         loop {
             // SAFETY: the caller is the owner; the closure does not re-enter.
-            match unsafe { self.with_state(|s| s.bag.try_push(d).map(|()| s.bag.len())) } {
+            match unsafe { self.with_state(|s| s.bag.bag.try_push(d).map(|()| s.bag.bag.len())) } {
                 Ok(len) => {
                     // Relaxed: statistics.
                     self.bag_len.store(len, Relaxed);
@@ -314,10 +318,50 @@ impl Local {
     #[cold]
     unsafe fn seal_bag(&self) {
         // SAFETY: the caller is the owner; the closure does not re-enter.
-        let bag = unsafe { self.with_state(|s| mem::replace(&mut s.bag, Bag::new())) };
-        self.global().push_bag(bag);
-        // Relaxed: statistics; cleared after the push so `pending` errs high.
-        self.bag_len.store(0, Relaxed);
+        let full = unsafe {
+            self.with_state(|s| {
+                if s.bag.bag.is_empty() {
+                    return None;
+                }
+                let empty = s.spare.take().unwrap_or_else(SealedBag::new_boxed);
+                Some(mem::replace(&mut s.bag, empty))
+            })
+        };
+        if let Some(full) = full {
+            self.global().push_bag(full);
+            // Relaxed: statistics; cleared after the push so `pending` errs high.
+            self.bag_len.store(0, Relaxed);
+        }
+    }
+
+    /// Tries to advance the epoch and runs the garbage that expired,
+    /// keeping one emptied bag as the spare.
+    ///
+    /// # Safety
+    ///
+    /// The caller is the slot's owner.
+    #[cold]
+    unsafe fn collect(&self) {
+        let global = self.global();
+        let mut p = global.collect();
+        while !p.is_null() {
+            // SAFETY: `collect` detached the chain for us alone; each bag
+            // came from `Box::into_raw` in `push_bag`.
+            let mut sealed = unsafe { Box::from_raw(p) };
+            p = sealed.next;
+            // Run outside `with_state`: the garbage may pin or defer.
+            global.run_bag(&mut sealed);
+            sealed.next = ptr::null_mut();
+            // SAFETY: the caller is the owner; the closure does not re-enter
+            // (dropping an empty bag runs nothing).
+            unsafe {
+                self.with_state(|s| {
+                    if s.spare.is_none() {
+                        s.spare = Some(sealed);
+                    }
+                })
+            };
+        }
     }
 
     /// Seals the bag and collects.
@@ -328,8 +372,10 @@ impl Local {
     #[cold]
     pub(super) unsafe fn flush(&self) {
         // SAFETY: the caller is the owner.
-        unsafe { self.seal_bag() };
-        self.global().collect();
+        unsafe {
+            self.seal_bag();
+            self.collect();
+        }
     }
 
     /// Gives the slot up: seal the bag, mark the slot free, drop the

@@ -139,10 +139,11 @@
 //! comes on top): with one thread pinned, another thread that pushes and
 //! pops a `Stack<u64>` 100,000 times leaves exactly 100,000 nodes pending,
 //! **32.4 bytes each** (16 for the node, 16.4 for its share of a bag), 3.2 MB in
-//! all, growing by 32 bytes per operation for as long as the pin lasts.
-//! Once the pinned thread lets go, the next 3,264 pins (25 collections of
-//! at most 64 bags each, one every 128 pins) bring the pending count back
-//! to the steady state of a busy thread, 128 (about two bags in flight).
+//! all, growing by 32 bytes per pop for as long as the pin lasts.
+//! Once the pinned thread lets go, the next 3,424 push/pop pairs (3,424
+//! pins: a pop pins, a push does not; 27 collections of at most 64 bags
+//! each, one every 128 pins) bring the pending count back to the steady
+//! state of a busy thread, a bag or three (64-192 entries).
 //! [`pending`] (or [`Collector::pending`]) exposes the count, and
 //! [`Collector::epoch`] shows a stalled epoch.
 //!
