@@ -10,7 +10,7 @@
 //! | `intake` | `push_bag` (CAS push), `collect` (swap to null) | — | atomic |
 //! | `collecting` | `collect` | `collect` | a try-lock: whoever sets it owns `backlog` |
 //! | `backlog` | `collect` | `collect` | `collecting` |
-//! | `sealed_items` | `push_bag` (+), `collect` (-) | `pending` | atomic, statistics only |
+//! | `sealed_items` | `push_bag` (+), `run_bag` (-) | `pending` | atomic, statistics only |
 //!
 //! ## Why the intake is a push-only stack
 //!

@@ -2,6 +2,17 @@
 //! (loom needs fresh state per explored execution). Under loom a bag holds
 //! 2 calls and a participant collects every 2 pins, so the models reach
 //! sealing and collection in a few operations.
+//!
+//! How loom treats what the proof rests on: `fence(SeqCst)` is modelled
+//! (each SeqCst fence joins a global causality, which orders the fences in
+//! execution order; that is somewhat stronger than C++, where SC fences
+//! order each other without creating happens-before), while SeqCst loads,
+//! stores and RMWs are checked as if they were AcqRel. The epoch code uses
+//! SeqCst fences only, so loom checks its argument as written. The models
+//! were checked to fail when any one ordering is weakened: the pin fence,
+//! the seal fence, the unpin Release, the scan's Acquire fence, the
+//! participant check in `try_advance`, or the "two epochs" expiry rule.
+//! They also pass with `LOOM_MAX_PREEMPTIONS=3`.
 
 use super::*;
 use loom::cell::UnsafeCell;
