@@ -1,6 +1,17 @@
 //! Loom models of `Stack` and `Queue`: two threads, one or two operations
 //! each. Both use the default epoch collector, which under loom is fresh
 //! for every explored execution (see `epoch/default.rs`).
+//!
+//! Values are [`Val`]s, whose contents loom tracks, so a value that a pop
+//! reads without the push's publication is reported. Under loom a `Queue`
+//! block holds 2 slots and freeing a block counts as a write to its slots,
+//! so the block hand-over is checked too. The models were checked to fail
+//! when the slot `WRITE` or `READ`/`DESTROY` orderings are weakened, when
+//! the destroyer skips the walk, and when `Stack::push` or `MsQueue::push`
+//! publish with Relaxed. Not covered: `MsQueue`'s tail fix before retiring
+//! a node (a failure needs a third thread that pins after the retirement
+//! and two epoch advances, beyond a small model); the stress tests and
+//! valgrind run that path.
 
 use super::*;
 use loom::sync::Arc;
