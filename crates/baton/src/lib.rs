@@ -9,9 +9,11 @@
 //! |---|---|---|
 //! | 0 | [`atomic`] | [`CachePadded`](atomic::CachePadded), [`Backoff`](atomic::Backoff), [`IdGen`](atomic::IdGen), [`ShardedCounter`](atomic::ShardedCounter), [`Rcu`](atomic::Rcu), [`SeqLock`](atomic::SeqLock) |
 //! | 1 | `park` (internal) | the one way anything blocks: park the current goroutine, or the OS thread outside one |
-//! | 2 | [`sync`] | [`Mutex`](sync::Mutex), [`Cond`](sync::Cond), [`WaitGroup`](sync::WaitGroup), [`Once`](sync::Once), [`OnceCell`](sync::OnceCell) |
+//! | 2 | [`sync`] | [`Mutex`](sync::Mutex), [`RwLock`](sync::RwLock), [`ShardedRwLock`](sync::ShardedRwLock), [`Cond`](sync::Cond), [`WaitGroup`](sync::WaitGroup), [`Semaphore`](sync::Semaphore), [`Once`](sync::Once), [`OnceCell`](sync::OnceCell), [`Pool`](sync::Pool) |
+//! | 2 | [`epoch`] | epoch-based reclamation: [`pin`](epoch::pin), [`Guard`](epoch::Guard), [`Atomic`](epoch::Atomic)/[`Owned`](epoch::Owned)/[`Shared`](epoch::Shared), [`Collector`](epoch::Collector), [`pending`](epoch::pending) |
+//! | 3 | [`collections`] | [`Stack`](collections::Stack) (Treiber), [`Queue`](collections::Queue) (segmented), [`MsQueue`](collections::MsQueue) (Michael–Scott) |
 //!
-//! The higher layers (epoch reclamation, collections, channels,
+//! The other layers (the sharded map and handle registry, channels,
 //! the goroutine runtime, `context`) are being built; the README's table says
 //! what exists today.
 //!
@@ -33,6 +35,8 @@
 pub(crate) mod shim;
 
 pub mod atomic;
+pub mod collections;
+pub mod epoch;
 pub(crate) mod park;
 pub mod sync;
 

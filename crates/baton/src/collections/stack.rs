@@ -1,0 +1,240 @@
+//! [`Stack`]: a lock-free LIFO stack (Treiber, 1986) on epoch reclamation.
+//!
+//! ## Algorithm
+//!
+//! One atomic pointer, `head`, to a singly linked list of nodes.
+//!
+//! - `push`: allocate a node, point its `next` at the current head, CAS the
+//!   head from that value to the node; on failure reread and retry.
+//! - `pop`: read the head, read its `next`, CAS the head from the node to
+//!   `next`; the winner owns the node's value and retires the node.
+//!
+//! Every `pop` pins an epoch guard first (a `push` needs none: it never
+//! reads through a shared pointer). That is what makes `pop` safe: the
+//! head a popper reads may be popped and retired by another thread before
+//! the popper reads its `next`, but it is not freed while the popper is
+//! pinned. It also removes the ABA problem of the classic
+//! algorithm: a node's address cannot be reused (so the head cannot change
+//! from `A` back to an equal-looking `A`) while any thread that read `A` is
+//! still pinned.
+//!
+//! ## Invariants
+//!
+//! - `head` points to the newest node, or is null when the stack is empty.
+//! - A node's `next` is written only before the node is published (the
+//!   push CAS), so it never changes once reachable.
+//! - A node's value is read by exactly one thread: the one whose pop CAS
+//!   unlinked it. The node's memory is freed through the epoch collector
+//!   only, once no pinned thread can still read its `next`.
+//!
+//! ## Orderings
+//!
+//! | where | ordering | why |
+//! |---|---|---|
+//! | push: load head | Relaxed | only used as the expected value of the CAS and as `next`; nothing is read through it |
+//! | push: CAS success | Release | publishes the node's value and `next` to the popper that acquires the head |
+//! | push: CAS failure | Relaxed | retry with the value seen |
+//! | pop: load head | Acquire | pairs with the push's Release: the node's `next` and value are visible |
+//! | pop: CAS success | Relaxed | the value was made visible by the Acquire load; the CAS only has to be atomic. A node that is pushed and popped again is republished by its push's Release |
+//! | pop: CAS failure | Acquire | the head seen is the next candidate to read through |
+//!
+//! Under contention a failed CAS backs off ([`Backoff::spin`]) before
+//! retrying, so the winner can finish without the line bouncing.
+
+use core::fmt;
+use core::mem::ManuallyDrop;
+use core::ptr;
+
+use crate::atomic::{Backoff, CachePadded};
+use crate::epoch::{self, Atomic, Owned, Shared};
+use crate::shim::atomic::Ordering::{Acquire, Relaxed, Release};
+
+struct Node<T> {
+    /// Moved out by the popper that unlinks the node (hence `ManuallyDrop`:
+    /// retiring the node frees its memory without dropping the value again).
+    value: ManuallyDrop<T>,
+    /// The next (older) node; written before publication, never after.
+    next: *const Node<T>,
+}
+
+/// A lock-free LIFO stack, safe to share between threads.
+///
+/// ```
+/// use baton::collections::Stack;
+/// use std::thread;
+///
+/// let stack = Stack::new();
+/// thread::scope(|s| {
+///     for t in 0..4 {
+///         let stack = &stack;
+///         s.spawn(move || for i in 0..100 { stack.push(t * 100 + i) });
+///     }
+/// });
+/// let mut all = Vec::new();
+/// while let Some(x) = stack.pop() {
+///     all.push(x);
+/// }
+/// all.sort();
+/// assert_eq!(all, (0..400).collect::<Vec<_>>());
+/// assert!(stack.is_empty());
+/// ```
+///
+/// Values cross threads, so a stack of values that cannot is not shared:
+///
+/// ```compile_fail
+/// let stack = baton::collections::Stack::new();
+/// stack.push(std::rc::Rc::new(1));
+/// std::thread::scope(|s| { s.spawn(|| stack.pop()); });
+/// ```
+pub struct Stack<T> {
+    /// The newest node; its own cache line, since every operation CASes it.
+    head: CachePadded<Atomic<Node<T>>>,
+}
+
+// SAFETY: values are moved in by `push` and out by `pop`, never shared by
+// reference between threads, so `T: Send` suffices for both: this is the
+// bound of `Mutex<Vec<T>>`.
+unsafe impl<T: Send> Send for Stack<T> {}
+// SAFETY: as above.
+unsafe impl<T: Send> Sync for Stack<T> {}
+
+impl<T> Stack<T> {
+    /// An empty stack (no allocation).
+    ///
+    /// ```
+    /// let s = baton::collections::Stack::<u8>::new();
+    /// assert!(s.is_empty());
+    /// ```
+    pub fn new() -> Self {
+        Self {
+            head: CachePadded::new(Atomic::null()),
+        }
+    }
+
+    /// Pushes `value` on top.
+    ///
+    /// ```
+    /// let s = baton::collections::Stack::new();
+    /// s.push(1);
+    /// s.push(2);
+    /// assert_eq!(s.pop(), Some(2));
+    /// ```
+    #[inline]
+    pub fn push(&self, value: T) {
+        let mut node = Owned::new(Node {
+            value: ManuallyDrop::new(value),
+            next: ptr::null(),
+        });
+        // No pin: push never dereferences a shared node, it only uses the
+        // head's address as `next` and as the CAS's expected value. If the
+        // head is popped, freed and its address reused by a new head in
+        // between, the CAS succeeds and links us above that new head, which
+        // is correct (a Treiber push has no ABA problem; only pop does).
+        // SAFETY: nothing loaded through this guard is dereferenced.
+        let guard = unsafe { epoch::unprotected() };
+        let backoff = Backoff::new();
+        let mut head = self.head.load(Relaxed, guard);
+        loop {
+            node.next = head.as_raw();
+            match self
+                .head
+                .compare_exchange_weak(head, node, Release, Relaxed, guard)
+            {
+                Ok(_) => return,
+                Err(e) => {
+                    head = e.current;
+                    node = e.new;
+                    backoff.spin();
+                }
+            }
+        }
+    }
+
+    /// Pops the top value, or `None` if the stack is empty.
+    ///
+    /// ```
+    /// let s = baton::collections::Stack::new();
+    /// assert_eq!(s.pop(), None::<i32>);
+    /// s.push(7);
+    /// assert_eq!(s.pop(), Some(7));
+    /// ```
+    #[inline]
+    pub fn pop(&self) -> Option<T> {
+        let guard = epoch::pin();
+        let backoff = Backoff::new();
+        let mut head = self.head.load(Acquire, &guard);
+        loop {
+            // SAFETY: `head` was loaded under `guard`; nodes are retired only
+            // after being unlinked, so it is alive while `guard` is.
+            let node = unsafe { head.as_ref() }?;
+            // SAFETY: `next` is null or a node that was reachable when we
+            // read `head` (the list below a node never changes), so it is
+            // protected by `guard` like `head`.
+            let next = unsafe { Shared::from_raw(node.next) };
+            match self
+                .head
+                .compare_exchange_weak(head, next, Relaxed, Acquire, &guard)
+            {
+                Ok(_) => {
+                    // SAFETY: our CAS unlinked the node: we alone read its
+                    // value, exactly once, and retire it exactly once.
+                    unsafe {
+                        let value = ptr::read(&*node.value);
+                        guard.defer_destroy(head);
+                        return Some(value);
+                    }
+                }
+                Err(e) => {
+                    head = e.current;
+                    backoff.spin();
+                }
+            }
+        }
+    }
+
+    /// Whether the stack is empty at the moment of the call (another thread
+    /// may push or pop right after).
+    ///
+    /// ```
+    /// let s = baton::collections::Stack::new();
+    /// assert!(s.is_empty());
+    /// s.push(());
+    /// assert!(!s.is_empty());
+    /// ```
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        // SAFETY: the pointer is only compared with null, never followed.
+        let guard = unsafe { epoch::unprotected() };
+        // Relaxed: a momentary answer; nothing is read through the pointer.
+        self.head.load(Relaxed, guard).is_null()
+    }
+}
+
+impl<T> Drop for Stack<T> {
+    fn drop(&mut self) {
+        // `&mut self`: no other thread can reach the nodes; free them now.
+        let mut p = self.head.load_mut();
+        while !p.is_null() {
+            // SAFETY: every node came from `Owned` (a `Box`) and is still
+            // linked, so it is freed exactly once, here, with its value.
+            let mut node = unsafe { Box::from_raw(p) };
+            p = node.next as *mut Node<T>;
+            // SAFETY: a linked node still owns its value.
+            unsafe { ManuallyDrop::drop(&mut node.value) };
+        }
+    }
+}
+
+impl<T> Default for Stack<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T> fmt::Debug for Stack<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Stack")
+            .field("is_empty", &self.is_empty())
+            .finish()
+    }
+}
