@@ -97,7 +97,7 @@ fn loom_nothing_is_freed_while_a_guard_can_see_it() {
         writer.join().unwrap();
         drop(h);
 
-        let last = Arc::try_unwrap(shared).ok().expect("one owner left");
+        let last = Arc::try_unwrap(shared).unwrap_or_else(|_| panic!("one owner left"));
         // SAFETY: no thread can reach the value any more.
         drop(unsafe { last.into_owned() });
         drop(c); // runs whatever garbage is left
