@@ -455,8 +455,13 @@ impl<T> Rcu<T> {
             // reused by a newer version while we compare against it (no ABA).
             let guard = self.load();
             let current = guard.ptr.as_ptr();
-            let new = Arc::new(f(&guard));
-            let new_ptr = Arc::as_ptr(&new).cast_mut();
+            let ret = Arc::new(f(&guard));
+            // The cell's strong count is taken *before* the CAS publishes the
+            // pointer: once published, another writer may swap it out and a
+            // pass free it while this thread is preempted (we hold no guard on
+            // it), so a count taken after the CAS could land on freed memory.
+            // (It did: `tests/regress_rcu_update_publish_before_count.rs`.)
+            let new_ptr = Arc::into_raw(Arc::clone(&ret)).cast_mut();
             // SeqCst on success: as the swap in `swap_arc`. Relaxed on
             // failure: we only retry, with a fresh `load`.
             match self
@@ -466,16 +471,15 @@ impl<T> Rcu<T> {
             {
                 Ok(_) => {
                     drop(guard);
-                    // The cell now holds the strong count `new` had
-                    // reserved for it; `ret` is the caller's.
-                    let ret = new.clone();
-                    let _ = Arc::into_raw(new);
                     // SAFETY: `current` came from `Arc::into_raw` and carried
                     // the cell's strong count, which the CAS handed to us.
                     self.retire(unsafe { Arc::from_raw(current) });
                     return ret;
                 }
                 Err(_) => {
+                    // SAFETY: `new_ptr` was never published; it holds the
+                    // count taken for the cell above, which we take back.
+                    drop(unsafe { Arc::from_raw(new_ptr) });
                     drop(guard);
                     backoff.spin();
                 }
