@@ -165,10 +165,17 @@ fn before_sleep_runs_after_queueing() {
     });
     let start = Instant::now();
     while seen.load(O::SeqCst) == 0 {
-        assert!(start.elapsed() < Duration::from_secs(30), "before_sleep never ran");
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "before_sleep never ran"
+        );
         std::thread::yield_now();
     }
-    assert_eq!(seen.load(O::SeqCst), 1, "before_sleep ran before the node was queued");
+    assert_eq!(
+        seen.load(O::SeqCst),
+        1,
+        "before_sleep ran before the node was queued"
+    );
     while q.lock().wake_front(3).is_none() {
         assert!(start.elapsed() < Duration::from_secs(30));
     }
