@@ -11,12 +11,17 @@
 use crate::runner::{Sample, Spec};
 
 mod counter;
+mod fifo_lifo;
+mod handles;
 mod idgen;
+mod map;
 mod mutex;
+mod queue;
 mod rcu;
 mod rwlock;
 mod semaphore;
 mod seqlock;
+mod stack;
 
 /// One experiment: a claim and the cases that test it.
 #[derive(Debug)]
@@ -90,6 +95,10 @@ pub(crate) fn all() -> Vec<Experiment> {
         mutex::experiment(),
         rwlock::experiment(),
         semaphore::experiment(),
+        stack::experiment(),
+        queue::experiment(),
+        map::experiment(),
+        handles::experiment(),
     ]
 }
 
@@ -123,6 +132,21 @@ mod tests {
         "baton-sharded",
         "crossbeam-sharded",
         "std-mutex-condvar",
+        "baton-ms",
+        "baton-shards-1",
+        "baton-shards-8",
+        "baton-shards-64",
+        "baton-shards-256",
+        "big-old-map",
+        "std-mutex-map",
+        "dashmap",
+        "papaya",
+        "scc",
+        "sharded-slab",
+        "mutex-vec",
+        "mutex-vecdeque",
+        "crossbeam-segqueue",
+        "crossbeam-arrayqueue",
     ];
 
     #[test]
