@@ -55,6 +55,9 @@ pub(crate) struct Impl {
     /// What it is, in a few words.
     pub(crate) about: &'static str,
     pub(crate) run: Run,
+    /// Whether the quick tour measures it; sweep rows (e.g. `map`'s
+    /// `baton-shards-N`) are left to `run`, to keep the tour short.
+    pub(crate) in_tour: bool,
 }
 
 /// How an implementation is measured.
@@ -73,7 +76,14 @@ impl Impl {
             name,
             about,
             run: Run::Native(f),
+            in_tour: true,
         }
+    }
+
+    /// Leaves this implementation out of the quick tour (see `in_tour`).
+    pub(crate) fn not_in_tour(mut self) -> Self {
+        self.in_tour = false;
+        self
     }
 
     pub(crate) fn go(name: &'static str, about: &'static str) -> Self {
@@ -81,6 +91,7 @@ impl Impl {
             name,
             about,
             run: Run::Go,
+            in_tour: true,
         }
     }
 }
@@ -100,6 +111,16 @@ pub(crate) fn all() -> Vec<Experiment> {
         map::experiment(),
         handles::experiment(),
     ]
+}
+
+/// The quick tour: every experiment, without the implementations marked
+/// `not_in_tour` (a case keeps at least its first implementation).
+pub(crate) fn tour() -> Vec<Experiment> {
+    let mut all = all();
+    for case in all.iter_mut().flat_map(|e| e.cases.iter_mut()) {
+        case.impls.retain(|i| i.in_tour);
+    }
+    all
 }
 
 /// The experiments' names, for the command line.
@@ -148,6 +169,22 @@ mod tests {
         "crossbeam-segqueue",
         "crossbeam-arrayqueue",
     ];
+
+    #[test]
+    fn the_tour_keeps_every_case_and_a_baton_row() {
+        let (all, tour) = (all(), tour());
+        assert_eq!(all.len(), tour.len());
+        for (a, t) in all.iter().zip(&tour) {
+            assert_eq!(a.cases.len(), t.cases.len());
+            for c in &t.cases {
+                assert!(c
+                    .impls
+                    .iter()
+                    .any(|i| i.name == "baton" || is_baton(i.name)));
+                assert!(c.impls.iter().all(|i| i.in_tour));
+            }
+        }
+    }
 
     #[test]
     fn names_are_unique_and_known() {
