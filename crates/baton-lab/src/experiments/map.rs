@@ -49,7 +49,7 @@ enum Keys {
 }
 
 /// The operations every map under test offers.
-trait Map: Sync + Send + 'static {
+pub(crate) trait Map: Sync + Send + 'static {
     fn build() -> Self;
     fn read(&self, k: u64) -> Option<u64>;
     fn write(&self, k: u64, v: u64);
@@ -58,7 +58,7 @@ trait Map: Sync + Send + 'static {
 type Fx = FxBuildHasher;
 
 /// `ShardedMap` with `N` shards (0: the default count).
-struct Baton<const N: usize>(ShardedMap<u64, u64, Fx>);
+pub(crate) struct Baton<const N: usize>(ShardedMap<u64, u64, Fx>);
 
 impl<const N: usize> Map for Baton<N> {
     fn build() -> Self {
@@ -79,7 +79,7 @@ impl<const N: usize> Map for Baton<N> {
 }
 
 /// The big old map: one `std::sync::RwLock` around one `HashMap`.
-struct BigOld(std::sync::RwLock<HashMap<u64, u64, Fx>>);
+pub(crate) struct BigOld(std::sync::RwLock<HashMap<u64, u64, Fx>>);
 
 impl Map for BigOld {
     fn build() -> Self {
@@ -93,7 +93,7 @@ impl Map for BigOld {
     }
 }
 
-struct StdMutex(std::sync::Mutex<HashMap<u64, u64, Fx>>);
+pub(crate) struct StdMutex(std::sync::Mutex<HashMap<u64, u64, Fx>>);
 
 impl Map for StdMutex {
     fn build() -> Self {
@@ -107,7 +107,7 @@ impl Map for StdMutex {
     }
 }
 
-struct Dash(dashmap::DashMap<u64, u64, Fx>);
+pub(crate) struct Dash(dashmap::DashMap<u64, u64, Fx>);
 
 impl Map for Dash {
     fn build() -> Self {
@@ -121,7 +121,7 @@ impl Map for Dash {
     }
 }
 
-struct Papaya(papaya::HashMap<u64, u64, Fx>);
+pub(crate) struct Papaya(papaya::HashMap<u64, u64, Fx>);
 
 impl Map for Papaya {
     fn build() -> Self {
@@ -135,7 +135,7 @@ impl Map for Papaya {
     }
 }
 
-struct Scc(scc::HashMap<u64, u64, Fx>);
+pub(crate) struct Scc(scc::HashMap<u64, u64, Fx>);
 
 impl Map for Scc {
     fn build() -> Self {
@@ -178,21 +178,25 @@ fn scatter(rank: u64) -> u64 {
 /// map operation under test).
 fn zipf_keys() -> &'static [u64] {
     static TABLE: OnceLock<Vec<u64>> = OnceLock::new();
-    TABLE.get_or_init(|| {
-        let mut cdf = Vec::with_capacity(KEYS as usize);
-        let mut sum = 0.0;
-        for r in 1..=KEYS {
-            sum += 1.0 / (r as f64).powf(ZIPF_S);
-            cdf.push(sum);
-        }
-        let mut rng = XorShift(0x2545_f491);
-        (0..KEYS)
-            .map(|_| {
-                let u = (rng.next() >> 11) as f64 / (1u64 << 53) as f64 * sum;
-                scatter(cdf.partition_point(|&c| c < u) as u64)
-            })
-            .collect()
-    })
+    TABLE.get_or_init(|| zipf_table(KEYS, ZIPF_S, KEYS as usize, scatter))
+}
+
+/// `len` keys drawn from zipf(`s`) over ranks `0..n`, each mapped by
+/// `place` (inverse-CDF sampling over a table of the partial sums).
+pub(crate) fn zipf_table(n: u64, s: f64, len: usize, place: fn(u64) -> u64) -> Vec<u64> {
+    let mut cdf = Vec::with_capacity(n as usize);
+    let mut sum = 0.0;
+    for r in 1..=n {
+        sum += 1.0 / (r as f64).powf(s);
+        cdf.push(sum);
+    }
+    let mut rng = XorShift(0x2545_f491);
+    (0..len)
+        .map(|_| {
+            let u = (rng.next() >> 11) as f64 / (1u64 << 53) as f64 * sum;
+            place((cdf.partition_point(|&c| c < u) as u64).min(n - 1))
+        })
+        .collect()
 }
 
 /// xorshift64*: a cheap per-worker random stream.
@@ -210,22 +214,47 @@ impl XorShift {
     }
 }
 
-/// Measures `M` with `read_pct`% reads over `keys`.
+/// Where a worker's keys come from.
+#[derive(Clone, Copy)]
+pub(crate) enum KeySource<'a> {
+    /// Uniform over `0..n`.
+    Uniform(u64),
+    /// Uniform over `HOT` scattered keys.
+    Hot,
+    /// A table of pre-drawn keys, walked from a per-worker offset.
+    Table(&'a [u64]),
+}
+
+/// Measures `M` with `read_pct`% reads over `keys`, on the shared map.
 fn run<M: Map>(spec: &Spec, read_pct: u64, keys: Keys) -> Sample {
-    let map = shared::<M>();
-    let zipf = if keys == Keys::Zipf { zipf_keys() } else { &[] };
+    let source = match keys {
+        Keys::Uniform => KeySource::Uniform(KEYS),
+        Keys::Hot => KeySource::Hot,
+        Keys::Zipf => KeySource::Table(zipf_keys()),
+    };
+    run_on(spec, shared::<M>(), read_pct, source)
+}
+
+/// Measures `map` with `read_pct`% reads, the rest inserts, keys from
+/// `source`.
+pub(crate) fn run_on<M: Map>(spec: &Spec, map: &M, read_pct: u64, source: KeySource<'_>) -> Sample {
     measure(spec, map, move |map, worker| {
         let mut rng =
             XorShift(0x9e37_79b9_7f4a_7c15 ^ (worker as u64 + 1).wrapping_mul(0xff51_afd7));
         let mut pos = worker * 104_729;
         move || {
             let r = rng.next();
-            let k = match keys {
-                Keys::Uniform => r & (KEYS - 1),
-                Keys::Hot => scatter(r % HOT),
-                Keys::Zipf => {
-                    pos = (pos + 1) & (KEYS as usize - 1);
-                    zipf[pos]
+            let k = match source {
+                // A mask when it can (the lab's own cases); `%` otherwise.
+                KeySource::Uniform(n) if n.is_power_of_two() => r & (n - 1),
+                KeySource::Uniform(n) => r % n,
+                KeySource::Hot => scatter(r % HOT),
+                KeySource::Table(t) => {
+                    pos += 1;
+                    if pos >= t.len() {
+                        pos = 0;
+                    }
+                    t[pos]
                 }
             };
             if (r >> 40) % 100 < read_pct {

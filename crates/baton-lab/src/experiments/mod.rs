@@ -14,7 +14,7 @@ mod counter;
 mod fifo_lifo;
 mod handles;
 mod idgen;
-mod map;
+pub(crate) mod map;
 mod mutex;
 mod queue;
 mod rcu;
