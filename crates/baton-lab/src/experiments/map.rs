@@ -6,8 +6,8 @@
 //! old map, a `Mutex<HashMap>`, dashmap (shards of RwLock'd hashbrown
 //! tables), papaya and scc (lock-free / fine-grained tables). baton rows:
 //! the default shard count (four per core) and a sweep over 1, 8, 64, 256
-//! (the sweep runs with `run map`, not in the quick tour, which it would
-//! push past its time budget).
+//! (the sweep and the `-hot` case run with `run map`, not in the quick
+//! tour, which they would push past its time budget).
 //!
 //! Workload: 2^20 (1M) `u64 -> u64` keys, all inserted before the first
 //! measurement. Each op is a read (`get` of a key, copying the value out)
