@@ -259,6 +259,14 @@ impl<T> Slab<T> {
 /// assert_eq!(sessions.remove(h).as_deref(), Ok("alice"));
 /// assert!(sessions.is_empty());
 /// ```
+///
+/// No reference into the map outlives a call:
+///
+/// ```compile_fail
+/// let m = baton::collections::HandleMap::new();
+/// let h = m.insert(String::from("x"));
+/// let escaped: &String = m.with(h, |v| v).unwrap(); // error: lifetime may not live long enough
+/// ```
 pub struct HandleMap<T> {
     /// Immutable after `new`; a power of two many.
     shards: Box<[CachePadded<RwLock<Slab<T>>>]>,

@@ -117,6 +117,17 @@ type Shard<K, V, S> = RwLock<HashMap<K, V, S>>;
 /// m.insert("b", a); // fine
 /// assert_eq!(m.get_cloned(&"b"), Some(1));
 /// ```
+///
+/// The type system enforces it: a closure cannot hand out a reference
+/// into the map, because the reference's lifetime ends with the call.
+///
+/// ```compile_fail
+/// use baton::collections::ShardedMap;
+///
+/// let m = ShardedMap::new();
+/// m.insert(1, String::from("one"));
+/// let escaped: Option<&String> = m.with(&1, |v| v); // error: lifetime may not live long enough
+/// ```
 pub struct ShardedMap<K, V, S = FxBuildHasher> {
     /// The shards; their number is a power of two. Immutable after `new`;
     /// each shard's map is guarded by its lock.
