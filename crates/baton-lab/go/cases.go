@@ -16,6 +16,7 @@ var cases = map[key]bench{
 	{"counter", "increment", "go"}: sharedAtomicAdd,
 	{"rwlock", "read100", "go"}:    rwmutexRecord(0),
 	{"rwlock", "read99", "go"}:     rwmutexRecord(100),
+	{"handles", "cycle", "go"}:     handleCycle,
 }
 
 // sharedCounter is one uint64 on its own cache lines, so that only the
@@ -95,3 +96,31 @@ func rwmutexRecord(writeEvery int) bench {
 
 // rwmutexSink keeps the readers' loads from being optimised away.
 var rwmutexSink uint64
+
+// handleCycle: each goroutine stores an object under a fresh id, looks it
+// up 10 times and deletes it. Go's own registry for this, runtime/cgo.Handle,
+// is a sync.Map plus an atomic counter; the harness is built with
+// CGO_ENABLED=0, where runtime/cgo cannot be imported, so this is the same
+// design written out: sync.Map keyed by an atomic id.
+func handleCycle(int) func(int) func(int) {
+	var m sync.Map
+	var next uint64
+	return func(int) func(int) {
+		return func(n int) {
+			var sink uint64
+			for i := 0; i < n; i++ {
+				id := atomic.AddUint64(&next, 1)
+				m.Store(id, &handleObj{v: id})
+				for j := 0; j < 10; j++ {
+					v, _ := m.Load(id)
+					sink += v.(*handleObj).v
+				}
+				m.Delete(id)
+			}
+			atomic.AddUint64(&rwmutexSink, sink)
+		}
+	}
+}
+
+// handleObj is the object a handle names.
+type handleObj struct{ v uint64 }

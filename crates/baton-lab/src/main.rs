@@ -16,6 +16,7 @@ mod experiments;
 mod go;
 mod lab;
 mod machine;
+mod mapmix;
 mod report;
 mod runner;
 
@@ -52,13 +53,36 @@ enum Command {
         #[command(flatten)]
         options: Options,
     },
-    /// The quick tour of every experiment (what `baton-lab` alone runs).
+    /// The quick tour of every experiment (what `baton-lab` alone runs); sweep rows
+    /// such as `map`'s `baton-shards-N` are left to `run`.
     Tour {
         #[command(flatten)]
         options: Options,
     },
     /// Describe each experiment, its cases, implementations and claim.
     List,
+    /// The `map` implementations on your own mix; says which won and which
+    /// shard count suits baton's ShardedMap.
+    Map {
+        /// Percent of ops that are reads (the rest insert/update).
+        #[arg(long, default_value_t = 90)]
+        read: u64,
+        /// Keys in the map, all inserted first.
+        #[arg(long, default_value_t = 1 << 20)]
+        keys: u64,
+        /// Zipf exponent of key popularity (0: uniform).
+        #[arg(long, default_value_t = 0.0)]
+        zipf: f64,
+        /// Worker threads.
+        #[arg(long, default_value_t = 8)]
+        threads: usize,
+        /// Seconds per measurement.
+        #[arg(long, default_value_t = 0.5, value_parser = parse_seconds)]
+        seconds: f64,
+        /// Measurements per implementation (the median is shown).
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
+    },
 }
 
 #[derive(Debug, Default, Args)]
@@ -165,12 +189,27 @@ fn list() {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        None => lab::run(&experiments::all(), &Options::default().settings(true)),
-        Some(Command::Tour { options }) => lab::run(&experiments::all(), &options.settings(true)),
+        None => lab::run(&experiments::tour(), &Options::default().settings(true)),
+        Some(Command::Tour { options }) => lab::run(&experiments::tour(), &options.settings(true)),
         Some(Command::Run {
             experiments,
             options,
         }) => lab::run(&select(&experiments), &options.settings(false)),
+        Some(Command::Map {
+            read,
+            keys,
+            zipf,
+            threads,
+            seconds,
+            rounds,
+        }) => mapmix::run(&mapmix::Mix {
+            read,
+            keys,
+            zipf,
+            threads: threads.max(1),
+            seconds,
+            rounds: rounds.max(1),
+        }),
         Some(Command::List) => {
             list();
             Ok(())
@@ -191,6 +230,34 @@ mod tests {
 
     fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
         Cli::try_parse_from(std::iter::once("baton-lab").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn map_subcommand_parses_a_mix() {
+        match parse(&[
+            "map",
+            "--read",
+            "50",
+            "--keys",
+            "1000",
+            "--zipf",
+            "0.99",
+            "--threads",
+            "4",
+        ])
+        .unwrap()
+        .command
+        {
+            Some(Command::Map {
+                read,
+                keys,
+                zipf,
+                threads,
+                ..
+            }) => assert_eq!((read, keys, zipf, threads), (50, 1000, 0.99, 4)),
+            other => panic!("not a map command: {other:?}"),
+        }
+        assert!(parse(&["map", "--seconds", "0"]).is_err());
     }
 
     fn run_settings(args: &[&str]) -> (Vec<String>, lab::Settings) {

@@ -11,12 +11,17 @@
 use crate::runner::{Sample, Spec};
 
 mod counter;
+mod fifo_lifo;
+mod handles;
 mod idgen;
+pub(crate) mod map;
 mod mutex;
+mod queue;
 mod rcu;
 mod rwlock;
 mod semaphore;
 mod seqlock;
+mod stack;
 
 /// One experiment: a claim and the cases that test it.
 #[derive(Debug)]
@@ -50,6 +55,9 @@ pub(crate) struct Impl {
     /// What it is, in a few words.
     pub(crate) about: &'static str,
     pub(crate) run: Run,
+    /// Whether the quick tour measures it; sweep rows (e.g. `map`'s
+    /// `baton-shards-N`) are left to `run`, to keep the tour short.
+    pub(crate) in_tour: bool,
 }
 
 /// How an implementation is measured.
@@ -68,7 +76,14 @@ impl Impl {
             name,
             about,
             run: Run::Native(f),
+            in_tour: true,
         }
+    }
+
+    /// Leaves this implementation out of the quick tour (see `in_tour`).
+    pub(crate) fn not_in_tour(mut self) -> Self {
+        self.in_tour = false;
+        self
     }
 
     pub(crate) fn go(name: &'static str, about: &'static str) -> Self {
@@ -76,6 +91,7 @@ impl Impl {
             name,
             about,
             run: Run::Go,
+            in_tour: true,
         }
     }
 }
@@ -90,7 +106,24 @@ pub(crate) fn all() -> Vec<Experiment> {
         mutex::experiment(),
         rwlock::experiment(),
         semaphore::experiment(),
+        stack::experiment(),
+        queue::experiment(),
+        map::experiment(),
+        handles::experiment(),
     ]
+}
+
+/// The quick tour: every experiment, without the implementations marked
+/// `not_in_tour`, and without the cases that leaves with no implementation.
+pub(crate) fn tour() -> Vec<Experiment> {
+    let mut all = all();
+    for e in &mut all {
+        for case in &mut e.cases {
+            case.impls.retain(|i| i.in_tour);
+        }
+        e.cases.retain(|c| !c.impls.is_empty());
+    }
+    all
 }
 
 /// The experiments' names, for the command line.
@@ -123,7 +156,38 @@ mod tests {
         "baton-sharded",
         "crossbeam-sharded",
         "std-mutex-condvar",
+        "baton-ms",
+        "baton-shards-1",
+        "baton-shards-8",
+        "baton-shards-64",
+        "baton-shards-256",
+        "big-old-map",
+        "std-mutex-map",
+        "dashmap",
+        "papaya",
+        "scc",
+        "sharded-slab",
+        "mutex-vec",
+        "mutex-vecdeque",
+        "crossbeam-segqueue",
+        "crossbeam-arrayqueue",
     ];
+
+    #[test]
+    fn the_tour_keeps_every_case_and_a_baton_row() {
+        let (all, tour) = (all(), tour());
+        assert_eq!(all.len(), tour.len());
+        for (a, t) in all.iter().zip(&tour) {
+            assert!(!t.cases.is_empty(), "{} left the tour", a.name);
+            for c in &t.cases {
+                assert!(c
+                    .impls
+                    .iter()
+                    .any(|i| i.name == "baton" || is_baton(i.name)));
+                assert!(c.impls.iter().all(|i| i.in_tour));
+            }
+        }
+    }
 
     #[test]
     fn names_are_unique_and_known() {
