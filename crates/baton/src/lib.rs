@@ -8,6 +8,7 @@
 //! | layer | module | what it holds |
 //! |---|---|---|
 //! | 0 | [`atomic`] | [`CachePadded`](atomic::CachePadded), [`Backoff`](atomic::Backoff), [`IdGen`](atomic::IdGen), [`ShardedCounter`](atomic::ShardedCounter), [`Rcu`](atomic::Rcu), [`SeqLock`](atomic::SeqLock) |
+//! | 4 | [`runtime`] | goroutines: [`go`], [`scope`], [`yield_now`], [`JoinHandle`](runtime::JoinHandle), [`Builder`](runtime::Builder), [`Runtime`](runtime::Runtime) |
 //!
 //! The higher layers (park, `sync`, epoch reclamation, collections, channels,
 //! the goroutine runtime, `context`) are being built; the README's table says
@@ -31,6 +32,12 @@
 pub(crate) mod shim;
 
 pub mod atomic;
+pub mod runtime;
+#[cfg(not(loom))]
+pub mod time;
+
+#[cfg(not(loom))]
+pub use runtime::{go, scope, yield_now};
 
 /// The README's examples, compiled and run as doc tests so that they stay true.
 #[cfg(doctest)]

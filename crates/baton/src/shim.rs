@@ -100,3 +100,42 @@ macro_rules! shim_thread_local {
     };
 }
 pub(crate) use shim_thread_local as thread_local;
+
+/// A mutex through the shim (loom's under `cfg(loom)`); see [`lock`].
+#[cfg(loom)]
+#[allow(unused_imports)]
+pub(crate) use loom::sync::{Mutex, MutexGuard};
+/// A mutex through the shim (loom's under `cfg(loom)`); see [`lock`].
+#[cfg(not(loom))]
+#[allow(unused_imports)]
+pub(crate) use std::sync::{Mutex, MutexGuard};
+
+/// Locks `m`, ignoring poisoning: baton's own critical sections never panic
+/// half-way (they only move values in and out of collections), so a poisoned
+/// lock holds consistent data.
+#[allow(dead_code)]
+#[inline]
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// OS thread operations through the shim: park/unpark, handles and spawning
+/// (loom's under `cfg(loom)`, where timeouts are not modelled and
+/// `park_timeout` parks like `park`).
+#[allow(unused_imports, dead_code)]
+pub(crate) mod thread {
+    #[cfg(loom)]
+    pub(crate) use loom::thread::{current, park, spawn, JoinHandle, Thread};
+    #[cfg(not(loom))]
+    pub(crate) use std::thread::{
+        available_parallelism, current, park, park_timeout, sleep, spawn, Builder, JoinHandle,
+        Thread, ThreadId,
+    };
+
+    /// Loom does not model time: a timed park is a park (callers re-check
+    /// their condition and deadline after every wake-up anyway).
+    #[cfg(loom)]
+    pub(crate) fn park_timeout(_dur: std::time::Duration) {
+        loom::thread::park();
+    }
+}

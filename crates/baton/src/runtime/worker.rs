@@ -1,0 +1,587 @@
+//! A worker: one OS thread that runs goroutines, one at a time, switching to
+//! each on its own stack and back.
+//!
+//! ## What a worker owns (touched only on its thread)
+//!
+//! - `slab`: every goroutine that started here and has not finished, with
+//!   its coroutine (stack and suspended execution). Nothing else ever holds a
+//!   coroutine, so a started goroutine can only ever run here.
+//! - `runnext`: the goroutine woken most recently by code running on this
+//!   worker; it runs next, inheriting the waker's turn (Go's `runnext`: what
+//!   makes a ping-pong between two goroutines cost two switches and no queue
+//!   traffic).
+//! - `ready`: started goroutines that are runnable (yielded, or woken).
+//! - `local`: the owner's end of the ring of *unstarted* goroutines, the only
+//!   ones other workers may steal.
+//! - `timers`, `stacks` (a pool of stacks to reuse).
+//!
+//! All of these are `Cell`/`RefCell`s reached through `&Worker`, because
+//! goroutines running on this worker reach them too (to spawn, to wake a
+//! neighbour). **No `RefCell` borrow is ever held across a switch into a
+//! goroutine**: the coroutine is moved out of the slab before it is resumed
+//! and put back after, and every queue borrow is a statement-long temporary.
+//!
+//! ## One scheduling round ([`Worker::next_local`])
+//!
+//! 1. Every `FAIRNESS_INTERVAL` rounds: the inbox, then one goroutine from
+//!    the injector, first — so neither starves behind local work.
+//! 2. Due timers.
+//! 3. `runnext`, unless it has won `RUNNEXT_STREAK` rounds in a row (two
+//!    goroutines waking each other would otherwise keep the rest waiting).
+//! 4. `ready` and `local`, alternating which goes first, so that neither
+//!    started nor new goroutines can starve the other.
+//! 5. The inbox, then the injector.
+//! 6. Then search (steal unstarted goroutines from random victims, a few
+//!    rounds), then sleep (see `idle`).
+//!
+//! There is no preemption: a goroutine runs until it parks, yields, or
+//! returns.
+
+use core::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::time::Instant;
+
+use corosensei::{Coroutine, CoroutineResult, Yielder};
+
+use super::context::{self, GoroutineCtx, Suspend};
+use super::goroutine::{Header, Job, Task};
+use super::ring;
+use super::shared::Shared;
+use super::stack::{GuardedStack, StackPool};
+use super::timers::Timers;
+use crate::shim::atomic::Ordering::{Relaxed, SeqCst};
+use crate::shim::{thread, Arc};
+
+/// Rounds between forced looks at the inbox and the injector (Go: 61, a
+/// prime, so it does not fall into step with periodic workloads).
+const FAIRNESS_INTERVAL: u32 = 61;
+
+/// How many rounds in a row `runnext` may win before it waits its turn in
+/// `ready`.
+const RUNNEXT_STREAK: u32 = 32;
+
+/// Search rounds (a pass over every victim and the injector) before a worker
+/// sleeps: bounded spinning, so that work arriving a moment later is picked
+/// up without a wake-up, and an idle runtime still goes quiet at once.
+const SEARCH_ROUNDS: u32 = 4;
+
+/// The coroutine type of a goroutine: resumed with "did the park time out",
+/// suspends with why, returns nothing (the result goes to the join packet).
+pub(crate) type Coro = Coroutine<bool, Suspend, (), GuardedStack>;
+
+/// What to run next.
+enum Next {
+    /// A started goroutine, by slab slot.
+    Resume(usize),
+    /// An unstarted goroutine.
+    Start(Task),
+}
+
+/// A started, unfinished goroutine.
+struct Entry {
+    header: Arc<Header>,
+    /// `None` only while the goroutine runs (moved out to be resumed).
+    coro: Option<Coro>,
+    /// Id of the pending park deadline in `timers`; 0 when none.
+    timer: u64,
+    /// Set when its timer woke it; passed in the next resume.
+    timed_out: bool,
+}
+
+/// Started goroutines by slot; slots are reused.
+#[derive(Default)]
+struct Slab {
+    entries: Vec<Option<Entry>>,
+    free: Vec<usize>,
+}
+
+impl Slab {
+    fn insert(&mut self, header: Arc<Header>) -> usize {
+        let e = Entry {
+            header,
+            coro: None,
+            timer: 0,
+            timed_out: false,
+        };
+        match self.free.pop() {
+            Some(i) => {
+                self.entries[i] = Some(e);
+                i
+            }
+            None => {
+                self.entries.push(Some(e));
+                self.entries.len() - 1
+            }
+        }
+    }
+
+    fn get_mut(&mut self, slot: usize) -> &mut Entry {
+        self.entries[slot]
+            .as_mut()
+            .expect("baton: scheduler refers to an empty goroutine slot")
+    }
+
+    fn remove(&mut self, slot: usize) -> Entry {
+        let e = self.entries[slot]
+            .take()
+            .expect("baton: scheduler removes an empty goroutine slot");
+        self.free.push(slot);
+        e
+    }
+}
+
+/// See the module docs.
+pub(crate) struct Worker {
+    index: usize,
+    shared: Arc<Shared>,
+    local: ring::Local<Task>,
+    runnext: Cell<Option<usize>>,
+    runnext_streak: Cell<u32>,
+    ready: RefCell<VecDeque<usize>>,
+    slab: RefCell<Slab>,
+    timers: RefCell<Timers>,
+    stacks: RefCell<StackPool>,
+    tick: Cell<u32>,
+    rng: Cell<u64>,
+    /// Whether this worker counts as a searcher in `idle`.
+    searching: Cell<bool>,
+}
+
+impl core::fmt::Debug for Worker {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Worker")
+            .field("index", &self.index)
+            .finish()
+    }
+}
+
+/// Aborts the process if dropped while unwinding: a panic in the scheduler
+/// itself (not in a goroutine, whose panics are caught) means an invariant
+/// broke, and unwinding would drop coroutines on the way — unsafe to let
+/// happen half-way through a switch.
+struct AbortOnUnwind;
+
+impl Drop for AbortOnUnwind {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("baton: a runtime worker panicked (a bug in baton); aborting");
+            std::process::abort();
+        }
+    }
+}
+
+/// A worker thread's body.
+pub(crate) fn worker_main(shared: Arc<Shared>, index: usize, local: ring::Local<Task>) {
+    let _guard = AbortOnUnwind;
+    shared.idle.register_thread(index, thread::current());
+    let stack_size = shared.config.stack_size;
+    let worker = Worker {
+        index,
+        shared,
+        local,
+        runnext: Cell::new(None),
+        runnext_streak: Cell::new(0),
+        ready: RefCell::new(VecDeque::new()),
+        slab: RefCell::new(Slab::default()),
+        timers: RefCell::new(Timers::default()),
+        stacks: RefCell::new(StackPool::new(stack_size)),
+        tick: Cell::new(0),
+        // Any odd seed works for xorshift; mix in the index so that workers
+        // pick different victims.
+        rng: Cell::new(0x9E37_79B9_7F4A_7C15 ^ ((index as u64 + 1) << 17) | 1),
+        searching: Cell::new(false),
+    };
+    context::set_worker(&worker);
+    worker.run();
+    worker.exit();
+    context::set_worker(core::ptr::null());
+}
+
+impl Worker {
+    pub(crate) fn shared(&self) -> &Shared {
+        &self.shared
+    }
+
+    pub(crate) fn shared_arc(&self) -> Arc<Shared> {
+        self.shared.clone()
+    }
+
+    pub(crate) fn index(&self) -> usize {
+        self.index
+    }
+
+    /// Pushes a new goroutine spawned on this worker onto its ring.
+    #[inline]
+    pub(crate) fn push_new(&self, task: Task) {
+        let injector = &self.shared.injector;
+        self.local
+            .push(task, &mut |batch| injector.push_batch(batch));
+    }
+
+    /// Makes the goroutine in `slot` (started here, just unparked by code on
+    /// this thread) run next; the previous `runnext` goes to `ready`.
+    #[inline]
+    pub(crate) fn wake_local(&self, slot: usize) {
+        if let Some(old) = self.runnext.replace(Some(slot)) {
+            self.ready.borrow_mut().push_back(old);
+        }
+    }
+
+    /// The worker loop.
+    fn run(&self) {
+        loop {
+            if self.shared.is_shutdown() {
+                return;
+            }
+            if let Some(next) = self.next_local() {
+                self.stop_searching();
+                self.run_next(next);
+                continue;
+            }
+            if let Some(task) = self.search() {
+                self.stop_searching();
+                self.run_next(Next::Start(task));
+                continue;
+            }
+            if self.shared.is_shutdown() {
+                return;
+            }
+            self.sleep();
+        }
+    }
+
+    fn run_next(&self, next: Next) {
+        match next {
+            Next::Resume(slot) => self.resume_slot(slot),
+            Next::Start(task) => self.start(task),
+        }
+    }
+
+    /// One scheduling round over local work (see the module docs).
+    fn next_local(&self) -> Option<Next> {
+        let tick = self.tick.get().wrapping_add(1);
+        self.tick.set(tick);
+
+        if tick % FAIRNESS_INTERVAL == 0 {
+            self.pull_inbox();
+            if let Some(t) = self.shared.injector.pop() {
+                return Some(Next::Start(t));
+            }
+        }
+        self.fire_timers();
+
+        if let Some(slot) = self.runnext.take() {
+            let streak = self.runnext_streak.get();
+            if streak < RUNNEXT_STREAK {
+                self.runnext_streak.set(streak + 1);
+                return Some(Next::Resume(slot));
+            }
+            self.ready.borrow_mut().push_back(slot);
+        }
+        self.runnext_streak.set(0);
+
+        let started_first = tick & 1 == 0;
+        if started_first {
+            if let Some(n) = self.pop_ready() {
+                return Some(n);
+            }
+        }
+        if let Some(t) = self.local.pop() {
+            return Some(Next::Start(t));
+        }
+        if !started_first {
+            if let Some(n) = self.pop_ready() {
+                return Some(n);
+            }
+        }
+        if self.pull_inbox() {
+            if let Some(n) = self.pop_ready() {
+                return Some(n);
+            }
+        }
+        self.shared.injector.pop().map(Next::Start)
+    }
+
+    #[inline]
+    fn pop_ready(&self) -> Option<Next> {
+        let slot = self.ready.borrow_mut().pop_front();
+        slot.map(Next::Resume)
+    }
+
+    /// Moves everything in the inbox to `ready`; whether there was any.
+    fn pull_inbox(&self) -> bool {
+        let inbox = &self.shared.workers[self.index].inbox;
+        if inbox.is_empty() {
+            return false;
+        }
+        let mut woken = Vec::new();
+        inbox.take_all(&mut woken);
+        let mut ready = self.ready.borrow_mut();
+        for g in &woken {
+            // Relaxed: written by this thread when the goroutine started.
+            ready.push_back(g.slot.load(Relaxed));
+        }
+        !woken.is_empty()
+    }
+
+    /// Queues every goroutine whose park deadline has passed.
+    fn fire_timers(&self) {
+        if self.timers.borrow().is_empty() {
+            return;
+        }
+        let now = Instant::now();
+        loop {
+            let due = self.timers.borrow_mut().pop_due(now);
+            let Some((id, slot)) = due else { break };
+            let mut slab = self.slab.borrow_mut();
+            let current = slab
+                .entries
+                .get_mut(slot)
+                .and_then(Option::as_mut)
+                .filter(|e| e.timer == id);
+            match current {
+                Some(e) => {
+                    e.timer = 0;
+                    if e.header.park.timed_out() {
+                        e.timed_out = true;
+                        drop(slab);
+                        self.ready.borrow_mut().push_back(slot);
+                    }
+                    // Otherwise an unpark won the race and queued it.
+                }
+                None => self.timers.borrow_mut().popped_stale(),
+            }
+        }
+    }
+
+    /// Looks for unstarted goroutines elsewhere: steals from random victims
+    /// and polls the injector, for a few rounds.
+    fn search(&self) -> Option<Task> {
+        if !self.searching.get() {
+            if !self.shared.idle.try_start_searching() {
+                return None;
+            }
+            self.searching.set(true);
+        }
+        let n = self.shared.workers.len();
+        for _ in 0..SEARCH_ROUNDS {
+            let start = self.next_rand() as usize % n;
+            for k in 0..n {
+                let victim = (start + k) % n;
+                if victim == self.index {
+                    continue;
+                }
+                if let Some(t) = self.shared.workers[victim].steal.steal_into(&self.local) {
+                    return Some(t);
+                }
+            }
+            if let Some(t) = self.shared.injector.pop() {
+                return Some(t);
+            }
+            if self.has_home_work() || self.shared.is_shutdown() {
+                return None;
+            }
+            crate::shim::spin_loop();
+        }
+        None
+    }
+
+    /// Whether something only this worker can run is waiting.
+    fn has_home_work(&self) -> bool {
+        !self.shared.workers[self.index].inbox.is_empty() || self.timer_due()
+    }
+
+    fn timer_due(&self) -> bool {
+        self.timers
+            .borrow()
+            .next_deadline()
+            .is_some_and(|d| d <= Instant::now())
+    }
+
+    fn stop_searching(&self) {
+        if self.searching.replace(false) && self.shared.idle.stop_searching() {
+            // We were the last searcher and found work: there may be more,
+            // so wake someone to keep looking (see `idle`).
+            self.shared.idle.notify_one();
+        }
+    }
+
+    /// Goes to sleep until woken or the next timer (see `idle`).
+    fn sleep(&self) {
+        let idle = &self.shared.idle;
+        let last_searcher = idle.prepare_sleep(self.index, self.searching.replace(false));
+        // The re-check after the fence: anything for us, or (if we were the
+        // last searcher) anything stealable anywhere?
+        let work = self.shared.shutdown.load(SeqCst)
+            || self.has_home_work()
+            || !self.shared.injector.is_empty()
+            || !self.local.is_empty()
+            || (last_searcher && self.shared.workers.iter().any(|w| !w.steal.is_empty()));
+        if !work {
+            let deadline = self.timers.borrow().next_deadline();
+            match deadline {
+                Some(d) => {
+                    let now = Instant::now();
+                    if d > now {
+                        thread::park_timeout(d - now);
+                    }
+                }
+                None => thread::park(),
+            }
+        }
+        if idle.end_sleep(self.index) {
+            self.searching.set(true);
+        }
+    }
+
+    fn next_rand(&self) -> u64 {
+        // xorshift64: victim choice only needs to be spread, not strong.
+        let mut x = self.rng.get();
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.rng.set(x);
+        x
+    }
+
+    /// Starts an unstarted goroutine here: it gets a stack and a slot, and
+    /// this becomes its home for good.
+    fn start(&self, mut task: Task) {
+        let job = task
+            .job
+            .take()
+            .expect("baton: a goroutine was started twice");
+        let header = task.header.clone();
+        drop(task); // job taken: nothing to abandon
+        let stack = self.stacks.borrow_mut().take();
+        let stack = match stack {
+            Ok(s) => s,
+            Err(e) => return self.fail_start(header, job, e),
+        };
+        let slot = self.slab.borrow_mut().insert(header.clone());
+        // Relaxed: see `Header::home`.
+        header.home.store(self.index, Relaxed);
+        header.slot.store(slot, Relaxed);
+        let coro = Coro::with_stack(stack, move |yielder: &Yielder<bool, Suspend>, _: bool| {
+            goroutine_entry(yielder, header, job)
+        });
+        self.resume(slot, coro, false);
+    }
+
+    /// A goroutine could not get a stack: it never runs; its joiner gets a
+    /// [`Panic`](super::Panic) saying why.
+    #[cold]
+    fn fail_start(&self, header: Arc<Header>, job: Job, err: std::io::Error) {
+        let msg = format!(
+            "baton: could not map a {} KiB stack for {} (spawned at {}): {err}",
+            self.shared.config.stack_size / 1024,
+            header.id,
+            header.spawned_at
+        );
+        eprintln!("{msg}");
+        // The job records the failure as the goroutine's outcome and
+        // completes the join, without running the closure.
+        job(&header, Some(msg));
+        self.shared.budget.release(1);
+    }
+
+    fn resume_slot(&self, slot: usize) {
+        let (coro, timed_out) = {
+            let mut slab = self.slab.borrow_mut();
+            let e = slab.get_mut(slot);
+            if e.timer != 0 {
+                // Woken before its deadline: the heap entry is now stale.
+                e.timer = 0;
+                self.timers.borrow_mut().cancelled();
+            }
+            let coro = e
+                .coro
+                .take()
+                .expect("baton: a running goroutine was scheduled again");
+            (coro, core::mem::take(&mut e.timed_out))
+        };
+        self.resume(slot, coro, timed_out);
+    }
+
+    /// Switches to the goroutine and handles why it came back.
+    fn resume(&self, slot: usize, mut coro: Coro, timed_out: bool) {
+        let result = coro.resume(timed_out);
+        context::leave_goroutine();
+        match result {
+            CoroutineResult::Yield(Suspend::Yield) => {
+                self.slab.borrow_mut().get_mut(slot).coro = Some(coro);
+                self.ready.borrow_mut().push_back(slot);
+            }
+            CoroutineResult::Yield(Suspend::Park(deadline)) => {
+                let committed = {
+                    let mut slab = self.slab.borrow_mut();
+                    let e = slab.get_mut(slot);
+                    e.coro = Some(coro);
+                    e.header.park.commit_park()
+                };
+                if !committed {
+                    // Unparked while switching out: run it again.
+                    self.ready.borrow_mut().push_back(slot);
+                } else if let Some(deadline) = deadline {
+                    self.add_timer(slot, deadline);
+                }
+            }
+            CoroutineResult::Return(()) => {
+                let entry = self.slab.borrow_mut().remove(slot);
+                self.stacks.borrow_mut().give(coro.into_stack());
+                self.shared.budget.release(1);
+                drop(entry);
+            }
+        }
+    }
+
+    fn add_timer(&self, slot: usize, deadline: Instant) {
+        let mut timers = self.timers.borrow_mut();
+        let id = timers.add(deadline, slot);
+        let mut slab = self.slab.borrow_mut();
+        slab.get_mut(slot).timer = id;
+        timers.compact_if_needed(|id, slot| {
+            slab.entries
+                .get(slot)
+                .and_then(Option::as_ref)
+                .is_some_and(|e| e.timer == id)
+        });
+    }
+
+    /// Shutdown: abandons unstarted goroutines, closes the inbox, and leaks
+    /// started ones that have not finished (see `Runtime`'s docs).
+    fn exit(&self) {
+        if self.searching.replace(false) {
+            self.shared.idle.stop_searching();
+        }
+        drop(self.local.drain());
+        drop(self.shared.workers[self.index].inbox.close());
+        self.runnext.set(None);
+        self.ready.borrow_mut().clear();
+        let entries = core::mem::take(&mut self.slab.borrow_mut().entries);
+        let mut leaked = 0;
+        for e in entries.into_iter().flatten() {
+            leaked += 1;
+            // Never resume, unwind or free a suspended goroutine's stack:
+            // it may hold borrows (of a scope, of thread-locals) that are
+            // only sound while the stack stays put. Leak it.
+            core::mem::forget(e.coro);
+            e.header.join.complete();
+        }
+        if leaked > 0 {
+            self.shared.leaked.fetch_add(leaked, Relaxed);
+        }
+    }
+}
+
+/// The first frame of every goroutine, on its own stack.
+fn goroutine_entry(yielder: &Yielder<bool, Suspend>, header: Arc<Header>, job: Job) {
+    let ctx = GoroutineCtx {
+        yielder,
+        header: &header,
+    };
+    context::enter_goroutine(&ctx);
+    // The job catches the user's panics and completes the join.
+    job(&header, None);
+    context::leave_goroutine();
+}
