@@ -286,7 +286,11 @@ mod loom_tests {
                     }
                 })
             };
-            work.store(true, SeqCst);
+            // A read-modify-write, as the real inbox push (a CAS) is. (With
+            // a plain store racing the worker's swap, loom 0.7 lets a later
+            // swap that happens-after this store read the older value: a
+            // false alarm of its modification-order model.)
+            work.swap(true, SeqCst);
             idle.notify_worker(0);
             worker.join().unwrap();
         });

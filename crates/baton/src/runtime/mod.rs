@@ -84,6 +84,8 @@ mod shared;
 mod spawn;
 #[cfg(not(loom))]
 mod stack;
+#[cfg(all(test, not(loom)))]
+mod tests;
 #[cfg(not(loom))]
 mod timers;
 #[cfg(not(loom))]

@@ -60,6 +60,11 @@ impl Timers {
         self.heap.peek().map(|Reverse((d, _, _))| *d)
     }
 
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.heap.len()
+    }
+
     pub(crate) fn is_empty(&self) -> bool {
         self.heap.is_empty()
     }

@@ -172,7 +172,6 @@ impl Drop for AbortOnUnwind {
 
 /// A worker thread's body.
 pub(crate) fn worker_main(shared: Arc<Shared>, index: usize, local: ring::Local<Task>) {
-    let _guard = AbortOnUnwind;
     shared.idle.register_thread(index, thread::current());
     let stack_size = shared.config.stack_size;
     let worker = Worker {
@@ -191,15 +190,26 @@ pub(crate) fn worker_main(shared: Arc<Shared>, index: usize, local: ring::Local<
         rng: Cell::new(0x9E37_79B9_7F4A_7C15 ^ ((index as u64 + 1) << 17) | 1),
         searching: Cell::new(false),
     };
+    // Declared after `worker`, so that on an (internal) panic it aborts
+    // before `worker` is dropped: dropping the slab would force-unwind
+    // suspended goroutines.
+    let guard = AbortOnUnwind;
     context::set_worker(&worker);
     worker.run();
     worker.exit();
     context::set_worker(core::ptr::null());
+    drop(guard);
 }
 
 impl Worker {
     pub(crate) fn shared(&self) -> &Shared {
         &self.shared
+    }
+
+    /// Entries in the timer heap, stale ones included (tests).
+    #[cfg(test)]
+    pub(crate) fn timer_count(&self) -> usize {
+        self.timers.borrow().len()
     }
 
     pub(crate) fn shared_arc(&self) -> Arc<Shared> {
