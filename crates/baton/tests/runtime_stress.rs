@@ -114,7 +114,7 @@ fn started_goroutines_never_migrate() {
                                 1 => {
                                     // Park in a join; the child may be stolen
                                     // by another worker and wake us from there.
-                                    let child = baton::go(move || tid());
+                                    let child = baton::go(tid);
                                     let _ = child.join().unwrap();
                                 }
                                 _ => baton::time::sleep(Duration::from_micros(50 + g)),
