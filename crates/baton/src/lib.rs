@@ -8,10 +8,13 @@
 //! | layer | module | what it holds |
 //! |---|---|---|
 //! | 0 | [`atomic`] | [`CachePadded`](atomic::CachePadded), [`Backoff`](atomic::Backoff), [`IdGen`](atomic::IdGen), [`ShardedCounter`](atomic::ShardedCounter), [`Rcu`](atomic::Rcu), [`SeqLock`](atomic::SeqLock) |
+//! | 1 | `park` (internal) | the one way anything blocks: park the current goroutine, or the OS thread outside one |
+//! | 2 | [`sync`] | [`Mutex`](sync::Mutex), [`Cond`](sync::Cond), [`WaitGroup`](sync::WaitGroup), [`Once`](sync::Once), [`OnceCell`](sync::OnceCell) |
+//! | 3 | [`time`] | [`sleep`](time::sleep), [`sleep_until`](time::sleep_until) |
 //! | 4 | [`runtime`] | goroutines: [`go`], [`scope`], [`yield_now`], [`JoinHandle`](runtime::JoinHandle), [`Builder`](runtime::Builder), [`Runtime`](runtime::Runtime) |
 //!
-//! The higher layers (park, `sync`, epoch reclamation, collections, channels,
-//! the goroutine runtime, `context`) are being built; the README's table says
+//! The other layers (epoch reclamation, collections, channels, `context`)
+//! are being built; the README's table says
 //! what exists today.
 //!
 //! ```
@@ -32,7 +35,9 @@
 pub(crate) mod shim;
 
 pub mod atomic;
+pub(crate) mod park;
 pub mod runtime;
+pub mod sync;
 #[cfg(not(loom))]
 pub mod time;
 

@@ -11,7 +11,7 @@ use common::within;
 
 #[test]
 fn go_and_join_from_a_thread() {
-    within(20, "go/join from a thread", || {
+    within("go/join from a thread", 20, || {
         let hs: Vec<_> = (0..100u64).map(|i| baton::go(move || i * 2)).collect();
         let sum: u64 = hs.into_iter().map(|h| h.join().unwrap()).sum();
         assert_eq!(sum, 9900);
@@ -20,7 +20,7 @@ fn go_and_join_from_a_thread() {
 
 #[test]
 fn join_from_goroutines() {
-    within(20, "join from goroutines", || {
+    within("join from goroutines", 20, || {
         let rt = Builder::new().workers(2).build();
         let total = rt.run(|| {
             let outer: Vec<_> = (0..50u64)
@@ -39,7 +39,7 @@ fn join_from_goroutines() {
 
 #[test]
 fn panics_are_caught_and_delivered() {
-    within(20, "panics in 10% of goroutines", || {
+    within("panics in 10% of goroutines", 20, || {
         let rt = Builder::new().workers(3).build();
         let (ok, failed) = rt.run(|| {
             let hs: Vec<_> = (0..1000u32)
@@ -70,7 +70,7 @@ fn panics_are_caught_and_delivered() {
 
 #[test]
 fn unjoined_panics_do_not_disturb_others() {
-    within(20, "detached panics", || {
+    within("detached panics", 20, || {
         let rt = Builder::new().workers(2).build();
         let done = Arc::new(AtomicUsize::new(0));
         let d = done.clone();
@@ -94,7 +94,7 @@ fn unjoined_panics_do_not_disturb_others() {
 
 #[test]
 fn yield_interleaves_on_one_worker() {
-    within(20, "yield on one worker", || {
+    within("yield on one worker", 20, || {
         let rt = Builder::new().workers(1).build();
         let log = rt.run(|| {
             let log = Arc::new(std::sync::Mutex::new(Vec::new()));
@@ -123,7 +123,7 @@ fn yield_interleaves_on_one_worker() {
 
 #[test]
 fn current_and_ids() {
-    within(20, "ids", || {
+    within("ids", 20, || {
         assert_eq!(runtime::current(), None);
         let h = baton::go(runtime::current);
         let id = h.id();
@@ -136,7 +136,7 @@ fn current_and_ids() {
 
 #[test]
 fn sleep_in_goroutines_and_threads() {
-    within(20, "sleep", || {
+    within("sleep", 20, || {
         let rt = Builder::new().workers(1).build();
         let start = std::time::Instant::now();
         rt.run(|| {
@@ -157,7 +157,7 @@ fn sleep_in_goroutines_and_threads() {
 
 #[test]
 fn is_finished_and_detach() {
-    within(20, "is_finished", || {
+    within("is_finished", 20, || {
         let h = baton::go(|| 3);
         while !h.is_finished() {
             std::thread::yield_now();
@@ -168,7 +168,7 @@ fn is_finished_and_detach() {
 
 #[test]
 fn dropping_a_runtime_abandons_and_leaks() {
-    within(20, "shutdown", || {
+    within("shutdown", 20, || {
         let rt = Builder::new().workers(1).name("shutdown-test").build();
         // A goroutine parked forever: leaked at shutdown, join says so.
         let parked = rt.go(|| baton::time::sleep(Duration::from_secs(3600)));
@@ -183,7 +183,7 @@ fn dropping_a_runtime_abandons_and_leaks() {
 
 #[test]
 fn scope_borrows_and_joins() {
-    within(20, "scope", || {
+    within("scope", 20, || {
         let mut data = vec![1u64, 2, 3, 4];
         let sum = AtomicUsize::new(0);
         baton::scope(|s| {

@@ -21,7 +21,7 @@ fn cpu_time() -> Duration {
 
 #[test]
 fn idle_runtime_uses_no_cpu() {
-    common::within(30, "idle runtime", || {
+    common::within("idle runtime", 30, || {
         let rt = Builder::new().workers(4).build();
         // Wake every worker once, leave one goroutine asleep on a timer.
         rt.run(|| {

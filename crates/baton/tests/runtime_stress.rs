@@ -28,17 +28,17 @@ fn chain(workers: usize, n: usize) {
 
 #[test]
 fn chain_of_10k_on_2_workers() {
-    within(120, "chain of 10k joins, 2 workers", || chain(2, 10_000));
+    within("chain of 10k joins, 2 workers", 120, || chain(2, 10_000));
 }
 
 #[test]
 fn chain_of_10k_on_8_workers() {
-    within(120, "chain of 10k joins, 8 workers", || chain(8, 10_000));
+    within("chain of 10k joins, 8 workers", 120, || chain(8, 10_000));
 }
 
 #[test]
 fn spawn_storm_from_threads_and_goroutines() {
-    within(120, "spawn storm", || {
+    within("spawn storm", 120, || {
         let rt = Arc::new(Builder::new().workers(8).build());
         let count = Arc::new(AtomicUsize::new(0));
         // Four plain threads and four goroutines each spawn waves of
@@ -99,7 +99,7 @@ thread_local! {
 /// times: both must never change.
 #[test]
 fn started_goroutines_never_migrate() {
-    within(180, "no migration", || {
+    within("no migration", 180, || {
         let rt = Builder::new().workers(4).build();
         let moved = rt.run(|| {
             let hs: Vec<_> = (0..16)
@@ -135,7 +135,7 @@ fn started_goroutines_never_migrate() {
 
 #[test]
 fn non_send_values_may_live_across_parks() {
-    within(30, "!Send across parks", || {
+    within("!Send across parks", 30, || {
         let rt = Builder::new().workers(2).build();
         let n = rt.run(|| {
             let hs: Vec<_> = (0..20)
@@ -159,7 +159,7 @@ fn non_send_values_may_live_across_parks() {
 
 #[test]
 fn nested_scopes_from_goroutines() {
-    within(60, "nested scopes", || {
+    within("nested scopes", 60, || {
         let rt = Builder::new().workers(3).build();
         let total = rt.run(|| {
             let counter = AtomicUsize::new(0);
@@ -182,7 +182,7 @@ fn nested_scopes_from_goroutines() {
 
 #[test]
 fn scoped_panic_is_reported_after_all_finish() {
-    within(30, "scoped panic", || {
+    within("scoped panic", 30, || {
         let done = AtomicUsize::new(0);
         let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             baton::scope(|s| {

@@ -1,29 +1,36 @@
-//! Helpers shared by the runtime's integration tests.
-#![allow(dead_code)]
+//! Helpers shared by the integration tests.
 
-use std::sync::mpsc;
+#![allow(dead_code)] // each test file uses its own subset
+
+use std::sync::mpsc::{channel, RecvTimeoutError};
 use std::time::Duration;
 
-/// Runs `f` on a fresh thread and fails the test if it has not finished
-/// within `secs` seconds: a hang (a lost wake-up, a deadlock) becomes a
-/// failure naming `what`, not a stuck CI job. A panic in `f` is re-raised.
+/// Runs `body` on its own thread and fails the test, naming `what`, if it
+/// has not finished within `secs` seconds: a lost wake-up shows up as this
+/// message instead of a hung test run. A panic in `body` propagates.
 pub(crate) fn within<T: Send + 'static>(
-    secs: u64,
     what: &str,
-    f: impl FnOnce() -> T + Send + 'static,
+    secs: u64,
+    body: impl FnOnce() -> T + Send + 'static,
 ) -> T {
-    let (tx, rx) = mpsc::channel();
-    let t = std::thread::spawn(move || {
-        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
-        let _ = tx.send(());
-        r
-    });
+    let (tx, rx) = channel();
+    let handle = std::thread::Builder::new()
+        .name(what.to_string())
+        .spawn(move || {
+            let out = body();
+            let _ = tx.send(());
+            out
+        })
+        .expect("spawn test body");
     match rx.recv_timeout(Duration::from_secs(secs)) {
-        Ok(()) => match t.join().unwrap() {
-            Ok(v) => v,
-            Err(p) => std::panic::resume_unwind(p),
+        Ok(()) => handle.join().expect("body finished"),
+        Err(RecvTimeoutError::Timeout) => {
+            panic!("{what} hung: no progress within {secs} s (a lost wake-up?)")
+        }
+        Err(RecvTimeoutError::Disconnected) => match handle.join() {
+            Err(panic) => std::panic::resume_unwind(panic),
+            Ok(_) => unreachable!("the body sends before it returns"),
         },
-        Err(_) => panic!("timed out after {secs} s: {what} (hang or lost wake-up)"),
     }
 }
 

@@ -1,0 +1,3 @@
+module batonlab
+
+go 1.21

@@ -1,0 +1,150 @@
+// Command harness runs ONE measurement of a Go peer for baton-lab and prints
+// it as one JSON row on stdout, in the lab's row format plus the raw
+// "ops" and "elapsed_ns" it was computed from:
+//
+//	harness -experiment idgen -case next -impl go -threads 8 -seconds 0.2
+//	{"experiment":"idgen","case":"next","impl":"go","threads":8,...}
+//
+// The method is the lab's own (crates/baton-lab/src/runner.rs): fresh state
+// built before timing, `threads` goroutines released together, each running
+// batches of ops and checking a stop flag only between batches, ops summed
+// over elapsed time from the first goroutine's start to the last one's end.
+// Goroutines run on GOMAXPROCS threads (the core count by default), so
+// "threads" here means goroutines: Go's scheduler multiplexes them, which is
+// what a Go program would do.
+//
+// Adding a case: write a function returning a bench (see cases.go) and add a
+// line to the cases table there. Stdlib only; no network needed to build.
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// batch is how many ops a goroutine runs between looks at the stop flag, so
+// that the look costs nothing measurable (the lab uses the same number).
+const batch = 64
+
+// A bench builds fresh state for one measurement (untimed) and returns, per
+// goroutine, a function that runs n ops. Running n ops per call keeps the
+// indirect call out of the per-op cost.
+type bench func(threads int) func(worker int) func(n int)
+
+// row is one measurement in the lab's JSON row format.
+type row struct {
+	Experiment string  `json:"experiment"`
+	Case       string  `json:"case"`
+	Impl       string  `json:"impl"`
+	Threads    int     `json:"threads"`
+	OpsPerSec  float64 `json:"ops_per_sec"`
+	NsPerOp    float64 `json:"ns_per_op"`
+	Ops        uint64  `json:"ops"`
+	ElapsedNs  int64   `json:"elapsed_ns"`
+}
+
+// padded keeps the stop flag on its own cache lines (128 bytes: x86-64's
+// prefetcher pairs lines), so workers reading it never share with a writer.
+type padded struct {
+	_    [128]byte
+	stop atomic.Bool
+	_    [128]byte
+}
+
+func measure(b bench, threads int, seconds float64) (uint64, time.Duration) {
+	mk := b(threads)
+	var flag padded
+	var ready, done sync.WaitGroup
+	start := make(chan struct{})
+	ops := make([]uint64, threads)
+	begins := make([]time.Time, threads)
+	ends := make([]time.Time, threads)
+	ready.Add(threads)
+	done.Add(threads)
+	for w := 0; w < threads; w++ {
+		go func(w int) {
+			defer done.Done()
+			run := mk(w)
+			ready.Done()
+			<-start
+			begins[w] = time.Now()
+			var n uint64
+			for !flag.stop.Load() {
+				run(batch)
+				n += batch
+			}
+			ends[w] = time.Now()
+			ops[w] = n
+		}(w)
+	}
+	ready.Wait()
+	close(start)
+	time.Sleep(time.Duration(seconds * float64(time.Second)))
+	flag.stop.Store(true)
+	done.Wait()
+	first, last := begins[0], ends[0]
+	var total uint64
+	for w := 0; w < threads; w++ {
+		if begins[w].Before(first) {
+			first = begins[w]
+		}
+		if ends[w].After(last) {
+			last = ends[w]
+		}
+		total += ops[w]
+	}
+	return total, last.Sub(first)
+}
+
+func main() {
+	experiment := flag.String("experiment", "", "experiment name, e.g. idgen")
+	caseName := flag.String("case", "", "case name, e.g. next")
+	impl := flag.String("impl", "go", "implementation within the case, e.g. go or go-mutex")
+	threads := flag.Int("threads", 1, "worker goroutines")
+	seconds := flag.Float64("seconds", 0.2, "measurement length in seconds")
+	list := flag.Bool("list", false, "list the cases this harness knows and exit")
+	flag.Parse()
+
+	if *list {
+		keys := make([]string, 0, len(cases))
+		for k := range cases {
+			keys = append(keys, k.experiment+"/"+k.caseName+"/"+k.impl)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			fmt.Println(k)
+		}
+		return
+	}
+	b, ok := cases[key{*experiment, *caseName, *impl}]
+	if !ok {
+		fmt.Fprintf(os.Stderr, "harness: no case %s/%s/%s (see -list)\n", *experiment, *caseName, *impl)
+		os.Exit(2)
+	}
+	if *threads < 1 || *seconds <= 0 {
+		fmt.Fprintln(os.Stderr, "harness: -threads must be >= 1 and -seconds > 0")
+		os.Exit(2)
+	}
+	ops, elapsed := measure(b, *threads, *seconds)
+	perSec := float64(ops) / elapsed.Seconds()
+	out := row{
+		Experiment: *experiment,
+		Case:       *caseName,
+		Impl:       *impl,
+		Threads:    *threads,
+		OpsPerSec:  perSec,
+		NsPerOp:    1e9 / perSec,
+		Ops:        ops,
+		ElapsedNs:  elapsed.Nanoseconds(),
+	}
+	if err := json.NewEncoder(os.Stdout).Encode(out); err != nil {
+		fmt.Fprintln(os.Stderr, "harness:", err)
+		os.Exit(1)
+	}
+}

@@ -1,0 +1,135 @@
+//! The experiments: each reproduces one claim, with baton and its peers.
+//!
+//! An experiment is a file here with one `pub(crate) fn experiment()`
+//! returning an [`Experiment`], and one line in [`all`]. A case lists its
+//! implementations; a native one is a plain function that builds fresh state
+//! and hands it to [`crate::runner::measure`], a Go one names the Go
+//! harness's case (`go/cases.go`). baton's implementations have names
+//! starting with `baton`; peers use the names the project fixed (`mutex`,
+//! `atomic`, `go`, ...), which the tables and checks read.
+
+use crate::runner::{Sample, Spec};
+
+mod counter;
+mod idgen;
+
+/// One experiment: a claim and the cases that test it.
+#[derive(Debug)]
+pub(crate) struct Experiment {
+    /// Name on the command line and in the JSON rows.
+    pub(crate) name: &'static str,
+    /// The claim it tests, in one sentence.
+    pub(crate) claim: &'static str,
+    pub(crate) cases: Vec<Case>,
+}
+
+/// One workload of an experiment, measured for every implementation at
+/// every thread count.
+#[derive(Debug)]
+pub(crate) struct Case {
+    pub(crate) name: &'static str,
+    /// What one op is, and what the threads do.
+    pub(crate) about: &'static str,
+    /// Default worker thread counts.
+    pub(crate) threads: &'static [usize],
+    /// Whether to sample per-op latency (p50/p99).
+    pub(crate) latency: bool,
+    pub(crate) impls: Vec<Impl>,
+}
+
+/// One implementation within a case.
+#[derive(Debug)]
+pub(crate) struct Impl {
+    /// The JSON `impl` name.
+    pub(crate) name: &'static str,
+    /// What it is, in a few words.
+    pub(crate) about: &'static str,
+    pub(crate) run: Run,
+}
+
+/// How an implementation is measured.
+#[derive(Debug)]
+pub(crate) enum Run {
+    /// In this process, by a function that builds state and calls the runner.
+    Native(fn(&Spec) -> Sample),
+    /// By the Go harness, one process per measurement (`-impl` = the impl's
+    /// name, `-experiment` and `-case` = the experiment's and case's).
+    Go,
+}
+
+impl Impl {
+    pub(crate) fn native(name: &'static str, about: &'static str, f: fn(&Spec) -> Sample) -> Self {
+        Self {
+            name,
+            about,
+            run: Run::Native(f),
+        }
+    }
+
+    pub(crate) fn go(name: &'static str, about: &'static str) -> Self {
+        Self {
+            name,
+            about,
+            run: Run::Go,
+        }
+    }
+}
+
+/// Every experiment, in the order the tour runs them.
+pub(crate) fn all() -> Vec<Experiment> {
+    vec![idgen::experiment(), counter::experiment()]
+}
+
+/// The experiments' names, for the command line.
+pub(crate) fn names() -> Vec<&'static str> {
+    all().iter().map(|e| e.name).collect()
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use crate::report::is_baton;
+    use std::collections::HashSet;
+
+    /// The `impl` names checks read; a typo here would hide a row.
+    const KNOWN: &[&str] = &[
+        "mutex",
+        "atomic",
+        "shared-atomic",
+        "unpadded-shards",
+        "arc-swap",
+        "rwlock-arc",
+        "std-rwlock",
+        "std-mutex",
+        "go",
+        "go-mutex",
+        "baton",
+        "baton-batched",
+    ];
+
+    #[test]
+    fn names_are_unique_and_known() {
+        let all = all();
+        let exps: HashSet<_> = all.iter().map(|e| e.name).collect();
+        assert_eq!(exps.len(), all.len());
+        for e in &all {
+            let cases: HashSet<_> = e.cases.iter().map(|c| c.name).collect();
+            assert_eq!(cases.len(), e.cases.len(), "{}", e.name);
+            for c in &e.cases {
+                let impls: HashSet<_> = c.impls.iter().map(|i| i.name).collect();
+                assert_eq!(impls.len(), c.impls.len(), "{}/{}", e.name, c.name);
+                assert!(
+                    c.impls.iter().any(|i| is_baton(i.name)),
+                    "{}/{} has no baton",
+                    e.name,
+                    c.name
+                );
+                assert!(!c.threads.is_empty());
+                for i in &c.impls {
+                    assert!(KNOWN.contains(&i.name), "unknown impl name {}", i.name);
+                    assert_eq!(matches!(i.run, Run::Go), i.name.starts_with("go"));
+                }
+            }
+        }
+    }
+}

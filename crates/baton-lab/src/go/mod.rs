@@ -1,0 +1,226 @@
+//! The Go peers: building the Go harness (`crates/baton-lab/go/`) and running
+//! it once per measurement, so that `go` takes its turn in the interleaved
+//! rounds like any other implementation.
+//!
+//! The harness sources are compiled into the lab (so a copied binary still
+//! works) and written out to a work folder beside the lab's executable,
+//! where they are built with `go build` once per source/toolchain version
+//! (a stamp file holds the hash). Nothing here may fail the lab: every
+//! problem becomes a one-line warning and missing `go` rows.
+
+mod toolchain;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde::Deserialize;
+
+use crate::runner::{Sample, Spec};
+
+/// The harness sources, as (file name, contents). A new Go file needs a
+/// line here.
+const SOURCES: &[(&str, &str)] = &[
+    ("go.mod", include_str!("../../go/go.mod")),
+    ("main.go", include_str!("../../go/main.go")),
+    ("cases.go", include_str!("../../go/cases.go")),
+];
+
+const HARNESS: &str = "baton-lab-go-harness";
+
+/// How long a harness run may take beyond its measurement before the lab
+/// gives up on it (start-up is milliseconds; this only guards against hangs).
+const GRACE: Duration = Duration::from_secs(30);
+
+/// A built harness, ready to measure.
+#[derive(Debug)]
+pub(crate) struct GoHarness {
+    exe: PathBuf,
+}
+
+/// Finds (or installs) Go and builds the harness, printing one line on what
+/// happened; `None` when the Go peers are skipped.
+pub(crate) fn prepare() -> Option<GoHarness> {
+    let work = work_dir();
+    let tool = match toolchain::find(&work) {
+        Ok(t) => t,
+        Err(why) if toolchain::can_install() => {
+            eprintln!("Go peers: no Go >= 1.21 here ({why}); installing it with scripts/install-go.sh (skip with --no-go)");
+            match toolchain::install(&work) {
+                Ok(t) => t,
+                Err(e) => {
+                    eprintln!("Go peers skipped: {e}");
+                    return None;
+                }
+            }
+        }
+        Err(why) => {
+            eprintln!("Go peers skipped: run scripts/install-go.sh ({why})");
+            return None;
+        }
+    };
+    match build(&tool, &work) {
+        Ok(exe) => {
+            eprintln!("Go peers: {} ({})", tool.version, tool.go.display());
+            Some(GoHarness { exe })
+        }
+        Err(e) => {
+            eprintln!("Go peers skipped: building the Go harness failed: {e}");
+            None
+        }
+    }
+}
+
+/// Where the harness, its sources and Go's build cache live: beside the
+/// lab's executable (inside cargo's target folder), or in the temp folder
+/// when that is not writable.
+fn work_dir() -> PathBuf {
+    let beside_exe = std::env::current_exe()
+        .ok()
+        .and_then(|exe| Some(exe.parent()?.join("baton-lab-go")));
+    beside_exe
+        .filter(|dir| std::fs::create_dir_all(dir).is_ok())
+        .unwrap_or_else(|| {
+            let dir = std::env::temp_dir().join("baton-lab-go");
+            let _ = std::fs::create_dir_all(&dir);
+            dir
+        })
+}
+
+/// Builds the harness unless the stamp says this source and toolchain were
+/// built already.
+fn build(tool: &toolchain::Toolchain, work: &Path) -> Result<PathBuf, String> {
+    let exe = work.join(HARNESS);
+    let stamp_path = work.join(format!("{HARNESS}.stamp"));
+    let stamp = format!("{:016x}", fnv1a(tool, SOURCES));
+    if exe.exists() && std::fs::read_to_string(&stamp_path).is_ok_and(|s| s == stamp) {
+        return Ok(exe);
+    }
+    eprintln!(
+        "Go peers: building the Go harness with {} (the first time takes up to half a minute: Go compiles its runtime)",
+        tool.version
+    );
+    // Per-process names, renamed into place, so two labs building at once
+    // never see each other's half-written files.
+    let pid = std::process::id();
+    let src = work.join(format!("src-{pid}"));
+    let tmp_exe = work.join(format!("{HARNESS}-{pid}"));
+    let result = (|| {
+        std::fs::create_dir_all(&src).map_err(|e| e.to_string())?;
+        for (name, text) in SOURCES {
+            std::fs::write(src.join(name), text).map_err(|e| e.to_string())?;
+        }
+        let mut cmd = Command::new(&tool.go);
+        cmd.args(["build", "-trimpath", "-o"])
+            .arg(&tmp_exe)
+            .arg(".")
+            .current_dir(&src)
+            .env("CGO_ENABLED", "0");
+        toolchain::configure(&mut cmd, work);
+        let out = cmd.output().map_err(|e| e.to_string())?;
+        if !out.status.success() {
+            let err = String::from_utf8_lossy(&out.stderr);
+            return Err(err.lines().next().unwrap_or("go build failed").to_owned());
+        }
+        std::fs::rename(&tmp_exe, &exe).map_err(|e| e.to_string())?;
+        std::fs::write(&stamp_path, &stamp).map_err(|e| e.to_string())
+    })();
+    let _ = std::fs::remove_dir_all(&src);
+    let _ = std::fs::remove_file(&tmp_exe);
+    result.map(|()| exe)
+}
+
+/// FNV-1a over the toolchain version and every source file.
+fn fnv1a(tool: &toolchain::Toolchain, sources: &[(&str, &str)]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let parts = [tool.version.as_str()]
+        .into_iter()
+        .chain(sources.iter().flat_map(|(n, t)| [*n, *t]));
+    for part in parts {
+        for b in part.bytes().chain([0]) {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    h
+}
+
+/// What the harness prints (its row has more fields; these are the raw
+/// figures the lab recomputes from).
+#[derive(Deserialize)]
+struct HarnessRow {
+    ops: u64,
+    elapsed_ns: u64,
+}
+
+impl GoHarness {
+    /// One measurement: one harness process.
+    pub(crate) fn measure(
+        &self,
+        experiment: &str,
+        case: &str,
+        imp: &str,
+        spec: &Spec,
+    ) -> Result<Sample, String> {
+        let child = Command::new(&self.exe)
+            .args(["-experiment", experiment, "-case", case, "-impl", imp])
+            .args(["-threads", &spec.threads.to_string()])
+            .args(["-seconds", &spec.seconds.to_string()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("could not start the Go harness: {e}"))?;
+        let out = wait(child, Duration::from_secs_f64(spec.seconds) + GRACE)?;
+        if !out.status.success() {
+            let err = String::from_utf8_lossy(&out.stderr);
+            return Err(format!("Go harness: {}", err.trim()));
+        }
+        let text = String::from_utf8_lossy(&out.stdout);
+        let row: HarnessRow = serde_json::from_str(text.trim())
+            .map_err(|e| format!("Go harness printed {:?}: {e}", text.trim()))?;
+        if row.ops == 0 || row.elapsed_ns == 0 {
+            return Err(format!("Go harness measured nothing: {}", text.trim()));
+        }
+        Ok(Sample {
+            ops: row.ops,
+            elapsed: Duration::from_nanos(row.elapsed_ns),
+            ..Sample::default()
+        })
+    }
+}
+
+/// Waits for `child`, killing it after `limit`. Polls rarely (every 5 ms)
+/// so the waiting costs the measured process nothing it would notice.
+fn wait(mut child: std::process::Child, limit: Duration) -> Result<std::process::Output, String> {
+    let start = Instant::now();
+    loop {
+        match child.try_wait() {
+            Ok(Some(_)) => return child.wait_with_output().map_err(|e| e.to_string()),
+            Ok(None) if start.elapsed() > limit => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!("Go harness still running after {limit:?}; killed"));
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(5)),
+            Err(e) => return Err(e.to_string()),
+        }
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hash_changes_with_source_and_version() {
+        let t = |v: &str| toolchain::Toolchain {
+            go: PathBuf::from("go"),
+            version: v.to_owned(),
+        };
+        let a = fnv1a(&t("go1.23.4"), &[("main.go", "x")]);
+        assert_eq!(a, fnv1a(&t("go1.23.4"), &[("main.go", "x")]));
+        assert_ne!(a, fnv1a(&t("go1.23.5"), &[("main.go", "x")]));
+        assert_ne!(a, fnv1a(&t("go1.23.4"), &[("main.go", "y")]));
+        assert_ne!(a, fnv1a(&t("go1.23.4"), &[("main.g", "ox")]));
+    }
+}

@@ -1,0 +1,116 @@
+//! The goroutine hook: how the runtime makes `park` suspend a goroutine
+//! instead of its worker thread, without any caller changing.
+//!
+//! While a goroutine runs on a worker thread, the runtime keeps a
+//! [`ParkHook`] installed in that thread's `HOOK` slot. [`Parker::current`](super::Parker::current)
+//! (and so `park::current`, `park::park`, `park::park_deadline` and every
+//! wait queue) looks there first: with a hook installed, parking means
+//! "suspend this goroutine", and the [`Unparker`](super::Unparker) it hands out re-queues the
+//! goroutine. With none, it is the OS thread's own parker.
+//!
+//! # The contract the runtime must meet
+//!
+//! 1. **Scope.** A hook is installed only while goroutine code runs on the
+//!    thread (install when switching into a goroutine, uninstall when
+//!    switching back to the scheduler): the scheduler's own idle sleep must
+//!    park the OS thread, so it must see no hook. [`install`] returns a guard
+//!    that restores the previous slot; `set_current` is the raw form for a
+//!    switch loop that prefers two stores to a guard.
+//! 2. **`park` switches to the scheduler** and returns on the same OS thread
+//!    once the goroutine is resumed (goroutines never migrate after they
+//!    start, see DESIGN.md). It must never block the worker thread.
+//! 3. **Token semantics.** Each goroutine has one token, exactly like a
+//!    thread: an `unpark` that arrives before (or while the goroutine is on
+//!    its way into) `park` is remembered, and the next `park` returns at
+//!    once. Several `unpark`s before one `park` leave one token. `park` may
+//!    return spuriously (callers re-check), but must not lose a token.
+//! 4. **`unpark` from any thread** (a plain thread, another worker, a timer)
+//!    makes the goroutine runnable again on its *home* worker if it is
+//!    parked, or leaves the token otherwise. It must not block for long (wait
+//!    queues call it after releasing their spin lock, but it is on the wake
+//!    path of every primitive) and must tolerate the goroutine having
+//!    finished (a stale wake is a no-op).
+//! 5. **Deadlines** come from the runtime's timers: `park_deadline` returns
+//!    `true` when the deadline passed with no token consumed, and `false`
+//!    when it consumed a token (even if the deadline has also passed by
+//!    then). A wake racing with the timer must not be lost: either the park
+//!    reports "woken" or the token stays for the next park.
+//! 6. **`unparker`** is cheap to call repeatedly (every wait calls it once)
+//!    and the handles it returns stay valid (harmless) after the goroutine
+//!    ends.
+
+use core::cell::Cell;
+use core::fmt;
+use core::marker::PhantomData;
+use std::time::Instant;
+
+use crate::shim;
+
+/// The runtime's side of parking for the goroutine running on this thread.
+/// See the module docs for the contract.
+pub(crate) trait ParkHook: Sync {
+    /// A handle that wakes the goroutine running now on this thread.
+    fn unparker(&self) -> std::sync::Arc<dyn TaskUnpark>;
+    /// Suspends the running goroutine until its token is available, then
+    /// consumes it. May return spuriously.
+    fn park(&self);
+    /// As [`park`](Self::park), giving up at `deadline`; `true` = timed out
+    /// (no token consumed).
+    fn park_deadline(&self, deadline: Instant) -> bool;
+}
+
+/// Wakes one goroutine: makes its token available and, if it is parked,
+/// re-queues it on its home worker. Any thread may call it.
+pub(crate) trait TaskUnpark: Send + Sync + fmt::Debug {
+    /// See the trait docs and rule 4 of the module docs.
+    fn unpark(&self);
+}
+
+shim::thread_local! {
+    /// The hook of the goroutine running on this thread; `None` on plain
+    /// threads and in the scheduler. Written only by this thread.
+    static HOOK: Cell<Option<&'static dyn ParkHook>> = Cell::new(None);
+}
+
+/// The hook installed on this thread, if any.
+#[inline]
+pub(super) fn current() -> Option<&'static dyn ParkHook> {
+    // `try_with`: during thread-local destruction there is no goroutine.
+    HOOK.try_with(Cell::get).ok().flatten()
+}
+
+/// Sets this thread's hook slot, returning the previous value.
+#[allow(dead_code)] // the runtime (a later layer) calls it
+pub(crate) fn set_current(hook: Option<&'static dyn ParkHook>) -> Option<&'static dyn ParkHook> {
+    HOOK.with(|slot| slot.replace(hook))
+}
+
+/// Installs `hook` on this thread until the guard drops (which restores the
+/// previous slot).
+#[allow(dead_code)] // the runtime (a later layer) calls it
+pub(crate) fn install(hook: &'static dyn ParkHook) -> HookGuard {
+    HookGuard {
+        previous: set_current(Some(hook)),
+        _not_send: PhantomData,
+    }
+}
+
+/// Restores the previous hook slot on drop; tied to its thread.
+pub(crate) struct HookGuard {
+    previous: Option<&'static dyn ParkHook>,
+    _not_send: PhantomData<*const ()>,
+}
+
+impl Drop for HookGuard {
+    fn drop(&mut self) {
+        set_current(self.previous);
+    }
+}
+
+impl fmt::Debug for HookGuard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HookGuard")
+            .field("had_previous", &self.previous.is_some())
+            .finish()
+    }
+}

@@ -1,0 +1,491 @@
+//! [`WaitQueue`]: the FIFO of parked waiters that every blocking primitive
+//! (mutex, condition variable, semaphore, channels) is built from.
+//!
+//! # Shape
+//!
+//! An intrusive doubly-linked list: each waiter's node lives on the waiter's
+//! own stack (pinned inside [`WaitQueue::wait`]), so waiting allocates
+//! nothing. A tiny spin lock ([`SpinLock`]) guards the links and an optional
+//! piece of primitive state `S` stored beside them (a semaphore's free
+//! permits, say), reachable only through the [`Locked`] guard. A node
+//! carries:
+//!
+//! - an [`Unparker`] for its waiter (taken out by the waker),
+//! - a `payload` (`usize`) that the waiter chose and wakers read: a requested
+//!   weight, reader-or-writer, ...,
+//! - a `state` word: [`WAITING`] until a waker stores a *token* in it. The
+//!   token is the primitive's message: "you were just woken, try again" vs
+//!   "you own the lock now" vs "here are your permits". The queue gives
+//!   tokens no meaning.
+//!
+//! # Invariants (all under the spin lock)
+//!
+//! 1. A node is linked **iff** its `state` is [`WAITING`]. A waker unlinks a
+//!    node and stores its token in one critical section; a waiter that times
+//!    out unlinks itself in one critical section, and only if it still sees
+//!    `WAITING`.
+//! 2. Hence a timed-out waiter never swallows a wake meant for another: if it
+//!    was handed a token before it got the lock, `wait` returns
+//!    [`Waited::Woken`] with that token (the caller keeps what it was given,
+//!    even though the deadline passed, or passes it on itself); otherwise it
+//!    leaves the queue before any waker can pick it, and the waker picks the
+//!    next waiter instead.
+//! 3. A node is never dropped while linked: `wait` does not return (or
+//!    unwind, see `Linked`) until invariant 1 says it is unlinked.
+//! 4. After storing the token a waker never touches the node again (the
+//!    waiter may return and pop its stack frame at once); it keeps the
+//!    `Unparker` it took out and calls `unpark` after releasing the lock, so
+//!    no syscall ever runs under the spin lock.
+//!
+//! # Orderings
+//!
+//! The spin lock's Acquire/Release orders everything done under it. The
+//! token store is `Release` and the waiter's lock-free check of it is
+//! `Acquire`, so what the waker did before handing off (e.g. the data of a
+//! mutex it hands over) is visible to the waiter that sees the token without
+//! taking the lock. The timed-out waiter re-reads `state` under the lock,
+//! where `Relaxed` is enough: the waker's store happened in an earlier
+//! critical section, which the lock orders before ours.
+//!
+//! # Wake-ups
+//!
+//! A waiter may see its token before its `unpark` arrives; that wake then
+//! leaves a token in its parker, and its next park somewhere else returns
+//! once, spuriously, which the park contract allows.
+//!
+//! # Alternatives rejected
+//!
+//! A `VecDeque<Arc<Waiter>>` under the lock is simpler but allocates per
+//! wait and removes from the middle in O(n); parking_lot's global hash table
+//! of queues keyed by address keeps each lock one word but costs a hash and
+//! a global table. baton's primitives can afford a queue head beside their
+//! state word, and get O(1) removal and no allocation.
+
+use core::fmt;
+use core::marker::{PhantomData, PhantomPinned};
+use core::pin::pin;
+use core::ptr;
+use std::time::Instant;
+
+use super::spin_lock::{SpinGuard, SpinLock};
+use super::{Parker, Unparker};
+use crate::shim::atomic::{AtomicUsize, Ordering};
+use crate::shim::UnsafeCell;
+
+/// The `state` of a node that no waker has picked yet. Never a valid token.
+pub(crate) const WAITING: usize = usize::MAX;
+
+/// How a [`WaitQueue::wait`] ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Waited {
+    /// `validate` returned `false`: the caller was never queued.
+    NotQueued,
+    /// A waker handed this token (possibly racing with the deadline).
+    Woken(usize),
+    /// The deadline passed and the caller left the queue unwoken;
+    /// `on_timeout` ran.
+    TimedOut,
+}
+
+/// A FIFO of parked waiters plus primitive state `S`, under one spin lock.
+/// See the module docs.
+pub(crate) struct WaitQueue<S = ()> {
+    lock: SpinLock,
+    /// Guarded by `lock`.
+    inner: UnsafeCell<Inner<S>>,
+}
+
+struct Inner<S> {
+    head: *const Node,
+    tail: *const Node,
+    len: usize,
+    state: S,
+}
+
+// SAFETY: `inner` (the state and the links) is only reached under the spin
+// lock, as with `Mutex<S>`: moving or sharing the queue only ever moves `S`
+// between threads, which needs `S: Send`. The nodes it points to belong to
+// parked waiters and hold only `Send + Sync` data (an `Unparker`, atomics).
+unsafe impl<S: Send> Send for WaitQueue<S> {}
+// SAFETY: as above.
+unsafe impl<S: Send> Sync for WaitQueue<S> {}
+
+/// One waiter, on its own stack. Field rules: `payload` never changes;
+/// `prev`, `next` and `unparker` are guarded by the queue's lock; `state` is
+/// written under the lock, read without it (see the module docs).
+struct Node {
+    prev: UnsafeCell<*const Node>,
+    next: UnsafeCell<*const Node>,
+    payload: usize,
+    unparker: UnsafeCell<Option<Unparker>>,
+    state: AtomicUsize,
+    _pinned: PhantomPinned,
+}
+
+impl Node {
+    fn new(payload: usize, unparker: Unparker) -> Self {
+        Self {
+            prev: UnsafeCell::new(ptr::null()),
+            next: UnsafeCell::new(ptr::null()),
+            payload,
+            unparker: UnsafeCell::new(Some(unparker)),
+            state: AtomicUsize::new(WAITING),
+            _pinned: PhantomPinned,
+        }
+    }
+}
+
+impl<S> WaitQueue<S> {
+    /// An empty queue holding `state`.
+    #[cfg(not(loom))]
+    pub(crate) const fn new(state: S) -> Self {
+        Self {
+            lock: SpinLock::new(),
+            inner: UnsafeCell::new(Inner {
+                head: ptr::null(),
+                tail: ptr::null(),
+                len: 0,
+                state,
+            }),
+        }
+    }
+
+    /// An empty queue holding `state`.
+    #[cfg(loom)]
+    pub(crate) fn new(state: S) -> Self {
+        Self {
+            lock: SpinLock::new(),
+            inner: UnsafeCell::new(Inner {
+                head: ptr::null(),
+                tail: ptr::null(),
+                len: 0,
+                state,
+            }),
+        }
+    }
+
+    /// Takes the spin lock. Keep the guard briefly: wake, update state,
+    /// drop. Wakes requested through it are delivered when it drops.
+    #[inline]
+    pub(crate) fn lock(&self) -> Locked<'_, S> {
+        let guard = self.lock.lock();
+        Locked {
+            queue: self,
+            guard: Some(guard),
+            pending: Pending::default(),
+            _not_send: PhantomData,
+        }
+    }
+
+    /// Parks the caller in the queue until a waker hands it a token, or the
+    /// deadline passes.
+    ///
+    /// 1. Under the lock, `validate` runs: it re-checks the primitive's
+    ///    condition (and may take what it waits for); if it returns `false`
+    ///    the caller is not queued and gets [`Waited::NotQueued`].
+    /// 2. Otherwise the caller joins the back of the queue with `payload`,
+    ///    the lock is released, and `before_sleep` runs (a condition
+    ///    variable unlocks its mutex here: any wake from then on finds the
+    ///    waiter queued).
+    /// 3. It parks until its token arrives ([`Waited::Woken`]), or until
+    ///    `deadline`: then, under the lock, it leaves the queue if no token
+    ///    came, runs `on_timeout` (e.g. to clear a "has waiters" bit or pass
+    ///    a wake on) and returns [`Waited::TimedOut`]. A token that raced
+    ///    with the deadline wins: the caller gets `Woken`.
+    ///
+    /// Spurious wake-ups are absorbed here. If the caller unwinds from
+    /// `before_sleep` while queued, it leaves the queue; a token handed to it
+    /// at that moment is dropped.
+    pub(crate) fn wait(
+        &self,
+        payload: usize,
+        deadline: Option<Instant>,
+        validate: impl FnOnce(&mut Locked<'_, S>) -> bool,
+        before_sleep: impl FnOnce(),
+        on_timeout: impl FnOnce(&mut Locked<'_, S>),
+    ) -> Waited {
+        let parker = Parker::current();
+        let node = pin!(Node::new(payload, parker.unparker()));
+        let node: &Node = node.as_ref().get_ref();
+        {
+            let mut q = self.lock();
+            if !validate(&mut q) {
+                return Waited::NotQueued;
+            }
+            // SAFETY: `node` is pinned on this frame and not linked;
+            // invariant 3 holds because every exit below waits for (or
+            // performs) its unlinking, and `linked` covers unwinding.
+            unsafe { q.push_back(node) };
+        }
+        let linked = Linked { queue: self, node };
+        before_sleep();
+        loop {
+            // Acquire: see the module docs (hand-off visibility).
+            let token = node.state.load(Ordering::Acquire);
+            if token != WAITING {
+                core::mem::forget(linked);
+                return Waited::Woken(token);
+            }
+            match deadline {
+                None => parker.park(),
+                Some(deadline) => {
+                    if parker.park_deadline(deadline) {
+                        core::mem::forget(linked);
+                        return self.time_out(node, on_timeout);
+                    }
+                }
+            }
+        }
+    }
+
+    /// The deadline passed: leave the queue unless a token came first.
+    #[cold]
+    fn time_out(&self, node: &Node, on_timeout: impl FnOnce(&mut Locked<'_, S>)) -> Waited {
+        let mut q = self.lock();
+        // Relaxed: under the lock, see the module docs.
+        let token = node.state.load(Ordering::Relaxed);
+        if token != WAITING {
+            return Waited::Woken(token);
+        }
+        // SAFETY: invariant 1: `WAITING` under the lock means linked here.
+        unsafe { q.unlink(node) };
+        on_timeout(&mut q);
+        Waited::TimedOut
+    }
+}
+
+impl<S> fmt::Debug for WaitQueue<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WaitQueue").finish_non_exhaustive()
+    }
+}
+
+/// Unlinks its node if the waiter unwinds while queued (invariant 3).
+struct Linked<'a, S> {
+    queue: &'a WaitQueue<S>,
+    node: &'a Node,
+}
+
+impl<S> Drop for Linked<'_, S> {
+    fn drop(&mut self) {
+        let mut q = self.queue.lock();
+        if self.node.state.load(Ordering::Relaxed) == WAITING {
+            // SAFETY: invariant 1, under the lock.
+            unsafe { q.unlink(self.node) };
+        }
+    }
+}
+
+/// The queue, locked. Dropping it releases the lock, then unparks every
+/// waiter woken through it.
+pub(crate) struct Locked<'a, S> {
+    queue: &'a WaitQueue<S>,
+    /// `Some` until the guard drops.
+    guard: Option<SpinGuard<'a>>,
+    pending: Pending,
+    _not_send: PhantomData<*const ()>,
+}
+
+impl<S> Locked<'_, S> {
+    fn inner(&self) -> &Inner<S> {
+        // SAFETY: we hold the spin lock, so nobody mutates `inner`; the
+        // borrow is tied to the guard.
+        self.queue.inner.with(|p| unsafe { &*p })
+    }
+
+    fn inner_mut(&mut self) -> &mut Inner<S> {
+        // SAFETY: we hold the spin lock, so this is the only access; the
+        // borrow is tied to the (exclusively borrowed) guard.
+        self.queue.inner.with_mut(|p| unsafe { &mut *p })
+    }
+
+    /// The primitive's state kept beside the waiters.
+    pub(crate) fn state(&self) -> &S {
+        &self.inner().state
+    }
+
+    /// The primitive's state kept beside the waiters, mutably.
+    #[allow(dead_code)] // for primitives that keep their state here (semaphore)
+    pub(crate) fn state_mut(&mut self) -> &mut S {
+        &mut self.inner_mut().state
+    }
+
+    /// How many waiters are queued.
+    pub(crate) fn len(&self) -> usize {
+        self.inner().len
+    }
+
+    /// Whether no waiter is queued.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.inner().head.is_null()
+    }
+
+    /// The payload of the longest-waiting waiter.
+    pub(crate) fn front(&self) -> Option<usize> {
+        let head = self.inner().head;
+        // SAFETY: a linked node is alive (invariant 3) and `payload` is
+        // immutable.
+        (!head.is_null()).then(|| unsafe { (*head).payload })
+    }
+
+    /// Wakes the longest-waiting waiter with `token`; returns its payload,
+    /// or `None` if the queue is empty. The unpark happens when this guard
+    /// drops.
+    pub(crate) fn wake_front(&mut self, token: usize) -> Option<usize> {
+        let head = self.inner().head;
+        if head.is_null() {
+            return None;
+        }
+        // SAFETY: `head` is linked, hence alive, and we hold the lock.
+        Some(unsafe { self.wake(head, token) })
+    }
+
+    /// Wakes waiters from the front while `pick(payload)` returns a token
+    /// for them; stops at the first `None` (FIFO: nobody overtakes it).
+    /// Returns how many were woken.
+    pub(crate) fn wake_while(&mut self, mut pick: impl FnMut(usize) -> Option<usize>) -> usize {
+        let mut woken = 0;
+        while let Some(payload) = self.front() {
+            match pick(payload) {
+                Some(token) => {
+                    self.wake_front(token);
+                    woken += 1;
+                }
+                None => break,
+            }
+        }
+        woken
+    }
+
+    /// Wakes every waiter with `token`; returns how many.
+    pub(crate) fn wake_all(&mut self, token: usize) -> usize {
+        self.wake_while(|_| Some(token))
+    }
+
+    /// Links `node` at the back.
+    ///
+    /// # Safety
+    ///
+    /// `node` is unlinked, its `state` is `WAITING`, and it stays alive and
+    /// in place until unlinked (invariant 3).
+    unsafe fn push_back(&mut self, node: &Node) {
+        let inner = self.inner_mut();
+        let tail = inner.tail;
+        node.prev.with_mut(|p| {
+            // SAFETY: we hold the lock, which guards the links.
+            unsafe { *p = tail }
+        });
+        node.next.with_mut(|p| {
+            // SAFETY: as above.
+            unsafe { *p = ptr::null() }
+        });
+        if tail.is_null() {
+            inner.head = node;
+        } else {
+            // SAFETY: `tail` is linked, hence alive; we hold the lock.
+            unsafe { (*tail).next.with_mut(|p| *p = node) };
+        }
+        inner.tail = node;
+        inner.len += 1;
+    }
+
+    /// Unlinks `node`.
+    ///
+    /// # Safety
+    ///
+    /// `node` is linked in this queue.
+    unsafe fn unlink(&mut self, node: &Node) {
+        // SAFETY: we hold the lock, which guards the links.
+        let prev = node.prev.with(|p| unsafe { *p });
+        // SAFETY: as above.
+        let next = node.next.with(|p| unsafe { *p });
+        let inner = self.inner_mut();
+        if prev.is_null() {
+            debug_assert!(ptr::eq(inner.head, node), "wait queue corrupted: head");
+            inner.head = next;
+        } else {
+            // SAFETY: `prev` is linked, hence alive; we hold the lock.
+            unsafe { (*prev).next.with_mut(|p| *p = next) };
+        }
+        if next.is_null() {
+            debug_assert!(ptr::eq(inner.tail, node), "wait queue corrupted: tail");
+            inner.tail = prev;
+        } else {
+            // SAFETY: `next` is linked, hence alive; we hold the lock.
+            unsafe { (*next).prev.with_mut(|p| *p = prev) };
+        }
+        inner.len -= 1;
+    }
+
+    /// Unlinks `node`, hands it `token`, queues its unpark; returns its
+    /// payload.
+    ///
+    /// # Safety
+    ///
+    /// `node` is linked in this queue.
+    unsafe fn wake(&mut self, node: *const Node, token: usize) -> usize {
+        assert_ne!(token, WAITING, "usize::MAX is reserved by the wait queue");
+        // SAFETY: linked, hence alive until we store its token below.
+        let node = unsafe { &*node };
+        // SAFETY: the caller guarantees it is linked here.
+        unsafe { self.unlink(node) };
+        let payload = node.payload;
+        // SAFETY: we hold the lock, which guards `unparker`.
+        let unparker = node.unparker.with_mut(|p| unsafe { (*p).take() });
+        // Release: see the module docs. From here on the node may be gone.
+        node.state.store(token, Ordering::Release);
+        self.pending
+            .push(unparker.expect("wait queue corrupted: a queued waiter had no unparker"));
+        payload
+    }
+}
+
+impl<S> Drop for Locked<'_, S> {
+    fn drop(&mut self) {
+        let pending = core::mem::take(&mut self.pending);
+        drop(self.guard.take());
+        pending.unpark_all();
+    }
+}
+
+impl<S: fmt::Debug> fmt::Debug for Locked<'_, S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Locked")
+            .field("len", &self.len())
+            .field("state", self.state())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Unparkers to call once the lock is released. One wake is the common
+/// case and needs no allocation.
+#[derive(Default)]
+struct Pending {
+    first: Option<Unparker>,
+    more: Vec<Unparker>,
+}
+
+impl Pending {
+    fn push(&mut self, u: Unparker) {
+        if self.first.is_none() {
+            self.first = Some(u);
+        } else {
+            self.more.push(u);
+        }
+    }
+
+    fn unpark_all(self) {
+        if let Some(u) = self.first {
+            u.unpark();
+        }
+        for u in self.more {
+            u.unpark();
+        }
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests;
+
+#[cfg(all(test, loom))]
+mod loom_tests;

@@ -1,0 +1,281 @@
+//! Unit tests of the wait queue with OS threads.
+
+use super::*;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering as O};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Spins (politely) until the queue holds `n` waiters.
+fn until_len<S>(q: &WaitQueue<S>, n: usize) {
+    let start = Instant::now();
+    while q.lock().len() != n {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "waiters never queued"
+        );
+        std::thread::yield_now();
+    }
+}
+
+#[test]
+fn fifo_order_and_tokens_reach_their_waiters() {
+    let q = Arc::new(WaitQueue::new(()));
+    let mut handles = Vec::new();
+    for i in 0..4 {
+        let q2 = q.clone();
+        handles.push(std::thread::spawn(move || {
+            q2.wait(i, None, |_| true, || {}, |_| {})
+        }));
+        until_len(&q, i + 1); // enforce arrival order
+    }
+    {
+        let mut l = q.lock();
+        assert_eq!(l.front(), Some(0));
+        assert_eq!(l.wake_front(100), Some(0));
+        assert_eq!(l.wake_front(101), Some(1));
+        assert_eq!(l.len(), 2);
+    }
+    assert_eq!(q.lock().wake_all(7), 2);
+    let got: Vec<Waited> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    assert_eq!(
+        got,
+        vec![
+            Waited::Woken(100),
+            Waited::Woken(101),
+            Waited::Woken(7),
+            Waited::Woken(7)
+        ]
+    );
+    assert!(q.lock().is_empty());
+}
+
+#[test]
+fn validate_false_does_not_queue() {
+    let q = WaitQueue::new(5usize);
+    let r = q.wait(
+        0,
+        None,
+        |l| {
+            *l.state_mut() -= 1;
+            false
+        },
+        || unreachable!("not queued, so no sleep"),
+        |_| unreachable!(),
+    );
+    assert_eq!(r, Waited::NotQueued);
+    assert_eq!(*q.lock().state(), 4);
+}
+
+#[test]
+fn timed_out_waiter_leaves_and_the_next_gets_the_wake() {
+    let q = Arc::new(WaitQueue::new(0usize));
+    // A waiter with no deadline queues first, then one behind it times out.
+    let q1 = q.clone();
+    let first = std::thread::spawn(move || q1.wait(1, None, |_| true, || {}, |_| {}));
+    until_len(&q, 1);
+    let timed = q.wait(
+        2,
+        Some(Instant::now() + Duration::from_millis(5)),
+        |_| true,
+        || {},
+        |l| *l.state_mut() += 1,
+    );
+    assert_eq!(timed, Waited::TimedOut);
+    assert_eq!(*q.lock().state(), 1, "on_timeout ran under the lock");
+    assert_eq!(q.lock().len(), 1, "only the first is still queued");
+    assert_eq!(q.lock().wake_front(9), Some(1));
+    assert_eq!(first.join().unwrap(), Waited::Woken(9));
+}
+
+#[test]
+fn middle_waiter_times_out_links_stay_sound() {
+    let q = Arc::new(WaitQueue::new(()));
+    let spawn = |payload: usize, deadline: Option<Instant>| {
+        let q = q.clone();
+        std::thread::spawn(move || q.wait(payload, deadline, |_| true, || {}, |_| {}))
+    };
+    let a = spawn(1, None);
+    until_len(&q, 1);
+    let b = spawn(2, Some(Instant::now() + Duration::from_millis(20)));
+    until_len(&q, 2);
+    let c = spawn(3, None);
+    until_len(&q, 3);
+    assert_eq!(b.join().unwrap(), Waited::TimedOut);
+    let mut order = Vec::new();
+    q.lock().wake_while(|p| {
+        order.push(p);
+        Some(p * 10)
+    });
+    assert_eq!(order, vec![1, 3]);
+    assert_eq!(a.join().unwrap(), Waited::Woken(10));
+    assert_eq!(c.join().unwrap(), Waited::Woken(30));
+}
+
+#[test]
+fn wake_while_stops_at_first_refusal() {
+    let q = Arc::new(WaitQueue::new(()));
+    let mut hs = Vec::new();
+    for w in [1usize, 5, 1] {
+        let q2 = q.clone();
+        let n = q.lock().len();
+        hs.push(std::thread::spawn(move || {
+            q2.wait(w, None, |_| true, || {}, |_| {})
+        }));
+        until_len(&q, n + 1);
+    }
+    // Budget 3: the first (1) fits, the second (5) does not, and FIFO stops
+    // the third (1) from overtaking it.
+    let mut budget = 3;
+    let woken = q.lock().wake_while(|w| {
+        (w <= budget).then(|| {
+            budget -= w;
+            1
+        })
+    });
+    assert_eq!(woken, 1);
+    assert_eq!(q.lock().wake_all(2), 2);
+    let got: Vec<_> = hs.into_iter().map(|h| h.join().unwrap()).collect();
+    assert_eq!(
+        got,
+        vec![Waited::Woken(1), Waited::Woken(2), Waited::Woken(2)]
+    );
+}
+
+#[test]
+fn before_sleep_runs_after_queueing() {
+    let q = Arc::new(WaitQueue::new(()));
+    let q2 = q.clone();
+    let saw_queued = Arc::new(AtomicBool::new(false));
+    let s = saw_queued.clone();
+    let h = std::thread::spawn(move || {
+        q2.wait(
+            0,
+            None,
+            |_| true,
+            || {
+                // We are already queued: a wake from here on finds us.
+                s.store(q2.lock().len() == 1, O::SeqCst);
+            },
+            |_| {},
+        )
+    });
+    until_len(&q, 1);
+    let start = Instant::now();
+    while q.lock().wake_front(3).is_none() {
+        assert!(start.elapsed() < Duration::from_secs(30));
+    }
+    assert_eq!(h.join().unwrap(), Waited::Woken(3));
+    assert!(saw_queued.load(O::SeqCst));
+}
+
+/// A stress run: many threads wait with short deadlines while one hands
+/// out exactly N tokens. Every token is accounted for: taken by a waiter
+/// (`Woken`) or never handed because the queue was empty.
+#[test]
+fn stress_no_token_lost_with_timeouts() {
+    const WAITERS: usize = 8;
+    const ROUNDS: usize = 3000;
+    let q = Arc::new(WaitQueue::new(0usize)); // state = tokens nobody took
+    let got = Arc::new(AtomicUsize::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut hs = Vec::new();
+    for i in 0..WAITERS {
+        let (q, got, stop) = (q.clone(), got.clone(), stop.clone());
+        hs.push(std::thread::spawn(move || {
+            while !stop.load(O::SeqCst) {
+                let deadline = (i % 2 == 0).then(|| Instant::now() + Duration::from_micros(50));
+                let mut took = false;
+                let r = q.wait(
+                    i,
+                    deadline,
+                    |l| {
+                        if *l.state() > 0 {
+                            *l.state_mut() -= 1;
+                            took = true;
+                            false
+                        } else {
+                            true
+                        }
+                    },
+                    || {},
+                    |_| {},
+                );
+                match r {
+                    Waited::Woken(1) => {
+                        got.fetch_add(1, O::SeqCst);
+                    }
+                    Waited::Woken(0) => {} // a "stop" wake
+                    Waited::NotQueued => {
+                        assert!(took);
+                        got.fetch_add(1, O::SeqCst);
+                    }
+                    Waited::TimedOut => {}
+                    Waited::Woken(t) => panic!("unexpected token {t}"),
+                }
+            }
+        }));
+    }
+    for _ in 0..ROUNDS {
+        let mut l = q.lock();
+        if l.wake_front(1).is_none() {
+            *l.state_mut() += 1;
+        }
+        drop(l);
+        std::thread::yield_now();
+    }
+    // Drain: wait until every token was taken.
+    let start = Instant::now();
+    while got.load(O::SeqCst) != ROUNDS {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "wait queue lost tokens: {} of {ROUNDS} taken",
+            got.load(O::SeqCst)
+        );
+        std::thread::yield_now();
+    }
+    stop.store(true, O::SeqCst);
+    while hs.iter().any(|h| !h.is_finished()) {
+        q.lock().wake_all(0);
+        std::thread::yield_now();
+    }
+    for h in hs {
+        h.join().unwrap();
+    }
+    assert_eq!(*q.lock().state(), 0);
+}
+
+/// The queue parks through the goroutine hook when one is installed.
+#[test]
+fn wait_goes_through_the_hook() {
+    use crate::park::hook::{self, ParkHook, TaskUnpark};
+    #[derive(Debug)]
+    struct Nop;
+    impl TaskUnpark for Nop {
+        fn unpark(&self) {}
+    }
+    struct TimesOut(AtomicUsize);
+    impl ParkHook for TimesOut {
+        fn unparker(&self) -> Arc<dyn TaskUnpark> {
+            Arc::new(Nop)
+        }
+        fn park(&self) {
+            unreachable!("deadline waits only")
+        }
+        fn park_deadline(&self, _: Instant) -> bool {
+            self.0.fetch_add(1, O::SeqCst);
+            true
+        }
+    }
+    static HOOK: TimesOut = TimesOut(AtomicUsize::new(0));
+    let q = WaitQueue::new(());
+    let _g = hook::install(&HOOK);
+    let r = q.wait(
+        0,
+        Some(Instant::now() + Duration::from_secs(3600)),
+        |_| true,
+        || {},
+        |_| {},
+    );
+    assert_eq!(r, Waited::TimedOut);
+    assert_eq!(HOOK.0.load(O::SeqCst), 1);
+}
