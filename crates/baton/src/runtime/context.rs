@@ -24,7 +24,9 @@ use std::time::Instant;
 use corosensei::Yielder;
 
 use super::goroutine::Header;
+use super::hook;
 use super::worker::Worker;
+use crate::park::hook as park_hook;
 use crate::shim::Arc;
 
 /// Why a goroutine switched back to its worker.
@@ -82,15 +84,21 @@ pub(crate) fn in_goroutine() -> bool {
     !CURRENT.with(Cell::get).is_null()
 }
 
-/// Sets the current goroutine (at its start, from its entry frame).
+/// Sets the current goroutine (at its start, from its entry frame, and
+/// after each switch back) and installs the park hook, so that `park`
+/// suspends it (the hook contract's rule 1).
+#[inline]
 pub(crate) fn enter_goroutine(ctx: *const GoroutineCtx) {
     CURRENT.with(|c| c.set(ctx));
+    park_hook::set_current(Some(&hook::HOOK));
 }
 
-/// Clears the current goroutine (the worker, after each resume returns).
+/// Clears the current goroutine and removes the park hook (the worker,
+/// after each resume returns; the goroutine, as it ends).
 #[inline]
 pub(crate) fn leave_goroutine() {
     CURRENT.with(|c| c.set(core::ptr::null()));
+    park_hook::set_current(None);
 }
 
 /// Switches the running goroutine back to its worker, telling it `why`;
@@ -107,6 +115,6 @@ pub(crate) fn suspend(why: Suspend) -> bool {
     let yielder = unsafe { &*(*ctx).yielder };
     let timed_out = yielder.suspend(why);
     // Back on our own stack, on the same thread (goroutines never migrate).
-    CURRENT.with(|c| c.set(ctx));
+    enter_goroutine(ctx);
     timed_out
 }

@@ -22,7 +22,7 @@ use super::inbox::Linked;
 use super::join_cell::JoinCell;
 use super::park_state::ParkState;
 use super::shared::Shared;
-use super::waiter::Unparker;
+use crate::park::Unparker;
 use crate::shim::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering::Relaxed};
 use crate::shim::Arc;
 
@@ -106,8 +106,9 @@ impl Linked for Header {
 }
 
 impl Header {
-    pub(crate) fn new(spawned_at: &'static Location<'static>, rt: Arc<Shared>) -> Self {
-        Self {
+    /// A header, always in an `Arc` (the `TaskUnpark` impl relies on it).
+    pub(crate) fn new(spawned_at: &'static Location<'static>, rt: Arc<Shared>) -> Arc<Self> {
+        Arc::new(Self {
             id: GoroutineId::next(),
             spawned_at,
             rt,
@@ -116,16 +117,7 @@ impl Header {
             slot: AtomicUsize::new(UNSET),
             next: AtomicPtr::new(core::ptr::null_mut()),
             join: JoinCell::new(),
-        }
-    }
-
-    /// Wakes the goroutine if it is parked (queueing it on its home worker),
-    /// or leaves a token for its next park.
-    #[inline]
-    pub(crate) fn unpark(self: &Arc<Self>) {
-        if self.park.unpark() {
-            self.rt.schedule_woken(self.clone());
-        }
+        })
     }
 }
 

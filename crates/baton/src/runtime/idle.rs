@@ -48,8 +48,9 @@
 //! under the sleeper-list lock or covered by the re-check above. All their
 //! operations are `SeqCst` because they take part in the fence argument.
 
+use crate::park::Unparker;
 use crate::shim::atomic::{fence, AtomicBool, AtomicUsize, Ordering::*};
-use crate::shim::{lock, thread::Thread, Mutex};
+use crate::shim::{lock, Mutex};
 
 /// One worker's sleep slot.
 #[derive(Debug)]
@@ -57,8 +58,10 @@ pub(crate) struct Parker {
     /// Set by the worker before its final re-check; cleared by whoever wakes
     /// it (a notifier's swap decides who calls `unpark`) or by the worker.
     sleeping: AtomicBool,
-    /// The worker's thread, set once when it starts.
-    thread: Mutex<Option<Thread>>,
+    /// Wakes the worker's thread (its `crate::park` token), set once when
+    /// the worker starts. A token kept by `unpark` makes a later park return
+    /// at once: an unpark before the park is not lost.
+    thread: Mutex<Option<Unparker>>,
 }
 
 impl Parker {
@@ -107,8 +110,9 @@ impl Idle {
         }
     }
 
-    /// Worker `i` records its thread, once, before it may sleep.
-    pub(crate) fn register_thread(&self, i: usize, thread: Thread) {
+    /// Worker `i` records how to wake its thread (`park::current()` on the
+    /// worker thread, outside any goroutine), once, before it may sleep.
+    pub(crate) fn register_thread(&self, i: usize, thread: Unparker) {
         *lock(&self.parkers[i].thread) = Some(thread);
     }
 
@@ -236,7 +240,7 @@ mod tests {
     #[test]
     fn notify_pops_a_sleeper_as_searcher() {
         let idle = Idle::new(2);
-        idle.register_thread(0, std::thread::current());
+        idle.register_thread(0, crate::park::current());
         assert!(!idle.prepare_sleep(0, false));
         idle.notify_one();
         assert_eq!(idle.searching(), 1);
@@ -273,14 +277,14 @@ mod loom_tests {
             let worker = {
                 let (idle, work) = (idle.clone(), work.clone());
                 thread::spawn(move || {
-                    idle.register_thread(0, thread::current());
+                    idle.register_thread(0, crate::park::current());
                     loop {
                         if work.swap(false, SeqCst) {
                             return;
                         }
                         idle.prepare_sleep(0, false);
                         if !work.load(SeqCst) {
-                            thread::park();
+                            crate::park::park();
                         }
                         idle.end_sleep(0);
                     }
@@ -308,7 +312,7 @@ mod loom_tests {
             let worker = {
                 let (idle, ring) = (idle.clone(), ring.clone());
                 thread::spawn(move || {
-                    idle.register_thread(0, thread::current());
+                    idle.register_thread(0, crate::park::current());
                     let mut searching = idle.try_start_searching();
                     loop {
                         if ring.load(SeqCst) > 0 {
@@ -322,7 +326,7 @@ mod loom_tests {
                         // The re-check: a last searcher looks at the rings.
                         let found = last && ring.load(SeqCst) > 0;
                         if !found {
-                            thread::park();
+                            crate::park::park();
                         }
                         searching = idle.end_sleep(0);
                         if !searching && !found {

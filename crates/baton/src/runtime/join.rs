@@ -8,8 +8,9 @@ use std::panic::catch_unwind;
 
 use super::context;
 use super::goroutine::{GoroutineId, Header, JobOf};
+use super::join_cell::Wake;
 use super::scope::ScopeData;
-use super::waiter::{self, Unparker};
+use crate::park::{self, Unparker};
 use crate::shim::{Arc, UnsafeCell};
 
 /// Where a goroutine's outcome waits for its joiner.
@@ -221,6 +222,12 @@ impl fmt::Debug for Panic {
 
 impl std::error::Error for Panic {}
 
+impl Wake for Unparker {
+    fn wake(self) {
+        self.unpark();
+    }
+}
+
 /// An owned permission to wait for a goroutine and take its result.
 ///
 /// Dropping the handle detaches the goroutine (it keeps running). Joining
@@ -280,9 +287,9 @@ impl<T> JoinHandle<T> {
             "baton: {} tried to join itself; it would wait forever",
             self.header.id
         );
-        if self.header.join.register(Unparker::current()) {
+        if self.header.join.register(park::current()) {
             while !self.header.join.is_done() {
-                waiter::park();
+                park::park();
             }
         }
     }

@@ -75,6 +75,8 @@ mod context;
 #[cfg(not(loom))]
 mod goroutine;
 #[cfg(not(loom))]
+mod hook;
+#[cfg(not(loom))]
 mod join;
 #[cfg(not(loom))]
 mod scope;
@@ -88,8 +90,6 @@ mod stack;
 mod tests;
 #[cfg(not(loom))]
 mod timers;
-#[cfg(not(loom))]
-pub(crate) mod waiter;
 #[cfg(not(loom))]
 mod worker;
 

@@ -25,8 +25,8 @@ use std::panic::{catch_unwind, resume_unwind};
 use super::join::{JoinHandle, Panic};
 use super::shared::Shared;
 use super::spawn::{current_shared, spawn_unchecked};
-use super::waiter::{self, Unparker};
 use super::GoroutineId;
+use crate::park::{self, Unparker};
 use crate::shim::atomic::{AtomicBool, AtomicUsize, Ordering::*};
 use crate::shim::Arc;
 
@@ -129,7 +129,7 @@ where
         data: Arc::new(ScopeData {
             running: AtomicUsize::new(0),
             a_goroutine_panicked: AtomicBool::new(false),
-            owner: Unparker::current(),
+            owner: park::current(),
         }),
         rt: current_shared(),
         scope: PhantomData,
@@ -139,7 +139,7 @@ where
     // The wait that makes the borrows sound: runs whether `f` returned or
     // panicked.
     while scope.data.running.load(Acquire) != 0 {
-        waiter::park();
+        park::park();
     }
     match result {
         Err(e) => resume_unwind(e),

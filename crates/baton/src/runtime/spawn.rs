@@ -100,7 +100,7 @@ where
     if let Some(scope) = &scope {
         scope.goroutine_started();
     }
-    let header = Arc::new(Header::new(site, shared.clone()));
+    let header = Header::new(site, shared.clone());
     let packet = Arc::new(Packet::new(scope));
     let job = make_job(f, packet.clone());
     // SAFETY: only the lifetime changes (same layout); the caller promises

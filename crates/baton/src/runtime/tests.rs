@@ -1,4 +1,4 @@
-//! Whole-runtime tests that need the crate's internal park (`waiter`): a
+//! Whole-runtime tests that need the crate's internal `park`: a
 //! token passed around a ring of goroutines through park/unpark, wake-ups
 //! of goroutines from plain threads, and park deadlines.
 
@@ -6,8 +6,8 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::SeqCst};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use super::waiter::{self, Unparker};
 use super::Builder;
+use crate::park::{self, Unparker};
 
 /// Runs `f` on a fresh thread; fails (naming `what`) if it takes over
 /// `secs` seconds, so a lost wake-up fails the test instead of hanging it.
@@ -44,13 +44,13 @@ impl Slot {
 
     /// Waits for a non-zero token and takes it.
     fn take(&self) -> u64 {
-        *self.waiter.lock().unwrap() = Some(Unparker::current());
+        *self.waiter.lock().unwrap() = Some(park::current());
         loop {
             let t = self.token.swap(0, SeqCst);
             if t != 0 {
                 return t;
             }
-            waiter::park();
+            park::park();
         }
     }
 
@@ -143,8 +143,8 @@ fn token_before_park_is_not_lost() {
     within(120, "token_before_park_is_not_lost", || {
         let rt = Builder::new().workers(1).build();
         let ok = rt.run(|| {
-            Unparker::current().unpark();
-            waiter::park(); // returns at once: the token was there
+            park::current().unpark();
+            park::park(); // returns at once: the token was there
             true
         });
         assert!(ok);
@@ -155,18 +155,18 @@ fn token_before_park_is_not_lost() {
 fn park_deadline_times_out_and_unpark_beats_it() {
     within(120, "park_deadline_times_out_and_unpark_beats_it", || {
         let rt = Builder::new().workers(1).build();
-        let timed_out = rt.run(|| waiter::park_deadline(Instant::now() + Duration::from_millis(5)));
+        let timed_out = rt.run(|| park::park_deadline(Instant::now() + Duration::from_millis(5)));
         assert!(timed_out);
         let woke = Arc::new(AtomicUsize::new(0));
         let w = woke.clone();
         let slot = Arc::new(Mutex::new(None::<Unparker>));
         let s = slot.clone();
         let h = rt.go(move || {
-            *s.lock().unwrap() = Some(Unparker::current());
+            *s.lock().unwrap() = Some(park::current());
             // Wait for an unpark, with a far deadline; spurious wake-ups loop.
             let deadline = Instant::now() + Duration::from_secs(60);
             while w.load(SeqCst) == 0 {
-                if waiter::park_deadline(deadline) {
+                if park::park_deadline(deadline) {
                     return true;
                 }
             }
@@ -195,9 +195,9 @@ fn many_stale_timers_are_compacted() {
             // Each park has a far deadline but is woken at once by a token:
             // the timer entries go stale and must not pile up.
             for i in 0..10_000 {
-                let me = Unparker::current();
+                let me = park::current();
                 let waker = crate::go(move || me.unpark());
-                let _ = waiter::park_deadline(Instant::now() + Duration::from_secs(3600));
+                let _ = park::park_deadline(Instant::now() + Duration::from_secs(3600));
                 waker.join().unwrap();
                 if i % 1000 == 999 {
                     let timers = super::context::with_worker(|w| w.unwrap().timer_count());

@@ -50,7 +50,7 @@ use super::shared::Shared;
 use super::stack::{GuardedStack, StackPool};
 use super::timers::Timers;
 use crate::shim::atomic::Ordering::{Relaxed, SeqCst};
-use crate::shim::{thread, Arc};
+use crate::shim::Arc;
 
 /// Rounds between forced looks at the inbox and the injector (Go: 61, a
 /// prime, so it does not fall into step with periodic workloads).
@@ -172,7 +172,7 @@ impl Drop for AbortOnUnwind {
 
 /// A worker thread's body.
 pub(crate) fn worker_main(shared: Arc<Shared>, index: usize, local: ring::Local<Task>) {
-    shared.idle.register_thread(index, thread::current());
+    shared.idle.register_thread(index, crate::park::current());
     let stack_size = shared.config.stack_size;
     let worker = Worker {
         index,
@@ -429,14 +429,13 @@ impl Worker {
             || (last_searcher && self.shared.workers.iter().any(|w| !w.steal.is_empty()));
         if !work {
             let deadline = self.timers.borrow().next_deadline();
+            // No goroutine runs here, so no park hook is installed: these
+            // park the worker's OS thread (on its own `crate::park` token).
             match deadline {
                 Some(d) => {
-                    let now = Instant::now();
-                    if d > now {
-                        thread::park_timeout(d - now);
-                    }
+                    crate::park::park_deadline(d);
                 }
-                None => thread::park(),
+                None => crate::park::park(),
             }
         }
         if idle.end_sleep(self.index) {

@@ -7,7 +7,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::runtime::waiter;
+use crate::park;
 
 /// Sleeps for at least `d`: parks the calling goroutine (or thread).
 ///
@@ -26,7 +26,7 @@ pub fn sleep(d: Duration) {
         Some(deadline) => sleep_until(deadline),
         // Past the end of representable time: sleep forever.
         None => loop {
-            waiter::park();
+            park::park();
         },
     }
 }
@@ -44,6 +44,6 @@ pub fn sleep_until(deadline: Instant) {
     // Wake-ups before the deadline are spurious here (a token left by some
     // earlier unpark): park again until the deadline has passed.
     while Instant::now() < deadline {
-        waiter::park_deadline(deadline);
+        park::park_deadline(deadline);
     }
 }
