@@ -7,6 +7,7 @@
 //! | [`go`], [`try_go`] | start a goroutine (`Send + 'static` closure); [`JoinHandle`] joins it |
 //! | [`scope`] | goroutines that borrow, all joined before it returns |
 //! | [`yield_now`], [`current`] | let others run; the running goroutine's [`GoroutineId`] |
+//! | [`blocking`] | run a thread-blocking call on a separate pool while the goroutine parks |
 //! | [`Builder`], [`Runtime`] | a runtime of your own; [`Runtime::run`] runs the main goroutine |
 //! | [`Panic`] | why a join got no value: the goroutine panicked (payload kept), or its runtime shut down |
 //!
@@ -42,8 +43,10 @@
 //!   without parking delays the others on its worker; call [`yield_now`]
 //!   now and then.
 //! - Blocking OS calls (file I/O, `std::sync::Mutex` held long, `std`
-//!   channels) block the whole worker. Inside goroutines, wait on baton's
-//!   primitives, which park only the goroutine.
+//!   channels, `std::thread::sleep`) block the whole worker. Inside
+//!   goroutines, wait on baton's primitives (`baton::sync`,
+//!   `baton::time::sleep`), which park only the goroutine, and wrap calls
+//!   that must block a thread in [`blocking`].
 //! - Stacks are fixed-size ([`DEFAULT_STACK_SIZE`], set with
 //!   [`Builder::stack_size`]); deep recursion needs a bigger one.
 //! - Linux caps a process's memory mappings (`vm.max_map_count`, 65530 by
@@ -69,6 +72,8 @@ mod park_state;
 mod ring;
 
 #[cfg(not(loom))]
+mod blocking;
+#[cfg(not(loom))]
 mod builder;
 #[cfg(not(loom))]
 mod context;
@@ -93,6 +98,8 @@ mod timers;
 #[cfg(not(loom))]
 mod worker;
 
+#[cfg(not(loom))]
+pub use blocking::blocking;
 #[cfg(not(loom))]
 pub use builder::{Builder, Runtime};
 #[cfg(not(loom))]

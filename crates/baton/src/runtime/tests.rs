@@ -11,7 +11,7 @@ use crate::park::{self, Unparker};
 
 /// Runs `f` on a fresh thread; fails (naming `what`) if it takes over
 /// `secs` seconds, so a lost wake-up fails the test instead of hanging it.
-fn within(secs: u64, what: &str, f: impl FnOnce() + Send + 'static) {
+pub(super) fn within(secs: u64, what: &str, f: impl FnOnce() + Send + 'static) {
     let (tx, rx) = std::sync::mpsc::channel();
     let t = std::thread::spawn(move || {
         let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
