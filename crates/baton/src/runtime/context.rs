@@ -45,6 +45,42 @@ pub(crate) struct GoroutineCtx {
     pub(crate) yielder: *const Yielder<bool, Suspend>,
     /// The goroutine's header, held by its entry frame.
     pub(crate) header: *const Arc<Header>,
+    /// Its guard page, `guard_low..guard_high` (for the overflow message).
+    pub(crate) guard_low: usize,
+    pub(crate) guard_high: usize,
+    /// Its usable stack size in bytes.
+    pub(crate) stack_size: usize,
+}
+
+/// What the stack-overflow handler needs to name a goroutine.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct OverflowInfo {
+    pub(crate) guard_low: usize,
+    pub(crate) guard_high: usize,
+    pub(crate) stack_size: usize,
+    pub(crate) id: super::GoroutineId,
+    pub(crate) spawned_at: &'static core::panic::Location<'static>,
+}
+
+/// The running goroutine's guard page and name, for the `SIGSEGV` handler.
+///
+/// Async-signal-safe: `CURRENT` is a constant-initialised cell without a
+/// destructor (no lazy initialisation, no registration), and the rest are
+/// plain reads of memory that lives as long as the goroutine runs.
+pub(crate) fn overflow_info() -> Option<OverflowInfo> {
+    let ctx = CURRENT.try_with(Cell::get).ok()?;
+    // SAFETY: non-null only while this goroutine runs (module invariants);
+    // a fault on its stack happens while it runs.
+    let ctx = unsafe { ctx.as_ref()? };
+    // SAFETY: the entry frame holds the header `Arc` for the goroutine's life.
+    let header = unsafe { &**ctx.header };
+    Some(OverflowInfo {
+        guard_low: ctx.guard_low,
+        guard_high: ctx.guard_high,
+        stack_size: ctx.stack_size,
+        id: header.id,
+        spawned_at: header.spawned_at,
+    })
 }
 
 crate::shim::thread_local! {

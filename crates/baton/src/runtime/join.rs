@@ -157,7 +157,8 @@ impl Panic {
     ///
     /// ```
     /// let p = baton::go(|| panic!("again")).join().unwrap_err();
-    /// let again = std::panic::catch_unwind(|| std::panic::resume_unwind(p.into_payload()));
+    /// let payload = std::panic::AssertUnwindSafe(p.into_payload());
+    /// let again = std::panic::catch_unwind(move || std::panic::resume_unwind({ payload }.0));
     /// assert!(again.is_err());
     /// ```
     pub fn into_payload(self) -> Box<dyn Any + Send + 'static> {

@@ -28,8 +28,9 @@
 //!   like `std::thread::spawn`. [`scope`] allows borrowing because it
 //!   cannot return (or unwind) before all its goroutines finished.
 //! - **Stacks** are `mmap`'d with a guard page: a goroutine that overflows
-//!   its fixed-size stack faults and the process dies; memory is never
-//!   silently corrupted. A stack is freed or reused only after its
+//!   its fixed-size stack faults on it, and the runtime prints
+//!   `goroutine N (spawned at file:line) has overflowed its stack (S KiB)`
+//!   and aborts (`overflow.rs`); memory is never silently corrupted. A stack is freed or reused only after its
 //!   goroutine returned — never while anything may point into it.
 //! - **Panics** are caught in each goroutine (inside its own stack, so none
 //!   crosses the switch) and handed to [`JoinHandle::join`] with the
@@ -56,7 +57,8 @@
 //!
 //! ## Inside
 //!
-//! `worker.rs` (the scheduling loop and its order), `ring.rs` (stealable
+//! `worker.rs` (the scheduling loop and its order), `hook.rs` (the park
+//! contract for goroutines), `blocking.rs`, `overflow.rs`, `ring.rs` (stealable
 //! run queue of unstarted goroutines), `inbox.rs` (cross-thread wake-ups),
 //! `idle.rs` (sleeping and waking workers), `park_state.rs` (the park/unpark
 //! race), `join_cell.rs`, `stack.rs`, `timers.rs`, `context.rs` (the
@@ -83,6 +85,8 @@ mod goroutine;
 mod hook;
 #[cfg(not(loom))]
 mod join;
+#[cfg(not(loom))]
+mod overflow;
 #[cfg(not(loom))]
 mod scope;
 #[cfg(not(loom))]

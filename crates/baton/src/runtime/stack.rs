@@ -10,7 +10,8 @@
 //! ```
 //!
 //! A goroutine that runs past its stack touches the guard page and faults
-//! (`SIGSEGV`): the process dies, and no memory is ever silently corrupted.
+//! (`SIGSEGV`): the process prints which goroutine overflowed and aborts
+//! (see `overflow`), and no memory is ever silently corrupted.
 //! Stacks are fixed-size — Go grows its stacks by copying them, which Rust
 //! cannot do (references into a stack would dangle) — so the size is a
 //! reservation of address space: only the pages a goroutine touches cost
@@ -57,14 +58,19 @@ pub(crate) const POOL_PER_WORKER: usize = 64;
 /// allocator's arenas, OS thread stacks, libraries and files mapped later.
 const MAP_RESERVE: usize = 2048;
 
-fn page_size() -> usize {
+/// The system's page size (the guard page's size), read once.
+pub(crate) fn page_size() -> usize {
+    // Relaxed: a cache of a constant; racing first readers store the same.
+    static PAGE: AtomicUsize = AtomicUsize::new(0);
+    let cached = PAGE.load(Relaxed);
+    if cached != 0 {
+        return cached;
+    }
     // SAFETY: `sysconf` has no preconditions.
     let p = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-    if p > 0 {
-        p as usize
-    } else {
-        4096
-    }
+    let p = if p > 0 { p as usize } else { 4096 };
+    PAGE.store(p, Relaxed);
+    p
 }
 
 /// An `mmap`'d stack with a guard page below it.

@@ -41,6 +41,7 @@ use core::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::time::Instant;
 
+use corosensei::stack::Stack as _;
 use corosensei::{Coroutine, CoroutineResult, Yielder};
 
 use super::context::{self, GoroutineCtx, Suspend};
@@ -471,8 +472,13 @@ impl Worker {
         // Relaxed: see `Header::home`.
         header.home.store(self.index, Relaxed);
         header.slot.store(slot, Relaxed);
+        let guard = Guard {
+            low: stack.limit().get(),
+            high: stack.limit().get() + super::stack::page_size(),
+            stack_size: self.shared.config.stack_size,
+        };
         let coro = Coro::with_stack(stack, move |yielder: &Yielder<bool, Suspend>, _: bool| {
-            goroutine_entry(yielder, header, job)
+            goroutine_entry(yielder, header, job, guard)
         });
         self.resume(slot, coro, false);
     }
@@ -583,11 +589,22 @@ impl Worker {
     }
 }
 
+/// A goroutine's guard page and stack size, for the overflow message.
+#[derive(Clone, Copy)]
+struct Guard {
+    low: usize,
+    high: usize,
+    stack_size: usize,
+}
+
 /// The first frame of every goroutine, on its own stack.
-fn goroutine_entry(yielder: &Yielder<bool, Suspend>, header: Arc<Header>, job: Job) {
+fn goroutine_entry(yielder: &Yielder<bool, Suspend>, header: Arc<Header>, job: Job, guard: Guard) {
     let ctx = GoroutineCtx {
         yielder,
         header: &header,
+        guard_low: guard.low,
+        guard_high: guard.high,
+        stack_size: guard.stack_size,
     };
     context::enter_goroutine(&ctx);
     // The job catches the user's panics and completes the join.
