@@ -1,4 +1,5 @@
 //! Spawning, joining, panics, yielding and parking on the goroutine runtime.
+#![cfg(not(loom))] // the runtime is not built under loom (only its lock-free parts)
 
 mod common;
 

@@ -1,6 +1,7 @@
 //! An idle runtime uses (about) no CPU: its workers sleep, including one
 //! whose goroutine sleeps on a long timer. A behaviour check, not a speed
 //! claim; alone in its own test binary so no other test's CPU is counted.
+#![cfg(not(loom))] // the runtime is not built under loom (only its lock-free parts)
 
 mod common;
 

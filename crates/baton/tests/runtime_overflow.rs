@@ -2,6 +2,7 @@
 //! prints which goroutine it was and aborts — never corrupts memory. The
 //! overflow runs in a child process (this test binary, re-run with an
 //! environment variable), since it ends the process.
+#![cfg(not(loom))] // the runtime is not built under loom (only its lock-free parts)
 
 mod common;
 

@@ -1,5 +1,6 @@
 //! Stress: long chains of joins across workers, spawn storms, goroutines
 //! that never change OS thread, many workers on few cores.
+#![cfg(not(loom))] // the runtime is not built under loom (only its lock-free parts)
 
 mod common;
 

@@ -1,6 +1,7 @@
 //! `baton::sync` inside goroutines parks the goroutine, not its worker: on a
 //! runtime with ONE worker, any primitive that blocked the worker thread
 //! would deadlock these tests (and their timeouts would fail them).
+#![cfg(not(loom))] // the runtime is not built under loom (only its lock-free parts)
 
 mod common;
 

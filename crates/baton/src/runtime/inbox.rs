@@ -231,7 +231,13 @@ mod tests {
             })
             .collect();
         let mut got = Vec::new();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
         while got.len() < 40_000 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "items lost: {} of 40000",
+                got.len()
+            );
             inbox.take_all(&mut got);
             std::hint::spin_loop();
         }

@@ -200,35 +200,38 @@ mod tests {
 
     #[test]
     fn try_go_at_the_map_cap_returns_the_closure_and_the_sysctl() {
-        let budget: &'static MapBudget = Box::leak(Box::new(MapBudget::exact(POOL_PER_WORKER + 3)));
-        let rt = Builder::new().workers(1).budget(budget).build();
-        let release = Arc::new(AtomicBool::new(false));
-        let parked: Vec<_> = (0..3)
-            .map(|_| {
-                let release = release.clone();
-                rt.go(move || {
-                    while !release.load(SeqCst) {
-                        crate::time::sleep(std::time::Duration::from_millis(1));
-                    }
+        super::super::tests::within(60, "try_go at the map cap", || {
+            let budget: &'static MapBudget =
+                Box::leak(Box::new(MapBudget::exact(POOL_PER_WORKER + 3)));
+            let rt = Builder::new().workers(1).budget(budget).build();
+            let release = Arc::new(AtomicBool::new(false));
+            let parked: Vec<_> = (0..3)
+                .map(|_| {
+                    let release = release.clone();
+                    rt.go(move || {
+                        while !release.load(SeqCst) {
+                            crate::time::sleep(std::time::Duration::from_millis(1));
+                        }
+                    })
                 })
-            })
-            .collect();
-        let err = rt.try_go(|| 42).unwrap_err();
-        let msg = err.to_string();
-        assert!(msg.contains("vm.max_map_count"), "{msg}");
-        assert!(msg.contains("sysctl -w vm.max_map_count="), "{msg}");
-        assert_eq!((err.into_inner())(), 42, "the closure comes back");
-        let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| rt.go(|| ())));
-        let p = panicked.unwrap_err();
-        let text = p.downcast_ref::<String>().unwrap();
-        assert!(text.contains("sysctl -w vm.max_map_count="), "{text}");
-        release.store(true, SeqCst);
-        for h in parked {
-            h.join().unwrap();
-        }
-        // Room again once they finished.
-        assert_eq!(rt.go(|| 7).join().unwrap(), 7);
-        drop(rt);
-        assert_eq!(budget.used(), 0, "every stack given back");
+                .collect();
+            let err = rt.try_go(|| 42).unwrap_err();
+            let msg = err.to_string();
+            assert!(msg.contains("vm.max_map_count"), "{msg}");
+            assert!(msg.contains("sysctl -w vm.max_map_count="), "{msg}");
+            assert_eq!((err.into_inner())(), 42, "the closure comes back");
+            let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| rt.go(|| ())));
+            let p = panicked.unwrap_err();
+            let text = p.downcast_ref::<String>().unwrap();
+            assert!(text.contains("sysctl -w vm.max_map_count="), "{text}");
+            release.store(true, SeqCst);
+            for h in parked {
+                h.join().unwrap();
+            }
+            // Room again once they finished.
+            assert_eq!(rt.go(|| 7).join().unwrap(), 7);
+            drop(rt);
+            assert_eq!(budget.used(), 0, "every stack given back");
+        });
     }
 }
