@@ -200,3 +200,28 @@ fn scope_borrows_and_joins() {
         assert_eq!(sum.load(SeqCst), 100);
     });
 }
+
+#[test]
+fn dropping_a_runtime_from_its_own_goroutine() {
+    within("drop from inside", 20, || {
+        let rt = Arc::new(Builder::new().workers(2).build());
+        let parked = rt.go(|| baton::time::sleep(Duration::from_secs(3600)));
+        let wg = Arc::new(baton::sync::WaitGroup::new());
+        wg.add(1);
+        let (rt2, wg2) = (rt.clone(), wg.clone());
+        let dropper = rt.go(move || {
+            wg2.wait();
+            drop(rt2); // the last reference: shuts the runtime down from inside
+            7
+        });
+        drop(rt);
+        wg.done();
+        assert_eq!(
+            dropper.join().unwrap(),
+            7,
+            "the dropping goroutine itself finishes"
+        );
+        let p = parked.join().unwrap_err();
+        assert!(p.is_abandoned(), "{p}");
+    });
+}

@@ -104,6 +104,9 @@ pub(crate) struct Shared {
     pub(crate) shutdown: AtomicBool,
     /// Goroutines found unfinished at shutdown (their stacks are leaked).
     pub(crate) leaked: AtomicUsize,
+    /// Workers whose loop has not exited yet; the last one to exit drains
+    /// the injector (see `Worker::exit`).
+    pub(crate) live_workers: AtomicUsize,
     /// The process's goroutine-stack budget (see `stack`).
     pub(crate) budget: &'static MapBudget,
 }
@@ -123,6 +126,7 @@ impl Shared {
                 })
             })
             .collect();
+        let live_workers = config.workers;
         Self {
             idle: Idle::new(config.workers),
             config,
@@ -130,6 +134,7 @@ impl Shared {
             injector: CachePadded::new(Injector::new()),
             shutdown: AtomicBool::new(false),
             leaked: AtomicUsize::new(0),
+            live_workers: AtomicUsize::new(live_workers),
             budget,
         }
     }

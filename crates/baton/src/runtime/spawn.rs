@@ -30,6 +30,13 @@ use crate::shim::Arc;
 /// When the process has as many goroutine stacks as the kernel's mapping
 /// cap allows (see [`try_go`]); the message says how to raise the cap.
 ///
+/// A closure that is not `Send` is rejected:
+///
+/// ```compile_fail
+/// let rc = std::rc::Rc::new(5);
+/// baton::go(move || *rc);
+/// ```
+///
 /// ```
 /// let handles: Vec<_> = (0..10u64).map(|i| baton::go(move || i * i)).collect();
 /// let sum: u64 = handles.into_iter().map(|h| h.join().unwrap()).sum();

@@ -50,7 +50,7 @@ use super::ring;
 use super::shared::Shared;
 use super::stack::{GuardedStack, StackPool};
 use super::timers::Timers;
-use crate::shim::atomic::Ordering::{Relaxed, SeqCst};
+use crate::shim::atomic::Ordering::{AcqRel, Relaxed, SeqCst};
 use crate::shim::Arc;
 
 /// Rounds between forced looks at the inbox and the injector (Go: 61, a
@@ -585,6 +585,13 @@ impl Worker {
         }
         if leaked > 0 {
             self.shared.leaked.fetch_add(leaked, Relaxed);
+        }
+        // AcqRel: the last worker out sees every other worker's exit (their
+        // goroutines can no longer push to the injector), so what it drains
+        // is all there will be — also when the runtime was dropped from one
+        // of its own goroutines and nobody joins the workers.
+        if self.shared.live_workers.fetch_sub(1, AcqRel) == 1 {
+            drop(self.shared.injector.drain());
         }
     }
 }
