@@ -55,6 +55,28 @@
 //!   30,000 goroutines can be alive at once. Past the cap, [`go`] panics and
 //!   [`try_go`] returns an error, both naming the `sysctl` to raise it.
 //!
+//! ## Alternatives rejected
+//!
+//! - **Migrating started goroutines** (as `may` does): better balance, but
+//!   unsound in Rust — `!Send` values on the stack would cross threads and
+//!   cached thread-local addresses would point at another thread's data —
+//!   so `may`'s `go!` needs `unsafe`. Ours is a safe function instead, and
+//!   only unstarted goroutines are stolen.
+//! - **One run queue of started and unstarted goroutines** (Go's): a thief
+//!   could not take a contiguous half without skipping started ones. We keep
+//!   two: the stealable ring of unstarted goroutines and a private queue of
+//!   started ones (plus `runnext` and the inbox).
+//! - **Go's steal (copy racily, then CAS)**: a data race on the slots, which
+//!   is undefined behaviour in Rust; the ring claims slots first (tokio's
+//!   scheme).
+//! - **Unwinding suspended goroutines at shutdown**: their destructors may
+//!   park (a `scope` waiting for its goroutines does), which cannot work
+//!   during a forced unwind and would abort; leaking their stacks is always
+//!   sound.
+//! - **Counting only started goroutines against the mapping cap**: then `go`
+//!   could not report the cap to its caller. Go allocates the stack at `go`
+//!   too.
+//!
 //! ## Inside
 //!
 //! `worker.rs` (the scheduling loop and its order), `hook.rs` (the park
