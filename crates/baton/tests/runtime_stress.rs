@@ -109,6 +109,7 @@ fn started_goroutines_never_migrate() {
                         let me = tid();
                         let tls = MARK.with(|m| m as *const Cell<u64> as usize);
                         let mut moved = 0u32;
+                        let mut cross = 0u32;
                         for i in 0..1500u32 {
                             match i % 3 {
                                 0 => baton::yield_now(),
@@ -116,7 +117,9 @@ fn started_goroutines_never_migrate() {
                                     // Park in a join; the child may be stolen
                                     // by another worker and wake us from there.
                                     let child = baton::go(tid);
-                                    let _ = child.join().unwrap();
+                                    if child.join().unwrap() != me {
+                                        cross += 1; // woken from another worker
+                                    }
                                 }
                                 _ => baton::time::sleep(Duration::from_micros(50 + g)),
                             }
@@ -124,13 +127,22 @@ fn started_goroutines_never_migrate() {
                                 moved += 1;
                             }
                         }
-                        moved
+                        (moved, cross)
                     })
                 })
                 .collect();
-            hs.into_iter().map(|h| h.join().unwrap()).sum::<u32>()
+            hs.into_iter()
+                .map(|h| h.join().unwrap())
+                .fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1))
         });
+        let (moved, cross) = moved;
         assert_eq!(moved, 0, "a started goroutine changed OS thread");
+        // The point is to be woken from other workers: with 8000 children,
+        // idle workers steal some (about a quarter in practice).
+        assert!(
+            cross > 0,
+            "no child ran on another worker: the test exercised nothing"
+        );
     });
 }
 
