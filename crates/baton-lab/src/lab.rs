@@ -166,23 +166,26 @@ fn measure(
     harness: Option<&GoHarness>,
     bar: &ProgressBar,
 ) -> Option<Sample> {
+    let warn = |e: String| {
+        bar.suspend(|| {
+            eprintln!(
+                "warning: {}/{} {} failed at {}: {e}; left out of this case",
+                exp.name,
+                case.name,
+                imp.name,
+                threads_label(spec.threads)
+            )
+        });
+        None
+    };
     match (&imp.run, harness) {
         (Run::Native(f), _) => Some(f(spec)),
-        (Run::Go, Some(h)) => match h.measure(exp.name, case.name, imp.name, spec) {
-            Ok(s) => Some(s),
-            Err(e) => {
-                bar.suspend(|| {
-                    eprintln!(
-                        "warning: {}/{} {} failed at {}: {e}; left out of this case",
-                        exp.name,
-                        case.name,
-                        imp.name,
-                        threads_label(spec.threads)
-                    )
-                });
-                None
-            }
-        },
+        (Run::Child(_), _) => {
+            crate::child::measure(exp.name, case.name, imp.name, spec).map_or_else(warn, Some)
+        }
+        (Run::Go, Some(h)) => h
+            .measure(exp.name, case.name, imp.name, spec)
+            .map_or_else(warn, Some),
         (Run::Go, None) => None,
     }
 }

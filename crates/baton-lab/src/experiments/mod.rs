@@ -11,6 +11,7 @@
 use crate::runner::{Sample, Spec};
 
 mod counter;
+mod goroutines;
 mod idgen;
 
 /// One experiment: a claim and the cases that test it.
@@ -52,6 +53,9 @@ pub(crate) struct Impl {
 pub(crate) enum Run {
     /// In this process, by a function that builds state and calls the runner.
     Native(fn(&Spec) -> Sample),
+    /// In a fresh child process of the lab, by this function (see
+    /// `crate::child`): for peers with process-wide state, and memory figures.
+    Child(fn(&Spec) -> Sample),
     /// By the Go harness, one process per measurement (`-impl` = the impl's
     /// name, `-experiment` and `-case` = the experiment's and case's).
     Go,
@@ -66,6 +70,14 @@ impl Impl {
         }
     }
 
+    pub(crate) fn child(name: &'static str, about: &'static str, f: fn(&Spec) -> Sample) -> Self {
+        Self {
+            name,
+            about,
+            run: Run::Child(f),
+        }
+    }
+
     pub(crate) fn go(name: &'static str, about: &'static str) -> Self {
         Self {
             name,
@@ -77,7 +89,11 @@ impl Impl {
 
 /// Every experiment, in the order the tour runs them.
 pub(crate) fn all() -> Vec<Experiment> {
-    vec![idgen::experiment(), counter::experiment()]
+    vec![
+        idgen::experiment(),
+        counter::experiment(),
+        goroutines::experiment(),
+    ]
 }
 
 /// The experiments' names, for the command line.
@@ -105,6 +121,8 @@ mod tests {
         "go-mutex",
         "baton",
         "baton-batched",
+        "os-thread",
+        "may",
     ];
 
     #[test]
