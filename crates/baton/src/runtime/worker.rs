@@ -32,14 +32,28 @@
 //!    started nor new goroutines can starve the other.
 //! 5. The inbox, then the injector.
 //! 6. Then search (steal unstarted goroutines from random victims, a few
-//!    rounds), then sleep (see `idle`).
+//!    rounds), then spin (below), then sleep (see `idle`).
+//!
+//! ## Spinning before sleeping
+//!
+//! Waking a sleeping worker costs a futex wake (about 8 us on these
+//! machines), paid by the waker and again by the sleeper: two goroutines on
+//! different workers bouncing a token would pay it on every hop. So a worker
+//! that runs out of work while some of its goroutines are parked — so that
+//! a wake-up from another thread may be on its way — first watches its inbox
+//! for up to [`SPIN_FOR`], and sleeps only if nothing came. It spins once per
+//! idle period (not again after a wake-up that brought nothing), so an idle
+//! runtime still goes quiet at once, and a worker whose goroutines all
+//! finished does not spin at all. Go spins its idle Ms the same way (looking
+//! for work before they sleep, a few at a time); tokio's workers and kanal's
+//! channels spin before parking too.
 //!
 //! There is no preemption: a goroutine runs until it parks, yields, or
 //! returns.
 
 use core::cell::{Cell, RefCell};
 use std::collections::VecDeque;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use corosensei::stack::Stack as _;
 use corosensei::{Coroutine, CoroutineResult, Yielder};
@@ -65,6 +79,25 @@ const RUNNEXT_STREAK: u32 = 32;
 /// sleeps: bounded spinning, so that work arriving a moment later is picked
 /// up without a wake-up, and an idle runtime still goes quiet at once.
 const SEARCH_ROUNDS: u32 = 4;
+
+/// Longest an idle worker with parked goroutines spins on its inbox before
+/// it sleeps (see the module docs). Long enough to cover another worker's
+/// reply in a ping-pong (a hop plus two cache-line transfers, well under a
+/// microsecond) with room for a slow spell; short enough that a worker whose
+/// goroutines wait for something slow wastes only a few microseconds per
+/// idle period, far less than the futex round trip it saves when it works.
+const SPIN_FOR: Duration = Duration::from_micros(50);
+
+/// Spin-loop hints between two looks at the clock while spinning.
+const SPINS_PER_CLOCK_CHECK: u32 = 64;
+
+/// After this long, a spinning worker yields its OS thread between looks
+/// (`sched_yield`) instead of only hinting: when another thread shares its
+/// CPU (more busy threads than cores), that thread may be the very worker
+/// whose reply it waits for, and pure spinning would hold it off for a
+/// whole time slice. Go's spinning Ms likewise mix `procyield` and
+/// `osyield`.
+const SPIN_BEFORE_YIELD: Duration = Duration::from_micros(5);
 
 /// The coroutine type of a goroutine: resumed with "did the park time out",
 /// suspends with why, returns nothing (the result goes to the join packet).
@@ -122,6 +155,11 @@ impl Slab {
             .expect("baton: scheduler refers to an empty goroutine slot")
     }
 
+    /// Started goroutines that have not finished.
+    fn live(&self) -> usize {
+        self.entries.len() - self.free.len()
+    }
+
     fn remove(&mut self, slot: usize) -> Entry {
         let e = self.entries[slot]
             .take()
@@ -146,6 +184,9 @@ pub(crate) struct Worker {
     rng: Cell<u64>,
     /// Whether this worker counts as a searcher in `idle`.
     searching: Cell<bool>,
+    /// Whether this worker may spin before its next sleep: set when it runs
+    /// a goroutine, cleared when it spins (one spin per idle period).
+    may_spin: Cell<bool>,
 }
 
 impl core::fmt::Debug for Worker {
@@ -190,6 +231,7 @@ pub(crate) fn worker_main(shared: Arc<Shared>, index: usize, local: ring::Local<
         // pick different victims.
         rng: Cell::new(0x9E37_79B9_7F4A_7C15 ^ ((index as u64 + 1) << 17) | 1),
         searching: Cell::new(false),
+        may_spin: Cell::new(false),
     };
     // Declared after `worker`, so that on an (internal) panic it aborts
     // before `worker` is dropped: dropping the slab would force-unwind
@@ -257,11 +299,52 @@ impl Worker {
             if self.shared.is_shutdown() {
                 return;
             }
+            if self.spin_for_wakeup() {
+                continue;
+            }
             self.sleep();
         }
     }
 
+    /// Bounded spinning before sleeping (see the module docs): `true` when
+    /// work turned up.
+    fn spin_for_wakeup(&self) -> bool {
+        if !self.may_spin.replace(false) || self.slab.borrow().live() == 0 {
+            return false;
+        }
+        let inbox = &self.shared.workers[self.index].inbox;
+        let start = Instant::now();
+        loop {
+            for _ in 0..SPINS_PER_CLOCK_CHECK {
+                // Only the cheap loads: the inbox (what a ping-pong waits
+                // for), new goroutines here or in the injector, shutdown.
+                if !inbox.is_empty()
+                    || !self.local.is_empty()
+                    || !self.shared.injector.is_empty()
+                    || self.shared.is_shutdown()
+                {
+                    return true;
+                }
+                crate::shim::spin_loop();
+            }
+            // A searcher (which makes notifiers wake no one) also watches
+            // the other workers' rings, so it does not leave their new
+            // goroutines waiting until it gives up.
+            if self.searching.get() && self.shared.workers.iter().any(|w| !w.steal.is_empty()) {
+                return true;
+            }
+            let spun = start.elapsed();
+            if spun >= SPIN_FOR || self.timer_due() {
+                return self.timer_due();
+            }
+            if spun >= SPIN_BEFORE_YIELD {
+                crate::shim::yield_now();
+            }
+        }
+    }
+
     fn run_next(&self, next: Next) {
+        self.may_spin.set(true);
         match next {
             Next::Resume(slot) => self.resume_slot(slot),
             Next::Start(task) => self.start(task),
