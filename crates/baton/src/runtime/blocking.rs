@@ -141,6 +141,15 @@ impl Pool {
     }
 }
 
+/// For deadlock detection: `Some(threads)` when the process's pool has no
+/// job queued or running (every pool thread is parked in its idle list;
+/// such a thread only ever wakes for a job a goroutine submits, or to exit),
+/// `None` otherwise.
+pub(crate) fn pool_quiet() -> Option<usize> {
+    let st = lock(&pool().state);
+    (st.queue.is_empty() && st.idle.len() == st.threads).then_some(st.threads)
+}
+
 /// The caller's result slot, written by the pool thread.
 struct ResultSlot<T>(*const UnsafeCell<Option<std::thread::Result<T>>>);
 
@@ -204,6 +213,7 @@ where
         // No thread at all: run it here rather than lose it.
         job();
     }
+    let _reason = park::wait_reason(park::WaitReason::Blocking);
     if done.register(park::current()) {
         while !done.is_done() {
             park::park();

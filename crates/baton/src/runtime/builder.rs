@@ -7,13 +7,17 @@ use std::io;
 use std::sync::OnceLock;
 
 use super::context;
+use super::deadlock::{Deadlock, OnDeadlock, RunError, RunWaiter};
 use super::join::JoinHandle;
 use super::ring;
 use super::shared::{Config, Shared};
 use super::spawn::{spawn_unchecked, SpawnError};
 use super::stack::{MapBudget, DEFAULT_STACK_SIZE, POOL_PER_WORKER};
 use super::worker::worker_main;
-use crate::shim::atomic::Ordering::{Relaxed, SeqCst};
+use crate::shim::atomic::{
+    AtomicBool,
+    Ordering::{Acquire, Relaxed, SeqCst},
+};
 use crate::shim::{thread, Arc};
 
 /// Configures a [`Runtime`].
@@ -31,6 +35,7 @@ pub struct Builder {
     workers: Option<usize>,
     stack_size: usize,
     name: String,
+    on_deadlock: OnDeadlock,
     budget: Option<&'static MapBudget>,
 }
 
@@ -54,6 +59,7 @@ impl Builder {
             workers: None,
             stack_size: DEFAULT_STACK_SIZE,
             name: "baton".to_owned(),
+            on_deadlock: OnDeadlock::Error,
             budget: None,
         }
     }
@@ -112,6 +118,21 @@ impl Builder {
         self
     }
 
+    /// What to do when every goroutine is asleep and nothing can wake them
+    /// (see [`OnDeadlock`] and the rule in [`Runtime::try_run`]); the
+    /// default is [`OnDeadlock::Error`].
+    ///
+    /// ```
+    /// use baton::runtime::{Builder, OnDeadlock};
+    ///
+    /// let rt = Builder::new().on_deadlock(OnDeadlock::Abort).build();
+    /// assert_eq!(rt.run(|| 3), 3);
+    /// ```
+    pub fn on_deadlock(mut self, what: OnDeadlock) -> Self {
+        self.on_deadlock = what;
+        self
+    }
+
     /// A test hook: count stacks against `budget` instead of the process's.
     #[cfg(test)]
     pub(crate) fn budget(mut self, budget: &'static MapBudget) -> Self {
@@ -159,6 +180,7 @@ impl Builder {
             workers,
             stack_size: self.stack_size,
             name: self.name,
+            on_deadlock: self.on_deadlock,
         };
         let shared = Arc::new(Shared::new(config, steals, budget));
         let mut rt = Runtime {
@@ -251,16 +273,108 @@ impl Runtime {
     /// let n = rt.run(|| baton::go(|| 7).join().unwrap());
     /// assert_eq!(n, 7);
     /// ```
+    /// If the runtime finds its goroutines deadlocked (see
+    /// [`try_run`](Self::try_run)) and was built with
+    /// [`OnDeadlock::Error`], panics with the report.
     #[track_caller]
     pub fn run<F, T>(&self, f: F) -> T
     where
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        match self.go(f).join() {
+        match self.try_run(f) {
             Ok(v) => v,
-            Err(p) => std::panic::resume_unwind(p.into_payload()),
+            Err(RunError::Panicked(p)) => std::panic::resume_unwind(p.into_payload()),
+            Err(RunError::Deadlock(d)) => panic!("{d}"),
         }
+    }
+
+    /// As [`run`](Self::run), returning why there is no value instead of
+    /// panicking: the main goroutine panicked, or the goroutines deadlocked.
+    ///
+    /// # Deadlock
+    ///
+    /// Called from a plain thread (not a goroutine), the runtime watches for
+    /// the moment when every one of its goroutines is parked and nothing
+    /// can ever wake them: no worker running, nothing queued, no timer, no
+    /// [`blocking`](super::blocking()) call in progress, and no thread in the
+    /// process besides its workers, the threads blocked in its `run`, and
+    /// idle `blocking` threads. Then it reports
+    /// `all goroutines are asleep - deadlock!` with a [`dump`](super::dump())
+    /// as [`RunError::Deadlock`] (or aborts: [`Builder::on_deadlock`]). The
+    /// rule never reports a deadlock that is not one; because of its last
+    /// condition it applies to programs that run everything in goroutines
+    /// (a thread of your own, the global runtime or a test harness's
+    /// threads turn it off while they exist).
+    ///
+    /// ```no_run
+    /// use baton::runtime::{Builder, RunError};
+    /// use baton::sync::Mutex;
+    ///
+    /// fn main() {
+    ///     let rt = Builder::new().workers(2).build();
+    ///     let r = rt.try_run(|| {
+    ///         let m = Mutex::new(());
+    ///         let _a = m.lock();
+    ///         let _b = m.lock(); // waits for itself
+    ///     });
+    ///     match r {
+    ///         Err(RunError::Deadlock(d)) => eprintln!("{d}"),
+    ///         _ => unreachable!(),
+    ///     }
+    /// }
+    /// ```
+    #[track_caller]
+    pub fn try_run<F, T>(&self, f: F) -> Result<T, RunError>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let main = self.go(f);
+        let shared = &self.shared;
+        if context::in_goroutine() || shared.config.on_deadlock == OnDeadlock::Ignore {
+            return main.join().map_err(RunError::Panicked);
+        }
+        let deadlocked = Arc::new(AtomicBool::new(false));
+        crate::shim::lock(&shared.runs).push(RunWaiter {
+            main: main.header().clone(),
+            thread: crate::park::current(),
+            deadlocked: deadlocked.clone(),
+        });
+        // Acquire: pairs with the checker's release.
+        let finished = main.wait_or(&|| deadlocked.load(Acquire));
+        crate::shim::lock(&shared.runs).retain(|r| !Arc::ptr_eq(&r.deadlocked, &deadlocked));
+        if finished || !deadlocked.load(Acquire) {
+            return main.join().map_err(RunError::Panicked);
+        }
+        let report = Deadlock::new(super::dump::dump_of(shared));
+        if shared.config.on_deadlock == OnDeadlock::Abort {
+            eprintln!("fatal error: {report}");
+            std::process::abort();
+        }
+        Err(RunError::Deadlock(report))
+    }
+
+    /// A snapshot of this runtime's counters (see [`stats`](super::stats())).
+    ///
+    /// ```
+    /// let rt = baton::runtime::Builder::new().workers(1).build();
+    /// rt.run(|| ());
+    /// assert_eq!(rt.stats().total_goroutines, 1);
+    /// ```
+    pub fn stats(&self) -> super::Stats {
+        self.shared.stats()
+    }
+
+    /// A dump of this runtime's goroutines (see [`dump`](super::dump())),
+    /// from anywhere.
+    ///
+    /// ```
+    /// let rt = baton::runtime::Builder::new().workers(1).name("quiet").build();
+    /// assert!(rt.dump().starts_with("runtime `quiet`: 1 workers"));
+    /// ```
+    pub fn dump(&self) -> String {
+        super::dump::dump_of(&self.shared)
     }
 
     /// Spawns a goroutine on this runtime, from anywhere.

@@ -23,7 +23,8 @@ use super::join_cell::JoinCell;
 use super::park_state::ParkState;
 use super::shared::Shared;
 use crate::park::Unparker;
-use crate::shim::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering::Relaxed};
+use crate::park::WaitReason;
+use crate::shim::atomic::{AtomicPtr, AtomicU64, AtomicU8, AtomicUsize, Ordering::Relaxed};
 use crate::shim::Arc;
 
 /// A goroutine's id: unique in the process, never reused, starting at 1
@@ -88,6 +89,32 @@ pub(crate) struct Header {
     pub(crate) next: AtomicPtr<Header>,
     /// Completion, and the joiner's waker.
     pub(crate) join: JoinCell<Unparker>,
+    /// Why it is parked (a [`WaitReason`] as `u8`), for dumps. Written only
+    /// by the goroutine itself and read by its home worker, so on one
+    /// thread: `Relaxed`.
+    pub(crate) wait_reason: AtomicU8,
+    /// When it was spawned, in [`coarse_now_ns`] time.
+    pub(crate) born_ns: u64,
+}
+
+/// A cheap monotonic clock in nanoseconds (`CLOCK_MONOTONIC_COARSE`: a vDSO
+/// read of the last tick, a few nanoseconds, accurate to a few
+/// milliseconds): good enough for a goroutine's age in a dump, and cheap
+/// enough for every spawn.
+pub(crate) fn coarse_now_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec; the clock id is a
+    // constant Linux always has.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC_COARSE, &mut ts) };
+    if rc != 0 {
+        return 0;
+    }
+    (ts.tv_sec as u64)
+        .saturating_mul(1_000_000_000)
+        .saturating_add(ts.tv_nsec as u64)
 }
 
 impl fmt::Debug for Header {
@@ -117,6 +144,8 @@ impl Header {
             slot: AtomicUsize::new(UNSET),
             next: AtomicPtr::new(core::ptr::null_mut()),
             join: JoinCell::new(),
+            wait_reason: AtomicU8::new(WaitReason::Unknown as u8),
+            born_ns: coarse_now_ns(),
         })
     }
 }
@@ -149,6 +178,7 @@ impl fmt::Debug for Task {
 impl Drop for Task {
     fn drop(&mut self) {
         if let Some(job) = self.job.take() {
+            self.header.rt.stats.abandoned.fetch_add(1, Relaxed);
             // Never started: abandon it. Drop the closure first (with its
             // captures, and its share of the join packet), then tell the
             // joiner, then give back the stack it was promised.

@@ -29,6 +29,8 @@ use std::time::Instant;
 use super::context::{self, Suspend};
 use super::goroutine::Header;
 use crate::park::hook::{ParkHook, TaskUnpark};
+use crate::park::WaitReason;
+use crate::shim::atomic::Ordering::Relaxed;
 use crate::shim::Arc;
 
 /// The hook; stateless: it acts on whatever goroutine runs on this thread.
@@ -52,6 +54,17 @@ impl ParkHook for GoroutineHook {
 
     fn park_deadline(&self, deadline: Instant) -> bool {
         park_in_goroutine(Some(deadline))
+    }
+
+    fn set_wait_reason(&self, reason: WaitReason) -> WaitReason {
+        context::with_goroutine(|g| {
+            let g = g.expect("baton: park hook used outside a goroutine");
+            // Relaxed, and a load and a store rather than a swap: only this
+            // goroutine writes it (see `Header::wait_reason`).
+            let previous = g.wait_reason.load(Relaxed);
+            g.wait_reason.store(reason as u8, Relaxed);
+            WaitReason::from_u8(previous)
+        })
     }
 }
 

@@ -216,6 +216,25 @@ impl Idle {
         }
     }
 
+    /// Runs `f` under the sleeper-list lock if every worker is in the list
+    /// with its `sleeping` flag set (deadlock detection; see `deadlock`).
+    /// While the lock is held no worker can leave the list (`end_sleep`
+    /// takes it), and a worker whose flag a notifier cleared reads as awake.
+    pub(crate) fn with_all_asleep(&self, f: impl FnOnce()) {
+        let sleepers = lock(&self.sleepers);
+        if sleepers.len() == self.parkers.len()
+            && self.parkers.iter().all(|p| p.sleeping.load(SeqCst))
+        {
+            f();
+        }
+        drop(sleepers);
+    }
+
+    /// Number of workers in the sleeper list (a snapshot, for stats).
+    pub(crate) fn sleeping(&self) -> usize {
+        self.num_sleeping.load(SeqCst)
+    }
+
     /// Number of workers searching right now (a snapshot, for tests).
     #[allow(dead_code)]
     pub(crate) fn searching(&self) -> usize {

@@ -288,11 +288,34 @@ impl<T> JoinHandle<T> {
             "baton: {} tried to join itself; it would wait forever",
             self.header.id
         );
+        let _reason = park::wait_reason(park::WaitReason::Join);
         if self.header.join.register(park::current()) {
             while !self.header.join.is_done() {
                 park::park();
             }
         }
+    }
+
+    /// The goroutine's header (`Runtime::try_run` watches the main one).
+    pub(crate) fn header(&self) -> &Arc<Header> {
+        &self.header
+    }
+
+    /// Waits until the goroutine finished (`true`) or `stop` says so
+    /// (`false`); whoever makes `stop` true must unpark the caller. It
+    /// registers the caller's waker: after a `false`, the handle must be
+    /// dropped, not joined (a cell takes one registration).
+    pub(crate) fn wait_or(&self, stop: &dyn Fn() -> bool) -> bool {
+        let _reason = park::wait_reason(park::WaitReason::Join);
+        if self.header.join.register(park::current()) {
+            while !self.header.join.is_done() {
+                if stop() {
+                    return false;
+                }
+                park::park();
+            }
+        }
+        true
     }
 
     /// Whether the goroutine has finished (its result is ready to join).

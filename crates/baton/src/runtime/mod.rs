@@ -102,6 +102,10 @@ mod builder;
 #[cfg(not(loom))]
 mod context;
 #[cfg(not(loom))]
+mod deadlock;
+#[cfg(not(loom))]
+mod dump;
+#[cfg(not(loom))]
 mod goroutine;
 #[cfg(not(loom))]
 mod hook;
@@ -117,6 +121,8 @@ mod shared;
 mod spawn;
 #[cfg(not(loom))]
 mod stack;
+#[cfg(not(loom))]
+mod stats;
 #[cfg(all(test, not(loom)))]
 mod tests;
 #[cfg(not(loom))]
@@ -129,6 +135,10 @@ pub use blocking::blocking;
 #[cfg(not(loom))]
 pub use builder::{Builder, Runtime};
 #[cfg(not(loom))]
+pub use deadlock::{Deadlock, OnDeadlock, RunError};
+#[cfg(not(loom))]
+pub use dump::dump;
+#[cfg(not(loom))]
 pub use goroutine::GoroutineId;
 #[cfg(not(loom))]
 pub use join::{JoinHandle, Panic};
@@ -138,3 +148,5 @@ pub use scope::{scope, Scope, ScopedJoinHandle};
 pub use spawn::{current, go, try_go, yield_now, SpawnError};
 #[cfg(not(loom))]
 pub use stack::DEFAULT_STACK_SIZE;
+#[cfg(not(loom))]
+pub use stats::{stats, Stats};

@@ -138,6 +138,7 @@ where
     let result = catch_unwind(AssertUnwindSafe(|| f(&scope)));
     // The wait that makes the borrows sound: runs whether `f` returned or
     // panicked.
+    let _reason = park::wait_reason(park::WaitReason::Scope);
     while scope.data.running.load(Acquire) != 0 {
         park::park();
     }

@@ -5,13 +5,16 @@
 use std::collections::VecDeque;
 
 use super::context;
+use super::deadlock::RunWaiter;
+use super::dump::DumpInbox;
 use super::goroutine::{Header, Task};
 use super::idle::Idle;
 use super::inbox::Inbox;
 use super::ring;
 use super::stack::MapBudget;
+use super::stats::{RuntimeCounters, WorkerCounters};
 use crate::atomic::CachePadded;
-use crate::shim::atomic::{AtomicBool, AtomicUsize, Ordering::*};
+use crate::shim::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::*};
 use crate::shim::{lock, Arc, Mutex};
 
 /// The global queue of unstarted goroutines: those spawned from outside the
@@ -64,6 +67,13 @@ impl Injector {
         self.len.load(SeqCst) == 0
     }
 
+    /// Calls `f` with each queued goroutine's header, under the lock.
+    pub(crate) fn for_each(&self, mut f: impl FnMut(&Header)) {
+        for t in lock(&self.queue).iter() {
+            f(&t.header);
+        }
+    }
+
     /// Everything left (shutdown).
     pub(crate) fn drain(&self) -> Vec<Task> {
         let mut q = lock(&self.queue);
@@ -79,6 +89,16 @@ pub(crate) struct WorkerShared {
     pub(crate) steal: ring::Steal<Task>,
     /// Wake-ups of the worker's started goroutines, from other threads.
     pub(crate) inbox: Inbox<Header>,
+    /// Its counters (see `stats`); only the worker writes them.
+    pub(crate) counters: WorkerCounters,
+    /// Id of the goroutine running on it now, 0 when none; written by the
+    /// worker (`Relaxed`: a hint for dumps).
+    pub(crate) running: AtomicU64,
+    /// Dump requests for it to answer (see `dump`).
+    pub(crate) dumps: DumpInbox,
+    /// Whether its timer heap has entries, published before it sleeps (see
+    /// `deadlock`); only the worker writes it.
+    pub(crate) has_timers: AtomicBool,
 }
 
 /// Settings fixed when the runtime is built.
@@ -87,6 +107,7 @@ pub(crate) struct Config {
     pub(crate) workers: usize,
     pub(crate) stack_size: usize,
     pub(crate) name: String,
+    pub(crate) on_deadlock: super::OnDeadlock,
 }
 
 /// See the module docs.
@@ -109,6 +130,10 @@ pub(crate) struct Shared {
     pub(crate) live_workers: AtomicUsize,
     /// The process's goroutine-stack budget (see `stack`).
     pub(crate) budget: &'static MapBudget,
+    /// Runtime-wide counters (see `stats`).
+    pub(crate) stats: RuntimeCounters,
+    /// Threads blocked in `Runtime::run` on this runtime (see `deadlock`).
+    pub(crate) runs: Mutex<Vec<RunWaiter>>,
 }
 
 impl Shared {
@@ -123,6 +148,10 @@ impl Shared {
                 CachePadded::new(WorkerShared {
                     steal,
                     inbox: Inbox::new(),
+                    counters: WorkerCounters::default(),
+                    running: AtomicU64::new(0),
+                    dumps: DumpInbox::default(),
+                    has_timers: AtomicBool::new(false),
                 })
             })
             .collect();
@@ -136,6 +165,8 @@ impl Shared {
             leaked: AtomicUsize::new(0),
             live_workers: AtomicUsize::new(live_workers),
             budget,
+            stats: RuntimeCounters::default(),
+            runs: Mutex::new(Vec::new()),
         }
     }
 

@@ -107,6 +107,7 @@ where
     if let Some(scope) = &scope {
         scope.goroutine_started();
     }
+    shared.stats.spawned.inc();
     let header = Header::new(site, shared.clone());
     let packet = Arc::new(Packet::new(scope));
     let job = make_job(f, packet.clone());

@@ -62,7 +62,9 @@ use super::context::{self, GoroutineCtx, Suspend};
 use super::goroutine::{Header, Job, Task};
 use super::ring;
 use super::shared::Shared;
+use super::shared::WorkerShared;
 use super::stack::{GuardedStack, StackPool};
+use super::stats::bump;
 use super::timers::Timers;
 use crate::shim::atomic::Ordering::{AcqRel, Relaxed, SeqCst};
 use crate::shim::Arc;
@@ -263,6 +265,12 @@ impl Worker {
         self.index
     }
 
+    /// This worker's parts that other threads reach.
+    #[inline]
+    fn mine(&self) -> &WorkerShared {
+        &self.shared.workers[self.index]
+    }
+
     /// Pushes a new goroutine spawned on this worker onto its ring.
     #[inline]
     pub(crate) fn push_new(&self, task: Task) {
@@ -285,6 +293,9 @@ impl Worker {
         loop {
             if self.shared.is_shutdown() {
                 return;
+            }
+            if self.mine().dumps.pending() {
+                self.answer_dumps(false);
             }
             if let Some(next) = self.next_local() {
                 self.stop_searching();
@@ -466,6 +477,7 @@ impl Worker {
                     continue;
                 }
                 if let Some(t) = self.shared.workers[victim].steal.steal_into(&self.local) {
+                    bump(&self.mine().counters.steals);
                     return Some(t);
                 }
             }
@@ -480,9 +492,43 @@ impl Worker {
         None
     }
 
-    /// Whether something only this worker can run is waiting.
+    /// Whether something only this worker can do is waiting: goroutines
+    /// woken through its inbox, due timers, dump requests.
     fn has_home_work(&self) -> bool {
-        !self.shared.workers[self.index].inbox.is_empty() || self.timer_due()
+        let mine = self.mine();
+        !mine.inbox.is_empty() || mine.dumps.pending() || self.timer_due()
+    }
+
+    /// Answers dump requests with a line per goroutine started here (see
+    /// `dump`); with `close`, refuses later ones (exit).
+    #[cold]
+    fn answer_dumps(&self, close: bool) {
+        for req in self.mine().dumps.take(close) {
+            let mut lines: Vec<(u64, String)> = self
+                .slab
+                .borrow()
+                .entries
+                .iter()
+                .flatten()
+                .map(|e| {
+                    (
+                        e.header.id.as_u64(),
+                        super::dump::line(&e.header, &req, self.index),
+                    )
+                })
+                .collect();
+            let unstarted = self.local.len();
+            if unstarted > 0 {
+                lines.push((
+                    super::dump::LAST,
+                    format!(
+                        "{unstarted} goroutine(s) not started yet in worker {}'s run queue",
+                        self.index
+                    ),
+                ));
+            }
+            req.answer(self.index, lines);
+        }
     }
 
     fn timer_due(&self) -> bool {
@@ -503,6 +549,10 @@ impl Worker {
     /// Goes to sleep until woken or the next timer (see `idle`).
     fn sleep(&self) {
         let idle = &self.shared.idle;
+        // Relaxed: published to the deadlock checker by the sleeper-list
+        // lock that `prepare_sleep` takes (see `deadlock`).
+        let has_timers = !self.timers.borrow().is_empty();
+        self.mine().has_timers.store(has_timers, Relaxed);
         let last_searcher = idle.prepare_sleep(self.index, self.searching.replace(false));
         // The re-check after the fence: anything for us, or (if we were the
         // last searcher) anything stealable anywhere?
@@ -519,7 +569,10 @@ impl Worker {
                 Some(d) => {
                     crate::park::park_deadline(d);
                 }
-                None => crate::park::park(),
+                None => {
+                    super::deadlock::check(&self.shared);
+                    crate::park::park();
+                }
             }
         }
         if idle.end_sleep(self.index) {
@@ -551,6 +604,7 @@ impl Worker {
             Ok(s) => s,
             Err(e) => return self.fail_start(header, job, e),
         };
+        let id = header.id.as_u64();
         let slot = self.slab.borrow_mut().insert(header.clone());
         // Relaxed: see `Header::home`.
         header.home.store(self.index, Relaxed);
@@ -563,7 +617,7 @@ impl Worker {
         let coro = Coro::with_stack(stack, move |yielder: &Yielder<bool, Suspend>, _: bool| {
             goroutine_entry(yielder, header, job, guard)
         });
-        self.resume(slot, coro, false);
+        self.resume(slot, id, coro, false);
     }
 
     /// A goroutine could not get a stack: it never runs; its joiner gets a
@@ -580,11 +634,12 @@ impl Worker {
         // The job records the failure as the goroutine's outcome and
         // completes the join, without running the closure.
         job(&header, Some(msg));
+        bump(&self.mine().counters.finished);
         self.shared.budget.release(1);
     }
 
     fn resume_slot(&self, slot: usize) {
-        let (coro, timed_out) = {
+        let (coro, id, timed_out) = {
             let mut slab = self.slab.borrow_mut();
             let e = slab.get_mut(slot);
             if e.timer != 0 {
@@ -596,14 +651,23 @@ impl Worker {
                 .coro
                 .take()
                 .expect("baton: a running goroutine was scheduled again");
-            (coro, core::mem::take(&mut e.timed_out))
+            (
+                coro,
+                e.header.id.as_u64(),
+                core::mem::take(&mut e.timed_out),
+            )
         };
-        self.resume(slot, coro, timed_out);
+        self.resume(slot, id, coro, timed_out);
     }
 
     /// Switches to the goroutine and handles why it came back.
-    fn resume(&self, slot: usize, mut coro: Coro, timed_out: bool) {
+    fn resume(&self, slot: usize, id: u64, mut coro: Coro, timed_out: bool) {
+        let mine = self.mine();
+        bump(&mine.counters.switches);
+        // Relaxed: a hint for dumps (see `WorkerShared::running`).
+        mine.running.store(id, Relaxed);
         let result = coro.resume(timed_out);
+        mine.running.store(0, Relaxed);
         context::leave_goroutine();
         match result {
             CoroutineResult::Yield(Suspend::Yield) => {
@@ -617,6 +681,7 @@ impl Worker {
                     e.coro = Some(coro);
                     e.header.park.commit_park()
                 };
+                bump(&mine.counters.parks);
                 if !committed {
                     // Unparked while switching out: run it again.
                     self.ready.borrow_mut().push_back(slot);
@@ -627,6 +692,7 @@ impl Worker {
             CoroutineResult::Return(()) => {
                 let entry = self.slab.borrow_mut().remove(slot);
                 self.stacks.borrow_mut().give(coro.into_stack());
+                bump(&mine.counters.finished);
                 self.shared.budget.release(1);
                 drop(entry);
             }
@@ -649,6 +715,9 @@ impl Worker {
     /// Shutdown: abandons unstarted goroutines, closes the inbox, and leaks
     /// started ones that have not finished (see `Runtime`'s docs).
     fn exit(&self) {
+        // Answer pending dumps (and refuse later ones) while the slab still
+        // holds the goroutines.
+        self.answer_dumps(true);
         if self.searching.replace(false) {
             self.shared.idle.stop_searching();
         }

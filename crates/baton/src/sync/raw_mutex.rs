@@ -221,6 +221,7 @@ impl RawMutex {
     /// The contended acquire: spin, then park; `true` = acquired.
     #[cold]
     fn lock_slow(&self, deadline: Option<Instant>) -> bool {
+        let _reason = crate::park::wait_reason(crate::park::WaitReason::Mutex);
         let backoff = Backoff::new();
         // Whether we hold the `WOKEN` claim (we were woken to retry).
         let mut woken = false;

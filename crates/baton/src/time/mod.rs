@@ -25,9 +25,12 @@ pub fn sleep(d: Duration) {
     match Instant::now().checked_add(d) {
         Some(deadline) => sleep_until(deadline),
         // Past the end of representable time: sleep forever.
-        None => loop {
-            park::park();
-        },
+        None => {
+            let _reason = park::wait_reason(park::WaitReason::Sleep);
+            loop {
+                park::park();
+            }
+        }
     }
 }
 
@@ -43,6 +46,7 @@ pub fn sleep(d: Duration) {
 pub fn sleep_until(deadline: Instant) {
     // Wake-ups before the deadline are spurious here (a token left by some
     // earlier unpark): park again until the deadline has passed.
+    let _reason = park::wait_reason(park::WaitReason::Sleep);
     while Instant::now() < deadline {
         park::park_deadline(deadline);
     }

@@ -147,6 +147,8 @@ fn before_sleep_runs_after_queueing() {
     let q2 = q.clone();
     let saw_queued = Arc::new(AtomicBool::new(false));
     let s = saw_queued.clone();
+    let ran = Arc::new(AtomicBool::new(false));
+    let r = ran.clone();
     let h = std::thread::spawn(move || {
         q2.wait(
             0,
@@ -155,12 +157,19 @@ fn before_sleep_runs_after_queueing() {
             || {
                 // We are already queued: a wake from here on finds us.
                 s.store(q2.lock().len() == 1, O::SeqCst);
+                r.store(true, O::SeqCst);
             },
             |_| {},
         )
     });
     until_len(&q, 1);
+    // Wake only after `before_sleep` ran: waking earlier would empty the
+    // queue before it looks (a race in the test, not in the queue).
     let start = Instant::now();
+    while !ran.load(O::SeqCst) {
+        assert!(start.elapsed() < Duration::from_secs(30));
+        std::thread::yield_now();
+    }
     while q.lock().wake_front(3).is_none() {
         assert!(start.elapsed() < Duration::from_secs(30));
     }
@@ -264,6 +273,9 @@ fn wait_goes_through_the_hook() {
         fn park_deadline(&self, _: Instant) -> bool {
             self.0.fetch_add(1, O::SeqCst);
             true
+        }
+        fn set_wait_reason(&self, r: crate::park::WaitReason) -> crate::park::WaitReason {
+            r
         }
     }
     static HOOK: TimesOut = TimesOut(AtomicUsize::new(0));
