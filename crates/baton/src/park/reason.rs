@@ -15,6 +15,10 @@
 //! mutex) show the innermost one while it lasts. On a plain thread it does
 //! nothing: dumps list goroutines only.
 
+// Under loom only the park layer is built, not the runtime that reads the
+// reasons.
+#![cfg_attr(loom, allow(dead_code))]
+
 use core::fmt;
 use core::marker::PhantomData;
 

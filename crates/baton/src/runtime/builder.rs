@@ -341,6 +341,10 @@ impl Runtime {
             thread: crate::park::current(),
             deadlocked: deadlocked.clone(),
         });
+        // The workers may all have gone to sleep before we registered, and
+        // then none would check again: check once ourselves (this thread is
+        // already counted as blocked in `run`; it only parks from here).
+        super::deadlock::check(shared);
         // Acquire: pairs with the checker's release.
         let finished = main.wait_or(&|| deadlocked.load(Acquire));
         crate::shim::lock(&shared.runs).retain(|r| !Arc::ptr_eq(&r.deadlocked, &deadlocked));

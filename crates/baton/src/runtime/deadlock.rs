@@ -34,7 +34,9 @@
 //! ## How the moment is pinned down
 //!
 //! The check runs on the last worker to fall asleep (in `Worker::sleep`,
-//! after its own re-check found nothing and it has no timer), under the
+//! after its own re-check found nothing and it has no timer) — and once on
+//! the `run` thread right after it registers, in case every worker fell
+//! asleep before that — under the
 //! idle protocol's sleeper-list lock. A worker leaves the sleeper list only
 //! through `end_sleep`, which takes that lock, and a notifier that wakes a
 //! worker clears its `sleeping` flag first: so while the lock is held and
@@ -162,7 +164,8 @@ pub(crate) struct RunWaiter {
 }
 
 /// The check (see the module docs); called by a worker about to sleep with
-/// no timer after its re-check found no work.
+/// no timer after its re-check found no work, and by a `run` thread that
+/// has just registered and is about to park.
 pub(crate) fn check(shared: &Shared) {
     if shared.config.on_deadlock == OnDeadlock::Ignore
         || shared.idle.sleeping() != shared.workers.len()

@@ -10,6 +10,9 @@
 //! | [`blocking`] | run a thread-blocking call on a separate pool while the goroutine parks |
 //! | [`Builder`], [`Runtime`] | a runtime of your own; [`Runtime::run`] runs the main goroutine |
 //! | [`Panic`] | why a join got no value: the goroutine panicked (payload kept), or its runtime shut down |
+//! | [`stats`], [`Stats`] | counters: live and total goroutines, switches, steals, parks, idle and busy workers |
+//! | [`dump`] | one line per goroutine: id, state or wait reason, age, spawn site, worker |
+//! | [`Runtime::try_run`], [`RunError`], [`Deadlock`], [`OnDeadlock`] | `all goroutines are asleep - deadlock!`: when it is reported, and what happens then |
 //!
 //! `go` from a plain thread uses the **global runtime**, started on first
 //! use with one worker per available CPU; from a goroutine it uses that
@@ -79,8 +82,11 @@
 //!
 //! ## Inside
 //!
-//! `worker.rs` (the scheduling loop and its order), `hook.rs` (the park
-//! contract for goroutines), `blocking.rs`, `overflow.rs`, `ring.rs` (stealable
+//! `worker.rs` (the scheduling loop and its order, spinning before sleep),
+//! `hook.rs` (the park contract for goroutines, wait reasons), `blocking.rs`,
+//! `overflow.rs`, `stats.rs`, `dump.rs` (workers answer dump requests),
+//! `deadlock.rs` (the detection rule and why it has no false positives),
+//! `ring.rs` (stealable
 //! run queue of unstarted goroutines), `inbox.rs` (cross-thread wake-ups),
 //! `idle.rs` (sleeping and waking workers), `park_state.rs` (the park/unpark
 //! race), `join_cell.rs`, `stack.rs`, `timers.rs`, `context.rs` (the
