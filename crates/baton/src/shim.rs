@@ -11,21 +11,21 @@
 
 #[cfg(loom)]
 pub(crate) mod atomic {
-    #[allow(unused_imports)]
-    pub(crate) use loom::sync::atomic::AtomicU8;
     #[allow(unused_imports)] // layers above use the rest
     pub(crate) use loom::sync::atomic::{
         fence, AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering,
     };
+    #[allow(unused_imports)]
+    pub(crate) use loom::sync::atomic::{AtomicI32, AtomicU8};
 }
 #[cfg(not(loom))]
 pub(crate) mod atomic {
-    #[allow(unused_imports)]
-    pub(crate) use std::sync::atomic::AtomicU8;
     #[allow(unused_imports)] // layers above use the rest
     pub(crate) use std::sync::atomic::{
         fence, AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering,
     };
+    #[allow(unused_imports)]
+    pub(crate) use std::sync::atomic::{AtomicI32, AtomicU8};
 }
 
 #[cfg(loom)]

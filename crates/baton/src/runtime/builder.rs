@@ -36,6 +36,7 @@ pub struct Builder {
     stack_size: usize,
     name: String,
     on_deadlock: OnDeadlock,
+    dump_on_sigquit: bool,
     budget: Option<&'static MapBudget>,
 }
 
@@ -60,6 +61,7 @@ impl Builder {
             stack_size: DEFAULT_STACK_SIZE,
             name: "baton".to_owned(),
             on_deadlock: OnDeadlock::Error,
+            dump_on_sigquit: true,
             budget: None,
         }
     }
@@ -133,6 +135,22 @@ impl Builder {
         self
     }
 
+    /// Whether `SIGQUIT` prints a goroutine dump of every runtime to
+    /// standard error (the program goes on). On by default; the handler is
+    /// installed when the first runtime with this on starts, and only if
+    /// `SIGQUIT` still has its default action (a program's own handler
+    /// wins). Off, this runtime neither installs the handler nor appears in
+    /// the dumps.
+    ///
+    /// ```
+    /// let rt = baton::runtime::Builder::new().dump_on_sigquit(false).build();
+    /// assert_eq!(rt.run(|| 2), 2);
+    /// ```
+    pub fn dump_on_sigquit(mut self, on: bool) -> Self {
+        self.dump_on_sigquit = on;
+        self
+    }
+
     /// A test hook: count stacks against `budget` instead of the process's.
     #[cfg(test)]
     pub(crate) fn budget(mut self, budget: &'static MapBudget) -> Self {
@@ -183,6 +201,9 @@ impl Builder {
             on_deadlock: self.on_deadlock,
         };
         let shared = Arc::new(Shared::new(config, steals, budget));
+        if self.dump_on_sigquit {
+            super::sigquit::register(&shared);
+        }
         let mut rt = Runtime {
             shared: shared.clone(),
             threads: Vec::with_capacity(workers),

@@ -15,7 +15,8 @@
 //! 5. The process's `blocking` pool has no job queued or running.
 //! 6. Every thread of the process is accounted for: the count of threads
 //!    in `/proc/self/stat` equals this runtime's workers, plus the threads
-//!    blocked in its `run` (rule 1), plus the idle pool threads (rule 5).
+//!    blocked in its `run` (rule 1), plus the idle pool threads (rule 5),
+//!    plus the `SIGQUIT` printer if there is one (it only prints dumps).
 //!
 //! Then no goroutine can ever run again. A goroutine runs only when
 //! something makes it runnable: a goroutine (none runs: 2, 3), a timer (4), a
@@ -191,7 +192,8 @@ pub(crate) fn check(shared: &Shared) {
         }
         // Relaxed: workers only exit at shutdown, checked above.
         let workers = shared.live_workers.load(Relaxed);
-        if process_threads() != Some(workers + runs.len() + pool_threads) {
+        let known = workers + runs.len() + pool_threads + super::sigquit::threads();
+        if process_threads() != Some(known) {
             return;
         }
         for r in runs.drain(..) {

@@ -124,6 +124,8 @@ mod scope;
 #[cfg(not(loom))]
 mod shared;
 #[cfg(not(loom))]
+mod sigquit;
+#[cfg(not(loom))]
 mod spawn;
 #[cfg(not(loom))]
 mod stack;
