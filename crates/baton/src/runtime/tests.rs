@@ -207,3 +207,56 @@ fn many_stale_timers_are_compacted() {
         });
     });
 }
+
+/// Not a test: prints what a bare park/unpark round trip between two
+/// goroutines costs (the crate-internal `park`, no primitive around it), on
+/// one worker and across two, to compare with the lab's `pingpong`, which
+/// can only use public primitives (Mutex + Cond). Run with
+/// `cargo test --release -p baton --lib bare_pingpong -- --ignored --nocapture`.
+#[test]
+#[ignore = "a measurement, not a check"]
+fn bare_pingpong_cost() {
+    for workers in [1, 2] {
+        let rt = Builder::new().workers(workers).build();
+        let per_trip = rt.run(move || {
+            let turn = Arc::new(AtomicU64::new(0));
+            let main_u = park::current();
+            let started = Arc::new(std::sync::atomic::AtomicBool::new(false));
+            let (t2, s2) = (turn.clone(), started.clone());
+            let other_u: Arc<Mutex<Option<Unparker>>> = Arc::new(Mutex::new(None));
+            let o2 = other_u.clone();
+            let n = 2_000_000u64;
+            let other = crate::go(move || {
+                *o2.lock().unwrap() = Some(park::current());
+                s2.store(true, SeqCst);
+                for i in 0..n {
+                    while t2.load(SeqCst) != 2 * i + 1 {
+                        park::park();
+                    }
+                    t2.store(2 * i + 2, SeqCst);
+                    main_u.unpark();
+                }
+            });
+            while !started.load(SeqCst) {
+                if workers == 1 {
+                    crate::yield_now();
+                } else {
+                    std::hint::spin_loop();
+                }
+            }
+            let other_u = other_u.lock().unwrap().clone().unwrap();
+            let start = Instant::now();
+            for i in 0..n {
+                turn.store(2 * i + 1, SeqCst);
+                other_u.unpark();
+                while turn.load(SeqCst) != 2 * i + 2 {
+                    park::park();
+                }
+            }
+            let per = start.elapsed() / n as u32;
+            other.join().unwrap();
+            per
+        });
+        println!("bare park/unpark round trip on {workers} worker(s): {per_trip:?}");
+    }
+}
