@@ -32,6 +32,12 @@
 //! that forms while such a thread lives, or during the moment a pool thread
 //! exits.
 //!
+//! **Keep the rule complete.** Whatever new thing can wake a goroutine
+//! without a goroutine, a timer, a `blocking` job or a thread doing it
+//! (I/O readiness from a poller inside the workers, a signal), must be
+//! added here as one more "nothing pending" condition — a worker sleeping
+//! in `epoll_wait` on registered descriptors is not idle in this sense.
+//!
 //! ## How the moment is pinned down
 //!
 //! The check runs on the last worker to fall asleep (in `Worker::sleep`,
