@@ -161,20 +161,61 @@ mod tests {
         assert_eq!(per_goroutine(0, 10, 0), 10);
     }
 
+    /// Runs `f` on its own thread and fails if it takes over a minute (a
+    /// lost wake-up would otherwise hang the test run).
+    fn within(what: &str, f: impl FnOnce() + Send + 'static) {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let t = std::thread::spawn(move || {
+            f();
+            let _ = tx.send(());
+        });
+        match rx.recv_timeout(Duration::from_secs(60)) {
+            Ok(()) => t.join().unwrap(),
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                if let Err(p) = t.join() {
+                    std::panic::resume_unwind(p);
+                }
+            }
+            Err(_) => panic!("{what} hung for a minute"),
+        }
+    }
+
     // The native implementations, briefly, on both worker counts (the
     // child-process ones run through the lab binary, not here).
     #[test]
     fn baton_cases_run() {
-        for threads in [1, 2] {
-            assert!(on_baton::spawn_join(&spec(threads)).ops >= WAVE as u64);
-            assert!(on_baton::pingpong(&spec(threads)).ops >= TRIPS_PER_CHECK);
-            assert!(on_baton::ring(&spec(threads)).ops >= RING as u64);
-        }
+        within("baton cases", || {
+            for threads in [1, 2] {
+                assert!(on_baton::spawn_join(&spec(threads)).ops >= WAVE as u64);
+                assert!(on_baton::pingpong(&spec(threads)).ops >= TRIPS_PER_CHECK);
+                assert!(on_baton::ring(&spec(threads)).ops >= RING as u64);
+            }
+        });
     }
 
     #[test]
     fn thread_cases_run() {
-        assert!(on_threads::spawn_join(&spec(1)).ops >= THREAD_WAVE as u64);
-        assert!(on_threads::pingpong(&spec(1)).ops >= TRIPS_PER_CHECK);
+        within("thread cases", || {
+            assert!(on_threads::spawn_join(&spec(1)).ops >= THREAD_WAVE as u64);
+            assert!(on_threads::pingpong(&spec(1)).ops >= TRIPS_PER_CHECK);
+        });
+    }
+
+    /// The child-process implementations, run here in-process, briefly
+    /// (`may` keeps the worker count its first use saw; the lab's own runs
+    /// are each in a fresh process).
+    #[test]
+    fn child_cases_run() {
+        within("child cases", || {
+            assert!(on_may::spawn_join(&spec(2)).ops >= WAVE as u64);
+            assert!(on_may::pingpong(&spec(2)).ops >= TRIPS_PER_CHECK);
+            assert!(on_may::ring(&spec(2)).ops >= RING as u64);
+            let s = on_may::idle_memory(&spec(1000));
+            assert_eq!(s.ops, 1000);
+            assert!(s.rss_bytes.is_some());
+            let s = on_baton::idle_memory(&spec(1000));
+            assert_eq!(s.ops, 1000);
+            assert!(s.rss_bytes.is_some());
+        });
     }
 }
