@@ -72,6 +72,12 @@ impl TaskUnpark for Header {
     #[inline]
     fn unpark(&self) {
         if self.park.unpark() {
+            // The common case of a ping-pong: woken by code on its own
+            // worker. It goes to `runnext` by slot, with no reference count
+            // traffic.
+            if self.rt.try_wake_local(self) {
+                return;
+            }
             // SAFETY: every `Header` lives in an `Arc` (`Header::new`
             // returns one, and no other constructor exists), and `self` is
             // borrowed from a live reference to it, so the count is at least

@@ -192,6 +192,21 @@ impl Shared {
         self.idle.notify_one();
     }
 
+    /// Makes `g` (just unparked by the caller) run next if the caller is its
+    /// home worker; `false` (nothing done) otherwise.
+    #[inline]
+    pub(crate) fn try_wake_local(&self, g: &Header) -> bool {
+        // Relaxed: see `Header::home`.
+        let home = g.home.load(Relaxed);
+        context::with_worker(|w| match w {
+            Some(w) if core::ptr::eq(w.shared(), self) && w.index() == home => {
+                w.wake_local(g.slot.load(Relaxed));
+                true
+            }
+            _ => false,
+        })
+    }
+
     /// Queues a woken (started) goroutine on its home worker: the `runnext`
     /// slot if the caller is that worker, else its inbox.
     pub(crate) fn schedule_woken(&self, g: Arc<Header>) {
