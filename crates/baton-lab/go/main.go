@@ -14,7 +14,10 @@
 // what a Go program would do.
 //
 // Adding a case: write a function returning a bench (see cases.go) and add a
-// line to the cases table there. Stdlib only; no network needed to build.
+// line to the cases table there. A case that must measure itself (the
+// scheduler cases in goroutines.go: spawning, switching, memory) is a
+// `selfTimed` function in the `custom` table instead. Stdlib only; no
+// network needed to build.
 package main
 
 import (
@@ -47,6 +50,35 @@ type row struct {
 	NsPerOp    float64 `json:"ns_per_op"`
 	Ops        uint64  `json:"ops"`
 	ElapsedNs  int64   `json:"elapsed_ns"`
+	RssBytes   uint64  `json:"rss_bytes,omitempty"`
+}
+
+// result is what a self-timed case measured.
+type result struct {
+	ops      uint64
+	elapsed  time.Duration
+	rssBytes uint64
+}
+
+// A selfTimed case runs for about `seconds` with `threads` as it defines
+// it, and says what it did.
+type selfTimed func(threads int, seconds float64) result
+
+// custom holds the self-timed cases (registered by init functions).
+var custom = map[key]selfTimed{}
+
+// timed calls round until `seconds` have passed (at least once) and sums
+// the ops the rounds report.
+func timed(seconds float64, round func() uint64) result {
+	limit := time.Duration(seconds * float64(time.Second))
+	start := time.Now()
+	var ops uint64
+	for {
+		ops += round()
+		if e := time.Since(start); e >= limit {
+			return result{ops: ops, elapsed: e}
+		}
+	}
 }
 
 // padded keeps the stop flag on its own cache lines (128 bytes: x86-64's
@@ -116,14 +148,19 @@ func main() {
 		for k := range cases {
 			keys = append(keys, k.experiment+"/"+k.caseName+"/"+k.impl)
 		}
+		for k := range custom {
+			keys = append(keys, k.experiment+"/"+k.caseName+"/"+k.impl)
+		}
 		sort.Strings(keys)
 		for _, k := range keys {
 			fmt.Println(k)
 		}
 		return
 	}
-	b, ok := cases[key{*experiment, *caseName, *impl}]
-	if !ok {
+	k := key{*experiment, *caseName, *impl}
+	b, ok := cases[k]
+	self, isCustom := custom[k]
+	if !ok && !isCustom {
 		fmt.Fprintf(os.Stderr, "harness: no case %s/%s/%s (see -list)\n", *experiment, *caseName, *impl)
 		os.Exit(2)
 	}
@@ -131,7 +168,13 @@ func main() {
 		fmt.Fprintln(os.Stderr, "harness: -threads must be >= 1 and -seconds > 0")
 		os.Exit(2)
 	}
-	ops, elapsed := measure(b, *threads, *seconds)
+	var r result
+	if isCustom {
+		r = self(*threads, *seconds)
+	} else {
+		r.ops, r.elapsed = measure(b, *threads, *seconds)
+	}
+	ops, elapsed := r.ops, r.elapsed
 	perSec := float64(ops) / elapsed.Seconds()
 	out := row{
 		Experiment: *experiment,
@@ -142,6 +185,7 @@ func main() {
 		NsPerOp:    1e9 / perSec,
 		Ops:        ops,
 		ElapsedNs:  elapsed.Nanoseconds(),
+		RssBytes:   r.rssBytes,
 	}
 	if err := json.NewEncoder(os.Stdout).Encode(out); err != nil {
 		fmt.Fprintln(os.Stderr, "harness:", err)

@@ -166,23 +166,32 @@ impl CaseRun<'_> {
         let (exp, case) = (self.exp, self.case);
         match (&imp.run, self.harness) {
             (Run::Native(f), _) => Some(f(spec)),
+            (Run::Child(_), _) => {
+                match crate::child::measure(exp.name, case.name, imp.name, spec) {
+                    Ok(s) => Some(s),
+                    Err(e) => self.warn(imp, spec, e),
+                }
+            }
             (Run::Go, Some(h)) => match h.measure(exp.name, case.name, imp.name, spec) {
                 Ok(s) => Some(s),
-                Err(e) => {
-                    self.bar.suspend(|| {
-                        eprintln!(
-                            "warning: {}/{} {} failed at {}: {e}; left out of this case",
-                            exp.name,
-                            case.name,
-                            imp.name,
-                            threads_label(spec.threads)
-                        )
-                    });
-                    None
-                }
+                Err(e) => self.warn(imp, spec, e),
             },
             (Run::Go, None) => None,
         }
+    }
+
+    /// Says that `imp` failed (it is left out of the rest of the case).
+    fn warn(&self, imp: &Impl, spec: &Spec, e: impl std::fmt::Display) -> Option<Sample> {
+        self.bar.suspend(|| {
+            eprintln!(
+                "warning: {}/{} {} failed at {}: {e}; left out of this case",
+                self.exp.name,
+                self.case.name,
+                imp.name,
+                threads_label(spec.threads)
+            )
+        });
+        None
     }
 }
 

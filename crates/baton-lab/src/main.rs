@@ -12,6 +12,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
+mod child;
 mod experiments;
 mod go;
 mod lab;
@@ -83,6 +84,23 @@ enum Command {
         #[arg(long, default_value_t = 3)]
         rounds: usize,
     },
+    /// Internal: one measurement of a child-run implementation, printed as
+    /// a JSON line (the lab runs this in a child process; see `child.rs`).
+    #[command(hide = true)]
+    Child {
+        #[arg(long)]
+        experiment: String,
+        #[arg(long)]
+        case: String,
+        #[arg(long = "impl")]
+        imp: String,
+        #[arg(long, value_parser = parse_count)]
+        threads: usize,
+        #[arg(long, value_parser = parse_seconds)]
+        seconds: f64,
+        #[arg(long)]
+        latency: bool,
+    },
 }
 
 #[derive(Debug, Default, Args)]
@@ -142,6 +160,14 @@ fn parse_threads(s: &str) -> Result<usize, String> {
     match s.trim().parse::<usize>() {
         Ok(n) if (1..=1024).contains(&n) => Ok(n),
         _ => Err(format!("`{s}` is not a thread count in 1..=1024")),
+    }
+}
+
+/// A child's thread count, which some cases read as a goroutine count.
+fn parse_count(s: &str) -> Result<usize, String> {
+    match s.trim().parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(format!("`{s}` is not a positive count")),
     }
 }
 
@@ -213,6 +239,21 @@ fn main() -> ExitCode {
         Some(Command::List) => {
             list();
             Ok(())
+        }
+        Some(Command::Child {
+            experiment,
+            case,
+            imp,
+            threads,
+            seconds,
+            latency,
+        }) => {
+            let spec = runner::Spec {
+                threads,
+                seconds,
+                latency,
+            };
+            child::serve(&experiment, &case, &imp, &spec)
         }
     };
     match result {

@@ -96,3 +96,44 @@ fn unknown_experiment_fails_naming_the_valid_ones() {
         "{err}"
     );
 }
+
+/// The hidden `child` command (how the lab measures `may` and memory in a
+/// fresh process) prints one JSON row; idle-memory rows carry `rss_bytes`.
+#[test]
+fn child_command_prints_a_row() {
+    for (case, imp, threads) in [
+        ("pingpong", "may", "1"),
+        ("idle-memory", "baton", "2000"),
+        ("idle-memory", "may", "2000"),
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_baton-lab"))
+            .args(["child", "--experiment", "goroutines", "--case", case])
+            .args(["--impl", imp, "--threads", threads, "--seconds", "0.02"])
+            .output()
+            .expect("baton-lab runs");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{case}/{imp}: {text} {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let row: Value = serde_json::from_str(text.trim()).unwrap();
+        assert!(row["ops"].as_u64().unwrap() > 0, "{case}/{imp}: {text}");
+        if case == "idle-memory" {
+            // A fresh process: every parked goroutine costs resident memory.
+            assert!(
+                row["rss_bytes"].as_u64().unwrap() > 0,
+                "{case}/{imp}: {text}"
+            );
+        }
+    }
+    let bad = Command::new(env!("CARGO_BIN_EXE_baton-lab"))
+        .args(["child", "--experiment", "goroutines", "--case", "pingpong"])
+        .args(["--impl", "go", "--threads", "1", "--seconds", "0.02"])
+        .output()
+        .unwrap();
+    assert!(
+        !bad.status.success(),
+        "Go rows are not run by the lab binary"
+    );
+}

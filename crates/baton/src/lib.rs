@@ -11,10 +11,12 @@
 //! | 1 | `park` (internal) | the one way anything blocks: park the current goroutine, or the OS thread outside one |
 //! | 2 | [`sync`] | [`Mutex`](sync::Mutex), [`RwLock`](sync::RwLock), [`ShardedRwLock`](sync::ShardedRwLock), [`Cond`](sync::Cond), [`WaitGroup`](sync::WaitGroup), [`Semaphore`](sync::Semaphore), [`Once`](sync::Once), [`OnceCell`](sync::OnceCell), [`Pool`](sync::Pool) |
 //! | 2 | [`epoch`] | epoch-based reclamation: [`pin`](epoch::pin), [`Guard`](epoch::Guard), [`Atomic`](epoch::Atomic)/[`Owned`](epoch::Owned)/[`Shared`](epoch::Shared), [`Collector`](epoch::Collector), [`pending`](epoch::pending) |
-//! | 3 | [`collections`] | [`Stack`](collections::Stack) (Treiber), [`Queue`](collections::Queue) (segmented), [`MsQueue`](collections::MsQueue) (Michael–Scott) |
+//! | 3 | [`time`] | [`sleep`](time::sleep), [`sleep_until`](time::sleep_until) |
+//! | 3 | [`collections`] | [`ShardedMap`](collections::ShardedMap), [`HandleMap`](collections::HandleMap), [`Stack`](collections::Stack) (Treiber), [`Queue`](collections::Queue) (segmented), [`MsQueue`](collections::MsQueue) (Michael–Scott) |
+//! | 4 | [`runtime`] | goroutines: [`go`], [`scope`], [`yield_now`], [`JoinHandle`](runtime::JoinHandle), [`Builder`](runtime::Builder), [`Runtime`](runtime::Runtime) |
 //!
-//! The other layers (the sharded map and handle registry, channels,
-//! the goroutine runtime, `context`) are being built; the README's table says
+//! The other layers (channels, `context`, `errgroup`, patterns) are being
+//! built; the README's table says
 //! what exists today.
 //!
 //! ```
@@ -38,7 +40,13 @@ pub mod atomic;
 pub mod collections;
 pub mod epoch;
 pub(crate) mod park;
+pub mod runtime;
 pub mod sync;
+#[cfg(not(loom))]
+pub mod time;
+
+#[cfg(not(loom))]
+pub use runtime::{go, scope, yield_now};
 
 /// The README's examples, compiled and run as doc tests so that they stay true.
 #[cfg(doctest)]

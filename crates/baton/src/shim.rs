@@ -15,6 +15,8 @@ pub(crate) mod atomic {
     pub(crate) use loom::sync::atomic::{
         fence, AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering,
     };
+    #[allow(unused_imports)]
+    pub(crate) use loom::sync::atomic::{AtomicI32, AtomicU8};
 }
 #[cfg(not(loom))]
 pub(crate) mod atomic {
@@ -22,6 +24,8 @@ pub(crate) mod atomic {
     pub(crate) use std::sync::atomic::{
         fence, AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering,
     };
+    #[allow(unused_imports)]
+    pub(crate) use std::sync::atomic::{AtomicI32, AtomicU8};
 }
 
 #[cfg(loom)]
@@ -103,20 +107,24 @@ pub(crate) use shim_thread_local as thread_local;
 
 /// Thread handles and the thread's own park token (loom's under `cfg(loom)`).
 ///
-/// Only `baton::park` uses these: under loom its thread parker blocks with
-/// `thread::park` (loom has no futex), and on targets without a futex it
+/// Only `baton::park` parks with these: under loom its thread parker blocks
+/// with `thread::park` (loom has no futex), and on targets without a futex it
 /// blocks with std's. Everything else in the library parks through
-/// `crate::park`, never through this module.
+/// `crate::park`, never through this module. The runtime starts its worker
+/// threads with `Builder` (outside loom only: the runtime's thread code is
+/// not compiled under loom).
 #[cfg(loom)]
 #[allow(unused_imports)]
 pub(crate) mod thread {
-    pub(crate) use loom::thread::{current, park, Thread};
+    pub(crate) use loom::thread::{current, park, spawn, JoinHandle, Thread};
 }
 /// Thread handles and the thread's own park token (std's outside loom).
 #[cfg(not(loom))]
 #[allow(unused_imports)]
 pub(crate) mod thread {
-    pub(crate) use std::thread::{current, park, park_timeout, Thread};
+    pub(crate) use std::thread::{
+        available_parallelism, current, park, park_timeout, spawn, Builder, JoinHandle, Thread,
+    };
 }
 
 /// Loom's blocking mutex, for the one place that needs a lock loom can
@@ -200,4 +208,22 @@ impl AtomicChunk {
         };
         self.index.store(i, order);
     }
+}
+
+/// A mutex through the shim (loom's under `cfg(loom)`); see [`lock`].
+#[cfg(loom)]
+#[allow(unused_imports)]
+pub(crate) use loom::sync::{Mutex, MutexGuard};
+/// A mutex through the shim (loom's under `cfg(loom)`); see [`lock`].
+#[cfg(not(loom))]
+#[allow(unused_imports)]
+pub(crate) use std::sync::{Mutex, MutexGuard};
+
+/// Locks `m`, ignoring poisoning: baton's own critical sections never panic
+/// half-way (they only move values in and out of collections), so a poisoned
+/// lock holds consistent data.
+#[allow(dead_code)]
+#[inline]
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }

@@ -12,6 +12,7 @@ use crate::runner::{Sample, Spec};
 
 mod counter;
 mod fifo_lifo;
+mod goroutines;
 mod handles;
 mod idgen;
 pub(crate) mod map;
@@ -65,6 +66,9 @@ pub(crate) struct Impl {
 pub(crate) enum Run {
     /// In this process, by a function that builds state and calls the runner.
     Native(fn(&Spec) -> Sample),
+    /// In a fresh child process of the lab, by this function (see
+    /// `crate::child`): for peers with process-wide state, and memory figures.
+    Child(fn(&Spec) -> Sample),
     /// By the Go harness, one process per measurement (`-impl` = the impl's
     /// name, `-experiment` and `-case` = the experiment's and case's).
     Go,
@@ -84,6 +88,15 @@ impl Impl {
     pub(crate) fn not_in_tour(mut self) -> Self {
         self.in_tour = false;
         self
+    }
+
+    pub(crate) fn child(name: &'static str, about: &'static str, f: fn(&Spec) -> Sample) -> Self {
+        Self {
+            name,
+            about,
+            run: Run::Child(f),
+            in_tour: true,
+        }
     }
 
     pub(crate) fn go(name: &'static str, about: &'static str) -> Self {
@@ -110,6 +123,7 @@ pub(crate) fn all() -> Vec<Experiment> {
         queue::experiment(),
         map::experiment(),
         handles::experiment(),
+        goroutines::experiment(),
     ]
 }
 
@@ -171,6 +185,8 @@ mod tests {
         "mutex-vecdeque",
         "crossbeam-segqueue",
         "crossbeam-arrayqueue",
+        "os-thread",
+        "may",
     ];
 
     #[test]

@@ -24,6 +24,7 @@ const SOURCES: &[(&str, &str)] = &[
     ("go.mod", include_str!("../../go/go.mod")),
     ("main.go", include_str!("../../go/main.go")),
     ("cases.go", include_str!("../../go/cases.go")),
+    ("goroutines.go", include_str!("../../go/goroutines.go")),
 ];
 
 const HARNESS: &str = "baton-lab-go-harness";
@@ -150,6 +151,9 @@ fn fnv1a(tool: &toolchain::Toolchain, sources: &[(&str, &str)]) -> u64 {
 struct HarnessRow {
     ops: u64,
     elapsed_ns: u64,
+    /// Only the cases that measure memory print it.
+    #[serde(default)]
+    rss_bytes: Option<u64>,
 }
 
 impl GoHarness {
@@ -184,6 +188,7 @@ impl GoHarness {
         Ok(Sample {
             ops: row.ops,
             elapsed: Duration::from_nanos(row.elapsed_ns),
+            rss_bytes: row.rss_bytes,
             ..Sample::default()
         })
     }
@@ -191,7 +196,10 @@ impl GoHarness {
 
 /// Waits for `child`, killing it after `limit`. Polls rarely (every 5 ms)
 /// so the waiting costs the measured process nothing it would notice.
-fn wait(mut child: std::process::Child, limit: Duration) -> Result<std::process::Output, String> {
+pub(crate) fn wait(
+    mut child: std::process::Child,
+    limit: Duration,
+) -> Result<std::process::Output, String> {
     let start = Instant::now();
     loop {
         match child.try_wait() {
@@ -199,7 +207,7 @@ fn wait(mut child: std::process::Child, limit: Duration) -> Result<std::process:
             Ok(None) if start.elapsed() > limit => {
                 let _ = child.kill();
                 let _ = child.wait();
-                return Err(format!("Go harness still running after {limit:?}; killed"));
+                return Err(format!("still running after {limit:?}; killed"));
             }
             Ok(None) => std::thread::sleep(Duration::from_millis(5)),
             Err(e) => return Err(e.to_string()),

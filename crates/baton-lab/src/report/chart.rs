@@ -178,6 +178,7 @@ mod tests {
                 vec![Some(values[0]), Some(values[0] / 2.0)],
                 vec![Some(values[1]), None],
             ],
+            rss: vec![vec![None, None], vec![None, None]],
         }
     }
 

@@ -14,6 +14,8 @@ pub(crate) struct CaseTable {
     pub(crate) threads: Vec<usize>,
     pub(crate) impls: Vec<String>,
     pub(crate) cells: Vec<Vec<Option<f64>>>,
+    /// `rss[impl][column]`: resident bytes per op, for cases that measure it.
+    pub(crate) rss: Vec<Vec<Option<u64>>>,
 }
 
 /// A baton implementation's throughput divided by a peer's, per column.
@@ -42,6 +44,7 @@ impl CaseTable {
                         threads: Vec::new(),
                         impls: Vec::new(),
                         cells: Vec::new(),
+                        rss: Vec::new(),
                     });
                     tables.last_mut().expect("just pushed")
                 }
@@ -61,7 +64,12 @@ impl CaseTable {
         for cells in &mut self.cells {
             cells.resize(self.threads.len(), None);
         }
+        self.rss.resize_with(self.impls.len(), Vec::new);
+        for rss in &mut self.rss {
+            rss.resize(self.threads.len(), None);
+        }
         self.cells[imp][col] = Some(row.ops_per_sec);
+        self.rss[imp][col] = row.rss_bytes;
     }
 
     fn sort_threads(&mut self) {
@@ -70,6 +78,9 @@ impl CaseTable {
         self.threads = order.iter().map(|&c| self.threads[c]).collect();
         for cells in &mut self.cells {
             *cells = order.iter().map(|&c| cells[c]).collect();
+        }
+        for rss in &mut self.rss {
+            *rss = order.iter().map(|&c| rss[c]).collect();
         }
     }
 
@@ -81,6 +92,28 @@ impl CaseTable {
                 let values = (0..self.threads.len())
                     .map(|c| match (self.cells[b][c], self.cells[p][c]) {
                         (Some(x), Some(y)) if y > 0.0 => Some(x / y),
+                        _ => None,
+                    })
+                    .collect();
+                out.push(Ratio {
+                    baton: baton.clone(),
+                    peer: peer.clone(),
+                    values,
+                });
+            }
+        }
+        out
+    }
+
+    /// Every baton implementation's resident bytes per op against every
+    /// peer's, as `peer / baton` (above 1: baton uses less memory).
+    pub(crate) fn rss_ratios(&self) -> Vec<Ratio> {
+        let mut out = Vec::new();
+        for (b, baton) in self.impls.iter().enumerate().filter(|(_, n)| is_baton(n)) {
+            for (p, peer) in self.impls.iter().enumerate().filter(|(_, n)| !is_baton(n)) {
+                let values = (0..self.threads.len())
+                    .map(|c| match (self.rss[b][c], self.rss[p][c]) {
+                        (Some(x), Some(y)) if x > 0 => Some(y as f64 / x as f64),
                         _ => None,
                     })
                     .collect();
@@ -119,6 +152,25 @@ impl CaseTable {
         line("Mops/s", head.clone());
         for (name, cells) in self.impls.iter().zip(&self.cells) {
             line(name, cells.iter().map(|c| cell_text(*c, mops)).collect());
+        }
+        if self.rss.iter().flatten().any(Option::is_some) {
+            line("RSS bytes/op", head.clone());
+            for (name, rss) in self.impls.iter().zip(&self.rss) {
+                line(
+                    name,
+                    rss.iter()
+                        .map(|b| b.map_or_else(|| "-".to_owned(), |b| b.to_string()))
+                        .collect(),
+                );
+            }
+            // Memory ratios read like the others: above 1, baton uses less.
+            line("peer RSS / baton RSS", head.clone());
+            for r in self.rss_ratios() {
+                line(
+                    &ratio_label(&r),
+                    r.values.iter().map(|v| cell_text(*v, ratio)).collect(),
+                );
+            }
         }
         if !ratios.is_empty() {
             line("ratio (x)", head);
@@ -219,6 +271,23 @@ mod tests {
         let text = t.to_text();
         assert!(text.contains("baton vs mutex"), "{text}");
         assert!(text.contains("5.00x"), "{text}");
+        assert!(!text.contains("RSS"), "no memory figures: {text}");
+    }
+
+    #[test]
+    fn memory_figures_get_their_own_lines() {
+        let mut rows = [row("baton", 10, 1e6), row("go", 10, 2e6)];
+        rows[0].rss_bytes = Some(4500);
+        rows[1].rss_bytes = Some(2700);
+        let t = &CaseTable::group(&rows)[0];
+        assert_eq!(t.rss, [[Some(4500)], [Some(2700)]]);
+        let text = t.to_text();
+        assert!(
+            text.contains("RSS bytes/op") && text.contains("4500"),
+            "{text}"
+        );
+        assert_eq!(t.rss_ratios()[0].values, [Some(0.6)]);
+        assert!(text.contains("0.60x"), "{text}");
     }
 
     #[test]

@@ -57,6 +57,9 @@ pub(crate) trait ParkHook: Sync {
     /// As [`park`](Self::park), giving up at `deadline`; `true` = timed out
     /// (no token consumed).
     fn park_deadline(&self, deadline: Instant) -> bool;
+    /// Labels the running goroutine's waits (for dumps) and returns the
+    /// previous label; see [`wait_reason`](super::wait_reason).
+    fn set_wait_reason(&self, reason: super::WaitReason) -> super::WaitReason;
 }
 
 /// Wakes one goroutine: makes its token available and, if it is parked,

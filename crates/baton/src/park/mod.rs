@@ -69,9 +69,13 @@
 //! so every baton primitive can be used from thread-local destructors.
 
 pub(crate) mod hook;
+mod reason;
 mod spin_lock;
 mod thread;
 pub(crate) mod wait_queue;
+
+#[allow(unused_imports)] // the runtime (a later layer) reads reasons
+pub(crate) use reason::{wait_reason, ReasonGuard, WaitReason};
 
 use core::fmt;
 use core::marker::PhantomData;
@@ -330,6 +334,9 @@ mod tests {
         fn park_deadline(&self, _deadline: Instant) -> bool {
             self.deadline_parks.fetch_add(1, Ordering::SeqCst);
             true
+        }
+        fn set_wait_reason(&self, reason: WaitReason) -> WaitReason {
+            reason
         }
     }
     static FAKE: FakeHook = FakeHook {

@@ -218,6 +218,7 @@ impl Cond {
 
     /// Queues, unlocks `raw`, parks, re-locks; `true` = timed out.
     fn wait_raw(&self, raw: &RawMutex, deadline: Option<Instant>) -> bool {
+        let _reason = crate::park::wait_reason(crate::park::WaitReason::Cond);
         let waited = self.queue.wait(
             0,
             deadline,

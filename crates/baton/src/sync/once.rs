@@ -159,6 +159,7 @@ impl Once {
                     return r;
                 }
                 _ => {
+                    let _reason = crate::park::wait_reason(crate::park::WaitReason::Once);
                     self.queue
                         .wait(0, None, |_| self.enqueue_if_running(), || {}, |_| {});
                 }

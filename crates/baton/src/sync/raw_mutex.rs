@@ -205,6 +205,7 @@ impl RawMutex {
     /// The contended acquire: spin, then park; `true` = acquired.
     #[cold]
     fn lock_slow(&self, deadline: Option<Instant>) -> bool {
+        let _reason = crate::park::wait_reason(crate::park::WaitReason::Mutex);
         let mut spin = SpinWait::new();
         // Whether we were woken to retry: then invariant 2 is our duty.
         let mut woken = false;

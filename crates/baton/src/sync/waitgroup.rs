@@ -221,6 +221,7 @@ impl WaitGroup {
 
     #[cold]
     fn wait_slow(&self, deadline: Option<Instant>) -> bool {
+        let _reason = crate::park::wait_reason(crate::park::WaitReason::WaitGroup);
         let waited = self.queue.wait(
             0,
             deadline,

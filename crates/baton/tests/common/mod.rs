@@ -33,3 +33,9 @@ pub(crate) fn within<T: Send + 'static>(
         },
     }
 }
+
+/// The OS thread id of the caller (`gettid`).
+pub(crate) fn tid() -> i64 {
+    // SAFETY: `gettid` has no preconditions.
+    unsafe { libc::syscall(libc::SYS_gettid) }
+}

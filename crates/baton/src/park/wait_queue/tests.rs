@@ -279,6 +279,9 @@ fn wait_goes_through_the_hook() {
             self.0.fetch_add(1, O::SeqCst);
             true
         }
+        fn set_wait_reason(&self, r: crate::park::WaitReason) -> crate::park::WaitReason {
+            r
+        }
     }
     static HOOK: TimesOut = TimesOut(AtomicUsize::new(0));
     let q = WaitQueue::new(());

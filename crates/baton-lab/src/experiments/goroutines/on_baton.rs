@@ -1,0 +1,222 @@
+//! baton's side of the `goroutines` cases: each builds a runtime with
+//! `spec.threads` workers and measures from its main goroutine, as a Go
+//! program measures from `main`.
+
+use std::hint::black_box;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::*};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use baton::runtime::Builder;
+use baton::sync::{Cond, Mutex, WaitGroup};
+
+use super::{per_goroutine, timed, RING, TRIPS_PER_CHECK, WAVE};
+use crate::runner::{Sample, Spec};
+
+fn runtime(workers: usize) -> baton::runtime::Runtime {
+    Builder::new().workers(workers).name("lab").build()
+}
+
+/// Waves of [`WAVE`] goroutines, each returning its index, then joined.
+pub(crate) fn spawn_join(spec: &Spec) -> Sample {
+    let seconds = spec.seconds;
+    runtime(spec.threads).run(move || {
+        let mut handles = Vec::with_capacity(WAVE);
+        timed(seconds, || {
+            handles.extend((0..WAVE).map(|i| baton::go(move || black_box(i))));
+            for h in handles.drain(..) {
+                black_box(h.join().expect("a trivial goroutine panicked"));
+            }
+            WAVE as u64
+        })
+    })
+}
+
+/// Two players hitting a ball in turn: player 0 hits when the count of hits
+/// is even, player 1 when it is odd. Each sleeps on its own `Cond`.
+struct Court {
+    rally: Mutex<Rally>,
+    wake: [Cond; 2],
+}
+
+struct Rally {
+    hits: u64,
+    done: bool,
+}
+
+impl Court {
+    fn new() -> Self {
+        Court {
+            rally: Mutex::new(Rally {
+                hits: 0,
+                done: false,
+            }),
+            wake: [Cond::new(), Cond::new()],
+        }
+    }
+
+    /// Waits for `me`'s turn and hits; `false` once the rally is over.
+    fn hit(&self, me: usize) -> bool {
+        let mut g = self.rally.lock();
+        while g.hits % 2 != me as u64 && !g.done {
+            g = self.wake[me].wait(g);
+        }
+        if g.done {
+            return false;
+        }
+        g.hits += 1;
+        drop(g);
+        self.wake[1 - me].signal();
+        true
+    }
+
+    fn finish(&self) {
+        self.rally.lock().done = true;
+        self.wake[1].signal();
+    }
+}
+
+/// One round trip = one hit each. On two workers the second player is
+/// started while the first keeps its worker busy, so it starts (and, as
+/// started goroutines never migrate, stays) on the other worker: every hop
+/// crosses workers.
+pub(crate) fn pingpong(spec: &Spec) -> Sample {
+    let seconds = spec.seconds;
+    let apart = spec.threads > 1;
+    runtime(spec.threads).run(move || {
+        let court = Arc::new(Court::new());
+        let started = Arc::new(AtomicBool::new(false));
+        let other = {
+            let (court, started) = (court.clone(), started.clone());
+            baton::go(move || {
+                started.store(true, Release);
+                while court.hit(1) {}
+                std::thread::current().id()
+            })
+        };
+        if apart {
+            // Busy on purpose: this worker cannot start `other`.
+            while !started.load(Acquire) {
+                std::hint::spin_loop();
+            }
+        }
+        let sample = timed(seconds, || {
+            for _ in 0..TRIPS_PER_CHECK {
+                court.hit(0);
+            }
+            TRIPS_PER_CHECK
+        });
+        court.finish();
+        let other_thread = other.join().expect("the second player panicked");
+        if apart {
+            assert_ne!(
+                other_thread,
+                std::thread::current().id(),
+                "the two players were meant to run on different workers"
+            );
+        }
+        sample
+    })
+}
+
+/// A ring member's mailbox: 0 = empty.
+struct Slot {
+    token: Mutex<u64>,
+    cond: Cond,
+}
+
+const STOP: u64 = u64::MAX;
+
+impl Slot {
+    fn take(&self) -> u64 {
+        let mut g = self.token.lock();
+        while *g == 0 {
+            g = self.cond.wait(g);
+        }
+        core::mem::take(&mut *g)
+    }
+
+    fn give(&self, t: u64) {
+        *self.token.lock() = t;
+        self.cond.signal();
+    }
+}
+
+/// [`RING`] members; the main goroutine is member 0 and counts laps.
+pub(crate) fn ring(spec: &Spec) -> Sample {
+    let seconds = spec.seconds;
+    runtime(spec.threads).run(move || {
+        let slots: Arc<Vec<Slot>> = Arc::new(
+            (0..RING)
+                .map(|_| Slot {
+                    token: Mutex::new(0),
+                    cond: Cond::new(),
+                })
+                .collect(),
+        );
+        let members: Vec<_> = (1..RING)
+            .map(|i| {
+                let slots = slots.clone();
+                baton::go(move || loop {
+                    let t = slots[i].take();
+                    slots[(i + 1) % RING].give(t);
+                    if t == STOP {
+                        return;
+                    }
+                })
+            })
+            .collect();
+        let sample = timed(seconds, || {
+            slots[1].give(1);
+            slots[0].take();
+            RING as u64
+        });
+        slots[1].give(STOP);
+        assert_eq!(slots[0].take(), STOP);
+        for m in members {
+            m.join().expect("a ring member panicked");
+        }
+        sample
+    })
+}
+
+/// `spec.threads` goroutines parked on a `WaitGroup` (detached, as Go's
+/// are), and the resident-set growth per goroutine.
+pub(crate) fn idle_memory(spec: &Spec) -> Sample {
+    let count = spec.threads;
+    Builder::new().name("lab").build().run(move || {
+        // One goroutine through the whole path first, so that nothing
+        // allocated once per runtime lands in the figure.
+        baton::go(baton::yield_now).join().expect("warm-up");
+        let gate = Arc::new(WaitGroup::new());
+        gate.add(1);
+        let finished = Arc::new(WaitGroup::new());
+        finished.add(count as isize);
+        let parked = Arc::new(AtomicUsize::new(0));
+        let before = crate::child::rss_bytes();
+        let start = Instant::now();
+        for _ in 0..count {
+            let (gate, finished, parked) = (gate.clone(), finished.clone(), parked.clone());
+            drop(baton::go(move || {
+                parked.fetch_add(1, Relaxed);
+                gate.wait();
+                finished.done();
+            }));
+        }
+        while parked.load(Relaxed) < count {
+            baton::time::sleep(Duration::from_millis(1));
+        }
+        let elapsed = start.elapsed();
+        // Let the last ones reach their wait.
+        baton::time::sleep(Duration::from_millis(20));
+        let after = crate::child::rss_bytes();
+        gate.done();
+        finished.wait();
+        Sample {
+            ops: count as u64,
+            elapsed,
+            rss_bytes: Some(per_goroutine(before, after, count)),
+            ..Sample::default()
+        }
+    })
+}

@@ -1,0 +1,365 @@
+//! Idle workers: how a worker with nothing to do goes to sleep (so an idle
+//! runtime uses no CPU), and how new work wakes one up without ever being
+//! stranded.
+//!
+//! Two kinds of work wake a worker:
+//!
+//! - **Stealable work** (unstarted goroutines pushed to a ring or the
+//!   injector) can run anywhere: the pusher calls [`Idle::notify_one`], which
+//!   wakes one sleeper *as a searcher* unless some worker is already
+//!   searching. This is Go's `wakep` and tokio's `Idle`.
+//! - **Home work** (a started goroutine woken through a worker's inbox, or its
+//!   timers) runs only on its home worker: the pusher calls
+//!   [`Idle::notify_worker`] for that worker.
+//!
+//! ## Searching
+//!
+//! A worker with no local work may become a *searcher* (it tries the
+//! injector and steals from others), but only while fewer than half the
+//! workers search — the rest would only burn CPU (Go caps spinning Ms the
+//! same way). The rule that keeps stealable work from being stranded:
+//!
+//! > A notifier that sees a searcher wakes no one. So the **last** searcher
+//! > to give up must look at every queue once more after it stopped counting
+//! > as a searcher (with a `SeqCst` fence in between), and a searcher that
+//! > finds work and was the last one calls `notify_one` so that someone keeps
+//! > searching for the rest.
+//!
+//! ## Sleeping (the no-lost-wake-up argument)
+//!
+//! A worker going to sleep: (1) stops searching (remembering whether it was
+//! the last searcher), (2) sets its `sleeping` flag and joins the sleeper
+//! list, (3) issues a `SeqCst` fence, (4) re-checks its inbox, the injector,
+//! its timers and — if it was the last searcher — every ring, and (5) parks
+//! only if all were empty. A pusher (a) publishes its work, (b) issues a
+//! `SeqCst` fence, (c) reads `sleeping` (or the searcher and sleeper counts).
+//! The two fences are totally ordered: either the worker's fence comes first,
+//! and the pusher's read sees `sleeping` (and wakes it: thread unpark keeps a
+//! token, so an unpark before the park is not lost), or the pusher's fence
+//! comes first, and the worker's re-check sees the work.
+//!
+//! ## Counters
+//!
+//! `num_searching` counts searchers, including sleepers that `notify_one`
+//! popped and woke (they wake *as* searchers: the notifier counts them, so
+//! that a second notifier does not wake a second worker for the same
+//! goroutine). `num_sleeping` counts workers in the sleeper list. Both are
+//! read racily as hints by notifiers; the decisions that matter are re-made
+//! under the sleeper-list lock or covered by the re-check above. All their
+//! operations are `SeqCst` because they take part in the fence argument.
+
+use crate::park::Unparker;
+use crate::shim::atomic::{fence, AtomicBool, AtomicUsize, Ordering::*};
+use crate::shim::{lock, Mutex};
+
+/// One worker's sleep slot.
+#[derive(Debug)]
+pub(crate) struct Parker {
+    /// Set by the worker before its final re-check; cleared by whoever wakes
+    /// it (a notifier's swap decides who calls `unpark`) or by the worker.
+    sleeping: AtomicBool,
+    /// Wakes the worker's thread (its `crate::park` token), set once when
+    /// the worker starts. A token kept by `unpark` makes a later park return
+    /// at once: an unpark before the park is not lost.
+    thread: Mutex<Option<Unparker>>,
+}
+
+impl Parker {
+    fn new() -> Self {
+        Self {
+            sleeping: AtomicBool::new(false),
+            thread: Mutex::new(None),
+        }
+    }
+
+    /// Wakes the worker if it is (about to be) asleep.
+    fn unpark_if_sleeping(&self) {
+        // The load first: most notifications find the worker awake, and a
+        // load does not take the cache line exclusive.
+        if self.sleeping.load(SeqCst) && self.sleeping.swap(false, SeqCst) {
+            self.unpark();
+        }
+    }
+
+    #[cold]
+    fn unpark(&self) {
+        if let Some(t) = lock(&self.thread).as_ref() {
+            t.unpark();
+        }
+    }
+}
+
+/// See the module docs.
+#[derive(Debug)]
+pub(crate) struct Idle {
+    num_searching: AtomicUsize,
+    num_sleeping: AtomicUsize,
+    /// Indices of sleeping workers, most recent last (woken first: its caches
+    /// are warmest).
+    sleepers: Mutex<Vec<usize>>,
+    parkers: Box<[Parker]>,
+}
+
+impl Idle {
+    pub(crate) fn new(workers: usize) -> Self {
+        Self {
+            num_searching: AtomicUsize::new(0),
+            num_sleeping: AtomicUsize::new(0),
+            sleepers: Mutex::new(Vec::with_capacity(workers)),
+            parkers: (0..workers).map(|_| Parker::new()).collect(),
+        }
+    }
+
+    /// Worker `i` records how to wake its thread (`park::current()` on the
+    /// worker thread, outside any goroutine), once, before it may sleep.
+    pub(crate) fn register_thread(&self, i: usize, thread: Unparker) {
+        *lock(&self.parkers[i].thread) = Some(thread);
+    }
+
+    /// After pushing stealable work: wakes a sleeper to search for it, unless
+    /// someone is already searching or no one sleeps.
+    #[inline]
+    pub(crate) fn notify_one(&self) {
+        // SeqCst fence: orders the caller's push before the loads below (see
+        // the module docs).
+        fence(SeqCst);
+        if self.num_searching.load(SeqCst) != 0 || self.num_sleeping.load(SeqCst) == 0 {
+            return;
+        }
+        self.wake_a_searcher();
+    }
+
+    #[cold]
+    fn wake_a_searcher(&self) {
+        let mut sleepers = lock(&self.sleepers);
+        // Re-check under the lock: a worker that started searching since
+        // will find the work (or, as the last searcher, re-check for it).
+        if self.num_searching.load(SeqCst) != 0 {
+            return;
+        }
+        let Some(i) = sleepers.pop() else { return };
+        self.num_sleeping.fetch_sub(1, SeqCst);
+        self.num_searching.fetch_add(1, SeqCst);
+        drop(sleepers);
+        let p = &self.parkers[i];
+        // It may have woken already (inbox, timer): then the swap finds
+        // `false` and it learns it was popped in `end_sleep`.
+        if p.sleeping.swap(false, SeqCst) {
+            p.unpark();
+        }
+    }
+
+    /// After pushing to worker `i`'s inbox: wakes it if it sleeps.
+    #[inline]
+    pub(crate) fn notify_worker(&self, i: usize) {
+        // SeqCst fence: see the module docs (step b).
+        fence(SeqCst);
+        self.parkers[i].unpark_if_sleeping();
+    }
+
+    /// Tries to become a searcher; `false` when half the workers already
+    /// search.
+    pub(crate) fn try_start_searching(&self) -> bool {
+        let n = self.num_searching.load(SeqCst);
+        if 2 * n >= self.parkers.len() {
+            return false;
+        }
+        self.num_searching.fetch_add(1, SeqCst);
+        true
+    }
+
+    /// Stops searching; `true` if this was the last searcher.
+    pub(crate) fn stop_searching(&self) -> bool {
+        let prev = self.num_searching.fetch_sub(1, SeqCst);
+        debug_assert!(prev > 0, "searcher count underflow");
+        prev == 1
+    }
+
+    /// Steps (1)-(3) of going to sleep. Returns whether this worker was the
+    /// last searcher (then it must re-check every ring, not just its own
+    /// inbox and the injector). The caller then re-checks and either calls
+    /// [`end_sleep`](Self::end_sleep) at once (work found) or parks first.
+    pub(crate) fn prepare_sleep(&self, i: usize, searching: bool) -> bool {
+        let last_searcher = searching && self.stop_searching();
+        {
+            let mut sleepers = lock(&self.sleepers);
+            self.parkers[i].sleeping.store(true, SeqCst);
+            sleepers.push(i);
+            self.num_sleeping.fetch_add(1, SeqCst);
+        }
+        // SeqCst fence: step (3), pairs with the notifiers' fences.
+        fence(SeqCst);
+        last_searcher
+    }
+
+    /// Leaves the sleeper list after waking (or instead of parking). Returns
+    /// `true` if a notifier popped this worker, which then counts as a
+    /// searcher.
+    pub(crate) fn end_sleep(&self, i: usize) -> bool {
+        let mut sleepers = lock(&self.sleepers);
+        self.parkers[i].sleeping.store(false, SeqCst);
+        match sleepers.iter().position(|&w| w == i) {
+            Some(pos) => {
+                sleepers.swap_remove(pos);
+                self.num_sleeping.fetch_sub(1, SeqCst);
+                false
+            }
+            None => true,
+        }
+    }
+
+    /// Wakes every worker (shutdown).
+    pub(crate) fn wake_all(&self) {
+        for p in self.parkers.iter() {
+            p.sleeping.store(false, SeqCst);
+            p.unpark();
+        }
+    }
+
+    /// Runs `f` under the sleeper-list lock if every worker is in the list
+    /// with its `sleeping` flag set (deadlock detection; see `deadlock`).
+    /// While the lock is held no worker can leave the list (`end_sleep`
+    /// takes it), and a worker whose flag a notifier cleared reads as awake.
+    pub(crate) fn with_all_asleep(&self, f: impl FnOnce()) {
+        let sleepers = lock(&self.sleepers);
+        if sleepers.len() == self.parkers.len()
+            && self.parkers.iter().all(|p| p.sleeping.load(SeqCst))
+        {
+            f();
+        }
+        drop(sleepers);
+    }
+
+    /// Number of workers in the sleeper list (a snapshot, for stats).
+    pub(crate) fn sleeping(&self) -> usize {
+        self.num_sleeping.load(SeqCst)
+    }
+
+    /// Number of workers searching right now (a snapshot, for tests).
+    #[allow(dead_code)]
+    pub(crate) fn searching(&self) -> usize {
+        self.num_searching.load(SeqCst)
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn at_most_half_search() {
+        let idle = Idle::new(4);
+        assert!(idle.try_start_searching());
+        assert!(idle.try_start_searching());
+        assert!(!idle.try_start_searching());
+        assert!(!idle.stop_searching());
+        assert!(idle.stop_searching(), "the last one knows");
+    }
+
+    #[test]
+    fn notify_pops_a_sleeper_as_searcher() {
+        let idle = Idle::new(2);
+        idle.register_thread(0, crate::park::current());
+        assert!(!idle.prepare_sleep(0, false));
+        idle.notify_one();
+        assert_eq!(idle.searching(), 1);
+        assert!(idle.end_sleep(0), "popped: now a searcher");
+        // A second notify sees the searcher and wakes no one.
+        idle.notify_one();
+        assert_eq!(idle.searching(), 1);
+        assert!(idle.stop_searching());
+    }
+
+    #[test]
+    fn end_sleep_without_notify_is_not_searching() {
+        let idle = Idle::new(1);
+        idle.prepare_sleep(0, false);
+        assert!(!idle.end_sleep(0));
+        assert_eq!(idle.num_sleeping.load(SeqCst), 0);
+    }
+}
+
+#[cfg(all(test, loom))]
+mod loom_tests {
+    use super::*;
+    use crate::shim::Arc;
+    use loom::thread;
+
+    /// A worker about to sleep and a thread pushing to its inbox: the worker
+    /// always takes the work (a lost wake-up would leave it parked forever,
+    /// which loom reports as a deadlock).
+    #[test]
+    fn loom_idle_inbox_wakeup() {
+        loom::model(|| {
+            let idle = Arc::new(Idle::new(1));
+            let work = Arc::new(AtomicBool::new(false));
+            let worker = {
+                let (idle, work) = (idle.clone(), work.clone());
+                thread::spawn(move || {
+                    idle.register_thread(0, crate::park::current());
+                    loop {
+                        if work.swap(false, SeqCst) {
+                            return;
+                        }
+                        idle.prepare_sleep(0, false);
+                        if !work.load(SeqCst) {
+                            crate::park::park();
+                        }
+                        idle.end_sleep(0);
+                    }
+                })
+            };
+            // A read-modify-write, as the real inbox push (a CAS) is. (With
+            // a plain store racing the worker's swap, loom 0.7 lets a later
+            // swap that happens-after this store read the older value: a
+            // false alarm of its modification-order model.)
+            work.swap(true, SeqCst);
+            idle.notify_worker(0);
+            worker.join().unwrap();
+        });
+    }
+
+    /// The last searcher gives up while a goroutine is pushed to a ring:
+    /// either the pusher wakes it or its re-check finds the work.
+    #[test]
+    fn loom_idle_last_searcher_recheck() {
+        let mut b = loom::model::Builder::new();
+        b.preemption_bound = Some(2);
+        b.check(|| {
+            let idle = Arc::new(Idle::new(2));
+            let ring = Arc::new(AtomicUsize::new(0));
+            let worker = {
+                let (idle, ring) = (idle.clone(), ring.clone());
+                thread::spawn(move || {
+                    idle.register_thread(0, crate::park::current());
+                    let mut searching = idle.try_start_searching();
+                    loop {
+                        if ring.load(SeqCst) > 0 {
+                            ring.fetch_sub(1, SeqCst);
+                            if searching && idle.stop_searching() {
+                                idle.notify_one();
+                            }
+                            return;
+                        }
+                        let last = idle.prepare_sleep(0, searching);
+                        // The re-check: a last searcher looks at the rings.
+                        let found = last && ring.load(SeqCst) > 0;
+                        if !found {
+                            crate::park::park();
+                        }
+                        searching = idle.end_sleep(0);
+                        if !searching && !found {
+                            // Woken by something else (spurious): search
+                            // again if allowed, as a worker would.
+                            searching = idle.try_start_searching();
+                        }
+                    }
+                })
+            };
+            ring.fetch_add(1, SeqCst);
+            idle.notify_one();
+            worker.join().unwrap();
+            assert_eq!(ring.load(SeqCst), 0);
+        });
+    }
+}

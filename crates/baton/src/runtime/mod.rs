@@ -1,0 +1,160 @@
+//! Layer 4: goroutines — stackful coroutines multiplexed over a few worker
+//! threads by a work-stealing scheduler, with plain blocking code and no
+//! `unsafe` at the call site.
+//!
+//! | item | what |
+//! |---|---|
+//! | [`go`], [`try_go`] | start a goroutine (`Send + 'static` closure); [`JoinHandle`] joins it |
+//! | [`scope`] | goroutines that borrow, all joined before it returns |
+//! | [`yield_now`], [`current`] | let others run; the running goroutine's [`GoroutineId`] |
+//! | [`blocking`] | run a thread-blocking call on a separate pool while the goroutine parks |
+//! | [`Builder`], [`Runtime`] | a runtime of your own; [`Runtime::run`] runs the main goroutine |
+//! | [`Panic`] | why a join got no value: the goroutine panicked (payload kept), or its runtime shut down |
+//! | [`stats`], [`Stats`] | counters: live and total goroutines, switches, steals, parks, idle and busy workers |
+//! | [`dump`] | one line per goroutine: id, state or wait reason, age, spawn site, worker |
+//! | [`Runtime::try_run`], [`RunError`], [`Deadlock`], [`OnDeadlock`] | `all goroutines are asleep - deadlock!`: when it is reported, and what happens then |
+//!
+//! `go` from a plain thread uses the **global runtime**, started on first
+//! use with one worker per available CPU; from a goroutine it uses that
+//! goroutine's runtime.
+//!
+//! ## Soundness rules, and how they hold
+//!
+//! - **A started goroutine never changes OS thread.** Its coroutine lives in
+//!   its home worker's slab and is resumed only there; wake-ups from other
+//!   threads go through the home worker's inbox. Work stealing moves only
+//!   goroutines that have not started (a `Send` closure). So values on a
+//!   goroutine's stack may be `!Send` (an `Rc` held across a park is fine),
+//!   and thread-locals stay the thread's own even though LLVM caches their
+//!   addresses across calls.
+//! - **`go` takes `FnOnce() -> T + Send + 'static`**, `T: Send + 'static`,
+//!   like `std::thread::spawn`. [`scope`] allows borrowing because it
+//!   cannot return (or unwind) before all its goroutines finished.
+//! - **Stacks** are `mmap`'d with a guard page: a goroutine that overflows
+//!   its fixed-size stack faults on it, and the runtime prints
+//!   `goroutine N (spawned at file:line) has overflowed its stack (S KiB)`
+//!   and aborts (`overflow.rs`); memory is never silently corrupted. A stack is freed or reused only after its
+//!   goroutine returned — never while anything may point into it.
+//! - **Panics** are caught in each goroutine (inside its own stack, so none
+//!   crosses the switch) and handed to [`JoinHandle::join`] with the
+//!   payload. The standard panic hook prints the message when the panic
+//!   happens, as for a thread, whether or not anyone joins.
+//! - **Shutdown** never frees a suspended stack: see [`Runtime`].
+//!
+//! ## Usage rules
+//!
+//! - There is no preemption. A goroutine that computes for a long time
+//!   without parking delays the others on its worker; call [`yield_now`]
+//!   now and then.
+//! - Blocking OS calls (file I/O, `std::sync::Mutex` held long, `std`
+//!   channels, `std::thread::sleep`) block the whole worker. Inside
+//!   goroutines, wait on baton's primitives (`baton::sync`,
+//!   `baton::time::sleep`), which park only the goroutine, and wrap calls
+//!   that must block a thread in [`blocking`].
+//! - Stacks are fixed-size ([`DEFAULT_STACK_SIZE`], set with
+//!   [`Builder::stack_size`]); deep recursion needs a bigger one.
+//! - Linux caps a process's memory mappings (`vm.max_map_count`, 65530 by
+//!   default) and each goroutine stack takes two: with the default cap about
+//!   30,000 goroutines can be alive at once. Past the cap, [`go`] panics and
+//!   [`try_go`] returns an error, both naming the `sysctl` to raise it.
+//!
+//! ## Alternatives rejected
+//!
+//! - **Migrating started goroutines** (as `may` does): better balance, but
+//!   unsound in Rust — `!Send` values on the stack would cross threads and
+//!   cached thread-local addresses would point at another thread's data —
+//!   so `may`'s `go!` needs `unsafe`. Ours is a safe function instead, and
+//!   only unstarted goroutines are stolen.
+//! - **One run queue of started and unstarted goroutines** (Go's): a thief
+//!   could not take a contiguous half without skipping started ones. We keep
+//!   two: the stealable ring of unstarted goroutines and a private queue of
+//!   started ones (plus `runnext` and the inbox).
+//! - **Go's steal (copy racily, then CAS)**: a data race on the slots, which
+//!   is undefined behaviour in Rust; the ring claims slots first (tokio's
+//!   scheme).
+//! - **Unwinding suspended goroutines at shutdown**: their destructors may
+//!   park (a `scope` waiting for its goroutines does), which cannot work
+//!   during a forced unwind and would abort; leaking their stacks is always
+//!   sound.
+//! - **Counting only started goroutines against the mapping cap**: then `go`
+//!   could not report the cap to its caller. Go allocates the stack at `go`
+//!   too.
+//!
+//! ## Inside
+//!
+//! `worker.rs` (the scheduling loop and its order, spinning before sleep),
+//! `hook.rs` (the park contract for goroutines, wait reasons), `blocking.rs`,
+//! `overflow.rs`, `stats.rs`, `dump.rs` (workers answer dump requests),
+//! `deadlock.rs` (the detection rule and why it has no false positives),
+//! `ring.rs` (stealable
+//! run queue of unstarted goroutines), `inbox.rs` (cross-thread wake-ups),
+//! `idle.rs` (sleeping and waking workers), `park_state.rs` (the park/unpark
+//! race), `join_cell.rs`, `stack.rs`, `timers.rs`, `context.rs` (the
+//! thread-locals and the switch). Under `cfg(loom)` only the lock-free
+//! structures are compiled, and each has loom models.
+
+#![cfg_attr(loom, allow(dead_code, unused_imports))]
+
+mod idle;
+mod inbox;
+mod join_cell;
+mod park_state;
+mod ring;
+
+#[cfg(not(loom))]
+mod blocking;
+#[cfg(not(loom))]
+mod builder;
+#[cfg(not(loom))]
+mod context;
+#[cfg(not(loom))]
+mod deadlock;
+#[cfg(not(loom))]
+mod dump;
+#[cfg(not(loom))]
+mod goroutine;
+#[cfg(not(loom))]
+mod hook;
+#[cfg(not(loom))]
+mod join;
+#[cfg(not(loom))]
+mod overflow;
+#[cfg(not(loom))]
+mod scope;
+#[cfg(not(loom))]
+mod shared;
+#[cfg(not(loom))]
+mod sigquit;
+#[cfg(not(loom))]
+mod spawn;
+#[cfg(not(loom))]
+mod stack;
+#[cfg(not(loom))]
+mod stats;
+#[cfg(all(test, not(loom)))]
+mod tests;
+#[cfg(not(loom))]
+mod timers;
+#[cfg(not(loom))]
+mod worker;
+
+#[cfg(not(loom))]
+pub use blocking::blocking;
+#[cfg(not(loom))]
+pub use builder::{Builder, Runtime};
+#[cfg(not(loom))]
+pub use deadlock::{Deadlock, OnDeadlock, RunError};
+#[cfg(not(loom))]
+pub use dump::dump;
+#[cfg(not(loom))]
+pub use goroutine::GoroutineId;
+#[cfg(not(loom))]
+pub use join::{JoinHandle, Panic};
+#[cfg(not(loom))]
+pub use scope::{scope, Scope, ScopedJoinHandle};
+#[cfg(not(loom))]
+pub use spawn::{current, go, try_go, yield_now, SpawnError};
+#[cfg(not(loom))]
+pub use stack::DEFAULT_STACK_SIZE;
+#[cfg(not(loom))]
+pub use stats::{stats, Stats};

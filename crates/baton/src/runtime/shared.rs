@@ -1,0 +1,230 @@
+//! The state of one runtime that every worker and every waker shares: the
+//! workers' stealable rings and inboxes, the global injector, the idle
+//! protocol, and the shutdown flag.
+
+use std::collections::VecDeque;
+
+use super::context;
+use super::deadlock::RunWaiter;
+use super::dump::DumpInbox;
+use super::goroutine::{Header, Task};
+use super::idle::Idle;
+use super::inbox::Inbox;
+use super::ring;
+use super::stack::MapBudget;
+use super::stats::{RuntimeCounters, WorkerCounters};
+use crate::atomic::CachePadded;
+use crate::shim::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::*};
+use crate::shim::{lock, Arc, Mutex};
+
+/// The global queue of unstarted goroutines: those spawned from outside the
+/// runtime's workers, and the overflow of full rings. Any worker takes from
+/// it. A mutex is enough: it is touched once per spawn from outside and once
+/// every `FAIRNESS_INTERVAL` scheduling rounds per worker, and `len` lets an
+/// idle worker see that it is empty without taking the lock.
+#[derive(Debug)]
+pub(crate) struct Injector {
+    queue: Mutex<VecDeque<Task>>,
+    /// Mirrors `queue.len()`, written under the lock. `SeqCst` loads and
+    /// stores because sleeping workers' re-checks read it after the idle
+    /// protocol's fence (see `idle`).
+    len: AtomicUsize,
+}
+
+impl Injector {
+    fn new() -> Self {
+        Self {
+            queue: Mutex::new(VecDeque::new()),
+            len: AtomicUsize::new(0),
+        }
+    }
+
+    pub(crate) fn push(&self, task: Task) {
+        let mut q = lock(&self.queue);
+        q.push_back(task);
+        self.len.store(q.len(), SeqCst);
+    }
+
+    pub(crate) fn push_batch(&self, batch: Vec<Task>) {
+        let mut q = lock(&self.queue);
+        q.extend(batch);
+        self.len.store(q.len(), SeqCst);
+    }
+
+    #[inline]
+    pub(crate) fn pop(&self) -> Option<Task> {
+        if self.is_empty() {
+            return None;
+        }
+        let mut q = lock(&self.queue);
+        let t = q.pop_front();
+        self.len.store(q.len(), SeqCst);
+        t
+    }
+
+    #[inline]
+    pub(crate) fn is_empty(&self) -> bool {
+        self.len.load(SeqCst) == 0
+    }
+
+    /// Calls `f` with each queued goroutine's header, under the lock.
+    pub(crate) fn for_each(&self, mut f: impl FnMut(&Header)) {
+        for t in lock(&self.queue).iter() {
+            f(&t.header);
+        }
+    }
+
+    /// Everything left (shutdown).
+    pub(crate) fn drain(&self) -> Vec<Task> {
+        let mut q = lock(&self.queue);
+        self.len.store(0, SeqCst);
+        q.drain(..).collect()
+    }
+}
+
+/// A worker's parts that other threads reach.
+#[derive(Debug)]
+pub(crate) struct WorkerShared {
+    /// Steal handle on the worker's ring of unstarted goroutines.
+    pub(crate) steal: ring::Steal<Task>,
+    /// Wake-ups of the worker's started goroutines, from other threads.
+    pub(crate) inbox: Inbox<Header>,
+    /// Its counters (see `stats`); only the worker writes them.
+    pub(crate) counters: WorkerCounters,
+    /// Id of the goroutine running on it now, 0 when none; written by the
+    /// worker (`Relaxed`: a hint for dumps).
+    pub(crate) running: AtomicU64,
+    /// Dump requests for it to answer (see `dump`).
+    pub(crate) dumps: DumpInbox,
+    /// Whether its timer heap has entries, published before it sleeps (see
+    /// `deadlock`); only the worker writes it.
+    pub(crate) has_timers: AtomicBool,
+}
+
+/// Settings fixed when the runtime is built.
+#[derive(Debug, Clone)]
+pub(crate) struct Config {
+    pub(crate) workers: usize,
+    pub(crate) stack_size: usize,
+    pub(crate) name: String,
+    pub(crate) on_deadlock: super::OnDeadlock,
+}
+
+/// See the module docs.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) config: Config,
+    pub(crate) workers: Box<[CachePadded<WorkerShared>]>,
+    pub(crate) injector: CachePadded<Injector>,
+    pub(crate) idle: Idle,
+    /// Set once when the runtime is dropped; workers stop at their next
+    /// scheduling point. `Relaxed` reads on the hot path are enough: a
+    /// worker that misses it for a round sees it the next (and the dropper
+    /// wakes every sleeper after setting it, with `SeqCst`, which the
+    /// sleepers' re-check reads).
+    pub(crate) shutdown: AtomicBool,
+    /// Goroutines found unfinished at shutdown (their stacks are leaked).
+    pub(crate) leaked: AtomicUsize,
+    /// Workers whose loop has not exited yet; the last one to exit drains
+    /// the injector (see `Worker::exit`).
+    pub(crate) live_workers: AtomicUsize,
+    /// The process's goroutine-stack budget (see `stack`).
+    pub(crate) budget: &'static MapBudget,
+    /// Runtime-wide counters (see `stats`).
+    pub(crate) stats: RuntimeCounters,
+    /// Threads blocked in `Runtime::run` on this runtime (see `deadlock`).
+    pub(crate) runs: Mutex<Vec<RunWaiter>>,
+}
+
+impl Shared {
+    pub(crate) fn new(
+        config: Config,
+        steals: Vec<ring::Steal<Task>>,
+        budget: &'static MapBudget,
+    ) -> Self {
+        let workers = steals
+            .into_iter()
+            .map(|steal| {
+                CachePadded::new(WorkerShared {
+                    steal,
+                    inbox: Inbox::new(),
+                    counters: WorkerCounters::default(),
+                    running: AtomicU64::new(0),
+                    dumps: DumpInbox::default(),
+                    has_timers: AtomicBool::new(false),
+                })
+            })
+            .collect();
+        let live_workers = config.workers;
+        Self {
+            idle: Idle::new(config.workers),
+            config,
+            workers,
+            injector: CachePadded::new(Injector::new()),
+            shutdown: AtomicBool::new(false),
+            leaked: AtomicUsize::new(0),
+            live_workers: AtomicUsize::new(live_workers),
+            budget,
+            stats: RuntimeCounters::default(),
+            runs: Mutex::new(Vec::new()),
+        }
+    }
+
+    #[inline]
+    pub(crate) fn is_shutdown(&self) -> bool {
+        self.shutdown.load(Relaxed)
+    }
+
+    /// Queues a new goroutine: on the calling worker's own ring if the
+    /// caller is one of this runtime's workers, else on the injector; then
+    /// makes sure some worker will look for it.
+    pub(crate) fn schedule_new(self: &Arc<Self>, task: Task) {
+        let task = context::with_worker(|w| match w {
+            Some(w) if core::ptr::eq(w.shared(), &**self) => {
+                w.push_new(task);
+                None
+            }
+            _ => Some(task),
+        });
+        if let Some(task) = task {
+            self.injector.push(task);
+        }
+        self.idle.notify_one();
+    }
+
+    /// Makes `g` (just unparked by the caller) run next if the caller is its
+    /// home worker; `false` (nothing done) otherwise.
+    #[inline]
+    pub(crate) fn try_wake_local(&self, g: &Header) -> bool {
+        // Relaxed: see `Header::home`.
+        let home = g.home.load(Relaxed);
+        context::with_worker(|w| match w {
+            Some(w) if core::ptr::eq(w.shared(), self) && w.index() == home => {
+                w.wake_local(g.slot.load(Relaxed));
+                true
+            }
+            _ => false,
+        })
+    }
+
+    /// Queues a woken (started) goroutine on its home worker: the `runnext`
+    /// slot if the caller is that worker, else its inbox.
+    pub(crate) fn schedule_woken(&self, g: Arc<Header>) {
+        // Relaxed: see `Header::home`.
+        let home = g.home.load(Relaxed);
+        let g = context::with_worker(|w| match w {
+            Some(w) if core::ptr::eq(w.shared(), self) && w.index() == home => {
+                w.wake_local(g.slot.load(Relaxed));
+                None
+            }
+            _ => Some(g),
+        });
+        if let Some(g) = g {
+            // A refused push means the worker has exited (shutdown): the
+            // goroutine will never run again; drop our reference.
+            if self.workers[home].inbox.push(g).is_ok() {
+                self.idle.notify_worker(home);
+            }
+        }
+    }
+}

@@ -1,0 +1,366 @@
+//! The scenarios and the parent/child driver of `runtime_deadlock.rs`.
+
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use baton::runtime::{blocking, Builder, OnDeadlock, RunError};
+use baton::sync::{Cond, Mutex, WaitGroup};
+
+const CHILD: &str = "BATON_DEADLOCK_SCENARIO";
+const CHILD_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// What a scenario's `try_run` should end with.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Expect {
+    /// `Err(RunError::Deadlock)`, whose report contains these strings.
+    Deadlock(&'static [&'static str]),
+    /// `Ok`: no deadlock reported.
+    Finishes,
+    /// The process aborts with the report on stderr.
+    Aborts,
+}
+
+struct Scenario {
+    name: &'static str,
+    expect: Expect,
+    run: fn() -> Result<u64, RunError>,
+}
+
+fn rt(workers: usize) -> baton::runtime::Runtime {
+    Builder::new().workers(workers).name("dl").build()
+}
+
+/// The main goroutine locks a mutex it holds.
+fn mutex_twice() -> Result<u64, RunError> {
+    rt(2).try_run(|| {
+        let m = Mutex::new(());
+        let _a = m.lock();
+        let _b = m.lock();
+        0
+    })
+}
+
+/// Ten goroutines wait on a WaitGroup nobody counts down; main joins them.
+fn waitgroup_nobody() -> Result<u64, RunError> {
+    rt(2).try_run(|| {
+        let wg = Arc::new(WaitGroup::new());
+        wg.add(1);
+        let hs: Vec<_> = (0..10)
+            .map(|_| {
+                let wg = wg.clone();
+                baton::go(move || wg.wait())
+            })
+            .collect();
+        for h in hs {
+            h.join().unwrap();
+        }
+        0
+    })
+}
+
+/// A Cond nobody signals.
+fn cond_nobody() -> Result<u64, RunError> {
+    rt(1).try_run(|| {
+        let m = Mutex::new(false);
+        let c = Cond::new();
+        let mut g = m.lock();
+        while !*g {
+            g = c.wait(g);
+        }
+        0
+    })
+}
+
+/// Busy first (a long ping-pong across workers, a timer that fires, a
+/// blocking call that returns), then a deadlock: detected once everything
+/// has settled.
+fn deadlock_after_activity() -> Result<u64, RunError> {
+    rt(2).try_run(|| {
+        pingpong(5_000);
+        baton::time::sleep(Duration::from_millis(20));
+        blocking(|| std::thread::sleep(Duration::from_millis(20)));
+        let wg = WaitGroup::new();
+        wg.add(1);
+        wg.wait();
+        0
+    })
+}
+
+fn aborts() -> Result<u64, RunError> {
+    Builder::new()
+        .workers(2)
+        .on_deadlock(OnDeadlock::Abort)
+        .build()
+        .try_run(|| {
+            let wg = WaitGroup::new();
+            wg.add(1);
+            wg.wait();
+            0
+        })
+}
+
+/// An outside thread counts the WaitGroup down later: not a deadlock,
+/// although every goroutine is parked meanwhile.
+fn outside_thread_wakes() -> Result<u64, RunError> {
+    let wg = Arc::new(WaitGroup::new());
+    wg.add(1);
+    let t = {
+        let wg = wg.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(300));
+            wg.done();
+        })
+    };
+    let r = rt(2).try_run(move || {
+        wg.wait();
+        1
+    });
+    t.join().unwrap();
+    r
+}
+
+/// A goroutine sleeping (a timer) will count it down: not a deadlock.
+fn timer_wakes() -> Result<u64, RunError> {
+    rt(2).try_run(|| {
+        let wg = Arc::new(WaitGroup::new());
+        wg.add(1);
+        let w = wg.clone();
+        baton::go(move || {
+            baton::time::sleep(Duration::from_millis(300));
+            w.done();
+        });
+        wg.wait();
+        2
+    })
+}
+
+/// A goroutine in `blocking` will count it down: not a deadlock.
+fn blocking_wakes() -> Result<u64, RunError> {
+    rt(1).try_run(|| {
+        let wg = Arc::new(WaitGroup::new());
+        wg.add(1);
+        let w = wg.clone();
+        baton::go(move || {
+            blocking(|| std::thread::sleep(Duration::from_millis(300)));
+            w.done();
+        });
+        wg.wait();
+        3
+    })
+}
+
+/// Heavy parking and waking, then a clean end: no false alarm.
+fn busy_then_done() -> Result<u64, RunError> {
+    rt(2).try_run(|| pingpong(20_000))
+}
+
+/// Main returns while other goroutines stay parked forever: `run` returns
+/// main's value (Go's program would exit), no deadlock.
+fn main_returns_leaving_parked() -> Result<u64, RunError> {
+    let rt = rt(2);
+    let r = rt.try_run(|| {
+        let wg = Arc::new(WaitGroup::new());
+        wg.add(1);
+        for _ in 0..3 {
+            let wg = wg.clone();
+            baton::go(move || wg.wait());
+        }
+        baton::time::sleep(Duration::from_millis(20));
+        4
+    });
+    // Leak the runtime: dropping it would report the parked goroutines.
+    std::mem::forget(rt);
+    r
+}
+
+/// `Ignore`: a finishing program behaves as usual.
+fn ignore_finishes() -> Result<u64, RunError> {
+    Builder::new()
+        .workers(1)
+        .on_deadlock(OnDeadlock::Ignore)
+        .build()
+        .try_run(|| 5)
+}
+
+/// Two goroutines hit a ball `n` times each through a Mutex and a Cond.
+fn pingpong(n: u64) -> u64 {
+    let state = Arc::new((Mutex::new(0u64), Cond::new()));
+    let other = {
+        let state = state.clone();
+        baton::go(move || hit(&state, 1, n))
+    };
+    hit(&state, 0, n);
+    other.join().unwrap();
+    let hits = *state.0.lock();
+    hits
+}
+
+fn hit(state: &(Mutex<u64>, Cond), me: u64, n: u64) {
+    for _ in 0..n {
+        let mut g = state.0.lock();
+        while *g % 2 != me {
+            g = state.1.wait(g);
+        }
+        *g += 1;
+        drop(g);
+        state.1.broadcast();
+    }
+}
+
+const SCENARIOS: &[Scenario] = &[
+    Scenario {
+        name: "mutex_twice",
+        expect: Expect::Deadlock(&["[mutex", "runtime `dl`"]),
+        run: mutex_twice,
+    },
+    Scenario {
+        name: "waitgroup_nobody",
+        expect: Expect::Deadlock(&["[join", "[waitgroup wait"]),
+        run: waitgroup_nobody,
+    },
+    Scenario {
+        name: "cond_nobody",
+        expect: Expect::Deadlock(&["[cond wait"]),
+        run: cond_nobody,
+    },
+    Scenario {
+        name: "deadlock_after_activity",
+        expect: Expect::Deadlock(&["[waitgroup wait"]),
+        run: deadlock_after_activity,
+    },
+    Scenario {
+        name: "aborts",
+        expect: Expect::Aborts,
+        run: aborts,
+    },
+    Scenario {
+        name: "outside_thread_wakes",
+        expect: Expect::Finishes,
+        run: outside_thread_wakes,
+    },
+    Scenario {
+        name: "timer_wakes",
+        expect: Expect::Finishes,
+        run: timer_wakes,
+    },
+    Scenario {
+        name: "blocking_wakes",
+        expect: Expect::Finishes,
+        run: blocking_wakes,
+    },
+    Scenario {
+        name: "busy_then_done",
+        expect: Expect::Finishes,
+        run: busy_then_done,
+    },
+    Scenario {
+        name: "main_returns_leaving_parked",
+        expect: Expect::Finishes,
+        run: main_returns_leaving_parked,
+    },
+    Scenario {
+        name: "ignore_finishes",
+        expect: Expect::Finishes,
+        run: ignore_finishes,
+    },
+];
+
+/// In the child: run one scenario on the main thread and print its end.
+fn child(name: &str) {
+    let s = SCENARIOS
+        .iter()
+        .find(|s| s.name == name)
+        .unwrap_or_else(|| panic!("no scenario {name}"));
+    match (s.run)() {
+        Ok(v) => println!("RESULT ok {v}"),
+        Err(RunError::Deadlock(d)) => println!("RESULT deadlock\n{d}"),
+        Err(e) => println!("RESULT error {e}"),
+    }
+}
+
+/// In the parent: run one scenario in a child and check how it ended.
+fn check(s: &Scenario) -> Result<(), String> {
+    let mut proc = Command::new(std::env::current_exe().unwrap())
+        .env(CHILD, s.name)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| e.to_string())?;
+    let start = Instant::now();
+    while proc.try_wait().map_err(|e| e.to_string())?.is_none() {
+        if start.elapsed() > CHILD_TIMEOUT {
+            let _ = proc.kill();
+            return Err(format!("no result within {CHILD_TIMEOUT:?} (hung)"));
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let out = proc.wait_with_output().map_err(|e| e.to_string())?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let says = |what: &str| format!("{what}; stdout:\n{stdout}\nstderr:\n{stderr}");
+    match s.expect {
+        Expect::Finishes => {
+            if !out.status.success() || !stdout.contains("RESULT ok") {
+                return Err(says("expected to finish"));
+            }
+        }
+        Expect::Deadlock(needles) => {
+            if !out.status.success() || !stdout.contains("RESULT deadlock") {
+                return Err(says("expected a deadlock report"));
+            }
+            if !stdout.contains("all goroutines are asleep - deadlock!") {
+                return Err(says("no Go-style message"));
+            }
+            if let Some(n) = needles.iter().find(|n| !stdout.contains(**n)) {
+                return Err(says(&format!("the dump lacks {n:?}")));
+            }
+        }
+        Expect::Aborts => {
+            use std::os::unix::process::ExitStatusExt;
+            if out.status.signal() != Some(libc::SIGABRT) {
+                return Err(says("expected SIGABRT"));
+            }
+            if !stderr.contains("fatal error: all goroutines are asleep - deadlock!")
+                || !stderr.contains("[waitgroup wait")
+            {
+                return Err(says("no report on stderr"));
+            }
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn main() {
+    if let Ok(name) = std::env::var(CHILD) {
+        child(&name);
+        return;
+    }
+    // `cargo test -- FILTER`: run the scenarios whose name contains it.
+    let filter: Option<String> = std::env::args().skip(1).find(|a| !a.starts_with('-'));
+    let chosen: Vec<&Scenario> = SCENARIOS
+        .iter()
+        .filter(|s| filter.as_deref().map_or(true, |f| s.name.contains(f)))
+        .collect();
+    // Two at a time: each child mostly waits.
+    let mut failed = 0;
+    for pair in chosen.chunks(2) {
+        let results: Vec<_> = std::thread::scope(|sc| {
+            let hs: Vec<_> = pair.iter().map(|s| sc.spawn(move || check(s))).collect();
+            hs.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        for (s, r) in pair.iter().zip(results) {
+            match r {
+                Ok(()) => println!("test {} ... ok", s.name),
+                Err(e) => {
+                    failed += 1;
+                    println!("test {} ... FAILED\n{e}", s.name);
+                }
+            }
+        }
+    }
+    println!("{} passed, {failed} failed", chosen.len() - failed);
+    if failed > 0 {
+        std::process::exit(1);
+    }
+}
