@@ -10,10 +10,11 @@
 //! | 0 | [`atomic`] | [`CachePadded`](atomic::CachePadded), [`Backoff`](atomic::Backoff), [`IdGen`](atomic::IdGen), [`ShardedCounter`](atomic::ShardedCounter), [`Rcu`](atomic::Rcu), [`SeqLock`](atomic::SeqLock) |
 //! | 1 | `park` (internal) | the one way anything blocks: park the current goroutine, or the OS thread outside one |
 //! | 2 | [`sync`] | [`Mutex`](sync::Mutex), [`Cond`](sync::Cond), [`WaitGroup`](sync::WaitGroup), [`Once`](sync::Once), [`OnceCell`](sync::OnceCell) |
-//! | 3 | [`time`] | [`sleep`](time::sleep), [`sleep_until`](time::sleep_until) |
+//! | 3 | [`chan`] | [`bounded`](chan::bounded), [`rendezvous`](chan::rendezvous), [`unbounded`](chan::unbounded), [`never`](chan::never), [`select!`], [`Select`](chan::Select) |
+//! | 3 | [`time`] | [`sleep`](time::sleep), [`after`](time::after), [`tick`](time::tick), [`Timer`](time::Timer), [`Ticker`](time::Ticker) |
 //! | 4 | [`runtime`] | goroutines: [`go`], [`scope`], [`yield_now`], [`JoinHandle`](runtime::JoinHandle), [`Builder`](runtime::Builder), [`Runtime`](runtime::Runtime) |
 //!
-//! The other layers (epoch reclamation, collections, channels, `context`)
+//! The other layers (epoch reclamation, collections, `context`)
 //! are being built; the README's table says
 //! what exists today.
 //!
@@ -35,6 +36,7 @@
 pub(crate) mod shim;
 
 pub mod atomic;
+pub mod chan;
 pub(crate) mod park;
 pub mod runtime;
 pub mod sync;

@@ -69,7 +69,7 @@
 //! so every baton primitive can be used from thread-local destructors.
 
 pub(crate) mod hook;
-mod spin_lock;
+pub(crate) mod spin_lock;
 mod thread;
 pub(crate) mod wait_queue;
 
@@ -99,6 +99,14 @@ pub(crate) fn current() -> Unparker {
             PARKER.try_with(Arc::clone).expect(TLS_GONE),
         )),
     }
+}
+
+/// Whether the caller is a goroutine (parking switches to the scheduler)
+/// rather than a plain thread.
+#[inline]
+#[allow(dead_code)] // channels use it
+pub(crate) fn in_goroutine() -> bool {
+    hook::current().is_some()
 }
 
 /// Parks the running goroutine or thread until its token is available (see
@@ -168,6 +176,14 @@ impl Parker {
             kind,
             _not_send: PhantomData,
         }
+    }
+
+    /// Whether this parks an OS thread (not a goroutine): only then may a
+    /// waiter spin before parking, since a spinning goroutine would keep
+    /// its worker from running the goroutine it waits for.
+    #[allow(dead_code)] // channels use it
+    pub(crate) fn is_thread(&self) -> bool {
+        matches!(self.kind, ParkerKind::Thread(_))
     }
 
     /// A handle that wakes this parker's owner.

@@ -1,0 +1,281 @@
+//! The select algorithm (crossbeam's `run_select`, Go's `selectgo` in
+//! spirit): shuffle, try every arm, else register on every arm and park
+//! until one is selected.
+//!
+//! 1. **Shuffle** the arms (Fisher-Yates with a per-thread xorshift), then
+//!    try each in that order without waiting; the first that completes
+//!    phase 1 wins. Among the arms ready at that moment each is thus chosen
+//!    with equal probability (Go's fairness rule).
+//! 2. Otherwise **register** `(operation id, context)` on every arm. If an
+//!    arm reports itself ready while we register, abort (CAS the context to
+//!    `Aborted`) and go back to 1. A counterpart may select one of our
+//!    operations at any moment from the first registration on; the context
+//!    CAS makes sure only one does.
+//! 3. **Park** until selected, closed, or the earliest deadline (the
+//!    select's own, or a clock arm's).
+//! 4. **Unregister** every arm (a selected entry was already removed by its
+//!    selector) and, if an operation was selected, *accept* it: phase 1
+//!    completes on that arm (a rendezvous arm learns its packet). An accept
+//!    may fail (a buffered arm's value was taken by someone else between
+//!    the notify and our wake); then go back to 1.
+//!
+//! Phase 2 (moving the value) is left to the caller, through
+//! [`SelectedOperation`](super::SelectedOperation), so a send arm's value is
+//! only ever produced for the arm that was chosen.
+
+use std::time::Instant;
+
+use super::super::context::{Context, Operation, Selected};
+use super::super::flavors::Token;
+use super::handle::SelectHandle;
+use crate::shim;
+
+/// How long a select may wait.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Timeout {
+    /// Not at all (`try_select`, `default =>`).
+    Now,
+    /// Forever.
+    Never,
+    /// Until this instant.
+    At(Instant),
+}
+
+/// One arm: the handle, the index the user knows it by, and the address
+/// of the handle's `Sender`/`Receiver` (to check the completion uses the
+/// same one).
+pub(crate) type Arm<'a> = (&'a dyn SelectHandle, usize, *const u8);
+
+shim::thread_local! {
+    /// This thread's shuffle state (xorshift64; never 0).
+    static RNG: core::cell::Cell<u64> = core::cell::Cell::new(0);
+}
+
+/// A random number below `n` (`n >= 1`), from this thread's xorshift.
+fn random_below(n: usize) -> usize {
+    RNG.with(|rng| {
+        let mut x = rng.get();
+        if x == 0 {
+            // Seed from the cell's address and the clock: distinct threads
+            // and runs start apart.
+            x = (rng as *const _ as u64) ^ seed_clock() | 1;
+        }
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        rng.set(x);
+        // Multiply-shift: unbiased enough for n far below 2^32.
+        (((x >> 32) * n as u64) >> 32) as usize
+    })
+}
+
+#[cfg(not(loom))]
+fn seed_clock() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0x9E37_79B9_7F4A_7C15, |d| d.as_nanos() as u64)
+}
+
+#[cfg(loom)]
+fn seed_clock() -> u64 {
+    0x9E37_79B9_7F4A_7C15
+}
+
+/// Fisher-Yates shuffle of the arms.
+fn shuffle<T>(v: &mut [T]) {
+    for i in (1..v.len()).rev() {
+        v.swap(i, random_below(i + 1));
+    }
+}
+
+/// Sleeps until `timeout` with no arm at all (Go's empty `select {}`
+/// blocks forever).
+fn wait_without_arms(timeout: Timeout) {
+    match timeout {
+        Timeout::Now => {}
+        Timeout::Never => loop {
+            crate::park::park();
+        },
+        Timeout::At(when) => {
+            while Instant::now() < when {
+                crate::park::park_deadline(when);
+            }
+        }
+    }
+}
+
+/// Runs a select over `arms`; `Some((token, index, ptr))` of the arm whose
+/// phase 1 completed, `None` on timeout.
+pub(crate) fn run_select(
+    arms: &mut [Arm<'_>],
+    timeout: Timeout,
+) -> Option<(Token, usize, *const u8)> {
+    if arms.is_empty() {
+        wait_without_arms(timeout);
+        return None;
+    }
+    shuffle(arms);
+    let mut token = Token::default();
+    loop {
+        for &(handle, i, ptr) in arms.iter() {
+            if handle.try_select(&mut token) {
+                return Some((token, i, ptr));
+            }
+        }
+        let deadline = match timeout {
+            Timeout::Now => return None,
+            Timeout::Never => None,
+            Timeout::At(when) => {
+                if Instant::now() >= when {
+                    return None;
+                }
+                Some(when)
+            }
+        };
+        if let Some((i, ptr)) = Context::with(|cx| block(arms, &mut token, cx, deadline)) {
+            return Some((token, i, ptr));
+        }
+    }
+}
+
+/// Steps 2-4 of the algorithm; `None`: retry from step 1.
+#[cold]
+fn block(
+    arms: &mut [Arm<'_>],
+    token: &mut Token,
+    cx: &Context,
+    deadline: Option<Instant>,
+) -> Option<(usize, *const u8)> {
+    let mut sel = Selected::Waiting;
+    let mut registered = 0;
+    for arm in arms.iter_mut() {
+        registered += 1;
+        let oper = Operation::hook(arm);
+        if arm.0.register(oper, cx) {
+            // Ready while we registered: stop and retry (unless a
+            // counterpart selected us meanwhile).
+            sel = match cx.try_select(Selected::Aborted) {
+                Ok(()) => Selected::Aborted,
+                Err(s) => s,
+            };
+            break;
+        }
+        sel = cx.selected();
+        if sel != Selected::Waiting {
+            break;
+        }
+    }
+    if sel == Selected::Waiting {
+        let mut deadline = deadline;
+        for arm in arms.iter() {
+            if let Some(x) = arm.0.deadline() {
+                deadline = Some(deadline.map_or(x, |y| x.min(y)));
+            }
+        }
+        sel = cx.wait_until(deadline);
+    }
+    for arm in arms.iter_mut().take(registered) {
+        let oper = Operation::hook(arm);
+        arm.0.unregister(oper);
+    }
+    match sel {
+        Selected::Waiting => unreachable!("wait_until returned while waiting"),
+        // Retry: a closed arm completes phase 1 at once (closed token).
+        Selected::Aborted | Selected::Disconnected => None,
+        Selected::Operation(_) => {
+            for arm in arms.iter_mut() {
+                if sel == Selected::Operation(Operation::hook(arm)) {
+                    return arm.0.accept(token, cx).then_some((arm.1, arm.2));
+                }
+            }
+            unreachable!("a select was woken for an operation it does not have")
+        }
+    }
+}
+
+/// Waits until some arm is ready (without completing it); its index, or
+/// `None` on timeout.
+pub(crate) fn run_ready(arms: &mut [Arm<'_>], timeout: Timeout) -> Option<usize> {
+    if arms.is_empty() {
+        wait_without_arms(timeout);
+        return None;
+    }
+    shuffle(arms);
+    loop {
+        for &(handle, i, _) in arms.iter() {
+            if handle.is_ready() {
+                return Some(i);
+            }
+        }
+        let deadline = match timeout {
+            Timeout::Now => return None,
+            Timeout::Never => None,
+            Timeout::At(when) => {
+                if Instant::now() >= when {
+                    return None;
+                }
+                Some(when)
+            }
+        };
+        let res = Context::with(|cx| {
+            let mut sel = Selected::Waiting;
+            let mut watched = 0;
+            for arm in arms.iter_mut() {
+                watched += 1;
+                let oper = Operation::hook(arm);
+                if arm.0.watch(oper, cx) {
+                    sel = match cx.try_select(Selected::Operation(oper)) {
+                        Ok(()) => Selected::Operation(oper),
+                        Err(s) => s,
+                    };
+                    break;
+                }
+                sel = cx.selected();
+                if sel != Selected::Waiting {
+                    break;
+                }
+            }
+            if sel == Selected::Waiting {
+                let mut deadline = deadline;
+                for arm in arms.iter() {
+                    if let Some(x) = arm.0.deadline() {
+                        deadline = Some(deadline.map_or(x, |y| x.min(y)));
+                    }
+                }
+                sel = cx.wait_until(deadline);
+            }
+            for arm in arms.iter_mut().take(watched) {
+                let oper = Operation::hook(arm);
+                arm.0.unwatch(oper);
+            }
+            match sel {
+                Selected::Operation(_) => arms.iter_mut().find_map(|arm| {
+                    (sel == Selected::Operation(Operation::hook(arm))).then_some(arm.1)
+                }),
+                _ => None,
+            }
+        });
+        if let Some(i) = res {
+            // Observers learn "maybe ready": confirm before answering.
+            if arms.iter().any(|a| a.1 == i && a.0.is_ready()) {
+                return Some(i);
+            }
+        }
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn random_below_covers_the_range_evenly() {
+        let mut counts = [0u32; 5];
+        for _ in 0..50_000 {
+            counts[random_below(5)] += 1;
+        }
+        for c in counts {
+            assert!((8_000..12_000).contains(&c), "{counts:?}");
+        }
+    }
+}
