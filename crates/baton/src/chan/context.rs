@@ -296,6 +296,11 @@ impl Context {
 
     /// Waits until an operation is selected or `deadline` passes (then
     /// aborts, unless a selector won the race). A thread spins first.
+    ///
+    /// Returns `Aborted` only because of the deadline (or because the
+    /// caller aborted before calling): callers treat it as "time is up, try
+    /// once more and give up", never looping on the clock, so loom models
+    /// with deadlines terminate.
     pub(crate) fn wait_until(&self, deadline: Option<Instant>) -> Selected {
         if self.parker.is_thread() {
             let sel = self.spin(deadline);
@@ -311,13 +316,15 @@ impl Context {
             match deadline {
                 None => self.parker.park(),
                 Some(d) => {
-                    if Instant::now() >= d {
+                    // `park_deadline` reporting a time-out means the deadline
+                    // passed (under loom, which has no clock, it is how the
+                    // model explores time-outs).
+                    if Instant::now() >= d || self.parker.park_deadline(d) {
                         return match self.try_select(Selected::Aborted) {
                             Ok(()) => Selected::Aborted,
                             Err(s) => s,
                         };
                     }
-                    self.parker.park_deadline(d);
                 }
             }
         }

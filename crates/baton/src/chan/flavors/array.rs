@@ -308,6 +308,7 @@ impl<T> Channel<T> {
         deadline: Option<Instant>,
     ) -> Result<(), SendTimeoutError<T>> {
         let token = &mut Token::default();
+        let mut timed_out = false;
         loop {
             let mut spin = Spin::new(deadline);
             loop {
@@ -319,12 +320,10 @@ impl<T> Channel<T> {
                     break;
                 }
             }
-            if let Some(d) = deadline {
-                if Instant::now() >= d {
-                    return Err(SendTimeoutError::Timeout(msg));
-                }
+            if timed_out || deadline.is_some_and(|d| Instant::now() >= d) {
+                return Err(SendTimeoutError::Timeout(msg));
             }
-            self.block(token, deadline, true);
+            timed_out = self.block(token, deadline, true);
         }
     }
 
@@ -340,6 +339,7 @@ impl<T> Channel<T> {
 
     pub(crate) fn recv(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
         let token = &mut Token::default();
+        let mut timed_out = false;
         loop {
             let mut spin = Spin::new(deadline);
             loop {
@@ -351,18 +351,17 @@ impl<T> Channel<T> {
                     break;
                 }
             }
-            if let Some(d) = deadline {
-                if Instant::now() >= d {
-                    return Err(RecvTimeoutError::Timeout);
-                }
+            if timed_out || deadline.is_some_and(|d| Instant::now() >= d) {
+                return Err(RecvTimeoutError::Timeout);
             }
-            self.block(token, deadline, false);
+            timed_out = self.block(token, deadline, false);
         }
     }
 
     /// Parks a sender (`send`) or receiver until its side may be ready.
     #[cold]
-    fn block(&self, token: &mut Token, deadline: Option<Instant>, send: bool) {
+    /// Returns whether the wait ended because the deadline passed.
+    fn block(&self, token: &mut Token, deadline: Option<Instant>, send: bool) -> bool {
         Context::with(|cx| {
             let oper = Operation::hook(token);
             let waker = if send { &self.senders } else { &self.receivers };
@@ -374,18 +373,18 @@ impl<T> Channel<T> {
             } else {
                 !self.is_empty()
             };
-            if ready || self.is_disconnected() {
-                let _ = cx.try_select(Selected::Aborted);
-            }
+            let pre_aborted =
+                (ready || self.is_disconnected()) && cx.try_select(Selected::Aborted).is_ok();
             match cx.wait_until(deadline) {
                 Selected::Waiting => unreachable!("wait_until returned while waiting"),
-                Selected::Aborted | Selected::Disconnected => {
+                sel @ (Selected::Aborted | Selected::Disconnected) => {
                     waker.unregister(oper);
+                    sel == Selected::Aborted && !pre_aborted
                 }
                 // A notifier selected and removed our entry.
-                Selected::Operation(_) => {}
+                Selected::Operation(_) => false,
             }
-        });
+        })
     }
 
     /// Messages in the channel now.

@@ -425,6 +425,7 @@ impl<T> Channel<T> {
 
     pub(crate) fn recv(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
         let token = &mut Token::default();
+        let mut timed_out = false;
         loop {
             let mut spin = Spin::new(deadline);
             loop {
@@ -436,32 +437,31 @@ impl<T> Channel<T> {
                     break;
                 }
             }
-            if let Some(d) = deadline {
-                if Instant::now() >= d {
-                    return Err(RecvTimeoutError::Timeout);
-                }
+            if timed_out || deadline.is_some_and(|d| Instant::now() >= d) {
+                return Err(RecvTimeoutError::Timeout);
             }
-            self.block(token, deadline);
+            timed_out = self.block(token, deadline);
         }
     }
 
     #[cold]
-    fn block(&self, token: &mut Token, deadline: Option<Instant>) {
+    /// Returns whether the wait ended because the deadline passed.
+    fn block(&self, token: &mut Token, deadline: Option<Instant>) -> bool {
         Context::with(|cx| {
             let oper = Operation::hook(token);
             self.receivers.register(oper, cx);
             // The waiter's re-check (Dekker pair, `waker.rs`).
-            if !self.is_empty() || self.is_disconnected() {
-                let _ = cx.try_select(Selected::Aborted);
-            }
+            let pre_aborted = (!self.is_empty() || self.is_disconnected())
+                && cx.try_select(Selected::Aborted).is_ok();
             match cx.wait_until(deadline) {
                 Selected::Waiting => unreachable!("wait_until returned while waiting"),
-                Selected::Aborted | Selected::Disconnected => {
+                sel @ (Selected::Aborted | Selected::Disconnected) => {
                     self.receivers.unregister(oper);
+                    sel == Selected::Aborted && !pre_aborted
                 }
-                Selected::Operation(_) => {}
+                Selected::Operation(_) => false,
             }
-        });
+        })
     }
 
     pub(crate) fn len(&self) -> usize {

@@ -116,11 +116,15 @@ pub(crate) fn run_select(
     }
     shuffle(arms);
     let mut token = Token::default();
+    let mut timed_out = false;
     loop {
         for &(handle, i, ptr) in arms.iter() {
             if handle.try_select(&mut token) {
                 return Some((token, i, ptr));
             }
+        }
+        if timed_out {
+            return None;
         }
         let deadline = match timeout {
             Timeout::Now => return None,
@@ -132,22 +136,36 @@ pub(crate) fn run_select(
                 Some(when)
             }
         };
-        if let Some((i, ptr)) = Context::with(|cx| block(arms, &mut token, cx, deadline)) {
-            return Some((token, i, ptr));
+        match Context::with(|cx| block(arms, &mut token, cx, deadline)) {
+            Blocked::Chosen(i, ptr) => return Some((token, i, ptr)),
+            Blocked::Retry => {}
+            // One last try (step 1), then give up.
+            Blocked::TimedOut => timed_out = true,
         }
     }
 }
 
-/// Steps 2-4 of the algorithm; `None`: retry from step 1.
+/// How steps 2-4 ended.
+enum Blocked {
+    /// This arm's phase 1 completed.
+    Chosen(usize, *const u8),
+    /// Go back to step 1.
+    Retry,
+    /// The deadline (the select's, or a clock arm's) passed.
+    TimedOut,
+}
+
+/// Steps 2-4 of the algorithm.
 #[cold]
 fn block(
     arms: &mut [Arm<'_>],
     token: &mut Token,
     cx: &Context,
     deadline: Option<Instant>,
-) -> Option<(usize, *const u8)> {
+) -> Blocked {
     let mut sel = Selected::Waiting;
     let mut registered = 0;
+    let mut own_deadline = false;
     for arm in arms.iter_mut() {
         registered += 1;
         let oper = Operation::hook(arm);
@@ -166,13 +184,15 @@ fn block(
         }
     }
     if sel == Selected::Waiting {
-        let mut deadline = deadline;
+        let mut wake = deadline;
         for arm in arms.iter() {
             if let Some(x) = arm.0.deadline() {
-                deadline = Some(deadline.map_or(x, |y| x.min(y)));
+                wake = Some(wake.map_or(x, |y| x.min(y)));
             }
         }
-        sel = cx.wait_until(deadline);
+        sel = cx.wait_until(wake);
+        // The select's own deadline (not a clock arm's) is what passed.
+        own_deadline = wake == deadline;
     }
     for arm in arms.iter_mut().take(registered) {
         let oper = Operation::hook(arm);
@@ -180,12 +200,18 @@ fn block(
     }
     match sel {
         Selected::Waiting => unreachable!("wait_until returned while waiting"),
+        // Only the deadline makes `wait_until` return `Aborted`.
+        Selected::Aborted if own_deadline => Blocked::TimedOut,
         // Retry: a closed arm completes phase 1 at once (closed token).
-        Selected::Aborted | Selected::Disconnected => None,
+        Selected::Aborted | Selected::Disconnected => Blocked::Retry,
         Selected::Operation(_) => {
             for arm in arms.iter_mut() {
                 if sel == Selected::Operation(Operation::hook(arm)) {
-                    return arm.0.accept(token, cx).then_some((arm.1, arm.2));
+                    return if arm.0.accept(token, cx) {
+                        Blocked::Chosen(arm.1, arm.2)
+                    } else {
+                        Blocked::Retry
+                    };
                 }
             }
             unreachable!("a select was woken for an operation it does not have")
