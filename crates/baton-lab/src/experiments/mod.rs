@@ -10,6 +10,7 @@
 
 use crate::runner::{Sample, Spec};
 
+mod chan;
 mod counter;
 mod idgen;
 
@@ -77,7 +78,11 @@ impl Impl {
 
 /// Every experiment, in the order the tour runs them.
 pub(crate) fn all() -> Vec<Experiment> {
-    vec![idgen::experiment(), counter::experiment()]
+    vec![
+        idgen::experiment(),
+        counter::experiment(),
+        chan::experiment(),
+    ]
 }
 
 /// The experiments' names, for the command line.
@@ -105,6 +110,11 @@ mod tests {
         "go-mutex",
         "baton",
         "baton-batched",
+        "baton-go",
+        "crossbeam-channel",
+        "flume",
+        "kanal",
+        "std-mpsc",
     ];
 
     #[test]

@@ -35,10 +35,11 @@ use core::ptr;
 use std::time::Instant;
 
 use crate::atomic::Backoff;
-use crate::shim::atomic::{AtomicBool, Ordering};
+use crate::park::{Parker, Unparker};
+use crate::shim::atomic::{AtomicBool, AtomicPtr, Ordering};
 use crate::shim::{Arc, UnsafeCell};
 
-use super::super::context::{Context, Operation, Selected, Shared};
+use super::super::context::{Context, Operation, Selected, Shared, Spin};
 use super::super::error::{RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};
 use super::super::lock::SpinMutex;
 use super::super::waker::{unpark_all, Waker};
@@ -52,6 +53,15 @@ struct Packet<T> {
     ready: AtomicBool,
     /// The value, when in flight.
     msg: UnsafeCell<Option<T>>,
+    /// Heap packets only: the reader waiting for a select's send arm to
+    /// write (a boxed `Unparker`, owned by whoever swaps it out), null, or
+    /// `DONE` once the writer has passed (see `write` and `read`).
+    waiter: AtomicPtr<Unparker>,
+}
+
+/// `waiter` after the writer looked: nobody needs waking any more.
+fn done<U>() -> *mut U {
+    ptr::NonNull::dangling().as_ptr()
 }
 
 impl<T> Packet<T> {
@@ -60,6 +70,7 @@ impl<T> Packet<T> {
             on_stack: true,
             ready: AtomicBool::new(false),
             msg: UnsafeCell::new(msg),
+            waiter: AtomicPtr::new(ptr::null_mut()),
         }
     }
 
@@ -68,6 +79,7 @@ impl<T> Packet<T> {
             on_stack: false,
             ready: AtomicBool::new(false),
             msg: UnsafeCell::new(None),
+            waiter: AtomicPtr::new(ptr::null_mut()),
         })
     }
 
@@ -156,9 +168,23 @@ impl<T> Channel<T> {
         let packet = unsafe { packet.cast::<Packet<T>>().as_ref() };
         // SAFETY: paired: we are the only side touching `msg` before `ready`.
         packet.msg.with_mut(|p| unsafe { *p = Some(msg) });
+        // A select's send arm writing its own heap packet: a reader may be
+        // parked waiting for it (see `read`). AcqRel: we see its unparker
+        // fully written, and it sees `DONE` if it comes later.
+        let waiter = if packet.on_stack {
+            ptr::null_mut()
+        } else {
+            packet.waiter.swap(done(), Ordering::AcqRel)
+        };
         // Release: the value is visible to the receiver (module docs). From
         // here on the packet may be gone.
         packet.ready.store(true, Ordering::Release);
+        if !waiter.is_null() {
+            // SAFETY: a non-null, non-DONE waiter is a boxed unparker that
+            // the reader handed over when its CAS succeeded; we own it now.
+            let u = unsafe { Box::from_raw(waiter) };
+            u.unpark();
+        }
         if let Some(cx) = token.zero.cx.take() {
             cx.unpark();
         }
@@ -203,10 +229,12 @@ impl<T> Channel<T> {
             }
             Ok(msg)
         } else {
-            // A select's send arm (ours chosen by a sender, or a sender's
-            // select arm we chose): wake it so it writes, wait for the value.
+            // A select's send arm: ours, chosen by a sender (the value is
+            // already there), or a sender's select that we chose, which
+            // must wake up and write. The writer may be a goroutine on our
+            // own worker, so we park (not spin) until it has written.
             if let Some(cx) = token.zero.cx.take() {
-                cx.unpark();
+                wait_for_writer(packet, &cx);
             }
             packet.wait_ready();
             let msg = packet.take().expect("a ready packet holds a value");
@@ -420,6 +448,34 @@ impl<T> Channel<T> {
             inner.senders.unwatch(oper);
         } else {
             inner.receivers.unwatch(oper);
+        }
+    }
+}
+
+/// Wakes the select whose send arm we chose and parks until it has written
+/// its value into `packet` (see `Packet::waiter`).
+#[cold]
+fn wait_for_writer<T>(packet: &Packet<T>, cx: &Shared) {
+    let parker = Parker::current();
+    let mine = Box::into_raw(Box::new(parker.unparker()));
+    // AcqRel: publishes the unparker to the writer's swap. Failure: the
+    // writer already passed (DONE): the value is there or about to be.
+    let handed_over = packet
+        .waiter
+        .compare_exchange(ptr::null_mut(), mine, Ordering::AcqRel, Ordering::Acquire)
+        .is_ok();
+    if !handed_over {
+        // SAFETY: never published: still ours.
+        drop(unsafe { Box::from_raw(mine) });
+    }
+    cx.unpark();
+    if handed_over {
+        let mut spin = Spin::new(None);
+        // Acquire: as `wait_ready`.
+        while !packet.ready.load(Ordering::Acquire) {
+            if !spin.next() {
+                parker.park();
+            }
         }
     }
 }

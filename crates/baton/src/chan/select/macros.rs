@@ -178,7 +178,10 @@ macro_rules! __select_gen {
     (@list ($($arm:tt)*) @default (now [$body:expr])) => {{
         let mut __sel = $crate::chan::Select::new();
         $crate::__select_register!(__sel; $($arm)*);
-        match __sel.try_select() {
+        // A local, not a temporary of the match: a temporary in the tail
+        // of this block would outlive the receivers it borrows.
+        let __res = __sel.try_select();
+        match __res {
             ::core::result::Result::Ok(__op) => {
                 #[allow(unused_variables)]
                 let __i = __op.index();
@@ -190,7 +193,8 @@ macro_rules! __select_gen {
     (@list ($($arm:tt)*) @default (timeout [$t:expr] [$body:expr])) => {{
         let mut __sel = $crate::chan::Select::new();
         $crate::__select_register!(__sel; $($arm)*);
-        match __sel.select_timeout($t) {
+        let __res = __sel.select_timeout($t);
+        match __res {
             ::core::result::Result::Ok(__op) => {
                 #[allow(unused_variables)]
                 let __i = __op.index();
