@@ -37,8 +37,9 @@
 //!
 //! # Spin, then park
 //!
-//! A waiting **thread** spins a little before it parks (see
-//! [`SPIN_TIME`]); a waiting **goroutine** never spins, because the
+//! A waiting **thread** spins a little, then yields its time slice a number
+//! of times, before it parks (see [`SPIN_STEPS`] and [`YIELD_STEPS`]); a
+//! waiting **goroutine** never spins, because the
 //! goroutine it waits for may need the very worker it would spin on.
 //!
 //! # Reuse
@@ -52,27 +53,34 @@
 
 use core::fmt;
 use core::ptr;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use crate::park::{Parker, Unparker};
 use crate::shim::atomic::{AtomicPtr, AtomicUsize, Ordering};
 use crate::shim::{self, Arc};
 
-/// How long a waiting thread spins (checking its condition, yielding its
-/// time slice now and then) before it parks.
+/// Pure spin steps before a waiting thread starts yielding: step `k`
+/// spins `2^k` pause instructions, so the three steps spin 14 pauses (well
+/// under a microsecond) in all: enough for a partner running on the other
+/// core that is about to answer, and short enough that on an
+/// oversubscribed core the waiter soon yields to the thread it waits for
+/// (measured in the lab's `chan` experiment: six steps, about 126 pauses,
+/// cost the thread cases up to a third of their throughput there).
+const SPIN_STEPS: u32 = 3;
+
+/// Time-slice yields after the pure spin, before a waiting thread parks.
 ///
 /// On this project's 2-core VMs, waking a parked thread costs about 8 us
-/// each way, and the time a peer needs to answer (a ping-pong partner, a
-/// consumer freeing a slot) is usually well below that. kanal spins about
-/// this long and reaches 1.1 us per thread ping-pong round trip where
-/// crossbeam, flume and std (which park after a few microseconds or at once)
-/// take about 16 us. Beyond the first microseconds the spin yields its time
-/// slice on each step, so on an oversubscribed core it hands the CPU to the
-/// thread it waits for instead of burning the slice.
-pub(crate) const SPIN_TIME: Duration = Duration::from_micros(20);
-
-/// Pause instructions per pure spin step before yielding starts.
-const SPIN_STEPS: u32 = 64;
+/// each way (a futex wake on the waker's side, a schedule on the sleeper's),
+/// and kanal, which yields up to 256 times before it parks, reaches 1.1 us
+/// per thread ping-pong round trip where crossbeam, flume and std (which
+/// park after a few microseconds) take about 16 us. A yield costs about a
+/// microsecond on an idle core and hands the core over on a busy one,
+/// which is what a waiter wants there too: the thread it waits for may be
+/// the one that runs. The waker of a yielding (not parked) thread pays no
+/// syscall. Past this many yields the wait is a long one, and parking
+/// frees the core.
+const YIELD_STEPS: u32 = 128;
 
 /// An identifier of one blocked operation (see the module docs).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -330,7 +338,7 @@ impl Context {
         }
     }
 
-    /// Spins (see [`SPIN_TIME`]) until selected; `Waiting` if it gave up.
+    /// Spins (see [`Spin`]) until selected; `Waiting` if it gave up.
     fn spin(&self, deadline: Option<Instant>) -> Selected {
         let mut spin = Spin::new(deadline);
         loop {
@@ -348,31 +356,22 @@ impl fmt::Debug for Context {
     }
 }
 
-/// The spin-before-park policy (see [`SPIN_TIME`]): call [`next`](Spin::next)
-/// between checks of a condition; it returns `false` when it is time to
-/// park instead. Under loom it gives up at once.
+/// The spin-before-park policy (see [`SPIN_STEPS`] and [`YIELD_STEPS`]):
+/// call [`next`](Spin::next) between checks of a condition; it returns
+/// `false` when it is time to park instead. It never spins inside a
+/// goroutine (checked on the first call, so an operation that succeeds at
+/// once pays nothing), nor under loom, nor past `deadline`.
 pub(crate) struct Spin {
     /// Steps taken; `u32::MAX` = never spin.
     step: u32,
-    /// When spinning stops (set at the first timed step).
-    until: Option<Instant>,
     deadline: Option<Instant>,
 }
 
 impl Spin {
-    /// A spin that also stops at `deadline`; one that never spins inside
-    /// a goroutine.
+    /// A spin that stops at `deadline`.
     #[inline]
     pub(crate) fn new(deadline: Option<Instant>) -> Self {
-        Spin {
-            step: if crate::park::in_goroutine() {
-                u32::MAX
-            } else {
-                0
-            },
-            until: None,
-            deadline,
-        }
+        Spin { step: 0, deadline }
     }
 
     /// Waits a little; `false` when spinning should stop.
@@ -381,29 +380,23 @@ impl Spin {
         if cfg!(loom) || self.step == u32::MAX {
             return false;
         }
+        if self.step == 0 && crate::park::in_goroutine() {
+            self.step = u32::MAX;
+            return false;
+        }
         self.step += 1;
-        if self.step <= 6 {
-            // Short waits: exponential pure spinning, 2..64 pauses.
+        if self.step <= SPIN_STEPS {
             for _ in 0..1u32 << self.step {
                 shim::spin_loop();
             }
             return true;
         }
-        let now = Instant::now();
-        let until = *self.until.get_or_insert_with(|| match self.deadline {
-            Some(d) => d.min(now + SPIN_TIME),
-            None => now + SPIN_TIME,
-        });
-        if now >= until {
+        if self.step > SPIN_STEPS + YIELD_STEPS
+            || self.deadline.is_some_and(|d| Instant::now() >= d)
+        {
             return false;
         }
-        if self.step % 4 == 0 {
-            shim::yield_now();
-        } else {
-            for _ in 0..SPIN_STEPS {
-                shim::spin_loop();
-            }
-        }
+        shim::yield_now();
         true
     }
 }

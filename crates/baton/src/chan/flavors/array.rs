@@ -136,6 +136,7 @@ impl<T> Channel<T> {
     /// Phase 1 of a send: claims a slot (`true`), or reports the channel
     /// full (`false`). A closed channel "succeeds" with a null token, so that
     /// [`write`](Self::write) hands the message back.
+    #[inline]
     pub(crate) fn start_send(&self, token: &mut Token) -> bool {
         let backoff = Backoff::new();
         let mut tail = self.tail.load(Ordering::Relaxed);
@@ -198,6 +199,7 @@ impl<T> Channel<T> {
     ///
     /// `token` was filled by a successful [`start_send`](Self::start_send)
     /// on this channel and is used once.
+    #[inline]
     pub(crate) unsafe fn write(&self, token: &mut Token, msg: T) -> Result<(), T> {
         if token.array.slot.is_null() {
             return Err(msg);
@@ -216,6 +218,7 @@ impl<T> Channel<T> {
     /// Phase 1 of a receive: claims a full slot (`true`), or reports the
     /// channel empty (`false`). Closed and empty "succeeds" with a null
     /// token, so that [`read`](Self::read) reports the close.
+    #[inline]
     pub(crate) fn start_recv(&self, token: &mut Token) -> bool {
         let backoff = Backoff::new();
         let mut head = self.head.load(Ordering::Relaxed);
@@ -277,6 +280,7 @@ impl<T> Channel<T> {
     ///
     /// `token` was filled by a successful [`start_recv`](Self::start_recv)
     /// on this channel and is used once.
+    #[inline]
     pub(crate) unsafe fn read(&self, token: &mut Token) -> Result<T, ()> {
         if token.array.slot.is_null() {
             return Err(());
@@ -292,6 +296,7 @@ impl<T> Channel<T> {
         Ok(msg)
     }
 
+    #[inline]
     pub(crate) fn try_send(&self, msg: T) -> Result<(), TrySendError<T>> {
         let token = &mut Token::default();
         if self.start_send(token) {
@@ -302,6 +307,7 @@ impl<T> Channel<T> {
         }
     }
 
+    #[inline]
     pub(crate) fn send(
         &self,
         msg: T,
@@ -327,6 +333,7 @@ impl<T> Channel<T> {
         }
     }
 
+    #[inline]
     pub(crate) fn try_recv(&self) -> Result<T, TryRecvError> {
         let token = &mut Token::default();
         if self.start_recv(token) {
@@ -337,6 +344,7 @@ impl<T> Channel<T> {
         }
     }
 
+    #[inline]
     pub(crate) fn recv(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
         let token = &mut Token::default();
         let mut timed_out = false;

@@ -204,6 +204,7 @@ impl<T> Channel<T> {
 
     /// Phase 1 of a send: claims a slot (always succeeds; a closed channel
     /// gives a null token).
+    #[inline]
     pub(crate) fn start_send(&self, token: &mut Token) -> bool {
         let backoff = Backoff::new();
         let mut tail = self.tail.index.load(Ordering::Acquire);
@@ -281,6 +282,7 @@ impl<T> Channel<T> {
     ///
     /// `token` came from a successful [`start_send`](Self::start_send) on
     /// this channel and is used once.
+    #[inline]
     pub(crate) unsafe fn write(&self, token: &mut Token, msg: T) -> Result<(), T> {
         if token.list.block.is_null() {
             return Err(msg);
@@ -297,6 +299,7 @@ impl<T> Channel<T> {
     }
 
     /// Phase 1 of a receive: claims a slot (`true`) or reports empty.
+    #[inline]
     pub(crate) fn start_recv(&self, token: &mut Token) -> bool {
         let backoff = Backoff::new();
         let mut head = self.head.index.load(Ordering::Acquire);
@@ -373,6 +376,7 @@ impl<T> Channel<T> {
     ///
     /// `token` came from a successful [`start_recv`](Self::start_recv) on
     /// this channel and is used once.
+    #[inline]
     pub(crate) unsafe fn read(&self, token: &mut Token) -> Result<T, ()> {
         if token.list.block.is_null() {
             return Err(());
@@ -395,6 +399,7 @@ impl<T> Channel<T> {
         Ok(msg)
     }
 
+    #[inline]
     pub(crate) fn try_send(&self, msg: T) -> Result<(), TrySendError<T>> {
         self.send(msg, None).map_err(|e| match e {
             SendTimeoutError::Closed(m) => TrySendError::Closed(m),
@@ -402,6 +407,7 @@ impl<T> Channel<T> {
         })
     }
 
+    #[inline]
     pub(crate) fn send(
         &self,
         msg: T,
@@ -413,6 +419,7 @@ impl<T> Channel<T> {
         unsafe { self.write(token, msg) }.map_err(SendTimeoutError::Closed)
     }
 
+    #[inline]
     pub(crate) fn try_recv(&self) -> Result<T, TryRecvError> {
         let token = &mut Token::default();
         if self.start_recv(token) {
@@ -423,6 +430,7 @@ impl<T> Channel<T> {
         }
     }
 
+    #[inline]
     pub(crate) fn recv(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
         let token = &mut Token::default();
         let mut timed_out = false;
