@@ -48,7 +48,7 @@ impl Tally {
     }
 }
 
-fn mpmc(make: fn() -> (Sender<u64>, Receiver<u64>)) {
+fn mpmc(make: Make) {
     let (tx, rx) = make();
     let tally = Tally::new();
     for p in 0..PRODUCERS {
@@ -84,7 +84,7 @@ fn mpmc(make: fn() -> (Sender<u64>, Receiver<u64>)) {
 /// Producers send until a closer closes the channel half-way: every value
 /// is either received once or handed back to its producer, never both,
 /// never neither.
-fn mpmc_across_close(make: fn() -> (Sender<u64>, Receiver<u64>)) {
+fn mpmc_across_close(make: Make) {
     let (tx, rx) = make();
     let tally = Tally::new();
     let returned = Arc::new(AtomicU64::new(0));
@@ -132,7 +132,10 @@ fn mpmc_across_close(make: fn() -> (Sender<u64>, Receiver<u64>)) {
     );
 }
 
-fn flavours() -> [fn() -> (Sender<u64>, Receiver<u64>); 4] {
+/// Makes one channel of some flavour.
+type Make = fn() -> (Sender<u64>, Receiver<u64>);
+
+fn flavours() -> [Make; 4] {
     [|| bounded(1), || bounded(64), rendezvous, unbounded]
 }
 

@@ -615,7 +615,9 @@ struct Selected<Tx, Rx> {
 /// consumer calling `select_one` on the four receivers.
 fn select_case<C: Chan>(spec: &Spec, select_one: fn(&[C::Rx; PRODUCERS]) -> u64) -> Sample {
     let (txs, rxs): (Vec<_>, Vec<_>) = (0..PRODUCERS).map(|_| C::new(Some(CAP))).unzip();
-    let rxs: [C::Rx; PRODUCERS] = rxs.try_into().ok().expect("four receivers");
+    let rxs: [C::Rx; PRODUCERS] = rxs
+        .try_into()
+        .unwrap_or_else(|_| unreachable!("four receivers"));
     let state = Selected::<C::Tx, C::Rx> {
         txs: Mutex::new(txs),
         rxs: Mutex::new(Some(rxs)),
@@ -692,7 +694,8 @@ fn select_baton_go(spec: &Spec) -> Sample {
         rxs: Mutex<Option<[baton::chan::Receiver<u64>; PRODUCERS]>>,
     }
     let (txs, rxs): (Vec<_>, Vec<_>) = (0..PRODUCERS).map(|_| baton::chan::bounded(CAP)).unzip();
-    let rxs: [baton::chan::Receiver<u64>; PRODUCERS] = rxs.try_into().ok().expect("four");
+    let rxs: [baton::chan::Receiver<u64>; PRODUCERS] =
+        rxs.try_into().unwrap_or_else(|_| unreachable!("four"));
     let st = St {
         txs: Mutex::new(txs),
         rxs: Mutex::new(Some(rxs)),

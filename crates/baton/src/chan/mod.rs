@@ -12,6 +12,22 @@
 //! `Clone`, and `Send + Sync` when `T: Send`. Wait on several at once with
 //! [`select!`](crate::select!) or [`Select`].
 //!
+//! A channel of values that must stay on their thread cannot be shared
+//! (Go has no such rule; Rust checks it at compile time):
+//!
+//! ```compile_fail
+//! let (tx, rx) = baton::chan::unbounded::<std::rc::Rc<i32>>();
+//! std::thread::spawn(move || tx.send(std::rc::Rc::new(1)));
+//! ```
+//!
+//! and the halves are what they say (Go's `chan<-`/`<-chan` directions,
+//! `test/chan/perm.go`): a receiver cannot send.
+//!
+//! ```compile_fail
+//! let (_tx, rx) = baton::chan::bounded::<i32>(1);
+//! rx.send(1);
+//! ```
+//!
 //! # Semantics
 //!
 //! - **Nothing is lost.** A send that fails hands its value back

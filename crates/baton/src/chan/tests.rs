@@ -261,3 +261,50 @@ fn goroutines_block_without_holding_their_worker() {
     });
     assert_eq!(n, 1000);
 }
+
+#[test]
+#[should_panic(expected = "dropped without being completed")]
+fn a_selected_operation_must_be_completed() {
+    let (tx, rx) = bounded::<i32>(1);
+    tx.send(1).unwrap();
+    let mut sel = Select::new();
+    sel.recv(&rx);
+    let _op = sel.select();
+}
+
+#[test]
+#[should_panic(expected = "not the selected operation's")]
+fn completing_with_another_receiver_panics() {
+    let (tx, rx) = bounded::<i32>(1);
+    let (_tx2, rx2) = bounded::<i32>(1);
+    tx.send(1).unwrap();
+    let mut sel = Select::new();
+    sel.recv(&rx);
+    let op = sel.select();
+    let _ = op.recv(&rx2);
+}
+
+#[test]
+#[should_panic(expected = "no operation has this index")]
+fn removing_an_unknown_index_panics() {
+    let mut sel = Select::new();
+    sel.remove(3);
+}
+
+#[test]
+fn a_panic_in_an_arm_body_leaves_the_channel_usable() {
+    let (tx, rx) = bounded::<i32>(2);
+    tx.send(1).unwrap();
+    tx.send(2).unwrap();
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        crate::select! {
+            recv(rx) -> _ => panic!("in the arm"),
+        }
+    }));
+    assert!(r.is_err());
+    assert_eq!(
+        rx.recv(),
+        Ok(2),
+        "the first value was taken, the second is intact"
+    );
+}

@@ -484,8 +484,9 @@ impl<T> Drop for Channel<T> {
     fn drop(&mut self) {
         // No waiter can be registered: every operation unregisters before it
         // returns, and a handle is borrowed for its whole duration.
+        let inner = self.inner.lock();
         debug_assert!(
-            self.inner.lock().senders.is_empty() && self.inner.lock().receivers.is_empty(),
+            inner.senders.is_empty() && inner.receivers.is_empty(),
             "rendezvous channel dropped with waiters registered"
         );
     }
