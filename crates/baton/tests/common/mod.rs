@@ -40,6 +40,7 @@ pub(crate) fn tid() -> i64 {
     unsafe { libc::syscall(libc::SYS_gettid) }
 }
 
+#[cfg(not(loom))]
 /// Starts `f` the way the caller runs: as a goroutine when called from
 /// one, as a thread otherwise (Go's `go f()`, detached).
 pub(crate) fn spawn(f: impl FnOnce() + Send + 'static) {
@@ -50,6 +51,7 @@ pub(crate) fn spawn(f: impl FnOnce() + Send + 'static) {
     }
 }
 
+#[cfg(not(loom))]
 /// Runs `body` from plain threads, then as the main goroutine of a
 /// one-worker runtime (every goroutine it spawns shares that worker, so a
 /// blocked goroutine that held its worker would hang the test), then of a
