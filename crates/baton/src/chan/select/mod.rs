@@ -64,7 +64,9 @@ use run::{run_ready, run_select, Arm, Timeout};
 /// assert_eq!(op.recv(&chans[i].1), Ok(42));
 /// ```
 pub struct Select<'a> {
-    arms: Vec<Arm<'a>>,
+    /// The operations, in the order added (run_select shuffles a copy's
+    /// order in place; indices travel with the arms).
+    arms: Arms<'a>,
     /// Index the next added operation gets.
     next_index: usize,
 }
@@ -79,7 +81,7 @@ impl<'a> Select<'a> {
     /// ```
     pub fn new() -> Self {
         Select {
-            arms: Vec::with_capacity(4),
+            arms: Arms::new(),
             next_index: 0,
         }
     }
@@ -168,12 +170,9 @@ impl<'a> Select<'a> {
     /// assert_eq!(op.recv(&rx2), Ok(2));
     /// ```
     pub fn remove(&mut self, i: usize) {
-        let pos = self
-            .arms
-            .iter()
-            .position(|a| a.1 == i)
-            .unwrap_or_else(|| panic!("Select::remove({i}): no operation has this index"));
-        self.arms.swap_remove(pos);
+        if !self.arms.remove(i) {
+            panic!("Select::remove({i}): no operation has this index");
+        }
     }
 
     /// Waits until one operation can complete and starts it; complete it
@@ -243,7 +242,7 @@ impl<'a> Select<'a> {
     }
 
     fn run(&mut self, timeout: Timeout) -> Option<SelectedOperation<'a>> {
-        let (token, index, ptr) = run_select(&mut self.arms, timeout)?;
+        let (token, index, ptr) = run_select(self.arms.as_mut_slice(), timeout)?;
         Some(SelectedOperation {
             token,
             index,
@@ -266,7 +265,7 @@ impl<'a> Select<'a> {
     /// assert_eq!(rx.try_recv(), Ok(1));
     /// ```
     pub fn ready(&mut self) -> usize {
-        run_ready(&mut self.arms, Timeout::Never).expect("no timeout")
+        run_ready(self.arms.as_mut_slice(), Timeout::Never).expect("no timeout")
     }
 
     /// The index of an operation that may complete now, if any.
@@ -278,7 +277,7 @@ impl<'a> Select<'a> {
     /// assert!(sel.try_ready().is_err());
     /// ```
     pub fn try_ready(&mut self) -> Result<usize, TryReadyError> {
-        run_ready(&mut self.arms, Timeout::Now).ok_or(TryReadyError)
+        run_ready(self.arms.as_mut_slice(), Timeout::Now).ok_or(TryReadyError)
     }
 
     /// As [`ready`](Self::ready), giving up after `timeout`.
@@ -295,7 +294,77 @@ impl<'a> Select<'a> {
             Some(d) => Timeout::At(d),
             None => Timeout::Never,
         };
-        run_ready(&mut self.arms, t).ok_or(ReadyTimeoutError)
+        run_ready(self.arms.as_mut_slice(), t).ok_or(ReadyTimeoutError)
+    }
+}
+
+/// Arms kept inline up to [`INLINE`] (no allocation for the common
+/// select of a few channels), spilling to a `Vec` beyond.
+#[derive(Clone)]
+struct Arms<'a> {
+    inline: [Arm<'a>; INLINE],
+    len: usize,
+    /// Non-empty once spilled; then it holds every arm.
+    spill: Vec<Arm<'a>>,
+}
+
+/// Arms a [`Select`] holds without allocating.
+const INLINE: usize = 8;
+
+/// The filler of unused inline slots (never looked at).
+static FILLER: Receiver<()> = Receiver {
+    flavor: super::receiver::ReceiverFlavor::Never,
+};
+
+impl<'a> Arms<'a> {
+    fn new() -> Self {
+        Arms {
+            inline: [(&FILLER, usize::MAX, core::ptr::null()); INLINE],
+            len: 0,
+            spill: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, arm: Arm<'a>) {
+        if self.spill.is_empty() && self.len < INLINE {
+            self.inline[self.len] = arm;
+            self.len += 1;
+        } else {
+            if self.spill.is_empty() {
+                self.spill.extend_from_slice(&self.inline[..self.len]);
+            }
+            self.spill.push(arm);
+        }
+    }
+
+    fn as_slice(&self) -> &[Arm<'a>] {
+        if self.spill.is_empty() {
+            &self.inline[..self.len]
+        } else {
+            &self.spill
+        }
+    }
+
+    fn as_mut_slice(&mut self) -> &mut [Arm<'a>] {
+        if self.spill.is_empty() {
+            &mut self.inline[..self.len]
+        } else {
+            &mut self.spill
+        }
+    }
+
+    /// Removes the arm with index `i`; `false` if there is none.
+    fn remove(&mut self, i: usize) -> bool {
+        let Some(pos) = self.as_slice().iter().position(|a| a.1 == i) else {
+            return false;
+        };
+        if self.spill.is_empty() {
+            self.inline[pos] = self.inline[self.len - 1];
+            self.len -= 1;
+        } else {
+            self.spill.swap_remove(pos);
+        }
+        true
     }
 }
 
@@ -317,7 +386,7 @@ impl Clone for Select<'_> {
 impl fmt::Debug for Select<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Select")
-            .field("operations", &self.arms.len())
+            .field("operations", &self.arms.as_slice().len())
             .finish()
     }
 }

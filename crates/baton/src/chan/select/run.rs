@@ -51,22 +51,37 @@ shim::thread_local! {
     static RNG: core::cell::Cell<u64> = core::cell::Cell::new(0);
 }
 
-/// A random number below `n` (`n >= 1`), from this thread's xorshift.
-fn random_below(n: usize) -> usize {
-    RNG.with(|rng| {
-        let mut x = rng.get();
-        if x == 0 {
+/// A source of random numbers: this thread's xorshift64 state, read once
+/// per shuffle and written back after.
+struct Rng(u64);
+
+impl Rng {
+    fn take() -> Rng {
+        RNG.with(|rng| {
+            let x = rng.get();
+            if x != 0 {
+                return Rng(x);
+            }
             // Seed from the cell's address and the clock: distinct threads
             // and runs start apart.
-            x = (rng as *const _ as u64) ^ seed_clock() | 1;
-        }
+            Rng((rng as *const _ as u64) ^ seed_clock() | 1)
+        })
+    }
+
+    fn put_back(self) {
+        RNG.with(|rng| rng.set(self.0));
+    }
+
+    /// A random number below `n` (`n >= 1`).
+    fn below(&mut self, n: usize) -> usize {
+        let mut x = self.0;
         x ^= x << 13;
         x ^= x >> 7;
         x ^= x << 17;
-        rng.set(x);
+        self.0 = x;
         // Multiply-shift: unbiased enough for n far below 2^32.
         (((x >> 32) * n as u64) >> 32) as usize
-    })
+    }
 }
 
 #[cfg(not(loom))]
@@ -83,9 +98,14 @@ fn seed_clock() -> u64 {
 
 /// Fisher-Yates shuffle of the arms.
 fn shuffle<T>(v: &mut [T]) {
-    for i in (1..v.len()).rev() {
-        v.swap(i, random_below(i + 1));
+    if v.len() < 2 {
+        return;
     }
+    let mut rng = Rng::take();
+    for i in (1..v.len()).rev() {
+        v.swap(i, rng.below(i + 1));
+    }
+    rng.put_back();
 }
 
 /// Sleeps until `timeout` with no arm at all (Go's empty `select {}`
@@ -297,9 +317,11 @@ mod tests {
     #[test]
     fn random_below_covers_the_range_evenly() {
         let mut counts = [0u32; 5];
+        let mut rng = Rng::take();
         for _ in 0..50_000 {
-            counts[random_below(5)] += 1;
+            counts[rng.below(5)] += 1;
         }
+        rng.put_back();
         for c in counts {
             assert!((8_000..12_000).contains(&c), "{counts:?}");
         }
