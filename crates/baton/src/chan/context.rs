@@ -63,9 +63,10 @@ use crate::shim::{self, Arc};
 /// spins `2^k` pause instructions, so the three steps spin 14 pauses (well
 /// under a microsecond) in all: enough for a partner running on the other
 /// core that is about to answer, and short enough that on an
-/// oversubscribed core the waiter soon yields to the thread it waits for
-/// (measured in the lab's `chan` experiment: six steps, about 126 pauses,
-/// cost the thread cases up to a third of their throughput there).
+/// oversubscribed core the waiter soon yields to the thread it waits for.
+/// In the lab's `chan` experiment on the shared 2-core machine, six steps
+/// (about 126 pauses) with a 20 us budget gave the thread cases roughly
+/// half the throughput of this setting.
 const SPIN_STEPS: u32 = 3;
 
 /// Time-slice yields after the pure spin, before a waiting thread parks.
