@@ -18,8 +18,8 @@ use common::{both, spawn};
 const ALWAYS: &str = "function did not return";
 const NEVER: &str = "function returned";
 
-/// Runs `f` and reports whether it returned within 100 ms (Go's
-/// `testBlock`). A blocked `f` is abandoned (it stays parked).
+/// Runs `f` and reports whether it returned within 250 ms (Go's
+/// `testBlock` waits 100 ms; more here for a loaded CI machine). A blocked `f` is abandoned (it stays parked).
 fn test_block(signal: &str, f: impl FnOnce() + Send + 'static) {
     let (tx, rx) = unbounded();
     let tx2 = tx.clone();
@@ -28,7 +28,7 @@ fn test_block(signal: &str, f: impl FnOnce() + Send + 'static) {
         let _ = tx.send(NEVER);
     });
     spawn(move || {
-        baton::time::sleep(Duration::from_millis(100));
+        baton::time::sleep(Duration::from_millis(250));
         let _ = tx2.send(ALWAYS);
     });
     assert_eq!(rx.recv().unwrap(), signal, "{signal}");

@@ -61,13 +61,13 @@ fn test_reset() {
     let t = Timer::new(10 * MS);
     baton::time::sleep(15 * MS);
     // Due but unread: reset discards it (no stale value), reports fired.
-    assert!(t.reset(30 * MS));
     let start = Instant::now();
-    assert_eq!(t.receiver().try_recv(), Err(TryRecvError::Empty));
+    assert!(t.reset(30 * MS));
     t.receiver().recv().unwrap();
-    assert!(start.elapsed() >= 25 * MS, "the stale value came through");
+    assert!(start.elapsed() >= 30 * MS, "the stale value came through");
     assert!(t.reset(Duration::from_secs(3600)), "it had fired");
     assert!(!t.stop());
+    assert_eq!(t.receiver().try_recv(), Err(TryRecvError::Empty));
 }
 
 fn test_ticker() {
@@ -88,11 +88,12 @@ fn test_ticker() {
 }
 
 fn test_unread_ticker_does_not_accumulate() {
-    let t = tick(MS);
-    baton::time::sleep(30 * MS);
-    // About 30 ticks were due; only one is held.
-    assert!(t.try_recv().is_ok());
-    assert_eq!(t.try_recv(), Err(TryRecvError::Empty));
+    let t = tick(5 * MS);
+    baton::time::sleep(100 * MS);
+    // About 20 ticks were due; one is held (a second only if a period
+    // boundary passed while we drain).
+    let held = t.try_iter().count();
+    assert!((1..=2).contains(&held), "{held} ticks held");
     let before = Instant::now();
     t.recv().unwrap();
     assert!(Instant::now() >= before);
