@@ -11,11 +11,12 @@
 //! | 1 | `park` (internal) | the one way anything blocks: park the current goroutine, or the OS thread outside one |
 //! | 2 | [`sync`] | [`Mutex`](sync::Mutex), [`RwLock`](sync::RwLock), [`ShardedRwLock`](sync::ShardedRwLock), [`Cond`](sync::Cond), [`WaitGroup`](sync::WaitGroup), [`Semaphore`](sync::Semaphore), [`Once`](sync::Once), [`OnceCell`](sync::OnceCell), [`Pool`](sync::Pool) |
 //! | 2 | [`epoch`] | epoch-based reclamation: [`pin`](epoch::pin), [`Guard`](epoch::Guard), [`Atomic`](epoch::Atomic)/[`Owned`](epoch::Owned)/[`Shared`](epoch::Shared), [`Collector`](epoch::Collector), [`pending`](epoch::pending) |
-//! | 3 | [`time`] | [`sleep`](time::sleep), [`sleep_until`](time::sleep_until) |
+//! | 3 | [`chan`] | [`bounded`](chan::bounded), [`rendezvous`](chan::rendezvous), [`unbounded`](chan::unbounded), [`never`](chan::never), [`select!`], [`Select`](chan::Select) |
+//! | 3 | [`time`] | [`sleep`](time::sleep), [`after`](time::after), [`tick`](time::tick), [`Timer`](time::Timer), [`Ticker`](time::Ticker) |
 //! | 3 | [`collections`] | [`ShardedMap`](collections::ShardedMap), [`HandleMap`](collections::HandleMap), [`Stack`](collections::Stack) (Treiber), [`Queue`](collections::Queue) (segmented), [`MsQueue`](collections::MsQueue) (Michael–Scott) |
 //! | 4 | [`runtime`] | goroutines: [`go`], [`scope`], [`yield_now`], [`JoinHandle`](runtime::JoinHandle), [`Builder`](runtime::Builder), [`Runtime`](runtime::Runtime) |
 //!
-//! The other layers (channels, `context`, `errgroup`, patterns) are being
+//! The other layers (`context`, `errgroup`, patterns, `rate`, `net`) are being
 //! built; the README's table says
 //! what exists today.
 //!
@@ -37,6 +38,7 @@
 pub(crate) mod shim;
 
 pub mod atomic;
+pub mod chan;
 pub mod collections;
 pub mod epoch;
 pub(crate) mod park;

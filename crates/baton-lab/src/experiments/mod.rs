@@ -10,6 +10,7 @@
 
 use crate::runner::{Sample, Spec};
 
+mod chan;
 mod counter;
 mod fifo_lifo;
 mod goroutines;
@@ -124,6 +125,7 @@ pub(crate) fn all() -> Vec<Experiment> {
         map::experiment(),
         handles::experiment(),
         goroutines::experiment(),
+        chan::experiment(),
     ]
 }
 
@@ -187,6 +189,11 @@ mod tests {
         "crossbeam-arrayqueue",
         "os-thread",
         "may",
+        "baton-go",
+        "crossbeam-channel",
+        "flume",
+        "kanal",
+        "std-mpsc",
     ];
 
     #[test]

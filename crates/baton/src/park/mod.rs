@@ -70,7 +70,7 @@
 
 pub(crate) mod hook;
 mod reason;
-mod spin_lock;
+pub(crate) mod spin_lock;
 mod thread;
 pub(crate) mod wait_queue;
 
@@ -103,6 +103,14 @@ pub(crate) fn current() -> Unparker {
             PARKER.try_with(Arc::clone).expect(TLS_GONE),
         )),
     }
+}
+
+/// Whether the caller is a goroutine (parking switches to the scheduler)
+/// rather than a plain thread.
+#[inline]
+#[allow(dead_code)] // channels use it
+pub(crate) fn in_goroutine() -> bool {
+    hook::current().is_some()
 }
 
 /// Parks the running goroutine or thread until its token is available (see
@@ -172,6 +180,14 @@ impl Parker {
             kind,
             _not_send: PhantomData,
         }
+    }
+
+    /// Whether this parks an OS thread (not a goroutine): only then may a
+    /// waiter spin before parking, since a spinning goroutine would keep
+    /// its worker from running the goroutine it waits for.
+    #[allow(dead_code)] // channels use it
+    pub(crate) fn is_thread(&self) -> bool {
+        matches!(self.kind, ParkerKind::Thread(_))
     }
 
     /// A handle that wakes this parker's owner.

@@ -25,7 +25,7 @@ use crate::shim::atomic::{AtomicBool, Ordering};
 
 /// See the module docs.
 #[derive(Debug)]
-pub(super) struct SpinLock {
+pub(crate) struct SpinLock {
     /// `true` while held.
     #[cfg(not(loom))]
     locked: AtomicBool,
@@ -35,7 +35,7 @@ pub(super) struct SpinLock {
 
 /// Holds the lock; releases it on drop.
 #[derive(Debug)]
-pub(super) struct SpinGuard<'a> {
+pub(crate) struct SpinGuard<'a> {
     #[cfg(not(loom))]
     lock: &'a SpinLock,
     #[cfg(loom)]
@@ -44,7 +44,7 @@ pub(super) struct SpinGuard<'a> {
 
 #[cfg(not(loom))]
 impl SpinLock {
-    pub(super) const fn new() -> Self {
+    pub(crate) const fn new() -> Self {
         Self {
             locked: AtomicBool::new(false),
         }
@@ -52,7 +52,7 @@ impl SpinLock {
 
     /// Takes the lock, spinning (then yielding) until it is free.
     #[inline]
-    pub(super) fn lock(&self) -> SpinGuard<'_> {
+    pub(crate) fn lock(&self) -> SpinGuard<'_> {
         if self
             .locked
             .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
@@ -91,13 +91,13 @@ impl Drop for SpinGuard<'_> {
 
 #[cfg(loom)]
 impl SpinLock {
-    pub(super) fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self {
             lock: crate::shim::ModelMutex::new(()),
         }
     }
 
-    pub(super) fn lock(&self) -> SpinGuard<'_> {
+    pub(crate) fn lock(&self) -> SpinGuard<'_> {
         SpinGuard {
             _guard: self.lock.lock().expect("the model lock is never poisoned"),
         }

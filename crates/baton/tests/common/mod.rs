@@ -39,3 +39,33 @@ pub(crate) fn tid() -> i64 {
     // SAFETY: `gettid` has no preconditions.
     unsafe { libc::syscall(libc::SYS_gettid) }
 }
+
+#[cfg(not(loom))]
+/// Starts `f` the way the caller runs: as a goroutine when called from
+/// one, as a thread otherwise (Go's `go f()`, detached).
+pub(crate) fn spawn(f: impl FnOnce() + Send + 'static) {
+    if baton::runtime::current().is_some() {
+        drop(baton::go(f));
+    } else {
+        std::thread::spawn(f);
+    }
+}
+
+#[cfg(not(loom))]
+/// Runs `body` from plain threads, then as the main goroutine of a
+/// one-worker runtime (every goroutine it spawns shares that worker, so a
+/// blocked goroutine that held its worker would hang the test), then of a
+/// two-worker runtime; each under `within`'s hang timeout.
+pub(crate) fn both(what: &str, secs: u64, body: fn()) {
+    within(&format!("{what} (threads)"), secs, body);
+    for workers in [1, 2] {
+        within(
+            &format!("{what} (goroutines, {workers} worker(s))"),
+            secs,
+            move || {
+                let rt = baton::runtime::Builder::new().workers(workers).build();
+                rt.run(body);
+            },
+        );
+    }
+}

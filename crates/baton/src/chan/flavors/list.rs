@@ -1,0 +1,588 @@
+//! The unbounded flavour: a linked list of blocks of slots (crossbeam's list
+//! flavour). Sends never block; receives wait for a message.
+//!
+//! # Invariants
+//!
+//! - `head.index` and `tail.index` count slots, shifted left by `SHIFT`
+//!   (1) to leave room for one flag bit; position `i` lives in block
+//!   `i / LAP` at offset `i % LAP`. Offset `BLOCK_CAP` (= `LAP - 1`) is a
+//!   phantom slot that marks "moving to the next block": an index there is
+//!   transient and waiters on it snooze until it moves on.
+//! - Flag bit (`MARK_BIT`): in `tail`, the channel is closed; in `head`, the
+//!   next block is known to exist (head and tail are in different blocks),
+//!   which lets receivers skip reading the tail.
+//! - Claiming a slot is a CAS on the index; the claimer alone writes
+//!   (sender) or reads (receiver) the slot's message.
+//! - The sender that claims the last slot of a block installs the next block
+//!   (allocated in advance to keep others' wait short); the receiver that
+//!   claims the last slot moves `head.block` on.
+//! - A block is freed once every slot has been read: the receiver of the
+//!   last slot starts destruction, and a receiver still reading an earlier
+//!   slot (its `READ` bit not yet set) finishes it (`DESTROY` bit hand-off).
+//!
+//! | slot state bit | set by                  | meaning                                 |
+//! |----------------|-------------------------|-----------------------------------------|
+//! | `WRITE` (1)    | its sender              | the message is in the slot              |
+//! | `READ` (2)     | its receiver            | the message was moved out               |
+//! | `DESTROY` (4)  | the block's destroyer   | "free the block when you are done"      |
+//!
+//! | index bits            | meaning                                            |
+//! |-----------------------|----------------------------------------------------|
+//! | bit 0 (`MARK_BIT`)    | tail: closed; head: next block exists              |
+//! | bits 1.. (`>> SHIFT`) | slot position (block `pos / LAP`, offset `% LAP`)  |
+//!
+//! # Orderings
+//!
+//! Slot state bits are set with `Release` and checked with `Acquire`, so a
+//! receiver sees its message and a destroyer sees the reads finished. Block
+//! pointers are stored with `Release` and loaded with `Acquire` (a block is
+//! initialised before it is published). Index CASes are `SeqCst`: the
+//! change half of the receivers' waker Dekker pair (`waker.rs`); the
+//! emptiness check in `start_recv` fences before reading the tail for the
+//! same reason as the array flavour.
+
+use core::marker::PhantomData;
+use core::mem::MaybeUninit;
+use core::ptr;
+use std::time::Instant;
+
+use crate::atomic::{Backoff, CachePadded};
+use crate::shim::atomic::{self, AtomicPtr, AtomicUsize, Ordering};
+use crate::shim::UnsafeCell;
+
+use super::super::context::{Context, Operation, Selected, Spin};
+use super::super::error::{RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};
+use super::super::waker::SyncWaker;
+use super::Token;
+
+const WRITE: usize = 1;
+const READ: usize = 2;
+const DESTROY: usize = 4;
+
+/// Positions per block, counting the phantom end slot. Small under loom so
+/// that models cross block boundaries in a few steps.
+#[cfg(not(loom))]
+const LAP: usize = 32;
+#[cfg(loom)]
+const LAP: usize = 3;
+/// Real slots per block.
+const BLOCK_CAP: usize = LAP - 1;
+/// Index bits below the position.
+const SHIFT: usize = 1;
+/// See the index table.
+const MARK_BIT: usize = 1;
+
+struct Slot<T> {
+    /// Written by the claiming sender, read by the claiming receiver.
+    msg: UnsafeCell<MaybeUninit<T>>,
+    /// See the slot state table.
+    state: AtomicUsize,
+}
+
+impl<T> Slot<T> {
+    /// Waits until the sender has written the message.
+    fn wait_write(&self) {
+        let backoff = Backoff::new();
+        while self.state.load(Ordering::Acquire) & WRITE == 0 {
+            backoff.snooze();
+        }
+    }
+}
+
+struct Block<T> {
+    /// The next block, installed by the sender of this block's last slot.
+    next: AtomicPtr<Block<T>>,
+    slots: [Slot<T>; BLOCK_CAP],
+}
+
+impl<T> Block<T> {
+    fn new() -> Box<Block<T>> {
+        Box::new(Block {
+            next: AtomicPtr::new(ptr::null_mut()),
+            slots: core::array::from_fn(|_| Slot {
+                msg: UnsafeCell::new(MaybeUninit::uninit()),
+                state: AtomicUsize::new(0),
+            }),
+        })
+    }
+
+    /// Waits until the next block is installed.
+    fn wait_next(&self) -> *mut Block<T> {
+        let backoff = Backoff::new();
+        loop {
+            let next = self.next.load(Ordering::Acquire);
+            if !next.is_null() {
+                return next;
+            }
+            backoff.snooze();
+        }
+    }
+
+    /// Frees the block once slots `start..` are read (see the invariants).
+    ///
+    /// # Safety
+    ///
+    /// `this` is a live block whose slots before `start`, and its last
+    /// slot, have been read; the caller no longer uses it.
+    unsafe fn destroy(this: *mut Block<T>, start: usize) {
+        // The last slot's reader started destruction, so it needs no mark.
+        for i in start..BLOCK_CAP - 1 {
+            // SAFETY: the block is alive until the last user frees it.
+            let slot = unsafe { &(*this).slots[i] };
+            // A reader still busy with the slot will continue destruction.
+            if slot.state.load(Ordering::Acquire) & READ == 0
+                && slot.state.fetch_or(DESTROY, Ordering::AcqRel) & READ == 0
+            {
+                return;
+            }
+        }
+        // SAFETY: every slot has been read: nobody uses the block any more.
+        drop(unsafe { Box::from_raw(this) });
+    }
+}
+
+/// One end of the list.
+struct Position<T> {
+    /// See the index table.
+    index: AtomicUsize,
+    /// The block holding `index`.
+    block: AtomicPtr<Block<T>>,
+}
+
+/// Which slot a two-phase operation claimed; null block: closed.
+#[derive(Debug)]
+pub(crate) struct ListToken {
+    block: *const u8,
+    offset: usize,
+}
+
+impl Default for ListToken {
+    fn default() -> Self {
+        ListToken {
+            block: ptr::null(),
+            offset: 0,
+        }
+    }
+}
+
+/// An unbounded channel (see the module docs).
+pub(crate) struct Channel<T> {
+    /// Receivers' end.
+    head: CachePadded<Position<T>>,
+    /// Senders' end, with the closed mark.
+    tail: CachePadded<Position<T>>,
+    /// Receivers waiting for a message (senders never wait).
+    receivers: SyncWaker,
+    _marker: PhantomData<T>,
+}
+
+// SAFETY: messages move between threads (`T: Send`); each slot's message is
+// touched only by its claiming sender and then its claiming receiver.
+unsafe impl<T: Send> Send for Channel<T> {}
+// SAFETY: as above.
+unsafe impl<T: Send> Sync for Channel<T> {}
+
+impl<T> Channel<T> {
+    pub(crate) fn new() -> Self {
+        Channel {
+            head: CachePadded::new(Position {
+                index: AtomicUsize::new(0),
+                block: AtomicPtr::new(ptr::null_mut()),
+            }),
+            tail: CachePadded::new(Position {
+                index: AtomicUsize::new(0),
+                block: AtomicPtr::new(ptr::null_mut()),
+            }),
+            receivers: SyncWaker::new(),
+            _marker: PhantomData,
+        }
+    }
+
+    pub(crate) fn receivers(&self) -> &SyncWaker {
+        &self.receivers
+    }
+
+    /// Phase 1 of a send: claims a slot (always succeeds; a closed channel
+    /// gives a null token).
+    #[inline]
+    pub(crate) fn start_send(&self, token: &mut Token) -> bool {
+        let backoff = Backoff::new();
+        let mut tail = self.tail.index.load(Ordering::Acquire);
+        let mut block = self.tail.block.load(Ordering::Acquire);
+        let mut next_block = None;
+        loop {
+            if tail & MARK_BIT != 0 {
+                token.list.block = ptr::null();
+                return true;
+            }
+            let offset = (tail >> SHIFT) % LAP;
+            if offset == BLOCK_CAP {
+                // Another sender is installing the next block.
+                backoff.snooze();
+                tail = self.tail.index.load(Ordering::Acquire);
+                block = self.tail.block.load(Ordering::Acquire);
+                continue;
+            }
+            if offset + 1 == BLOCK_CAP && next_block.is_none() {
+                next_block = Some(Block::<T>::new());
+            }
+            if block.is_null() {
+                // The first message: install the first block.
+                let new = Box::into_raw(Block::<T>::new());
+                if self
+                    .tail
+                    .block
+                    .compare_exchange(block, new, Ordering::Release, Ordering::Relaxed)
+                    .is_ok()
+                {
+                    self.head.block.store(new, Ordering::Release);
+                    block = new;
+                } else {
+                    // SAFETY: `new` was never published; keep it for later.
+                    next_block = Some(unsafe { Box::from_raw(new) });
+                    tail = self.tail.index.load(Ordering::Acquire);
+                    block = self.tail.block.load(Ordering::Acquire);
+                    continue;
+                }
+            }
+            let new_tail = tail + (1 << SHIFT);
+            // SeqCst: the change half of the receivers' Dekker pair.
+            match self.tail.index.compare_exchange_weak(
+                tail,
+                new_tail,
+                Ordering::SeqCst,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => {
+                    if offset + 1 == BLOCK_CAP {
+                        // We took the last slot: install the next block.
+                        let next = Box::into_raw(next_block.take().expect("allocated above"));
+                        self.tail.block.store(next, Ordering::Release);
+                        self.tail.index.fetch_add(1 << SHIFT, Ordering::Release);
+                        // SAFETY: `block` is alive: its slots are not all read
+                        // (ours is not even written).
+                        unsafe { (*block).next.store(next, Ordering::Release) };
+                    }
+                    token.list.block = block as *const u8;
+                    token.list.offset = offset;
+                    return true;
+                }
+                Err(t) => {
+                    tail = t;
+                    block = self.tail.block.load(Ordering::Acquire);
+                    backoff.spin();
+                }
+            }
+        }
+    }
+
+    /// Phase 2 of a send.
+    ///
+    /// # Safety
+    ///
+    /// `token` came from a successful [`start_send`](Self::start_send) on
+    /// this channel and is used once.
+    #[inline]
+    pub(crate) unsafe fn write(&self, token: &mut Token, msg: T) -> Result<(), T> {
+        if token.list.block.is_null() {
+            return Err(msg);
+        }
+        let block = token.list.block as *const Block<T>;
+        // SAFETY: the claimed slot's block stays alive until the slot is read.
+        let slot = unsafe { &(*block).slots[token.list.offset] };
+        // SAFETY: we claimed the slot: nobody else touches its message yet.
+        slot.msg.with_mut(|p| unsafe { (*p).write(msg) });
+        // Release: publishes the message to the slot's receiver.
+        slot.state.fetch_or(WRITE, Ordering::Release);
+        self.receivers.notify();
+        Ok(())
+    }
+
+    /// Phase 1 of a receive: claims a slot (`true`) or reports empty.
+    #[inline]
+    pub(crate) fn start_recv(&self, token: &mut Token) -> bool {
+        let backoff = Backoff::new();
+        let mut head = self.head.index.load(Ordering::Acquire);
+        let mut block = self.head.block.load(Ordering::Acquire);
+        loop {
+            let offset = (head >> SHIFT) % LAP;
+            if offset == BLOCK_CAP {
+                // Another receiver is moving to the next block.
+                backoff.snooze();
+                head = self.head.index.load(Ordering::Acquire);
+                block = self.head.block.load(Ordering::Acquire);
+                continue;
+            }
+            let mut new_head = head + (1 << SHIFT);
+            if new_head & MARK_BIT == 0 {
+                // Not known to have a next block: compare with the tail. The
+                // fence keeps the tail load from being stale (module docs).
+                atomic::fence(Ordering::SeqCst);
+                let tail = self.tail.index.load(Ordering::Relaxed);
+                if head >> SHIFT == tail >> SHIFT {
+                    if tail & MARK_BIT != 0 {
+                        token.list.block = ptr::null();
+                        return true;
+                    }
+                    return false;
+                }
+                if (head >> SHIFT) / LAP != (tail >> SHIFT) / LAP {
+                    new_head |= MARK_BIT;
+                }
+            }
+            if block.is_null() {
+                // The first message is being sent: its block is coming.
+                backoff.snooze();
+                head = self.head.index.load(Ordering::Acquire);
+                block = self.head.block.load(Ordering::Acquire);
+                continue;
+            }
+            // SeqCst: a change, like the senders' CAS.
+            match self.head.index.compare_exchange_weak(
+                head,
+                new_head,
+                Ordering::SeqCst,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => {
+                    if offset + 1 == BLOCK_CAP {
+                        // We took the last slot: move the head to the next block.
+                        // SAFETY: `block` is alive (our slot is not read yet).
+                        let next = unsafe { (*block).wait_next() };
+                        let mut next_index = (new_head & !MARK_BIT).wrapping_add(1 << SHIFT);
+                        // SAFETY: `next` was just published and is alive.
+                        if !unsafe { (*next).next.load(Ordering::Relaxed) }.is_null() {
+                            next_index |= MARK_BIT;
+                        }
+                        self.head.block.store(next, Ordering::Release);
+                        self.head.index.store(next_index, Ordering::Release);
+                    }
+                    token.list.block = block as *const u8;
+                    token.list.offset = offset;
+                    return true;
+                }
+                Err(h) => {
+                    head = h;
+                    block = self.head.block.load(Ordering::Acquire);
+                    backoff.spin();
+                }
+            }
+        }
+    }
+
+    /// Phase 2 of a receive.
+    ///
+    /// # Safety
+    ///
+    /// `token` came from a successful [`start_recv`](Self::start_recv) on
+    /// this channel and is used once.
+    #[inline]
+    pub(crate) unsafe fn read(&self, token: &mut Token) -> Result<T, ()> {
+        if token.list.block.is_null() {
+            return Err(());
+        }
+        let block = token.list.block as *mut Block<T>;
+        let offset = token.list.offset;
+        // SAFETY: the block is alive until our slot is marked read.
+        let slot = unsafe { &(*block).slots[offset] };
+        slot.wait_write();
+        // SAFETY: WRITE is set (Acquire): the message is initialised, and we
+        // alone claimed it.
+        let msg = slot.msg.with(|p| unsafe { (*p).assume_init_read() });
+        if offset + 1 == BLOCK_CAP {
+            // SAFETY: the last slot is read: start destruction.
+            unsafe { Block::destroy(block, 0) };
+        } else if slot.state.fetch_or(READ, Ordering::AcqRel) & DESTROY != 0 {
+            // SAFETY: the destroyer handed destruction over to us.
+            unsafe { Block::destroy(block, offset + 1) };
+        }
+        Ok(msg)
+    }
+
+    #[inline]
+    pub(crate) fn try_send(&self, msg: T) -> Result<(), TrySendError<T>> {
+        self.send(msg, None).map_err(|e| match e {
+            SendTimeoutError::Closed(m) => TrySendError::Closed(m),
+            SendTimeoutError::Timeout(_) => unreachable!("unbounded sends never wait"),
+        })
+    }
+
+    #[inline]
+    pub(crate) fn send(
+        &self,
+        msg: T,
+        _deadline: Option<Instant>,
+    ) -> Result<(), SendTimeoutError<T>> {
+        let token = &mut Token::default();
+        assert!(self.start_send(token), "unbounded sends never wait");
+        // SAFETY: just claimed.
+        unsafe { self.write(token, msg) }.map_err(SendTimeoutError::Closed)
+    }
+
+    #[inline]
+    pub(crate) fn try_recv(&self) -> Result<T, TryRecvError> {
+        let token = &mut Token::default();
+        if self.start_recv(token) {
+            // SAFETY: just claimed.
+            unsafe { self.read(token) }.map_err(|()| TryRecvError::Closed)
+        } else {
+            Err(TryRecvError::Empty)
+        }
+    }
+
+    #[inline]
+    pub(crate) fn recv(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
+        let token = &mut Token::default();
+        let mut timed_out = false;
+        loop {
+            let mut spin = Spin::new(deadline);
+            loop {
+                if self.start_recv(token) {
+                    // SAFETY: just claimed.
+                    return unsafe { self.read(token) }.map_err(|()| RecvTimeoutError::Closed);
+                }
+                if !spin.next() {
+                    break;
+                }
+            }
+            if timed_out || deadline.is_some_and(|d| Instant::now() >= d) {
+                return Err(RecvTimeoutError::Timeout);
+            }
+            timed_out = self.block(token, deadline);
+        }
+    }
+
+    #[cold]
+    /// Returns whether the wait ended because the deadline passed.
+    fn block(&self, token: &mut Token, deadline: Option<Instant>) -> bool {
+        Context::with(|cx| {
+            let oper = Operation::hook(token);
+            self.receivers.register(oper, cx);
+            // The waiter's re-check (Dekker pair, `waker.rs`).
+            let pre_aborted = (!self.is_empty() || self.is_disconnected())
+                && cx.try_select(Selected::Aborted).is_ok();
+            match cx.wait_until(deadline) {
+                Selected::Waiting => unreachable!("wait_until returned while waiting"),
+                sel @ (Selected::Aborted | Selected::Disconnected) => {
+                    self.receivers.unregister(oper);
+                    sel == Selected::Aborted && !pre_aborted
+                }
+                Selected::Operation(_) => false,
+            }
+        })
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        loop {
+            let mut tail = self.tail.index.load(Ordering::SeqCst);
+            let mut head = self.head.index.load(Ordering::SeqCst);
+            if self.tail.index.load(Ordering::SeqCst) == tail {
+                tail &= !((1 << SHIFT) - 1);
+                head &= !((1 << SHIFT) - 1);
+                // Indices on a phantom end slot count as the next block's start.
+                if (tail >> SHIFT) % LAP == LAP - 1 {
+                    tail = tail.wrapping_add(1 << SHIFT);
+                }
+                if (head >> SHIFT) % LAP == LAP - 1 {
+                    head = head.wrapping_add(1 << SHIFT);
+                }
+                // Rotate so that head falls in the first block.
+                let lap = (head >> SHIFT) / LAP;
+                tail = tail.wrapping_sub((lap * LAP) << SHIFT);
+                head = head.wrapping_sub((lap * LAP) << SHIFT);
+                tail >>= SHIFT;
+                head >>= SHIFT;
+                // Minus one phantom slot per block boundary crossed.
+                return tail - head - tail / LAP;
+            }
+        }
+    }
+
+    /// Closes the channel; `true` if this call closed it.
+    pub(crate) fn disconnect(&self) -> bool {
+        let tail = self.tail.index.fetch_or(MARK_BIT, Ordering::SeqCst);
+        if tail & MARK_BIT == 0 {
+            self.receivers.disconnect();
+            true
+        } else {
+            false
+        }
+    }
+
+    pub(crate) fn is_disconnected(&self) -> bool {
+        self.tail.index.load(Ordering::SeqCst) & MARK_BIT != 0
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        let head = self.head.index.load(Ordering::SeqCst);
+        let tail = self.tail.index.load(Ordering::SeqCst);
+        head >> SHIFT == tail >> SHIFT
+    }
+}
+
+impl<T> Drop for Channel<T> {
+    fn drop(&mut self) {
+        // The last handle is gone: drop unreceived messages and free blocks.
+        // `&mut self`: nobody else can touch the list (Relaxed loads).
+        let mut head = self.head.index.load(Ordering::Relaxed) & !((1 << SHIFT) - 1);
+        let tail = self.tail.index.load(Ordering::Relaxed) & !((1 << SHIFT) - 1);
+        let mut block = self.head.block.load(Ordering::Relaxed);
+        while head != tail {
+            let offset = (head >> SHIFT) % LAP;
+            if offset < BLOCK_CAP {
+                // SAFETY: slots between head and tail hold written, unread
+                // messages (every send completed: we have `&mut self`).
+                unsafe {
+                    (*block).slots[offset]
+                        .msg
+                        .with_mut(|p| (*p).assume_init_drop());
+                }
+            } else {
+                // SAFETY: a fully passed block: free it and move on.
+                unsafe {
+                    let next = (*block).next.load(Ordering::Relaxed);
+                    drop(Box::from_raw(block));
+                    block = next;
+                }
+            }
+            head = head.wrapping_add(1 << SHIFT);
+        }
+        if !block.is_null() {
+            // SAFETY: the last block; no one else holds it.
+            drop(unsafe { Box::from_raw(block) });
+        }
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn crosses_many_blocks_in_order() {
+        let ch = Channel::new();
+        for i in 0..(LAP * 5) {
+            ch.try_send(i).unwrap();
+        }
+        assert_eq!(ch.len(), LAP * 5);
+        for i in 0..(LAP * 5) {
+            assert_eq!(ch.try_recv(), Ok(i));
+        }
+        assert!(ch.is_empty());
+        assert_eq!(ch.len(), 0);
+    }
+
+    #[test]
+    fn drop_releases_unreceived_messages_and_blocks() {
+        let v = std::sync::Arc::new(());
+        let ch = Channel::new();
+        for _ in 0..(LAP * 2 + 3) {
+            ch.try_send(v.clone()).unwrap();
+        }
+        for _ in 0..LAP {
+            drop(ch.try_recv());
+        }
+        drop(ch);
+        assert_eq!(std::sync::Arc::strong_count(&v), 1);
+    }
+}

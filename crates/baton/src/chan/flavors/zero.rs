@@ -1,0 +1,493 @@
+//! The rendezvous flavour (`bounded(0)`): no buffer; a send completes only
+//! when a receiver takes the value, hand to hand (crossbeam's zero flavour,
+//! Go's unbuffered channel).
+//!
+//! # Invariants (all under `inner`'s lock)
+//!
+//! - At least one of `senders` and `receivers` has no selector that could
+//!   be selected: whoever arrives while a counterpart waits pairs with it
+//!   instead of queueing (Go: "at least one of c.sendq and c.recvq is
+//!   empty"). A select may briefly have entries on both sides of one
+//!   channel; it never pairs with itself (the `except` argument).
+//! - A waiting operation has a *packet*: where the value travels. A blocked
+//!   `send` puts its value in a packet on its own stack; a blocked `recv`
+//!   offers an empty packet on its stack; a `select` arm registers an empty
+//!   packet on the heap (it must not consume its value unless chosen, and
+//!   its stack slot is shared by many arms).
+//! - Whoever pairs with a waiter selects its context under the lock, then,
+//!   after releasing the lock, moves the value through the packet and sets
+//!   the packet's `ready` flag. The waiter does not leave (pop the packet's
+//!   stack frame) before `ready` is set, and the pairer touches the packet
+//!   no more after setting it: the waiter's wake-up comes through its own
+//!   reference-counted context.
+//! - A heap packet is freed by its reader (after `ready`), or by its owner
+//!   when the arm is unregistered without being chosen.
+//!
+//! # Orderings
+//!
+//! `ready` is stored with `Release` after the value moved and loaded with
+//! `Acquire` before it is used or the frame is left, so the value (or its
+//! absence) is visible. The rest is ordered by the lock and by the context
+//! (`context.rs`).
+
+use core::marker::PhantomData;
+use core::ptr;
+use std::time::Instant;
+
+use crate::atomic::Backoff;
+use crate::park::{Parker, Unparker};
+use crate::shim::atomic::{AtomicBool, AtomicPtr, Ordering};
+use crate::shim::{Arc, UnsafeCell};
+
+use super::super::context::{Context, Operation, Selected, Shared, Spin};
+use super::super::error::{RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};
+use super::super::lock::SpinMutex;
+use super::super::waker::{unpark_all, Waker};
+use super::Token;
+
+/// Where a value travels between the two sides (see the invariants).
+struct Packet<T> {
+    /// On the waiter's stack (`true`) or heap-allocated by a select arm.
+    on_stack: bool,
+    /// Set once the value has moved (or been taken).
+    ready: AtomicBool,
+    /// The value, when in flight.
+    msg: UnsafeCell<Option<T>>,
+    /// Heap packets only: the reader waiting for a select's send arm to
+    /// write (a boxed `Unparker`, owned by whoever swaps it out), null, or
+    /// `DONE` once the writer has passed (see `write` and `read`).
+    waiter: AtomicPtr<Unparker>,
+}
+
+/// `waiter` after the writer looked: nobody needs waking any more.
+fn done<U>() -> *mut U {
+    ptr::NonNull::dangling().as_ptr()
+}
+
+impl<T> Packet<T> {
+    fn on_stack(msg: Option<T>) -> Packet<T> {
+        Packet {
+            on_stack: true,
+            ready: AtomicBool::new(false),
+            msg: UnsafeCell::new(msg),
+            waiter: AtomicPtr::new(ptr::null_mut()),
+        }
+    }
+
+    fn empty_on_heap() -> Box<Packet<T>> {
+        Box::new(Packet {
+            on_stack: false,
+            ready: AtomicBool::new(false),
+            msg: UnsafeCell::new(None),
+            waiter: AtomicPtr::new(ptr::null_mut()),
+        })
+    }
+
+    /// Waits until the other side has moved the value.
+    fn wait_ready(&self) {
+        let backoff = Backoff::new();
+        // Acquire: see the module docs.
+        while !self.ready.load(Ordering::Acquire) {
+            backoff.snooze();
+        }
+    }
+
+    /// Takes the value out (owner, after `ready`, or before anyone paired).
+    fn take(&self) -> Option<T> {
+        // SAFETY: only one side touches `msg` at a time: the pairer before
+        // `ready`, the owner after it (or when nobody paired).
+        self.msg.with_mut(|p| unsafe { (*p).take() })
+    }
+}
+
+/// A paired counterpart: its packet (null: the channel is closed) and the
+/// context to wake once the value has moved.
+#[derive(Debug, Default)]
+pub(crate) struct ZeroToken {
+    packet: Option<ptr::NonNull<()>>,
+    cx: Option<Arc<Shared>>,
+}
+
+struct Inner {
+    senders: Waker,
+    receivers: Waker,
+    is_disconnected: bool,
+}
+
+/// A rendezvous channel (see the module docs).
+pub(crate) struct Channel<T> {
+    inner: SpinMutex<Inner>,
+    _marker: PhantomData<T>,
+}
+
+// SAFETY: values move between threads through packets (`T: Send`); a packet
+// is touched by one side at a time (invariants).
+unsafe impl<T: Send> Send for Channel<T> {}
+// SAFETY: as above.
+unsafe impl<T: Send> Sync for Channel<T> {}
+
+impl<T> Channel<T> {
+    pub(crate) fn new() -> Self {
+        Channel {
+            inner: SpinMutex::new(Inner {
+                senders: Waker::default(),
+                receivers: Waker::default(),
+                is_disconnected: false,
+            }),
+            _marker: PhantomData,
+        }
+    }
+
+    /// Phase 1 of a send: pairs with a waiting receiver (`true`), or
+    /// reports none (`false`); closed gives an empty token and `true`.
+    pub(crate) fn start_send(&self, token: &mut Token) -> bool {
+        let mut inner = self.inner.lock();
+        if let Some(e) = inner.receivers.try_select(None) {
+            token.zero.packet = ptr::NonNull::new(e.packet);
+            token.zero.cx = Some(e.cx);
+            true
+        } else if inner.is_disconnected {
+            token.zero = ZeroToken::default();
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Phase 2 of a send: puts `msg` in the paired receiver's packet.
+    ///
+    /// # Safety
+    ///
+    /// `token` came from a successful `start_send` (or a send arm's accept)
+    /// on this channel and is used once.
+    pub(crate) unsafe fn write(&self, token: &mut Token, msg: T) -> Result<(), T> {
+        let Some(packet) = token.zero.packet else {
+            return Err(msg);
+        };
+        // SAFETY: the receiver keeps its packet alive until `ready`.
+        let packet = unsafe { packet.cast::<Packet<T>>().as_ref() };
+        // SAFETY: paired: we are the only side touching `msg` before `ready`.
+        packet.msg.with_mut(|p| unsafe { *p = Some(msg) });
+        // A select's send arm writing its own heap packet: a reader may be
+        // parked waiting for it (see `read`). AcqRel: we see its unparker
+        // fully written, and it sees `DONE` if it comes later.
+        let waiter = if packet.on_stack {
+            ptr::null_mut()
+        } else {
+            packet.waiter.swap(done(), Ordering::AcqRel)
+        };
+        // Release: the value is visible to the receiver (module docs). From
+        // here on the packet may be gone.
+        packet.ready.store(true, Ordering::Release);
+        if !waiter.is_null() {
+            // SAFETY: a non-null, non-DONE waiter is a boxed unparker that
+            // the reader handed over when its CAS succeeded; we own it now.
+            let u = unsafe { Box::from_raw(waiter) };
+            u.unpark();
+        }
+        if let Some(cx) = token.zero.cx.take() {
+            cx.unpark();
+        }
+        Ok(())
+    }
+
+    /// Phase 1 of a receive: pairs with a waiting sender.
+    pub(crate) fn start_recv(&self, token: &mut Token) -> bool {
+        let mut inner = self.inner.lock();
+        if let Some(e) = inner.senders.try_select(None) {
+            token.zero.packet = ptr::NonNull::new(e.packet);
+            token.zero.cx = Some(e.cx);
+            true
+        } else if inner.is_disconnected {
+            token.zero = ZeroToken::default();
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Phase 2 of a receive: takes the value from the paired packet.
+    ///
+    /// # Safety
+    ///
+    /// As [`write`](Self::write), for `start_recv`.
+    pub(crate) unsafe fn read(&self, token: &mut Token) -> Result<T, ()> {
+        let Some(ptr) = token.zero.packet else {
+            return Err(());
+        };
+        // SAFETY: the sender keeps an on-stack packet alive until `ready`; a
+        // heap packet is ours to free once read.
+        let packet = unsafe { ptr.cast::<Packet<T>>().as_ref() };
+        if packet.on_stack {
+            // A blocked send: its value has been there from the start.
+            let msg = packet
+                .take()
+                .expect("a blocked send's packet holds its value");
+            packet.ready.store(true, Ordering::Release);
+            if let Some(cx) = token.zero.cx.take() {
+                cx.unpark();
+            }
+            Ok(msg)
+        } else {
+            // A select's send arm: ours, chosen by a sender (the value is
+            // already there), or a sender's select that we chose, which
+            // must wake up and write. The writer may be a goroutine on our
+            // own worker, so we park (not spin) until it has written.
+            if let Some(cx) = token.zero.cx.take() {
+                wait_for_writer(packet, &cx);
+            }
+            packet.wait_ready();
+            let msg = packet.take().expect("a ready packet holds a value");
+            // SAFETY: a heap packet is freed by its reader, once.
+            drop(unsafe { Box::from_raw(ptr.cast::<Packet<T>>().as_ptr()) });
+            Ok(msg)
+        }
+    }
+
+    pub(crate) fn try_send(&self, msg: T) -> Result<(), TrySendError<T>> {
+        let token = &mut Token::default();
+        if self.start_send(token) {
+            // SAFETY: just paired.
+            unsafe { self.write(token, msg) }.map_err(TrySendError::Closed)
+        } else {
+            Err(TrySendError::Full(msg))
+        }
+    }
+
+    pub(crate) fn send(
+        &self,
+        msg: T,
+        deadline: Option<Instant>,
+    ) -> Result<(), SendTimeoutError<T>> {
+        let token = &mut Token::default();
+        let mut inner = self.inner.lock();
+        if let Some(e) = inner.receivers.try_select(None) {
+            token.zero.packet = ptr::NonNull::new(e.packet);
+            token.zero.cx = Some(e.cx);
+            drop(inner);
+            // SAFETY: just paired; a receiver's packet is never null.
+            return unsafe { self.write(token, msg) }.map_err(SendTimeoutError::Closed);
+        }
+        if inner.is_disconnected {
+            return Err(SendTimeoutError::Closed(msg));
+        }
+        Context::with(|cx| {
+            let oper = Operation::hook(token);
+            let packet = Packet::on_stack(Some(msg));
+            inner
+                .senders
+                .register_with_packet(oper, &packet as *const Packet<T> as *mut (), cx);
+            let mut woken = Vec::new();
+            inner.receivers.notify_observers(&mut woken);
+            drop(inner);
+            unpark_all(woken);
+            match cx.wait_until(deadline) {
+                Selected::Waiting => unreachable!("wait_until returned while waiting"),
+                sel @ (Selected::Aborted | Selected::Disconnected) => {
+                    // Nobody paired with us (we aborted, or the close left
+                    // our entry in place): take the value back.
+                    self.inner.lock().senders.unregister(oper);
+                    let msg = packet
+                        .take()
+                        .expect("an unpaired send still holds its value");
+                    Err(if sel == Selected::Aborted {
+                        SendTimeoutError::Timeout(msg)
+                    } else {
+                        SendTimeoutError::Closed(msg)
+                    })
+                }
+                Selected::Operation(_) => {
+                    // Paired: leave only once the receiver took the value.
+                    packet.wait_ready();
+                    Ok(())
+                }
+            }
+        })
+    }
+
+    pub(crate) fn try_recv(&self) -> Result<T, TryRecvError> {
+        let token = &mut Token::default();
+        if self.start_recv(token) {
+            // SAFETY: just paired.
+            unsafe { self.read(token) }.map_err(|()| TryRecvError::Closed)
+        } else {
+            Err(TryRecvError::Empty)
+        }
+    }
+
+    pub(crate) fn recv(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
+        let token = &mut Token::default();
+        let mut inner = self.inner.lock();
+        if let Some(e) = inner.senders.try_select(None) {
+            token.zero.packet = ptr::NonNull::new(e.packet);
+            token.zero.cx = Some(e.cx);
+            drop(inner);
+            // SAFETY: just paired.
+            return unsafe { self.read(token) }.map_err(|()| RecvTimeoutError::Closed);
+        }
+        if inner.is_disconnected {
+            return Err(RecvTimeoutError::Closed);
+        }
+        Context::with(|cx| {
+            let oper = Operation::hook(token);
+            let packet = Packet::<T>::on_stack(None);
+            inner
+                .receivers
+                .register_with_packet(oper, &packet as *const Packet<T> as *mut (), cx);
+            let mut woken = Vec::new();
+            inner.senders.notify_observers(&mut woken);
+            drop(inner);
+            unpark_all(woken);
+            match cx.wait_until(deadline) {
+                Selected::Waiting => unreachable!("wait_until returned while waiting"),
+                Selected::Aborted => {
+                    self.inner.lock().receivers.unregister(oper);
+                    Err(RecvTimeoutError::Timeout)
+                }
+                Selected::Disconnected => {
+                    self.inner.lock().receivers.unregister(oper);
+                    Err(RecvTimeoutError::Closed)
+                }
+                Selected::Operation(_) => {
+                    packet.wait_ready();
+                    Ok(packet.take().expect("a ready packet holds a value"))
+                }
+            }
+        })
+    }
+
+    /// Closes the channel; `true` if this call closed it.
+    pub(crate) fn disconnect(&self) -> bool {
+        let mut woken = Vec::new();
+        let mut inner = self.inner.lock();
+        let first = !inner.is_disconnected;
+        if first {
+            inner.is_disconnected = true;
+            inner.senders.disconnect(&mut woken);
+            inner.receivers.disconnect(&mut woken);
+        }
+        drop(inner);
+        unpark_all(woken);
+        first
+    }
+
+    pub(crate) fn is_disconnected(&self) -> bool {
+        self.inner.lock().is_disconnected
+    }
+
+    /// Registers a select's send arm (`send`) or receive arm with a heap
+    /// packet; returns whether the arm is ready now.
+    pub(crate) fn register(&self, oper: Operation, cx: &Context, send: bool) -> bool {
+        let packet = Box::into_raw(Packet::<T>::empty_on_heap()) as *mut ();
+        let mut woken = Vec::new();
+        let ready = {
+            let mut guard = self.inner.lock();
+            let inner = &mut *guard;
+            let (mine, theirs) = if send {
+                (&mut inner.senders, &mut inner.receivers)
+            } else {
+                (&mut inner.receivers, &mut inner.senders)
+            };
+            mine.register_with_packet(oper, packet, cx);
+            theirs.notify_observers(&mut woken);
+            theirs.can_select(Some(cx)) || inner.is_disconnected
+        };
+        unpark_all(woken);
+        ready
+    }
+
+    /// Unregisters a select arm; frees its heap packet if nobody chose it.
+    pub(crate) fn unregister(&self, oper: Operation, send: bool) {
+        let mut inner = self.inner.lock();
+        let waker = if send {
+            &mut inner.senders
+        } else {
+            &mut inner.receivers
+        };
+        if let Some(e) = waker.unregister(oper) {
+            drop(inner);
+            // SAFETY: registered by `register` and never chosen: ours to free.
+            drop(unsafe { Box::from_raw(e.packet as *mut Packet<T>) });
+        }
+    }
+
+    /// A select arm of ours was chosen: learn the packet.
+    pub(crate) fn accept(&self, token: &mut Token, cx: &Context) -> bool {
+        token.zero.packet = ptr::NonNull::new(cx.wait_packet());
+        token.zero.cx = None;
+        true
+    }
+
+    /// Whether a send (`send`) or receive could complete now.
+    pub(crate) fn is_ready(&self, send: bool) -> bool {
+        let inner = self.inner.lock();
+        let theirs = if send {
+            &inner.receivers
+        } else {
+            &inner.senders
+        };
+        theirs.can_select(None) || inner.is_disconnected
+    }
+
+    /// Registers an observer of the send (`send`) or receive side.
+    pub(crate) fn watch(&self, oper: Operation, cx: &Context, send: bool) -> bool {
+        let mut inner = self.inner.lock();
+        let inner = &mut *inner;
+        let (mine, theirs) = if send {
+            (&mut inner.senders, &inner.receivers)
+        } else {
+            (&mut inner.receivers, &inner.senders)
+        };
+        mine.watch(oper, cx);
+        theirs.can_select(None) || inner.is_disconnected
+    }
+
+    pub(crate) fn unwatch(&self, oper: Operation, send: bool) {
+        let mut inner = self.inner.lock();
+        if send {
+            inner.senders.unwatch(oper);
+        } else {
+            inner.receivers.unwatch(oper);
+        }
+    }
+}
+
+/// Wakes the select whose send arm we chose and parks until it has written
+/// its value into `packet` (see `Packet::waiter`).
+#[cold]
+fn wait_for_writer<T>(packet: &Packet<T>, cx: &Shared) {
+    let parker = Parker::current();
+    let mine = Box::into_raw(Box::new(parker.unparker()));
+    // AcqRel: publishes the unparker to the writer's swap. Failure: the
+    // writer already passed (DONE): the value is there or about to be.
+    let handed_over = packet
+        .waiter
+        .compare_exchange(ptr::null_mut(), mine, Ordering::AcqRel, Ordering::Acquire)
+        .is_ok();
+    if !handed_over {
+        // SAFETY: never published: still ours.
+        drop(unsafe { Box::from_raw(mine) });
+    }
+    cx.unpark();
+    if handed_over {
+        let mut spin = Spin::new(None);
+        // Acquire: as `wait_ready`.
+        while !packet.ready.load(Ordering::Acquire) {
+            if !spin.next() {
+                parker.park();
+            }
+        }
+    }
+}
+
+impl<T> Drop for Channel<T> {
+    fn drop(&mut self) {
+        // No waiter can be registered: every operation unregisters before it
+        // returns, and a handle is borrowed for its whole duration.
+        let inner = self.inner.lock();
+        debug_assert!(
+            inner.senders.is_empty() && inner.receivers.is_empty(),
+            "rendezvous channel dropped with waiters registered"
+        );
+    }
+}

@@ -1,0 +1,583 @@
+//! `select`: wait on several channel operations at once and complete
+//! exactly one — the [`select!`](crate::select!) macro for a fixed set of
+//! arms, [`Select`] for a set built at run time.
+//!
+//! # Rules (Go's)
+//!
+//! - When several operations are ready, one is chosen **uniformly at
+//!   random** (a test checks the distribution).
+//! - A **send arm that is not chosen never consumes its value**: with
+//!   [`Select`], the value is given only to the chosen operation
+//!   ([`SelectedOperation::send`]); in `select!`, the value expression is
+//!   evaluated only when its arm is chosen.
+//! - An arm on a closed channel is ready: a receive completes with
+//!   [`RecvError::Closed`](super::RecvError::Closed), a send with
+//!   [`SendError`](super::SendError) holding the value.
+//! - An arm over `None` (an `Option<&Receiver<T>>`/`Option<&Sender<T>>`),
+//!   or over [`never()`](super::never), is never chosen: Go's nil-channel
+//!   idiom for switching cases off.
+//! - Clock channels ([`time::after`](crate::time::after),
+//!   [`tick`](crate::time::tick), timers) work like any other arm.
+//! - Blocking parks the goroutine (freeing its worker) or thread; it works
+//!   the same from both.
+//!
+//! See `run.rs` for the algorithm.
+
+mod handle;
+mod macros;
+mod run;
+
+use core::fmt;
+use core::marker::PhantomData;
+use std::time::{Duration, Instant};
+
+use super::error::{
+    ReadyTimeoutError, RecvError, SelectTimeoutError, SendError, TryReadyError, TrySelectError,
+};
+use super::flavors::Token;
+use super::{Receiver, Sender};
+use run::{run_ready, run_select, Arm, Timeout};
+
+/// A set of channel operations to select from, built at run time (for a
+/// fixed set, [`select!`](crate::select!) reads better).
+///
+/// Add operations with [`recv`](Self::recv) and [`send`](Self::send) (each
+/// returns the operation's index), then wait with
+/// [`select`](Self::select), [`try_select`](Self::try_select) or
+/// [`select_timeout`](Self::select_timeout); complete the chosen operation
+/// with the [`SelectedOperation`] they return.
+///
+/// ```
+/// use baton::chan::{unbounded, Select};
+///
+/// // Receive from whichever of many channels has a value.
+/// let chans: Vec<_> = (0..4).map(|_| unbounded::<usize>()).collect();
+/// chans[2].0.send(42).unwrap();
+///
+/// let mut sel = Select::new();
+/// for (_, rx) in &chans {
+///     sel.recv(rx);
+/// }
+/// let op = sel.select();
+/// let i = op.index();
+/// assert_eq!(i, 2);
+/// assert_eq!(op.recv(&chans[i].1), Ok(42));
+/// ```
+pub struct Select<'a> {
+    /// The operations, in the order added (run_select shuffles a copy's
+    /// order in place; indices travel with the arms).
+    arms: Arms<'a>,
+    /// Index the next added operation gets.
+    next_index: usize,
+}
+
+impl<'a> Select<'a> {
+    /// An empty set. Selecting on it blocks forever (Go's `select {}`);
+    /// `try_select` fails and `select_timeout` times out.
+    ///
+    /// ```
+    /// let mut sel = baton::chan::Select::new();
+    /// assert!(sel.try_select().is_err());
+    /// ```
+    pub fn new() -> Self {
+        Select {
+            arms: Arms::new(),
+            next_index: 0,
+        }
+    }
+
+    /// Adds a receive from `r`; returns its index.
+    ///
+    /// ```
+    /// let (tx, rx) = baton::chan::bounded(1);
+    /// tx.send(1).unwrap();
+    /// let mut sel = baton::chan::Select::new();
+    /// let i = sel.recv(&rx);
+    /// let op = sel.select();
+    /// assert_eq!(op.index(), i);
+    /// assert_eq!(op.recv(&rx), Ok(1));
+    /// ```
+    pub fn recv<T>(&mut self, r: &'a Receiver<T>) -> usize {
+        let i = self.next_index;
+        self.next_index += 1;
+        let ptr = r as *const Receiver<T> as *const u8;
+        self.arms.push((r, i, ptr));
+        i
+    }
+
+    /// Adds a send into `s`; returns its index. The value is given only if
+    /// this operation is chosen ([`SelectedOperation::send`]).
+    ///
+    /// ```
+    /// let (tx, rx) = baton::chan::bounded(1);
+    /// let mut sel = baton::chan::Select::new();
+    /// let i = sel.send(&tx);
+    /// let op = sel.select();
+    /// assert_eq!(op.index(), i);
+    /// op.send(&tx, 5).unwrap();
+    /// assert_eq!(rx.recv(), Ok(5));
+    /// ```
+    pub fn send<T>(&mut self, s: &'a Sender<T>) -> usize {
+        let i = self.next_index;
+        self.next_index += 1;
+        let ptr = s as *const Sender<T> as *const u8;
+        self.arms.push((s, i, ptr));
+        i
+    }
+
+    /// Adds a receive if `r` is `Some`; returns the index it has (or would
+    /// have had: a `None` arm still takes an index, so arm numbers stay
+    /// fixed). For `select!`'s optional arms.
+    #[doc(hidden)]
+    pub fn recv_opt<T>(&mut self, r: Option<&'a Receiver<T>>) -> usize {
+        match r {
+            Some(r) => self.recv(r),
+            None => {
+                self.next_index += 1;
+                self.next_index - 1
+            }
+        }
+    }
+
+    /// As [`recv_opt`](Self::recv_opt), for a send.
+    #[doc(hidden)]
+    pub fn send_opt<T>(&mut self, s: Option<&'a Sender<T>>) -> usize {
+        match s {
+            Some(s) => self.send(s),
+            None => {
+                self.next_index += 1;
+                self.next_index - 1
+            }
+        }
+    }
+
+    /// Removes the operation with index `i` (it is never chosen again).
+    ///
+    /// # Panics
+    ///
+    /// If there is no operation with that index.
+    ///
+    /// ```
+    /// let (tx1, rx1) = baton::chan::unbounded::<i32>();
+    /// let (tx2, rx2) = baton::chan::unbounded::<i32>();
+    /// tx1.send(1).unwrap();
+    /// tx2.send(2).unwrap();
+    /// let mut sel = baton::chan::Select::new();
+    /// let i1 = sel.recv(&rx1);
+    /// sel.recv(&rx2);
+    /// sel.remove(i1);
+    /// let op = sel.select();
+    /// assert_eq!(op.recv(&rx2), Ok(2));
+    /// ```
+    pub fn remove(&mut self, i: usize) {
+        if !self.arms.remove(i) {
+            panic!("Select::remove({i}): no operation has this index");
+        }
+    }
+
+    /// Waits until one operation can complete and starts it; complete it
+    /// with the returned [`SelectedOperation`].
+    ///
+    /// ```
+    /// let (tx, rx) = baton::chan::rendezvous();
+    /// std::thread::spawn(move || tx.send(7).unwrap());
+    /// let mut sel = baton::chan::Select::new();
+    /// sel.recv(&rx);
+    /// assert_eq!(sel.select().recv(&rx), Ok(7));
+    /// ```
+    pub fn select(&mut self) -> SelectedOperation<'a> {
+        self.run(Timeout::Never)
+            .expect("a select without a timeout cannot time out")
+    }
+
+    /// Starts an operation that can complete now, if there is one.
+    ///
+    /// ```
+    /// let (tx, rx) = baton::chan::bounded::<i32>(1);
+    /// let mut sel = baton::chan::Select::new();
+    /// sel.recv(&rx);
+    /// assert!(sel.try_select().is_err());
+    /// tx.send(1).unwrap();
+    /// assert_eq!(sel.try_select().unwrap().recv(&rx), Ok(1));
+    /// ```
+    pub fn try_select(&mut self) -> Result<SelectedOperation<'a>, TrySelectError> {
+        self.run(Timeout::Now).ok_or(TrySelectError)
+    }
+
+    /// As [`select`](Self::select), giving up after `timeout`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let (_tx, rx) = baton::chan::bounded::<i32>(1);
+    /// let mut sel = baton::chan::Select::new();
+    /// sel.recv(&rx);
+    /// assert!(sel.select_timeout(Duration::from_millis(2)).is_err());
+    /// ```
+    pub fn select_timeout(
+        &mut self,
+        timeout: Duration,
+    ) -> Result<SelectedOperation<'a>, SelectTimeoutError> {
+        match Instant::now().checked_add(timeout) {
+            Some(d) => self.select_deadline(d),
+            None => Ok(self.select()),
+        }
+    }
+
+    /// As [`select`](Self::select), giving up at `deadline`.
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// let (tx, rx) = baton::chan::bounded(1);
+    /// tx.send(3).unwrap();
+    /// let mut sel = baton::chan::Select::new();
+    /// sel.recv(&rx);
+    /// let op = sel.select_deadline(Instant::now() + Duration::from_secs(1)).unwrap();
+    /// assert_eq!(op.recv(&rx), Ok(3));
+    /// ```
+    pub fn select_deadline(
+        &mut self,
+        deadline: Instant,
+    ) -> Result<SelectedOperation<'a>, SelectTimeoutError> {
+        self.run(Timeout::At(deadline)).ok_or(SelectTimeoutError)
+    }
+
+    fn run(&mut self, timeout: Timeout) -> Option<SelectedOperation<'a>> {
+        let (token, index, ptr) = run_select(self.arms.as_mut_slice(), timeout)?;
+        Some(SelectedOperation {
+            token,
+            index,
+            ptr,
+            done: false,
+            _marker: PhantomData,
+        })
+    }
+
+    /// Waits until some operation *may* complete and returns its index,
+    /// without starting it (another thread may still take the value first:
+    /// then the operation, tried without blocking, fails).
+    ///
+    /// ```
+    /// let (tx, rx) = baton::chan::bounded(1);
+    /// tx.send(1).unwrap();
+    /// let mut sel = baton::chan::Select::new();
+    /// let i = sel.recv(&rx);
+    /// assert_eq!(sel.ready(), i);
+    /// assert_eq!(rx.try_recv(), Ok(1));
+    /// ```
+    pub fn ready(&mut self) -> usize {
+        run_ready(self.arms.as_mut_slice(), Timeout::Never).expect("no timeout")
+    }
+
+    /// The index of an operation that may complete now, if any.
+    ///
+    /// ```
+    /// let (_tx, rx) = baton::chan::bounded::<i32>(1);
+    /// let mut sel = baton::chan::Select::new();
+    /// sel.recv(&rx);
+    /// assert!(sel.try_ready().is_err());
+    /// ```
+    pub fn try_ready(&mut self) -> Result<usize, TryReadyError> {
+        run_ready(self.arms.as_mut_slice(), Timeout::Now).ok_or(TryReadyError)
+    }
+
+    /// As [`ready`](Self::ready), giving up after `timeout`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let (tx, _rx) = baton::chan::bounded::<i32>(1);
+    /// let mut sel = baton::chan::Select::new();
+    /// let i = sel.send(&tx);
+    /// assert_eq!(sel.ready_timeout(Duration::from_secs(1)), Ok(i));
+    /// ```
+    pub fn ready_timeout(&mut self, timeout: Duration) -> Result<usize, ReadyTimeoutError> {
+        let t = match Instant::now().checked_add(timeout) {
+            Some(d) => Timeout::At(d),
+            None => Timeout::Never,
+        };
+        run_ready(self.arms.as_mut_slice(), t).ok_or(ReadyTimeoutError)
+    }
+}
+
+/// Arms kept inline up to [`INLINE`] (no allocation for the common
+/// select of a few channels), spilling to a `Vec` beyond.
+#[derive(Clone)]
+struct Arms<'a> {
+    inline: [Arm<'a>; INLINE],
+    len: usize,
+    /// Non-empty once spilled; then it holds every arm.
+    spill: Vec<Arm<'a>>,
+}
+
+/// Arms a [`Select`] holds without allocating.
+const INLINE: usize = 8;
+
+/// The filler of unused inline slots (never looked at).
+static FILLER: Receiver<()> = Receiver {
+    flavor: super::receiver::ReceiverFlavor::Never,
+};
+
+impl<'a> Arms<'a> {
+    fn new() -> Self {
+        Arms {
+            inline: [(&FILLER, usize::MAX, core::ptr::null()); INLINE],
+            len: 0,
+            spill: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, arm: Arm<'a>) {
+        if self.spill.is_empty() && self.len < INLINE {
+            self.inline[self.len] = arm;
+            self.len += 1;
+        } else {
+            if self.spill.is_empty() {
+                self.spill.extend_from_slice(&self.inline[..self.len]);
+            }
+            self.spill.push(arm);
+        }
+    }
+
+    fn as_slice(&self) -> &[Arm<'a>] {
+        if self.spill.is_empty() {
+            &self.inline[..self.len]
+        } else {
+            &self.spill
+        }
+    }
+
+    fn as_mut_slice(&mut self) -> &mut [Arm<'a>] {
+        if self.spill.is_empty() {
+            &mut self.inline[..self.len]
+        } else {
+            &mut self.spill
+        }
+    }
+
+    /// Removes the arm with index `i`; `false` if there is none.
+    fn remove(&mut self, i: usize) -> bool {
+        let Some(pos) = self.as_slice().iter().position(|a| a.1 == i) else {
+            return false;
+        };
+        if self.spill.is_empty() {
+            self.inline[pos] = self.inline[self.len - 1];
+            self.len -= 1;
+        } else {
+            self.spill.swap_remove(pos);
+        }
+        true
+    }
+}
+
+impl Default for Select<'_> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Clone for Select<'_> {
+    fn clone(&self) -> Self {
+        Select {
+            arms: self.arms.clone(),
+            next_index: self.next_index,
+        }
+    }
+}
+
+impl fmt::Debug for Select<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Select")
+            .field("operations", &self.arms.as_slice().len())
+            .finish()
+    }
+}
+
+/// The operation a select chose, started but not completed: complete it
+/// with [`recv`](Self::recv) or [`send`](Self::send) on the same
+/// receiver or sender it was added with.
+///
+/// # Panics
+///
+/// Dropping it without completing it panics: the channel has reserved a
+/// slot (or paired with a counterpart waiting on it) for this operation.
+///
+/// ```
+/// let (tx, rx) = baton::chan::unbounded();
+/// tx.send(1).unwrap();
+/// let mut sel = baton::chan::Select::new();
+/// sel.recv(&rx);
+/// let op = sel.select();
+/// assert_eq!(op.index(), 0);
+/// assert_eq!(op.recv(&rx), Ok(1));
+/// ```
+#[must_use = "a selected operation must be completed with recv or send"]
+pub struct SelectedOperation<'a> {
+    token: Token,
+    index: usize,
+    ptr: *const u8,
+    done: bool,
+    _marker: PhantomData<&'a ()>,
+}
+
+impl SelectedOperation<'_> {
+    /// The index of the chosen operation.
+    ///
+    /// ```
+    /// let (tx, rx) = baton::chan::bounded(1);
+    /// let mut sel = baton::chan::Select::new();
+    /// sel.recv(&rx);
+    /// let i = sel.send(&tx);
+    /// let op = sel.select(); // only the send is ready
+    /// assert_eq!(op.index(), i);
+    /// op.send(&tx, ()).unwrap();
+    /// ```
+    pub fn index(&self) -> usize {
+        self.index
+    }
+
+    /// Completes the chosen receive.
+    ///
+    /// # Panics
+    ///
+    /// If `r` is not the receiver the chosen operation was added with.
+    ///
+    /// ```
+    /// let (tx, rx) = baton::chan::bounded(1);
+    /// tx.send('x').unwrap();
+    /// let mut sel = baton::chan::Select::new();
+    /// sel.recv(&rx);
+    /// assert_eq!(sel.select().recv(&rx), Ok('x'));
+    /// ```
+    pub fn recv<T>(mut self, r: &Receiver<T>) -> Result<T, RecvError> {
+        assert!(
+            r as *const Receiver<T> as *const u8 == self.ptr,
+            "SelectedOperation::recv: passed a receiver that was not the selected operation's"
+        );
+        self.done = true;
+        // SAFETY: the token was filled for this very receiver (checked above)
+        // and is used once (`self` is consumed).
+        unsafe { handle::read(r, &mut self.token) }.map_err(|()| RecvError::Closed)
+    }
+
+    /// Completes the chosen send with `value` (handed back if the channel
+    /// is closed).
+    ///
+    /// # Panics
+    ///
+    /// If `s` is not the sender the chosen operation was added with.
+    ///
+    /// ```
+    /// let (tx, rx) = baton::chan::unbounded();
+    /// let mut sel = baton::chan::Select::new();
+    /// sel.send(&tx);
+    /// sel.select().send(&tx, 9).unwrap();
+    /// assert_eq!(rx.recv(), Ok(9));
+    /// ```
+    pub fn send<T>(mut self, s: &Sender<T>, value: T) -> Result<(), SendError<T>> {
+        assert!(
+            s as *const Sender<T> as *const u8 == self.ptr,
+            "SelectedOperation::send: passed a sender that was not the selected operation's"
+        );
+        self.done = true;
+        // SAFETY: as in `recv`.
+        unsafe { handle::write(s, &mut self.token, value) }.map_err(SendError)
+    }
+}
+
+impl Drop for SelectedOperation<'_> {
+    fn drop(&mut self) {
+        if !self.done && !std::thread::panicking() {
+            panic!("a SelectedOperation was dropped without being completed (call recv or send)");
+        }
+    }
+}
+
+impl fmt::Debug for SelectedOperation<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SelectedOperation")
+            .field("index", &self.index)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Helpers for `select!`; not part of the API.
+#[doc(hidden)]
+pub mod __private {
+    use super::super::{Receiver, Sender};
+
+    /// What a `recv(...)` arm accepts (the macro borrows it): a receiver,
+    /// a reference to one, or an optional one (`None` disables the arm).
+    pub trait RecvArm<'a> {
+        type Item;
+        fn into_arm(self) -> Option<&'a Receiver<Self::Item>>;
+    }
+
+    impl<'a, T> RecvArm<'a> for &'a Receiver<T> {
+        type Item = T;
+        fn into_arm(self) -> Option<&'a Receiver<T>> {
+            Some(self)
+        }
+    }
+
+    impl<'a, T> RecvArm<'a> for &&'a Receiver<T> {
+        type Item = T;
+        fn into_arm(self) -> Option<&'a Receiver<T>> {
+            Some(*self)
+        }
+    }
+
+    impl<'a, T> RecvArm<'a> for &Option<&'a Receiver<T>> {
+        type Item = T;
+        fn into_arm(self) -> Option<&'a Receiver<T>> {
+            *self
+        }
+    }
+
+    impl<'a, T> RecvArm<'a> for &'a Option<Receiver<T>> {
+        type Item = T;
+        fn into_arm(self) -> Option<&'a Receiver<T>> {
+            self.as_ref()
+        }
+    }
+
+    /// What a `send(...)` arm accepts, as [`RecvArm`].
+    pub trait SendArm<'a> {
+        type Item;
+        fn into_arm(self) -> Option<&'a Sender<Self::Item>>;
+    }
+
+    impl<'a, T> SendArm<'a> for &'a Sender<T> {
+        type Item = T;
+        fn into_arm(self) -> Option<&'a Sender<T>> {
+            Some(self)
+        }
+    }
+
+    impl<'a, T> SendArm<'a> for &&'a Sender<T> {
+        type Item = T;
+        fn into_arm(self) -> Option<&'a Sender<T>> {
+            Some(*self)
+        }
+    }
+
+    impl<'a, T> SendArm<'a> for &Option<&'a Sender<T>> {
+        type Item = T;
+        fn into_arm(self) -> Option<&'a Sender<T>> {
+            *self
+        }
+    }
+
+    impl<'a, T> SendArm<'a> for &'a Option<Sender<T>> {
+        type Item = T;
+        fn into_arm(self) -> Option<&'a Sender<T>> {
+            self.as_ref()
+        }
+    }
+
+    pub fn recv_arm<'a, A: RecvArm<'a>>(a: A) -> Option<&'a Receiver<A::Item>> {
+        a.into_arm()
+    }
+
+    pub fn send_arm<'a, A: SendArm<'a>>(a: A) -> Option<&'a Sender<A::Item>> {
+        a.into_arm()
+    }
+}

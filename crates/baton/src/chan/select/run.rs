@@ -1,0 +1,329 @@
+//! The select algorithm (crossbeam's `run_select`, Go's `selectgo` in
+//! spirit): shuffle, try every arm, else register on every arm and park
+//! until one is selected.
+//!
+//! 1. **Shuffle** the arms (Fisher-Yates with a per-thread xorshift), then
+//!    try each in that order without waiting; the first that completes
+//!    phase 1 wins. Among the arms ready at that moment each is thus chosen
+//!    with equal probability (Go's fairness rule).
+//! 2. Otherwise **register** `(operation id, context)` on every arm. If an
+//!    arm reports itself ready while we register, abort (CAS the context to
+//!    `Aborted`) and go back to 1. A counterpart may select one of our
+//!    operations at any moment from the first registration on; the context
+//!    CAS makes sure only one does.
+//! 3. **Park** until selected, closed, or the earliest deadline (the
+//!    select's own, or a clock arm's).
+//! 4. **Unregister** every arm (a selected entry was already removed by its
+//!    selector) and, if an operation was selected, *accept* it: phase 1
+//!    completes on that arm (a rendezvous arm learns its packet). An accept
+//!    may fail (a buffered arm's value was taken by someone else between
+//!    the notify and our wake); then go back to 1.
+//!
+//! Phase 2 (moving the value) is left to the caller, through
+//! [`SelectedOperation`](super::SelectedOperation), so a send arm's value is
+//! only ever produced for the arm that was chosen.
+
+use std::time::Instant;
+
+use super::super::context::{Context, Operation, Selected};
+use super::super::flavors::Token;
+use super::handle::SelectHandle;
+use crate::shim;
+
+/// How long a select may wait.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Timeout {
+    /// Not at all (`try_select`, `default =>`).
+    Now,
+    /// Forever.
+    Never,
+    /// Until this instant.
+    At(Instant),
+}
+
+/// One arm: the handle, the index the user knows it by, and the address
+/// of the handle's `Sender`/`Receiver` (to check the completion uses the
+/// same one).
+pub(crate) type Arm<'a> = (&'a dyn SelectHandle, usize, *const u8);
+
+shim::thread_local! {
+    /// This thread's shuffle state (xorshift64; never 0).
+    static RNG: core::cell::Cell<u64> = core::cell::Cell::new(0);
+}
+
+/// A source of random numbers: this thread's xorshift64 state, read once
+/// per shuffle and written back after.
+struct Rng(u64);
+
+impl Rng {
+    fn take() -> Rng {
+        RNG.with(|rng| {
+            let x = rng.get();
+            if x != 0 {
+                return Rng(x);
+            }
+            // Seed from the cell's address and the clock: distinct threads
+            // and runs start apart.
+            Rng((rng as *const _ as u64) ^ seed_clock() | 1)
+        })
+    }
+
+    fn put_back(self) {
+        RNG.with(|rng| rng.set(self.0));
+    }
+
+    /// A random number below `n` (`n >= 1`).
+    fn below(&mut self, n: usize) -> usize {
+        let mut x = self.0;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.0 = x;
+        // Multiply-shift: unbiased enough for n far below 2^32.
+        (((x >> 32) * n as u64) >> 32) as usize
+    }
+}
+
+#[cfg(not(loom))]
+fn seed_clock() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0x9E37_79B9_7F4A_7C15, |d| d.as_nanos() as u64)
+}
+
+#[cfg(loom)]
+fn seed_clock() -> u64 {
+    0x9E37_79B9_7F4A_7C15
+}
+
+/// Fisher-Yates shuffle of the arms.
+fn shuffle<T>(v: &mut [T]) {
+    if v.len() < 2 {
+        return;
+    }
+    let mut rng = Rng::take();
+    for i in (1..v.len()).rev() {
+        v.swap(i, rng.below(i + 1));
+    }
+    rng.put_back();
+}
+
+/// Sleeps until `timeout` with no arm at all (Go's empty `select {}`
+/// blocks forever).
+fn wait_without_arms(timeout: Timeout) {
+    match timeout {
+        Timeout::Now => {}
+        Timeout::Never => loop {
+            crate::park::park();
+        },
+        Timeout::At(when) => {
+            while Instant::now() < when {
+                crate::park::park_deadline(when);
+            }
+        }
+    }
+}
+
+/// Runs a select over `arms`; `Some((token, index, ptr))` of the arm whose
+/// phase 1 completed, `None` on timeout.
+pub(crate) fn run_select(
+    arms: &mut [Arm<'_>],
+    timeout: Timeout,
+) -> Option<(Token, usize, *const u8)> {
+    if arms.is_empty() {
+        wait_without_arms(timeout);
+        return None;
+    }
+    shuffle(arms);
+    let mut token = Token::default();
+    let mut timed_out = false;
+    loop {
+        for &(handle, i, ptr) in arms.iter() {
+            if handle.try_select(&mut token) {
+                return Some((token, i, ptr));
+            }
+        }
+        if timed_out {
+            return None;
+        }
+        let deadline = match timeout {
+            Timeout::Now => return None,
+            Timeout::Never => None,
+            Timeout::At(when) => {
+                if Instant::now() >= when {
+                    return None;
+                }
+                Some(when)
+            }
+        };
+        match Context::with(|cx| block(arms, &mut token, cx, deadline)) {
+            Blocked::Chosen(i, ptr) => return Some((token, i, ptr)),
+            Blocked::Retry => {}
+            // One last try (step 1), then give up.
+            Blocked::TimedOut => timed_out = true,
+        }
+    }
+}
+
+/// How steps 2-4 ended.
+enum Blocked {
+    /// This arm's phase 1 completed.
+    Chosen(usize, *const u8),
+    /// Go back to step 1.
+    Retry,
+    /// The deadline (the select's, or a clock arm's) passed.
+    TimedOut,
+}
+
+/// Steps 2-4 of the algorithm.
+#[cold]
+fn block(
+    arms: &mut [Arm<'_>],
+    token: &mut Token,
+    cx: &Context,
+    deadline: Option<Instant>,
+) -> Blocked {
+    let mut sel = Selected::Waiting;
+    let mut registered = 0;
+    let mut own_deadline = false;
+    for arm in arms.iter_mut() {
+        registered += 1;
+        let oper = Operation::hook(arm);
+        if arm.0.register(oper, cx) {
+            // Ready while we registered: stop and retry (unless a
+            // counterpart selected us meanwhile).
+            sel = match cx.try_select(Selected::Aborted) {
+                Ok(()) => Selected::Aborted,
+                Err(s) => s,
+            };
+            break;
+        }
+        sel = cx.selected();
+        if sel != Selected::Waiting {
+            break;
+        }
+    }
+    if sel == Selected::Waiting {
+        let mut wake = deadline;
+        for arm in arms.iter() {
+            if let Some(x) = arm.0.deadline() {
+                wake = Some(wake.map_or(x, |y| x.min(y)));
+            }
+        }
+        sel = cx.wait_until(wake);
+        // The select's own deadline (not a clock arm's) is what passed.
+        own_deadline = wake == deadline;
+    }
+    for arm in arms.iter_mut().take(registered) {
+        let oper = Operation::hook(arm);
+        arm.0.unregister(oper);
+    }
+    match sel {
+        Selected::Waiting => unreachable!("wait_until returned while waiting"),
+        // Only the deadline makes `wait_until` return `Aborted`.
+        Selected::Aborted if own_deadline => Blocked::TimedOut,
+        // Retry: a closed arm completes phase 1 at once (closed token).
+        Selected::Aborted | Selected::Disconnected => Blocked::Retry,
+        Selected::Operation(_) => {
+            for arm in arms.iter_mut() {
+                if sel == Selected::Operation(Operation::hook(arm)) {
+                    return if arm.0.accept(token, cx) {
+                        Blocked::Chosen(arm.1, arm.2)
+                    } else {
+                        Blocked::Retry
+                    };
+                }
+            }
+            unreachable!("a select was woken for an operation it does not have")
+        }
+    }
+}
+
+/// Waits until some arm is ready (without completing it); its index, or
+/// `None` on timeout.
+pub(crate) fn run_ready(arms: &mut [Arm<'_>], timeout: Timeout) -> Option<usize> {
+    if arms.is_empty() {
+        wait_without_arms(timeout);
+        return None;
+    }
+    shuffle(arms);
+    loop {
+        for &(handle, i, _) in arms.iter() {
+            if handle.is_ready() {
+                return Some(i);
+            }
+        }
+        let deadline = match timeout {
+            Timeout::Now => return None,
+            Timeout::Never => None,
+            Timeout::At(when) => {
+                if Instant::now() >= when {
+                    return None;
+                }
+                Some(when)
+            }
+        };
+        let res = Context::with(|cx| {
+            let mut sel = Selected::Waiting;
+            let mut watched = 0;
+            for arm in arms.iter_mut() {
+                watched += 1;
+                let oper = Operation::hook(arm);
+                if arm.0.watch(oper, cx) {
+                    sel = match cx.try_select(Selected::Operation(oper)) {
+                        Ok(()) => Selected::Operation(oper),
+                        Err(s) => s,
+                    };
+                    break;
+                }
+                sel = cx.selected();
+                if sel != Selected::Waiting {
+                    break;
+                }
+            }
+            if sel == Selected::Waiting {
+                let mut deadline = deadline;
+                for arm in arms.iter() {
+                    if let Some(x) = arm.0.deadline() {
+                        deadline = Some(deadline.map_or(x, |y| x.min(y)));
+                    }
+                }
+                sel = cx.wait_until(deadline);
+            }
+            for arm in arms.iter_mut().take(watched) {
+                let oper = Operation::hook(arm);
+                arm.0.unwatch(oper);
+            }
+            match sel {
+                Selected::Operation(_) => arms.iter_mut().find_map(|arm| {
+                    (sel == Selected::Operation(Operation::hook(arm))).then_some(arm.1)
+                }),
+                _ => None,
+            }
+        });
+        if let Some(i) = res {
+            // Observers learn "maybe ready": confirm before answering.
+            if arms.iter().any(|a| a.1 == i && a.0.is_ready()) {
+                return Some(i);
+            }
+        }
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn random_below_covers_the_range_evenly() {
+        let mut counts = [0u32; 5];
+        let mut rng = Rng::take();
+        for _ in 0..50_000 {
+            counts[rng.below(5)] += 1;
+        }
+        rng.put_back();
+        for c in counts {
+            assert!((8_000..12_000).contains(&c), "{counts:?}");
+        }
+    }
+}
