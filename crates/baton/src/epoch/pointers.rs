@@ -276,7 +276,9 @@ impl<'g, T> Shared<'g, T> {
     /// let g = epoch::pin();
     /// // SAFETY: non-null, never retired.
     /// assert_eq!(unsafe { a.load(Ordering::Acquire, &g).deref() }, &1);
-    /// # drop(g); drop(unsafe { a.into_owned() });
+    /// # drop(g);
+    /// # // SAFETY: the guard is gone and no other thread holds `a`.
+    /// # drop(unsafe { a.into_owned() });
     /// ```
     #[inline]
     pub unsafe fn deref(&self) -> &'g T {
@@ -434,7 +436,9 @@ impl<T> Atomic<T> {
     /// let g = epoch::pin();
     /// // SAFETY: never retired.
     /// assert_eq!(unsafe { a.load(Acquire, &g).deref() }, &'x');
-    /// # drop(g); drop(unsafe { a.into_owned() });
+    /// # drop(g);
+    /// # // SAFETY: the guard is gone and no other thread holds `a`.
+    /// # drop(unsafe { a.into_owned() });
     /// ```
     #[inline]
     pub fn load<'g>(&self, order: Ordering, _guard: &'g Guard) -> Shared<'g, T> {
@@ -453,7 +457,9 @@ impl<T> Atomic<T> {
     /// let g = epoch::pin();
     /// // SAFETY: never retired.
     /// assert_eq!(unsafe { a.load(Acquire, &g).deref() }, &3);
-    /// # drop(g); drop(unsafe { a.into_owned() });
+    /// # drop(g);
+    /// # // SAFETY: the guard is gone and no other thread holds `a`.
+    /// # drop(unsafe { a.into_owned() });
     /// ```
     #[inline]
     pub fn store<P: Pointer<T>>(&self, new: P, order: Ordering) {
@@ -470,7 +476,9 @@ impl<T> Atomic<T> {
     /// let old = a.swap(Owned::new(2), AcqRel, &g);
     /// // SAFETY: `old` is unreachable now and retired once.
     /// unsafe { g.defer_destroy(old) };
-    /// # drop(g); drop(unsafe { a.into_owned() });
+    /// # drop(g);
+    /// # // SAFETY: the guard is gone and no other thread holds `a`.
+    /// # drop(unsafe { a.into_owned() });
     /// ```
     #[inline]
     pub fn swap<'g, P: Pointer<T>>(
@@ -497,7 +505,9 @@ impl<T> Atomic<T> {
     /// let lost = a.compare_exchange(Shared::null(), Owned::new(2), AcqRel, Acquire, &g);
     /// let err = lost.unwrap_err();
     /// assert_eq!(*err.new, 2); // handed back
-    /// # drop(g); drop(unsafe { a.into_owned() });
+    /// # drop(g);
+    /// # // SAFETY: the guard is gone and no other thread holds `a`.
+    /// # drop(unsafe { a.into_owned() });
     /// ```
     #[inline]
     pub fn compare_exchange<'g, P: Pointer<T>>(
@@ -541,7 +551,9 @@ impl<T> Atomic<T> {
     ///         Err(e) => new = e.new,
     ///     }
     /// }
-    /// # drop(g); drop(unsafe { a.into_owned() });
+    /// # drop(g);
+    /// # // SAFETY: the guard is gone and no other thread holds `a`.
+    /// # drop(unsafe { a.into_owned() });
     /// ```
     #[inline]
     pub fn compare_exchange_weak<'g, P: Pointer<T>>(
