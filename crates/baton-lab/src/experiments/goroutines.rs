@@ -71,7 +71,7 @@ pub(crate) fn experiment() -> Experiment {
             Case {
                 name: "pingpong",
                 about: "one op = one round trip of a token between two goroutines; threads = scheduler \
-                        threads (baton on 2: the two are forced onto different workers)",
+                        threads (baton on 2: the two are forced onto different workers, pinned to CPUs)",
                 threads: &[1, 2],
                 latency: false,
                 impls: vec![

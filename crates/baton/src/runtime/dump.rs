@@ -292,17 +292,45 @@ mod tests {
                     let wg = wg.clone();
                     go(move || wg.wait())
                 };
-                let sleeper = go(|| crate::time::sleep(Duration::from_millis(300)));
-                let blocker = go(|| blocking(|| std::thread::sleep(Duration::from_millis(300))));
+                let release = StdArc::new(AtomicBool::new(false));
+                let sleeper = {
+                    let release = release.clone();
+                    go(move || {
+                        while !release.load(Relaxed) {
+                            crate::time::sleep(Duration::from_millis(2));
+                        }
+                    })
+                };
+                let (tx, rx) = std::sync::mpsc::channel::<()>();
+                let blocker = go(move || blocking(move || rx.recv().unwrap()));
                 let joiner = {
                     let wg = wg.clone();
                     go(move || {
                         go(move || wg.wait()).join().unwrap();
                     })
                 };
-                // Let them all reach their waits.
-                crate::time::sleep(Duration::from_millis(100));
-                let text = dump();
+                // Until they have all reached their waits (a loaded machine
+                // may take a while).
+                let reasons = [
+                    "[running",
+                    "[mutex",
+                    "[waitgroup wait",
+                    "[sleep",
+                    "[blocking",
+                    "[join",
+                ];
+                let start = Instant::now();
+                let text = loop {
+                    let text = dump();
+                    if reasons.iter().all(|r| text.contains(r))
+                        || start.elapsed() > Duration::from_secs(30)
+                    {
+                        break text;
+                    }
+                    crate::time::sleep(Duration::from_millis(10));
+                };
+                release.store(true, Relaxed);
+                tx.send(()).unwrap();
                 drop(guard);
                 wg.done();
                 for h in [locker, waiter, sleeper, blocker, joiner] {

@@ -86,6 +86,7 @@
 //! `hook.rs` (the park contract for goroutines, wait reasons), `blocking.rs`,
 //! `overflow.rs`, `stats.rs`, `dump.rs` (workers answer dump requests),
 //! `deadlock.rs` (the detection rule and why it has no false positives),
+//! `sigquit.rs`, `pin.rs` (pinning workers to CPUs, and why it is offered),
 //! `ring.rs` (stealable
 //! run queue of unstarted goroutines), `inbox.rs` (cross-thread wake-ups),
 //! `idle.rs` (sleeping and waking workers), `park_state.rs` (the park/unpark
@@ -119,6 +120,8 @@ mod hook;
 mod join;
 #[cfg(not(loom))]
 mod overflow;
+#[cfg(not(loom))]
+mod pin;
 #[cfg(not(loom))]
 mod scope;
 #[cfg(not(loom))]

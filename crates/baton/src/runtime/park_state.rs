@@ -35,7 +35,9 @@
 //! - `unpark`: `swap(AcqRel)` — `Release` publishes the unparker's writes
 //!   (the condition the goroutine waits for) to the goroutine, which acquires
 //!   them in `take_token` or `resumed`; `Acquire` pairs with `commit_park`.
-//! - `take_token` and `resumed`: `Acquire`, pairing with `unpark`'s release.
+//! - `take_token` and `resumed`: `Acquire`, pairing with `unpark`'s release
+//!   (`take_token`'s first, plain load is `Relaxed`: it only decides whether
+//!   to try the acquiring CAS).
 //! - `timed_out`: `Relaxed` CAS. It runs on the home worker, which also did
 //!   the commit (same thread), and publishes nothing: a goroutine that times
 //!   out re-checks its condition under the condition's own synchronisation.
@@ -57,11 +59,19 @@ impl ParkState {
 
     /// Goroutine side, before switching out: takes a pending token.
     /// `true` means a wake-up was already there: park returns at once.
+    ///
+    /// A plain load first: parking almost always finds no token, and a load
+    /// costs no locked instruction. A stale `RUNNING` read here loses
+    /// nothing: the goroutine switches out, the scheduler's `commit_park`
+    /// (a read-modify-write, which sees the latest value) finds the token
+    /// and re-queues it, and `resumed` consumes it.
     #[inline]
     pub(crate) fn take_token(&self) -> bool {
-        self.0
-            .compare_exchange(NOTIFIED, RUNNING, Acquire, Relaxed)
-            .is_ok()
+        self.0.load(Relaxed) == NOTIFIED
+            && self
+                .0
+                .compare_exchange(NOTIFIED, RUNNING, Acquire, Relaxed)
+                .is_ok()
     }
 
     /// Scheduler side, after the goroutine switched out to park: marks it

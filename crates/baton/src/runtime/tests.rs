@@ -216,8 +216,8 @@ fn many_stale_timers_are_compacted() {
 #[test]
 #[ignore = "a measurement, not a check"]
 fn bare_pingpong_cost() {
-    for workers in [1, 2] {
-        let rt = Builder::new().workers(workers).build();
+    for (workers, pin) in [(1, false), (2, false), (2, true)] {
+        let rt = Builder::new().workers(workers).pin_workers(pin).build();
         let per_trip = rt.run(move || {
             let turn = Arc::new(AtomicU64::new(0));
             let main_u = park::current();
@@ -257,6 +257,6 @@ fn bare_pingpong_cost() {
             other.join().unwrap();
             per
         });
-        println!("bare park/unpark round trip on {workers} worker(s): {per_trip:?}");
+        println!("bare park/unpark round trip on {workers} worker(s), pinned {pin}: {per_trip:?}");
     }
 }

@@ -46,7 +46,9 @@
 //! runtime still goes quiet at once, and a worker whose goroutines all
 //! finished does not spin at all. Go spins its idle Ms the same way (looking
 //! for work before they sleep, a few at a time); tokio's workers and kanal's
-//! channels spin before parking too.
+//! channels spin before parking too. Spinning only pays while the two
+//! workers run on different CPUs: unpinned, Linux may stack them on one (see
+//! `pin`), and then the yields below at least hand the CPU over quickly.
 //!
 //! There is no preemption: a goroutine runs until it parks, yields, or
 //! returns.

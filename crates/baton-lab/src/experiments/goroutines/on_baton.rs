@@ -79,11 +79,19 @@ impl Court {
 /// One round trip = one hit each. On two workers the second player is
 /// started while the first keeps its worker busy, so it starts (and, as
 /// started goroutines never migrate, stays) on the other worker: every hop
-/// crosses workers.
+/// crosses workers. The workers are then pinned to CPUs
+/// (`Builder::pin_workers`, as `may` pins its workers by default): unpinned,
+/// Linux tends to stack two threads that wake each other on one CPU, and
+/// every hop waits for a context switch.
 pub(crate) fn pingpong(spec: &Spec) -> Sample {
     let seconds = spec.seconds;
     let apart = spec.threads > 1;
-    runtime(spec.threads).run(move || {
+    let rt = Builder::new()
+        .workers(spec.threads)
+        .name("lab")
+        .pin_workers(apart)
+        .build();
+    rt.run(move || {
         let court = Arc::new(Court::new());
         let started = Arc::new(AtomicBool::new(false));
         let other = {
