@@ -47,10 +47,9 @@ use crate::atomic::{Backoff, CachePadded};
 use crate::shim::atomic::{self, AtomicUsize, Ordering};
 use crate::shim::UnsafeCell;
 
-use super::super::context::{Context, Operation, Selected, Spin};
 use super::super::error::{RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};
 use super::super::waker::SyncWaker;
-use super::Token;
+use super::{Token, TwoPhase};
 
 /// One slot of the ring.
 struct Slot<T> {
@@ -298,13 +297,7 @@ impl<T> Channel<T> {
 
     #[inline]
     pub(crate) fn try_send(&self, msg: T) -> Result<(), TrySendError<T>> {
-        let token = &mut Token::default();
-        if self.start_send(token) {
-            // SAFETY: just claimed.
-            unsafe { self.write(token, msg) }.map_err(TrySendError::Closed)
-        } else {
-            Err(TrySendError::Full(msg))
-        }
+        super::try_send(self, msg)
     }
 
     #[inline]
@@ -313,86 +306,17 @@ impl<T> Channel<T> {
         msg: T,
         deadline: Option<Instant>,
     ) -> Result<(), SendTimeoutError<T>> {
-        let token = &mut Token::default();
-        let mut timed_out = false;
-        loop {
-            let mut spin = Spin::new(deadline);
-            loop {
-                if self.start_send(token) {
-                    // SAFETY: just claimed.
-                    return unsafe { self.write(token, msg) }.map_err(SendTimeoutError::Closed);
-                }
-                if !spin.next() {
-                    break;
-                }
-            }
-            if timed_out || deadline.is_some_and(|d| Instant::now() >= d) {
-                return Err(SendTimeoutError::Timeout(msg));
-            }
-            timed_out = self.block(token, deadline, true);
-        }
+        super::send(self, msg, deadline)
     }
 
     #[inline]
     pub(crate) fn try_recv(&self) -> Result<T, TryRecvError> {
-        let token = &mut Token::default();
-        if self.start_recv(token) {
-            // SAFETY: just claimed.
-            unsafe { self.read(token) }.map_err(|()| TryRecvError::Closed)
-        } else {
-            Err(TryRecvError::Empty)
-        }
+        super::try_recv(self)
     }
 
     #[inline]
     pub(crate) fn recv(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
-        let token = &mut Token::default();
-        let mut timed_out = false;
-        loop {
-            let mut spin = Spin::new(deadline);
-            loop {
-                if self.start_recv(token) {
-                    // SAFETY: just claimed.
-                    return unsafe { self.read(token) }.map_err(|()| RecvTimeoutError::Closed);
-                }
-                if !spin.next() {
-                    break;
-                }
-            }
-            if timed_out || deadline.is_some_and(|d| Instant::now() >= d) {
-                return Err(RecvTimeoutError::Timeout);
-            }
-            timed_out = self.block(token, deadline, false);
-        }
-    }
-
-    /// Parks a sender (`send`) or receiver until its side may be ready.
-    #[cold]
-    /// Returns whether the wait ended because the deadline passed.
-    fn block(&self, token: &mut Token, deadline: Option<Instant>, send: bool) -> bool {
-        Context::with(|cx| {
-            let oper = Operation::hook(token);
-            let waker = if send { &self.senders } else { &self.receivers };
-            waker.register(oper, cx);
-            // The waiter's re-check in the Dekker pair: it may have become
-            // ready between our last try and the registration.
-            let ready = if send {
-                !self.is_full()
-            } else {
-                !self.is_empty()
-            };
-            let pre_aborted =
-                (ready || self.is_disconnected()) && cx.try_select(Selected::Aborted).is_ok();
-            match cx.wait_until(deadline) {
-                Selected::Waiting => unreachable!("wait_until returned while waiting"),
-                sel @ (Selected::Aborted | Selected::Disconnected) => {
-                    waker.unregister(oper);
-                    sel == Selected::Aborted && !pre_aborted
-                }
-                // A notifier selected and removed our entry.
-                Selected::Operation(_) => false,
-            }
-        })
+        super::recv(self, deadline)
     }
 
     /// Messages in the channel now.
@@ -448,6 +372,45 @@ impl<T> Channel<T> {
         let tail = self.tail.load(Ordering::SeqCst);
         let head = self.head.load(Ordering::SeqCst);
         head.wrapping_add(self.one_lap) == tail & !self.mark_bit
+    }
+}
+
+impl<T> TwoPhase for Channel<T> {
+    type Msg = T;
+
+    #[inline]
+    fn start_send(&self, token: &mut Token) -> bool {
+        Channel::start_send(self, token)
+    }
+
+    #[inline]
+    unsafe fn write(&self, token: &mut Token, msg: T) -> Result<(), T> {
+        // SAFETY: the caller's contract is `Channel::write`'s.
+        unsafe { Channel::write(self, token, msg) }
+    }
+
+    #[inline]
+    fn start_recv(&self, token: &mut Token) -> bool {
+        Channel::start_recv(self, token)
+    }
+
+    #[inline]
+    unsafe fn read(&self, token: &mut Token) -> Result<T, ()> {
+        // SAFETY: the caller's contract is `Channel::read`'s.
+        unsafe { Channel::read(self, token) }
+    }
+
+    /// Senders wait for room, receivers for a message.
+    fn block(&self, token: &mut Token, deadline: Option<Instant>, send: bool) -> bool {
+        if send {
+            super::block_on(&self.senders, token, deadline, || {
+                !self.is_full() || self.is_disconnected()
+            })
+        } else {
+            super::block_on(&self.receivers, token, deadline, || {
+                !self.is_empty() || self.is_disconnected()
+            })
+        }
     }
 }
 

@@ -50,10 +50,9 @@ use crate::atomic::{Backoff, CachePadded};
 use crate::shim::atomic::{self, AtomicPtr, AtomicUsize, Ordering};
 use crate::shim::UnsafeCell;
 
-use super::super::context::{Context, Operation, Selected, Spin};
 use super::super::error::{RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};
 use super::super::waker::SyncWaker;
-use super::Token;
+use super::{Token, TwoPhase};
 
 const WRITE: usize = 1;
 const READ: usize = 2;
@@ -421,55 +420,12 @@ impl<T> Channel<T> {
 
     #[inline]
     pub(crate) fn try_recv(&self) -> Result<T, TryRecvError> {
-        let token = &mut Token::default();
-        if self.start_recv(token) {
-            // SAFETY: just claimed.
-            unsafe { self.read(token) }.map_err(|()| TryRecvError::Closed)
-        } else {
-            Err(TryRecvError::Empty)
-        }
+        super::try_recv(self)
     }
 
     #[inline]
     pub(crate) fn recv(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
-        let token = &mut Token::default();
-        let mut timed_out = false;
-        loop {
-            let mut spin = Spin::new(deadline);
-            loop {
-                if self.start_recv(token) {
-                    // SAFETY: just claimed.
-                    return unsafe { self.read(token) }.map_err(|()| RecvTimeoutError::Closed);
-                }
-                if !spin.next() {
-                    break;
-                }
-            }
-            if timed_out || deadline.is_some_and(|d| Instant::now() >= d) {
-                return Err(RecvTimeoutError::Timeout);
-            }
-            timed_out = self.block(token, deadline);
-        }
-    }
-
-    #[cold]
-    /// Returns whether the wait ended because the deadline passed.
-    fn block(&self, token: &mut Token, deadline: Option<Instant>) -> bool {
-        Context::with(|cx| {
-            let oper = Operation::hook(token);
-            self.receivers.register(oper, cx);
-            // The waiter's re-check (Dekker pair, `waker.rs`).
-            let pre_aborted = (!self.is_empty() || self.is_disconnected())
-                && cx.try_select(Selected::Aborted).is_ok();
-            match cx.wait_until(deadline) {
-                Selected::Waiting => unreachable!("wait_until returned while waiting"),
-                sel @ (Selected::Aborted | Selected::Disconnected) => {
-                    self.receivers.unregister(oper);
-                    sel == Selected::Aborted && !pre_aborted
-                }
-                Selected::Operation(_) => false,
-            }
-        })
+        super::recv(self, deadline)
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -517,6 +473,40 @@ impl<T> Channel<T> {
         let head = self.head.index.load(Ordering::SeqCst);
         let tail = self.tail.index.load(Ordering::SeqCst);
         head >> SHIFT == tail >> SHIFT
+    }
+}
+
+impl<T> TwoPhase for Channel<T> {
+    type Msg = T;
+
+    #[inline]
+    fn start_send(&self, token: &mut Token) -> bool {
+        Channel::start_send(self, token)
+    }
+
+    #[inline]
+    unsafe fn write(&self, token: &mut Token, msg: T) -> Result<(), T> {
+        // SAFETY: the caller's contract is `Channel::write`'s.
+        unsafe { Channel::write(self, token, msg) }
+    }
+
+    #[inline]
+    fn start_recv(&self, token: &mut Token) -> bool {
+        Channel::start_recv(self, token)
+    }
+
+    #[inline]
+    unsafe fn read(&self, token: &mut Token) -> Result<T, ()> {
+        // SAFETY: the caller's contract is `Channel::read`'s.
+        unsafe { Channel::read(self, token) }
+    }
+
+    /// Only receivers wait: a send always claims a slot.
+    fn block(&self, token: &mut Token, deadline: Option<Instant>, send: bool) -> bool {
+        assert!(!send, "baton: unbounded sends never wait");
+        super::block_on(&self.receivers, token, deadline, || {
+            !self.is_empty() || self.is_disconnected()
+        })
     }
 }
 
