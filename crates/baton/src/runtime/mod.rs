@@ -35,8 +35,9 @@
 //! - **Stacks** are `mmap`'d with a guard page: a goroutine that overflows
 //!   its fixed-size stack faults on it, and the runtime prints
 //!   `goroutine N (spawned at file:line) has overflowed its stack (S KiB)`
-//!   and aborts (`overflow.rs`); memory is never silently corrupted. A stack is freed or reused only after its
-//!   goroutine returned — never while anything may point into it.
+//!   and aborts (`overflow.rs`); memory is never silently corrupted. A stack is freed, trimmed
+//!   (pages given back) or reused only after its goroutine returned — never
+//!   while anything may point into it.
 //! - **Panics** are caught in each goroutine (inside its own stack, so none
 //!   crosses the switch) and handed to [`JoinHandle::join`] with the
 //!   payload. The standard panic hook prints the message when the panic
@@ -93,7 +94,8 @@
 //!
 //! `worker.rs` (the scheduling loop and its order, spinning before sleep),
 //! `hook.rs` (the park contract for goroutines, wait reasons), `blocking.rs`,
-//! `overflow.rs`, `stats.rs`, `dump.rs` (workers answer dump requests),
+//! `overflow.rs`, `options.rs` (per-goroutine settings), `usage.rs` (stack
+//! usage), `stats.rs`, `dump.rs` (workers answer dump requests),
 //! `deadlock.rs` (the detection rule and why it has no false positives),
 //! `sigquit.rs`, `pin.rs` (pinning workers to CPUs, and why it is offered),
 //! `ring.rs` (stealable

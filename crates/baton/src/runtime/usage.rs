@@ -48,6 +48,7 @@ impl StackUsage {
     ///
     /// ```
     /// let used = baton::go(|| baton::runtime::stack_usage().unwrap().in_use());
+    /// let used = used.join().unwrap();
     /// assert!(used > 0 && used < baton::runtime::DEFAULT_STACK_SIZE);
     /// ```
     pub fn in_use(&self) -> usize {
