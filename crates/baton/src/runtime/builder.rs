@@ -92,6 +92,8 @@ impl Builder {
     /// pages; at least 4 KiB). Stacks do not grow: a goroutine that needs
     /// more faults on its guard page, and the process prints which goroutine
     /// it was and aborts. Only the pages a goroutine touches cost memory.
+    /// One goroutine can have another size: see
+    /// [`Options::stack_size`](super::Options::stack_size).
     ///
     /// ```
     /// // About 100 frames of 2 KiB buffers: more than the 64 KiB default.
