@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::experiments::{Case, Experiment, Impl, Run};
+use crate::experiments::{self, Case, Experiment, Impl, Run};
 use crate::go::{self, GoHarness};
 use crate::machine::Machine;
 use crate::report::table::{threads_label, CaseTable};
@@ -24,6 +24,8 @@ pub(crate) struct Settings {
     pub(crate) threads: Option<Vec<usize>>,
     /// Whether to run the Go peers.
     pub(crate) go: bool,
+    /// Whether to add the cases' `--big` rows (see [`experiments::big`]).
+    pub(crate) big: bool,
     pub(crate) json: Option<PathBuf>,
     pub(crate) out: PathBuf,
 }
@@ -31,6 +33,45 @@ pub(crate) struct Settings {
 impl Settings {
     fn threads<'a>(&'a self, case: &'a Case) -> &'a [usize] {
         self.threads.as_deref().unwrap_or(case.threads)
+    }
+}
+
+/// The `--big` rows of a case, if asked for and the mapping cap allows them.
+fn big_rows(settings: &Settings, exp: &Experiment, case: &Case) -> Option<experiments::Big> {
+    if !settings.big {
+        return None;
+    }
+    let big = experiments::big(exp.name, case.name)?;
+    let cap = std::fs::read_to_string("/proc/sys/vm/max_map_count")
+        .ok()
+        .and_then(|s| s.trim().parse::<usize>().ok());
+    match cap_check(big, cap) {
+        Ok(()) => Some(big),
+        Err(msg) => {
+            println!("{}/{}: {msg}\n", exp.name, case.name);
+            None
+        }
+    }
+}
+
+/// Mappings left for everything besides the goroutines' stacks (the
+/// process's own, and baton's reserve).
+const MAP_MARGIN: usize = 200_000;
+
+/// Whether `cap` (`vm.max_map_count`, if known) holds `big`'s largest row,
+/// or the message saying which `sysctl` would.
+fn cap_check(big: experiments::Big, cap: Option<usize>) -> Result<(), String> {
+    let most = big.threads.iter().copied().max().unwrap_or(0);
+    let needed = most * big.maps_per_thread + MAP_MARGIN;
+    match cap {
+        Some(cap) if cap >= needed => Ok(()),
+        Some(cap) => Err(format!(
+            "skipping the --big rows ({most} goroutines): vm.max_map_count is {cap}, they need \
+             {needed}; run `sudo sysctl -w vm.max_map_count={needed}` first (and restore {cap} after)"
+        )),
+        None => Err(format!(
+            "skipping the --big rows ({most} goroutines): cannot read vm.max_map_count"
+        )),
     }
 }
 
@@ -53,16 +94,38 @@ pub(crate) fn run(experiments: &[Experiment], settings: &Settings) -> Result<(),
     );
 
     let runnable = |i: &Impl| !matches!(i.run, Run::Go) || harness.is_some();
+    let mut bigs = Vec::new();
+    for e in experiments {
+        for c in &e.cases {
+            bigs.push(big_rows(settings, e, c));
+        }
+    }
+    let big_total: usize = experiments
+        .iter()
+        .flat_map(|e| &e.cases)
+        .zip(&bigs)
+        .filter_map(|(c, big)| big.map(|b| (c, b)))
+        .map(|(c, b)| {
+            let n = c
+                .impls
+                .iter()
+                .filter(|i| runnable(i) && !b.skip.contains(&i.name))
+                .count();
+            b.threads.len() * n
+        })
+        .sum();
     let total: usize = experiments
         .iter()
         .flat_map(|e| &e.cases)
         .map(|c| settings.threads(c).len() * c.impls.iter().filter(|i| runnable(i)).count())
         .sum::<usize>()
-        * settings.rounds;
+        * settings.rounds
+        + big_total;
     let bar = progress_bar(total as u64, settings.seconds);
 
     let mut rows = Vec::new();
     let mut shares = Vec::new();
+    let mut bigs = bigs.into_iter();
     for exp in experiments {
         for case in &exp.cases {
             let impls: Vec<&Impl> = case.impls.iter().filter(|i| runnable(i)).collect();
@@ -73,7 +136,17 @@ pub(crate) fn run(experiments: &[Experiment], settings: &Settings) -> Result<(),
                 harness: harness.as_ref(),
                 bar: &bar,
             };
-            let case_rows = run.rows(&impls, &mut shares);
+            let mut case_rows =
+                run.rows(&impls, settings.threads(case), settings.rounds, &mut shares);
+            if let Some(big) = bigs.next().flatten() {
+                // Measured once: a memory figure, slow to set up.
+                let impls: Vec<&Impl> = impls
+                    .iter()
+                    .copied()
+                    .filter(|i| !big.skip.contains(&i.name))
+                    .collect();
+                case_rows.extend(run.rows(&impls, big.threads, 1, &mut shares));
+            }
             bar.suspend(|| print_case(exp, case, &case_rows));
             rows.extend(case_rows);
         }
@@ -124,11 +197,16 @@ impl CaseRun<'_> {
     /// each native measurement's CPU share onto `shares`. An implementation
     /// that fails (only Go runs can) is warned about once and left out of
     /// the rest of the case.
-    fn rows(&self, impls: &[&Impl], shares: &mut Vec<f64>) -> Vec<Row> {
+    fn rows(
+        &self,
+        impls: &[&Impl],
+        counts: &[usize],
+        rounds: usize,
+        shares: &mut Vec<f64>,
+    ) -> Vec<Row> {
         let (settings, bar) = (self.settings, self.bar);
         let mut rows = Vec::new();
         let mut impls = impls.to_vec();
-        let counts = settings.threads(self.case);
         for (done, &threads) in counts.iter().enumerate() {
             let spec = Spec {
                 threads,
@@ -137,7 +215,7 @@ impl CaseRun<'_> {
             };
             let start = bar.position();
             let mut failed = vec![false; impls.len()];
-            let samples = runner::interleave(impls.len(), settings.rounds, |i| {
+            let samples = runner::interleave(impls.len(), rounds, |i| {
                 let sample = self.measure(impls[i], &spec);
                 if let (Run::Native(_), Some(s)) = (&impls[i].run, &sample) {
                     shares.extend(s.cpu_share);
@@ -146,7 +224,7 @@ impl CaseRun<'_> {
                 bar.inc(1);
                 sample
             });
-            bar.set_position(start + (impls.len() * settings.rounds) as u64);
+            bar.set_position(start + (impls.len() * rounds) as u64);
             for (i, imp) in impls.iter().enumerate().filter(|(i, _)| !failed[*i]) {
                 if let Some(f) = runner::figure(&samples[i]) {
                     rows.push(row(self.exp, self.case, imp, threads, &f));
@@ -156,7 +234,7 @@ impl CaseRun<'_> {
             let before = impls.len();
             let mut dead = failed.iter();
             impls.retain(|_| !dead.next().copied().unwrap_or(true));
-            let dropped = (before - impls.len()) * settings.rounds * (counts.len() - done - 1);
+            let dropped = (before - impls.len()) * rounds * (counts.len() - done - 1);
             bar.set_length(bar.length().unwrap_or(0).saturating_sub(dropped as u64));
         }
         rows
@@ -236,4 +314,54 @@ fn print_case(exp: &Experiment, case: &Case, rows: &[Row]) {
         print!("{}", table.to_text());
     }
     println!();
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    const BIG: experiments::Big = experiments::Big {
+        threads: &[1_000, 1_000_000],
+        skip: &["may"],
+        maps_per_thread: 2,
+    };
+
+    #[test]
+    fn cap_check_names_the_sysctl_when_too_low() {
+        let msg = cap_check(BIG, Some(65_530)).unwrap_err();
+        assert!(
+            msg.contains("sudo sysctl -w vm.max_map_count=2200000"),
+            "{msg}"
+        );
+        assert!(msg.contains("65530"), "{msg}");
+        assert!(cap_check(BIG, Some(2_200_000)).is_ok());
+        assert!(cap_check(BIG, None).is_err());
+    }
+
+    #[test]
+    fn only_idle_memory_has_big_rows_and_may_skips_them() {
+        let big = experiments::big("goroutines", "idle-memory").unwrap();
+        assert_eq!(big.threads, &[1_000_000]);
+        assert!(big.skip.contains(&"may"));
+        assert!(experiments::big("goroutines", "spawn-join").is_none());
+    }
+
+    #[test]
+    fn big_rows_only_with_the_flag() {
+        let settings = Settings {
+            seconds: 0.01,
+            rounds: 1,
+            threads: None,
+            go: false,
+            big: false,
+            json: None,
+            out: PathBuf::from("x"),
+        };
+        let exp = experiments::all()
+            .into_iter()
+            .find(|e| e.name == "goroutines")
+            .unwrap();
+        let case = exp.cases.iter().find(|c| c.name == "idle-memory").unwrap();
+        assert!(big_rows(&settings, &exp, case).is_none());
+    }
 }

@@ -127,6 +127,11 @@ struct Options {
     /// Leave out the Go peers (also: BATON_LAB_NO_GO=1).
     #[arg(long)]
     no_go: bool,
+    /// Also the big rows (goroutines/idle-memory: 1M idle goroutines, measured
+    /// once); they need vm.max_map_count raised, and are skipped, with the
+    /// sysctl to run, when it is not.
+    #[arg(long)]
+    big: bool,
 }
 
 impl Options {
@@ -144,6 +149,7 @@ impl Options {
                 }),
             threads: self.threads,
             go: !(self.no_go || no_go_env),
+            big: self.big,
             json: self.json,
             out: self.out.unwrap_or_else(|| PathBuf::from(DEFAULT_OUT)),
         }
@@ -339,9 +345,11 @@ mod tests {
         ]);
         assert_eq!(exps, ["idgen", "counter"]);
         assert_eq!(s.threads, Some(vec![1, 2, 8]));
-        assert_eq!((s.seconds, s.rounds, s.go), (0.25, 2, false));
+        assert_eq!((s.seconds, s.rounds, s.go, s.big), (0.25, 2, false, false));
         assert_eq!(s.json, Some(PathBuf::from("x.json")));
         assert_eq!(s.out, PathBuf::from("r"));
+        let (_, big) = run_settings(&["run", "goroutines", "--big"]);
+        assert!(big.big);
     }
 
     #[test]

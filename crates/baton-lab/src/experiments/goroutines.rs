@@ -47,6 +47,15 @@ pub(crate) const THREAD_WAVE: usize = 2_000;
 /// Members of the ring a token travels around.
 pub(crate) const RING: usize = 10_000;
 
+/// `--big`: one million idle goroutines (baton and Go; `may` stops at
+/// about 32k live coroutines). A baton goroutine's stack takes two memory
+/// mappings, so this needs `vm.max_map_count` raised (the lab checks first).
+pub(crate) const BIG_IDLE: super::Big = super::Big {
+    threads: &[1_000_000],
+    skip: &["may"],
+    maps_per_thread: 2,
+};
+
 /// Round trips between two looks at the clock (pingpong).
 pub(crate) const TRIPS_PER_CHECK: u64 = 256;
 
@@ -96,7 +105,8 @@ pub(crate) fn experiment() -> Experiment {
             Case {
                 name: "idle-memory",
                 about: "rss_bytes = resident memory per parked goroutine (child process); threads = number \
-                        of goroutines; one op = one goroutine started until parked",
+                        of goroutines; one op = one goroutine started until parked; `--big` adds 1M \
+                        (baton and Go, once; needs vm.max_map_count raised)",
                 threads: &[10_000, 30_000],
                 latency: false,
                 impls: vec![

@@ -110,6 +110,25 @@ impl Impl {
     }
 }
 
+/// Extra rows that `--big` adds to a case: larger thread counts, which the
+/// named implementations cannot reach (they are left out of those rows),
+/// and how many memory mappings each thread (goroutine) of baton's needs
+/// against `vm.max_map_count`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Big {
+    pub(crate) threads: &'static [usize],
+    pub(crate) skip: &'static [&'static str],
+    pub(crate) maps_per_thread: usize,
+}
+
+/// The `--big` rows of `experiment`/`case`, if it has any.
+pub(crate) fn big(experiment: &str, case: &str) -> Option<Big> {
+    match (experiment, case) {
+        ("goroutines", "idle-memory") => Some(goroutines::BIG_IDLE),
+        _ => None,
+    }
+}
+
 /// Every experiment, in the order the tour runs them.
 pub(crate) fn all() -> Vec<Experiment> {
     vec![

@@ -92,6 +92,8 @@ impl Builder {
     /// pages; at least 4 KiB). Stacks do not grow: a goroutine that needs
     /// more faults on its guard page, and the process prints which goroutine
     /// it was and aborts. Only the pages a goroutine touches cost memory.
+    /// One goroutine can have another size: see
+    /// [`Options::stack_size`](super::Options::stack_size).
     ///
     /// ```
     /// // About 100 frames of 2 KiB buffers: more than the 64 KiB default.
@@ -471,6 +473,36 @@ impl Runtime {
     {
         // SAFETY: `F` and `T` are `'static`.
         unsafe { spawn_unchecked(&self.shared, f, Location::caller(), None) }
+    }
+
+    /// Spawns a goroutine with per-goroutine [`Options`](super::Options) on
+    /// this runtime, from anywhere.
+    ///
+    /// # Panics
+    ///
+    /// As [`go`](super::go()).
+    ///
+    /// ```
+    /// use baton::runtime::{stack_usage, Builder, Options};
+    ///
+    /// let rt = Builder::new().workers(1).build();
+    /// let h = rt.go_with(Options::new().stack_size(1 << 20), || stack_usage().unwrap().size());
+    /// assert_eq!(h.join().unwrap(), 1 << 20);
+    /// ```
+    #[track_caller]
+    pub fn go_with<F, T>(&self, opts: super::Options, f: F) -> JoinHandle<T>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        // SAFETY: `F` and `T` are `'static`.
+        let spawned = unsafe {
+            super::spawn::spawn_with_unchecked(&self.shared, f, Location::caller(), None, &opts)
+        };
+        match spawned {
+            Ok(h) => h,
+            Err(e) => panic!("baton::Runtime::go_with: {e}"),
+        }
     }
 
     /// Number of worker threads.

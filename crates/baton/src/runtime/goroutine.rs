@@ -165,6 +165,8 @@ pub(crate) struct Task {
     pub(crate) header: Arc<Header>,
     /// `Some` until a worker starts it.
     pub(crate) job: Option<Job>,
+    /// Usable stack bytes it asked for (normalised), or 0 for its runtime's.
+    pub(crate) stack_size: usize,
 }
 
 impl fmt::Debug for Task {

@@ -5,6 +5,8 @@
 //! | item | what |
 //! |---|---|
 //! | [`go`], [`try_go`] | start a goroutine (`Send + 'static` closure); [`JoinHandle`] joins it |
+//! | [`go_with`], [`try_go_with`], [`Options`] | the same with per-goroutine settings (its stack size) |
+//! | [`stack_usage`], [`StackUsage`] | the running goroutine's stack: size, bytes in use, high-water mark |
 //! | [`scope`] | goroutines that borrow, all joined before it returns |
 //! | [`yield_now`], [`current`] | let others run; the running goroutine's [`GoroutineId`] |
 //! | [`blocking`] | run a thread-blocking call on a separate pool while the goroutine parks |
@@ -33,8 +35,9 @@
 //! - **Stacks** are `mmap`'d with a guard page: a goroutine that overflows
 //!   its fixed-size stack faults on it, and the runtime prints
 //!   `goroutine N (spawned at file:line) has overflowed its stack (S KiB)`
-//!   and aborts (`overflow.rs`); memory is never silently corrupted. A stack is freed or reused only after its
-//!   goroutine returned — never while anything may point into it.
+//!   and aborts (`overflow.rs`); memory is never silently corrupted. A stack is freed, trimmed
+//!   (pages given back) or reused only after its goroutine returned — never
+//!   while anything may point into it.
 //! - **Panics** are caught in each goroutine (inside its own stack, so none
 //!   crosses the switch) and handed to [`JoinHandle::join`] with the
 //!   payload. The standard panic hook prints the message when the panic
@@ -51,8 +54,15 @@
 //!   goroutines, wait on baton's primitives (`baton::sync`,
 //!   `baton::time::sleep`), which park only the goroutine, and wrap calls
 //!   that must block a thread in [`blocking`].
-//! - Stacks are fixed-size ([`DEFAULT_STACK_SIZE`], set with
-//!   [`Builder::stack_size`]); deep recursion needs a bigger one.
+//! - Stacks are fixed-size: [`DEFAULT_STACK_SIZE`] (64 KiB), or a
+//!   runtime's [`Builder::stack_size`], or one goroutine's
+//!   [`Options::stack_size`] (with [`go_with`]). Deep recursion or big
+//!   local arrays need a bigger one; [`stack_usage`] tells how much a
+//!   goroutine uses. Only touched pages cost memory, so a large size costs
+//!   address space, not RAM; finished goroutines' stacks are pooled per
+//!   worker and trimmed back to their top [`STACK_KEEP`] bytes (at once for
+//!   stacks of a goroutine's own size, when the worker idles for the
+//!   runtime's size).
 //! - Linux caps a process's memory mappings (`vm.max_map_count`, 65530 by
 //!   default) and each goroutine stack takes two: with the default cap about
 //!   30,000 goroutines can be alive at once. Past the cap, [`go`] panics and
@@ -84,7 +94,8 @@
 //!
 //! `worker.rs` (the scheduling loop and its order, spinning before sleep),
 //! `hook.rs` (the park contract for goroutines, wait reasons), `blocking.rs`,
-//! `overflow.rs`, `stats.rs`, `dump.rs` (workers answer dump requests),
+//! `overflow.rs`, `options.rs` (per-goroutine settings), `usage.rs` (stack
+//! usage), `stats.rs`, `dump.rs` (workers answer dump requests),
 //! `deadlock.rs` (the detection rule and why it has no false positives),
 //! `sigquit.rs`, `pin.rs` (pinning workers to CPUs, and why it is offered),
 //! `ring.rs` (stealable
@@ -119,6 +130,8 @@ mod hook;
 #[cfg(not(loom))]
 mod join;
 #[cfg(not(loom))]
+mod options;
+#[cfg(not(loom))]
 mod overflow;
 #[cfg(not(loom))]
 mod pin;
@@ -139,6 +152,8 @@ mod tests;
 #[cfg(not(loom))]
 mod timers;
 #[cfg(not(loom))]
+mod usage;
+#[cfg(not(loom))]
 mod worker;
 
 #[cfg(not(loom))]
@@ -154,10 +169,14 @@ pub use goroutine::GoroutineId;
 #[cfg(not(loom))]
 pub use join::{JoinHandle, Panic};
 #[cfg(not(loom))]
+pub use options::{go_with, try_go_with, Options};
+#[cfg(not(loom))]
 pub use scope::{scope, Scope, ScopedJoinHandle};
 #[cfg(not(loom))]
 pub use spawn::{current, go, try_go, yield_now, SpawnError};
 #[cfg(not(loom))]
-pub use stack::DEFAULT_STACK_SIZE;
+pub use stack::{DEFAULT_STACK_SIZE, STACK_KEEP};
 #[cfg(not(loom))]
 pub use stats::{stats, Stats};
+#[cfg(not(loom))]
+pub use usage::{stack_usage, StackUsage};

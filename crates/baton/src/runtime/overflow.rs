@@ -91,8 +91,8 @@ extern "C" fn handler(sig: libc::c_int, info: *mut libc::siginfo_t, uctx: *mut l
             let _ = writeln!(
                 buf,
                 "\nbaton: {} (spawned at {}) has overflowed its stack ({} KiB); \
-                 give it more with baton::runtime::Builder::stack_size\nfatal runtime error: \
-                 stack overflow, aborting",
+                 give it more with baton::runtime::Options::stack_size (go_with) or \
+                 Builder::stack_size\nfatal runtime error: stack overflow, aborting",
                 g.id,
                 g.spawned_at,
                 g.stack_size / 1024

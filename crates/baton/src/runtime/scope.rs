@@ -187,6 +187,45 @@ impl<'scope, 'env> Scope<'scope, 'env> {
             Err(e) => panic!("baton::Scope::go: {e}"),
         }
     }
+
+    /// [`go`](Self::go) with per-goroutine [`Options`](super::Options).
+    ///
+    /// # Panics
+    ///
+    /// As [`go`](Self::go).
+    ///
+    /// ```
+    /// use baton::runtime::Options;
+    ///
+    /// let v = vec![3u8; 1000];
+    /// let sum = baton::scope(|s| {
+    ///     let h = s.go_with(Options::new().stack_size(1 << 20), || {
+    ///         let copy = std::hint::black_box([0u8; 128 * 1024]); // > 64 KiB
+    ///         v.iter().map(|&b| u32::from(b)).sum::<u32>() + u32::from(copy[0])
+    ///     });
+    ///     h.join().unwrap()
+    /// });
+    /// assert_eq!(sum, 3000);
+    /// ```
+    #[track_caller]
+    pub fn go_with<F, T>(&'scope self, opts: super::Options, f: F) -> ScopedJoinHandle<'scope, T>
+    where
+        F: FnOnce() -> T + Send + 'scope,
+        T: Send + 'scope,
+    {
+        let site = Location::caller();
+        // SAFETY: as in `go`.
+        let spawned = unsafe {
+            super::spawn::spawn_with_unchecked(&self.rt, f, site, Some(self.data.clone()), &opts)
+        };
+        match spawned {
+            Ok(inner) => ScopedJoinHandle {
+                inner,
+                _scope: PhantomData,
+            },
+            Err(e) => panic!("baton::Scope::go_with: {e}"),
+        }
+    }
 }
 
 /// A handle to join a scoped goroutine; see [`Scope::go`].

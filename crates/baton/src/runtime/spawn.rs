@@ -8,6 +8,7 @@ use super::builder::global;
 use super::context::{self, Suspend};
 use super::goroutine::{GoroutineId, Header, Job, JobOf, Task};
 use super::join::{make_job, JoinHandle, Packet};
+use super::options::Options;
 use super::scope::ScopeData;
 use super::shared::Shared;
 use super::stack::MapLimit;
@@ -85,17 +86,37 @@ pub(crate) fn current_shared() -> Arc<Shared> {
     context::with_worker(|w| w.map(|w| w.shared_arc())).unwrap_or_else(|| global().clone())
 }
 
-/// Spawns `f` on `shared`.
+/// Spawns `f` on `shared` with the default [`Options`].
 ///
 /// # Safety
 ///
-/// Everything `f` and `T` borrow must stay valid until the goroutine's
-/// packet is dropped (a scope waits for that), or be `'static`.
+/// As [`spawn_with_unchecked`].
 pub(crate) unsafe fn spawn_unchecked<'a, F, T>(
     shared: &Arc<Shared>,
     f: F,
     site: &'static Location<'static>,
     scope: Option<Arc<ScopeData>>,
+) -> Result<JoinHandle<T>, SpawnError<F>>
+where
+    F: FnOnce() -> T + Send + 'a,
+    T: Send + 'a,
+{
+    // SAFETY: the caller's promise, passed on.
+    unsafe { spawn_with_unchecked(shared, f, site, scope, &Options::DEFAULT) }
+}
+
+/// Spawns `f` on `shared` as `opts` say.
+///
+/// # Safety
+///
+/// Everything `f` and `T` borrow must stay valid until the goroutine's
+/// packet is dropped (a scope waits for that), or be `'static`.
+pub(crate) unsafe fn spawn_with_unchecked<'a, F, T>(
+    shared: &Arc<Shared>,
+    f: F,
+    site: &'static Location<'static>,
+    scope: Option<Arc<ScopeData>>,
+    opts: &Options,
 ) -> Result<JoinHandle<T>, SpawnError<F>>
 where
     F: FnOnce() -> T + Send + 'a,
@@ -117,6 +138,7 @@ where
     let task = Task {
         header: header.clone(),
         job: Some(job),
+        stack_size: opts.normalised_stack_size(),
     };
     if shared.is_shutdown() {
         // It will never run: dropping the task abandons it, and the handle

@@ -32,8 +32,42 @@
 //! The budget counts **live goroutines** (spawned and not finished: each has,
 //! or will have when it starts, a stack) plus **the pool capacity of every
 //! running runtime** (each worker keeps up to [`POOL_PER_WORKER`] finished
-//! goroutines' stacks for reuse). The number of mappings in use is therefore
-//! always within the budget, whichever worker maps a new stack.
+//! goroutines' stacks for reuse: [`POOL_DEFAULT`] of the runtime's size and
+//! [`POOL_OTHER`] of other sizes). The number of mappings in use is therefore
+//! always within the budget, whichever worker maps a new stack. Nothing
+//! else here changes the count: `madvise` and `mincore` never split a
+//! mapping, and `MADV_NOHUGEPAGE` is applied to the whole mapping before
+//! `mprotect` splits it in two.
+//!
+//! ## Sizes
+//!
+//! A runtime has one stack size ([`Builder::stack_size`]); a goroutine may
+//! ask for another ([`Options::stack_size`]). Sizes are normalised by
+//! [`usable_size`] (whole pages, at least corosensei's minimum), so a
+//! request equal to the runtime's size after rounding takes the fast path.
+//! A worker's pool keeps its runtime's size in a LIFO `Vec` (take and give
+//! are a pop and a push) and up to [`POOL_OTHER`] stacks of other sizes in a
+//! short list searched by exact size, the oldest evicted (unmapped) first.
+//!
+//! ## Giving pages back ([`STACK_KEEP`])
+//!
+//! A deep goroutine leaves its pages resident after it finishes; pooled,
+//! the stack would keep them forever. So pooled stacks are *trimmed*:
+//! everything below the top [`STACK_KEEP`] bytes is returned to the kernel
+//! with `madvise(MADV_DONTNEED)` (the next touch maps a zeroed page). To keep
+//! the spawn-join path free of system calls, when depends on the size:
+//!
+//! - stacks of another size than the runtime's (rare, asked for because they
+//!   go deep) are trimmed as they come back to the pool;
+//! - stacks of the runtime's size are marked dirty and trimmed in a batch
+//!   when the worker runs out of work and is about to sleep
+//!   ([`StackPool::trim_idle`]), and every [`TRIM_EVERY`] returns (so a
+//!   worker that never sleeps still trims, at a cost of at most
+//!   `POOL_DEFAULT / TRIM_EVERY` calls per goroutine). A stack no larger
+//!   than `STACK_KEEP` has nothing to trim and costs nothing.
+//!
+//! [`Builder::stack_size`]: super::Builder::stack_size
+//! [`Options::stack_size`]: super::Options::stack_size
 
 use core::num::NonZeroUsize;
 use std::io;
@@ -49,10 +83,34 @@ use crate::shim::atomic::{AtomicUsize, Ordering::*};
 /// Deep recursion needs [`Builder::stack_size`](super::Builder::stack_size).
 pub const DEFAULT_STACK_SIZE: usize = 64 * 1024;
 
-/// How many finished goroutines' stacks a worker keeps for reuse. Reusing a
-/// stack saves an `mmap`, an `mprotect` and a `munmap` (about 10-30 us on
-/// these machines, far more than the rest of a spawn).
-pub(crate) const POOL_PER_WORKER: usize = 64;
+/// How many finished goroutines' stacks of the runtime's size a worker keeps
+/// for reuse. Reusing a stack saves an `mmap`, an `mprotect` and a `munmap`
+/// (about 10-30 us on these machines, far more than the rest of a spawn).
+pub(crate) const POOL_DEFAULT: usize = 64;
+
+/// How many stacks of other sizes (see [`Options::stack_size`]) a worker
+/// keeps: a few, for a program that spawns deep goroutines of one or two
+/// sizes again and again.
+///
+/// [`Options::stack_size`]: super::Options::stack_size
+pub(crate) const POOL_OTHER: usize = 8;
+
+/// The most stacks a worker's pool holds, which the map budget reserves.
+pub(crate) const POOL_PER_WORKER: usize = POOL_DEFAULT + POOL_OTHER;
+
+/// Bytes at the top of a pooled stack that trimming leaves resident: the
+/// part every goroutine touches (its first frames), so reusing the stack
+/// costs no page faults for shallow goroutines.
+pub const STACK_KEEP: usize = 16 * 1024;
+
+/// Returns of runtime-size stacks between two trims of a busy worker's
+/// pool (see the module docs).
+const TRIM_EVERY: u32 = 4096;
+
+/// Mappings at or above this size are marked `MADV_NOHUGEPAGE`: with
+/// transparent huge pages on, the first touch of a stack's top could
+/// otherwise fault in 2 MiB at once, and trimming would split huge pages.
+const NO_HUGE_FROM: usize = 2 * 1024 * 1024;
 
 /// Mappings left for everything that is not a goroutine stack: the
 /// allocator's arenas, OS thread stacks, libraries and files mapped later.
@@ -91,11 +149,10 @@ impl GuardedStack {
     /// Maps a stack with at least `size` usable bytes.
     pub(crate) fn new(size: usize) -> io::Result<Self> {
         let page = page_size();
-        let usable = size
-            .max(corosensei::stack::MIN_STACK_SIZE)
-            .checked_next_multiple_of(page)
+        let usable = usable_size(size);
+        let len = usable
+            .checked_add(page)
             .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "stack size overflows"))?;
-        let len = usable + page;
         // SAFETY: an anonymous private mapping at an address of the kernel's
         // choosing; no existing memory is affected.
         let p = unsafe {
@@ -115,6 +172,11 @@ impl GuardedStack {
             low: NonZeroUsize::new(p as usize).expect("mmap returned null"),
             len,
         };
+        if len >= NO_HUGE_FROM {
+            // SAFETY: advice on the whole mapping just made (one VMA still,
+            // so no split); failure only leaves huge pages allowed.
+            unsafe { libc::madvise(p, len, libc::MADV_NOHUGEPAGE) };
+        }
         // SAFETY: `p + page .. p + len` lies inside the mapping just made,
         // which no one else knows about yet.
         let rc = unsafe {
@@ -132,9 +194,77 @@ impl GuardedStack {
     }
 
     /// Usable bytes (without the guard page).
-    #[cfg(test)]
+    #[inline]
     pub(crate) fn usable(&self) -> usize {
         self.len - page_size()
+    }
+
+    /// Lowest usable address (just above the guard page).
+    #[inline]
+    fn usable_low(&self) -> usize {
+        self.low.get() + page_size()
+    }
+
+    /// Gives every page below the top [`STACK_KEEP`] bytes back to the
+    /// kernel; they read as zeros when touched again. No-op (no system
+    /// call) for a stack no larger than that.
+    ///
+    /// Only for a stack nothing runs on (pooled): what lies below the top
+    /// is discarded.
+    pub(crate) fn trim(&self) {
+        let Some(len) = self.usable().checked_sub(STACK_KEEP) else {
+            return;
+        };
+        if len == 0 {
+            return;
+        }
+        // SAFETY: `usable_low .. usable_low + len` lies in the read-write
+        // part of our mapping (below the kept top), and no goroutine runs on
+        // this stack (the caller's contract: it is in, or going into, a
+        // pool), so discarding its contents breaks nothing.
+        let rc = unsafe {
+            libc::madvise(
+                self.usable_low() as *mut libc::c_void,
+                len,
+                libc::MADV_DONTNEED,
+            )
+        };
+        debug_assert_eq!(rc, 0, "madvise(MADV_DONTNEED) of a pooled stack failed");
+    }
+
+    /// Bytes from the base down to the lowest resident page (tests).
+    #[cfg(test)]
+    pub(crate) fn touched(&self) -> usize {
+        touched_depth(self.usable_low(), self.base().get())
+    }
+}
+
+/// Normalises a requested stack size: at least corosensei's minimum,
+/// rounded up to whole pages (saturating: an absurd size fails at `mmap`).
+pub(crate) fn usable_size(bytes: usize) -> usize {
+    let page = page_size();
+    let b = bytes.max(corosensei::stack::MIN_STACK_SIZE);
+    b.checked_next_multiple_of(page)
+        .unwrap_or(usize::MAX / page * page - page)
+}
+
+/// How deep a stack `low..base` has been touched: `base` minus the lowest
+/// resident page, by `mincore` (0 if none is resident or the call fails).
+/// Pages stay resident until trimmed, so this counts what every goroutine
+/// that ran on the stack since it was mapped or last trimmed touched.
+pub(crate) fn touched_depth(low: usize, base: usize) -> usize {
+    let page = page_size();
+    let pages = (base - low) / page;
+    let mut vec = vec![0u8; pages];
+    // SAFETY: `low..base` is page-aligned and mapped (a stack's usable
+    // part); `vec` has one byte per page, as `mincore` writes.
+    let rc = unsafe { libc::mincore(low as *mut libc::c_void, base - low, vec.as_mut_ptr()) };
+    if rc != 0 {
+        return 0;
+    }
+    match vec.iter().position(|v| v & 1 != 0) {
+        Some(i) => base - (low + i * page),
+        None => 0,
     }
 }
 
@@ -164,36 +294,92 @@ unsafe impl Stack for GuardedStack {
     }
 }
 
-/// A worker's pool of stacks of one size.
+/// A worker's pool of finished goroutines' stacks (see the module docs).
 #[derive(Debug)]
 pub(crate) struct StackPool {
+    /// The runtime's stack size, normalised.
     size: usize,
+    /// Stacks of `size`, LIFO; at most [`POOL_DEFAULT`].
     free: Vec<GuardedStack>,
+    /// `free[..clean]` are trimmed; the rest are dirty.
+    clean: usize,
+    /// Returns to `free` since the last trim.
+    since_trim: u32,
+    /// Stacks of other sizes, trimmed, oldest first; at most [`POOL_OTHER`].
+    other: Vec<GuardedStack>,
 }
 
 impl StackPool {
+    /// A pool for a runtime whose stacks have `size` bytes (normalised here).
     pub(crate) fn new(size: usize) -> Self {
         Self {
-            size,
-            free: Vec::with_capacity(POOL_PER_WORKER),
+            size: usable_size(size),
+            free: Vec::with_capacity(POOL_DEFAULT),
+            clean: 0,
+            since_trim: 0,
+            other: Vec::new(),
         }
     }
 
-    /// A stack from the pool, or a new one.
+    /// A stack of `size` usable bytes (normalised, or 0 for the runtime's
+    /// size) from the pool, or a new one.
     #[inline]
-    pub(crate) fn take(&mut self) -> io::Result<GuardedStack> {
+    pub(crate) fn take(&mut self, size: usize) -> io::Result<GuardedStack> {
+        if size != 0 && size != self.size {
+            return self.take_other(size);
+        }
         match self.free.pop() {
-            Some(s) => Ok(s),
+            Some(s) => {
+                self.clean = self.clean.min(self.free.len());
+                Ok(s)
+            }
             None => GuardedStack::new(self.size),
+        }
+    }
+
+    #[cold]
+    fn take_other(&mut self, size: usize) -> io::Result<GuardedStack> {
+        match self.other.iter().rposition(|s| s.usable() == size) {
+            Some(i) => Ok(self.other.remove(i)),
+            None => GuardedStack::new(size),
         }
     }
 
     /// Returns a stack for reuse (unmapped if the pool is full).
     #[inline]
     pub(crate) fn give(&mut self, stack: GuardedStack) {
-        if self.free.len() < POOL_PER_WORKER {
+        if stack.usable() != self.size {
+            return self.give_other(stack);
+        }
+        if self.free.len() < POOL_DEFAULT {
             self.free.push(stack);
         }
+        self.since_trim += 1;
+        if self.since_trim >= TRIM_EVERY {
+            self.trim_idle();
+        }
+    }
+
+    #[cold]
+    fn give_other(&mut self, stack: GuardedStack) {
+        stack.trim();
+        if self.other.len() == POOL_OTHER {
+            drop(self.other.remove(0));
+        }
+        self.other.push(stack);
+    }
+
+    /// Trims the dirty stacks of the runtime's size (the worker calls this
+    /// before it sleeps); nothing to do, no system call, when none is.
+    pub(crate) fn trim_idle(&mut self) {
+        self.since_trim = 0;
+        if self.size <= STACK_KEEP {
+            return;
+        }
+        for s in &self.free[self.clean..] {
+            s.trim();
+        }
+        self.clean = self.free.len();
     }
 }
 
@@ -329,10 +515,117 @@ mod tests {
     #[test]
     fn pool_reuses() {
         let mut pool = StackPool::new(16 * 1024);
-        let a = pool.take().unwrap();
+        let a = pool.take(0).unwrap();
         let base = a.base();
         pool.give(a);
-        assert_eq!(pool.take().unwrap().base(), base);
+        assert_eq!(pool.take(usable_size(16 * 1024)).unwrap().base(), base);
+    }
+
+    /// Writes a byte on every page of the top `bytes` of `s`.
+    fn touch(s: &GuardedStack, bytes: usize) {
+        let page = page_size();
+        let mut at = s.base().get() - 1;
+        while at >= s.base().get() - bytes {
+            // SAFETY: inside the read-write part of a stack nothing runs on.
+            unsafe { (at as *mut u8).write_volatile(1) };
+            at -= page;
+        }
+    }
+
+    #[test]
+    fn usable_size_rounds_to_pages_and_minimum() {
+        let page = page_size();
+        assert_eq!(usable_size(0), corosensei::stack::MIN_STACK_SIZE.max(page));
+        assert_eq!(usable_size(page * 3 + 1), page * 4);
+        assert_eq!(usable_size(1 << 20), 1 << 20);
+        assert!(usable_size(usize::MAX) % page == 0);
+    }
+
+    #[test]
+    fn other_sizes_pool_apart_and_come_back_trimmed() {
+        let mut pool = StackPool::new(DEFAULT_STACK_SIZE);
+        let big = usable_size(4 << 20);
+        let s = pool.take(big).unwrap();
+        assert_eq!(s.usable(), big);
+        touch(&s, 1 << 20);
+        assert!(s.touched() >= 1 << 20, "touched {}", s.touched());
+        let base = s.base();
+        pool.give(s);
+        // A default-size request does not get it; a same-size one does.
+        let d = pool.take(0).unwrap();
+        assert_ne!(d.base(), base);
+        assert_eq!(d.usable(), usable_size(DEFAULT_STACK_SIZE));
+        let s = pool.take(big).unwrap();
+        assert_eq!(s.base(), base, "reused");
+        assert!(
+            s.touched() <= STACK_KEEP,
+            "trimmed to {} bytes",
+            s.touched()
+        );
+        // The kept top still holds what was written there.
+        // SAFETY: the top byte of the stack's read-write part.
+        assert_eq!(unsafe { ((base.get() - 1) as *const u8).read() }, 1);
+    }
+
+    #[test]
+    fn other_sizes_are_bounded_oldest_out() {
+        let mut pool = StackPool::new(DEFAULT_STACK_SIZE);
+        let sizes: Vec<usize> = (0..=POOL_OTHER)
+            .map(|i| usable_size(128 * 1024 + i * page_size()))
+            .collect();
+        for &size in &sizes {
+            let s = pool.take(size).unwrap();
+            pool.give(s);
+        }
+        assert_eq!(pool.other.len(), POOL_OTHER);
+        assert!(
+            pool.other.iter().all(|s| s.usable() != sizes[0]),
+            "the oldest went"
+        );
+    }
+
+    #[test]
+    fn default_size_stacks_are_trimmed_when_idle() {
+        let size = usable_size(1 << 20);
+        let mut pool = StackPool::new(size);
+        let stacks: Vec<_> = (0..3).map(|_| pool.take(0).unwrap()).collect();
+        for s in &stacks {
+            touch(s, 512 * 1024);
+        }
+        for s in stacks {
+            pool.give(s);
+        }
+        // Returned as they were: no system call on the way back.
+        assert!(pool.free.iter().all(|s| s.touched() >= 512 * 1024));
+        assert_eq!(pool.clean, 0);
+        pool.trim_idle();
+        assert_eq!(pool.clean, 3);
+        assert!(pool.free.iter().all(|s| s.touched() <= STACK_KEEP));
+        // Taking one makes the boundary follow.
+        let s = pool.take(0).unwrap();
+        assert_eq!(pool.clean, 2);
+        touch(&s, 64 * 1024);
+        pool.give(s);
+        pool.trim_idle();
+        assert!(pool.free.iter().all(|s| s.touched() <= STACK_KEEP));
+    }
+
+    #[test]
+    fn pool_never_holds_more_than_its_reservation() {
+        let mut pool = StackPool::new(DEFAULT_STACK_SIZE);
+        let many: Vec<_> = (0..POOL_DEFAULT + 5)
+            .map(|_| pool.take(0).unwrap())
+            .collect();
+        for s in many {
+            pool.give(s);
+        }
+        for i in 0..POOL_OTHER + 5 {
+            let s = pool
+                .take(usable_size(256 * 1024 + i * page_size()))
+                .unwrap();
+            pool.give(s);
+        }
+        assert_eq!(pool.free.len() + pool.other.len(), POOL_PER_WORKER);
     }
 
     #[test]

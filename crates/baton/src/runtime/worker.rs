@@ -555,6 +555,9 @@ impl Worker {
         // lock that `prepare_sleep` takes (see `deadlock`).
         let has_timers = !self.timers.borrow().is_empty();
         self.mine().has_timers.store(has_timers, Relaxed);
+        // Out of work: give the pages of deep goroutines' stacks back (see
+        // `stack`), before announcing the sleep, so no waker waits on it.
+        self.stacks.borrow_mut().trim_idle();
         let last_searcher = idle.prepare_sleep(self.index, self.searching.replace(false));
         // The re-check after the fence: anything for us, or (if we were the
         // last searcher) anything stealable anywhere?
@@ -600,11 +603,12 @@ impl Worker {
             .take()
             .expect("baton: a goroutine was started twice");
         let header = task.header.clone();
+        let size = task.stack_size;
         drop(task); // job taken: nothing to abandon
-        let stack = self.stacks.borrow_mut().take();
+        let stack = self.stacks.borrow_mut().take(size);
         let stack = match stack {
             Ok(s) => s,
-            Err(e) => return self.fail_start(header, job, e),
+            Err(e) => return self.fail_start(header, job, size, e),
         };
         let id = header.id.as_u64();
         let slot = self.slab.borrow_mut().insert(header.clone());
@@ -614,7 +618,7 @@ impl Worker {
         let guard = Guard {
             low: stack.limit().get(),
             high: stack.limit().get() + super::stack::page_size(),
-            stack_size: self.shared.config.stack_size,
+            stack_size: stack.usable(),
         };
         let coro = Coro::with_stack(stack, move |yielder: &Yielder<bool, Suspend>, _: bool| {
             goroutine_entry(yielder, header, job, guard)
@@ -625,10 +629,15 @@ impl Worker {
     /// A goroutine could not get a stack: it never runs; its joiner gets a
     /// [`Panic`](super::Panic) saying why.
     #[cold]
-    fn fail_start(&self, header: Arc<Header>, job: Job, err: std::io::Error) {
+    fn fail_start(&self, header: Arc<Header>, job: Job, size: usize, err: std::io::Error) {
+        let size = if size == 0 {
+            self.shared.config.stack_size
+        } else {
+            size
+        };
         let msg = format!(
             "baton: could not map a {} KiB stack for {} (spawned at {}): {err}",
-            self.shared.config.stack_size / 1024,
+            size / 1024,
             header.id,
             header.spawned_at
         );
