@@ -52,12 +52,14 @@ pub(crate) enum WaitReason {
     ChanReceive,
     /// `select!` with no ready case.
     Select,
+    /// `select!` with no arm at all (Go's `select {}`): waits forever.
+    SelectNoCases,
     /// `runtime::dump`, waiting for the workers' answers.
     Dump,
 }
 
 impl WaitReason {
-    const ALL: [WaitReason; 13] = [
+    const ALL: [WaitReason; 14] = [
         WaitReason::Unknown,
         WaitReason::Mutex,
         WaitReason::Cond,
@@ -70,6 +72,7 @@ impl WaitReason {
         WaitReason::ChanSend,
         WaitReason::ChanReceive,
         WaitReason::Select,
+        WaitReason::SelectNoCases,
         WaitReason::Dump,
     ];
 
@@ -88,6 +91,7 @@ impl WaitReason {
             WaitReason::ChanSend => "chan send",
             WaitReason::ChanReceive => "chan receive",
             WaitReason::Select => "select",
+            WaitReason::SelectNoCases => "select (no cases)",
             WaitReason::Dump => "dump",
         }
     }

@@ -403,13 +403,17 @@ impl<T> TwoPhase for Channel<T> {
     /// Senders wait for room, receivers for a message.
     fn block(&self, token: &mut Token, deadline: Option<Instant>, send: bool) -> bool {
         if send {
-            super::block_on(&self.senders, token, deadline, || {
+            super::block_on(&self.senders, token, deadline, super::reason(true), || {
                 !self.is_full() || self.is_disconnected()
             })
         } else {
-            super::block_on(&self.receivers, token, deadline, || {
-                !self.is_empty() || self.is_disconnected()
-            })
+            super::block_on(
+                &self.receivers,
+                token,
+                deadline,
+                super::reason(false),
+                || !self.is_empty() || self.is_disconnected(),
+            )
         }
     }
 }

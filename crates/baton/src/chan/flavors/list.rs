@@ -504,9 +504,13 @@ impl<T> TwoPhase for Channel<T> {
     /// Only receivers wait: a send always claims a slot.
     fn block(&self, token: &mut Token, deadline: Option<Instant>, send: bool) -> bool {
         assert!(!send, "baton: unbounded sends never wait");
-        super::block_on(&self.receivers, token, deadline, || {
-            !self.is_empty() || self.is_disconnected()
-        })
+        super::block_on(
+            &self.receivers,
+            token,
+            deadline,
+            super::reason(false),
+            || !self.is_empty() || self.is_disconnected(),
+        )
     }
 }
 

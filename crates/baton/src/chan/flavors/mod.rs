@@ -29,6 +29,7 @@ use std::time::Instant;
 use super::context::{Context, Operation, Selected, Spin};
 use super::error::{RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};
 use super::waker::SyncWaker;
+use crate::park::{self, WaitReason};
 
 /// What phase 1 of an operation claimed, for phase 2; each flavour uses its
 /// own field.
@@ -71,7 +72,7 @@ pub(crate) trait TwoPhase {
 
     /// Parks a sender (`send`) or a receiver until its side may be ready;
     /// returns whether the wait ended because `deadline` passed. Usually
-    /// [`block_on`] with the side's waker.
+    /// [`block_on`] with the side's waker and [`reason`].
     fn block(&self, token: &mut Token, deadline: Option<Instant>, send: bool) -> bool;
 }
 
@@ -154,9 +155,20 @@ pub(crate) fn recv<C: TwoPhase>(
     }
 }
 
+/// The wait reason a goroutine blocked in a send (`send`) or receive shows
+/// in a dump.
+#[inline]
+pub(crate) fn reason(send: bool) -> WaitReason {
+    if send {
+        WaitReason::ChanSend
+    } else {
+        WaitReason::ChanReceive
+    }
+}
+
 /// Parks the calling thread or goroutine on `waker` until a notifier picks
 /// it, `deadline` passes, or the channel closes; returns whether the
-/// deadline ended the wait.
+/// deadline ended the wait. A goroutine's dump line shows `why`.
 ///
 /// `may_be_ready` is the waiter's re-check in the waker's Dekker pair
 /// (`waker.rs`): called after registering, it must say whether the side
@@ -168,8 +180,10 @@ pub(crate) fn block_on(
     waker: &SyncWaker,
     token: &mut Token,
     deadline: Option<Instant>,
+    why: WaitReason,
     may_be_ready: impl FnOnce() -> bool,
 ) -> bool {
+    let _why = park::wait_reason(why);
     Context::with(|cx| {
         let oper = Operation::hook(token);
         waker.register(oper, cx);

@@ -271,6 +271,7 @@ impl<T> Channel<T> {
         if inner.is_disconnected {
             return Err(SendTimeoutError::Closed(msg));
         }
+        let _why = crate::park::wait_reason(super::reason(true));
         Context::with(|cx| {
             let oper = Operation::hook(token);
             let packet = Packet::on_stack(Some(msg));
@@ -328,6 +329,7 @@ impl<T> Channel<T> {
         if inner.is_disconnected {
             return Err(RecvTimeoutError::Closed);
         }
+        let _why = crate::park::wait_reason(super::reason(false));
         Context::with(|cx| {
             let oper = Operation::hook(token);
             let packet = Packet::<T>::on_stack(None);

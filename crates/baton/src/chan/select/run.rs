@@ -111,6 +111,7 @@ fn shuffle<T>(v: &mut [T]) {
 /// Sleeps until `timeout` with no arm at all (Go's empty `select {}`
 /// blocks forever).
 fn wait_without_arms(timeout: Timeout) {
+    let _why = crate::park::wait_reason(crate::park::WaitReason::SelectNoCases);
     match timeout {
         Timeout::Now => {}
         Timeout::Never => loop {
@@ -156,7 +157,10 @@ pub(crate) fn run_select(
                 Some(when)
             }
         };
-        match Context::with(|cx| block(arms, &mut token, cx, deadline)) {
+        let why = crate::park::wait_reason(crate::park::WaitReason::Select);
+        let blocked = Context::with(|cx| block(arms, &mut token, cx, deadline));
+        drop(why);
+        match blocked {
             Blocked::Chosen(i, ptr) => return Some((token, i, ptr)),
             Blocked::Retry => {}
             // One last try (step 1), then give up.
@@ -263,6 +267,7 @@ pub(crate) fn run_ready(arms: &mut [Arm<'_>], timeout: Timeout) -> Option<usize>
                 Some(when)
             }
         };
+        let _why = crate::park::wait_reason(crate::park::WaitReason::Select);
         let res = Context::with(|cx| {
             let mut sel = Selected::Waiting;
             let mut watched = 0;
