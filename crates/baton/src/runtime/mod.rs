@@ -119,6 +119,8 @@ mod hook;
 #[cfg(not(loom))]
 mod join;
 #[cfg(not(loom))]
+mod monitor;
+#[cfg(not(loom))]
 mod overflow;
 #[cfg(not(loom))]
 mod pin;
