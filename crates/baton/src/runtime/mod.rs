@@ -101,6 +101,7 @@ mod inbox;
 mod join_cell;
 mod park_state;
 mod ring;
+mod worker_local;
 
 #[cfg(not(loom))]
 mod blocking;
@@ -163,3 +164,4 @@ pub use spawn::{current, go, try_go, yield_now, SpawnError};
 pub use stack::DEFAULT_STACK_SIZE;
 #[cfg(not(loom))]
 pub use stats::{stats, Stats};
+pub use worker_local::{WorkerLocal, WorkerLocalIntoIter};
