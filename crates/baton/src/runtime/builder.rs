@@ -5,10 +5,12 @@ use core::fmt;
 use core::panic::Location;
 use std::io;
 use std::sync::OnceLock;
+use std::time::Duration;
 
 use super::context;
 use super::deadlock::{Deadlock, OnDeadlock, RunError, RunWaiter};
 use super::join::JoinHandle;
+use super::monitor::{self, Monitor};
 use super::ring;
 use super::shared::{Config, Shared};
 use super::spawn::{spawn_unchecked, SpawnError};
@@ -38,6 +40,7 @@ pub struct Builder {
     on_deadlock: OnDeadlock,
     dump_on_sigquit: bool,
     pin_workers: bool,
+    long_run: Option<Duration>,
     budget: Option<&'static MapBudget>,
 }
 
@@ -64,6 +67,7 @@ impl Builder {
             on_deadlock: OnDeadlock::Error,
             dump_on_sigquit: true,
             pin_workers: false,
+            long_run: Some(monitor::DEFAULT_LONG_RUN),
             budget: None,
         }
     }
@@ -172,6 +176,53 @@ impl Builder {
         self
     }
 
+    /// How long a goroutine may run without parking or yielding before the
+    /// runtime's monitor thread reports it on standard error (10 ms by
+    /// default, as Go's preemption threshold); `None` turns the monitor off
+    /// (no monitor thread).
+    ///
+    /// baton does **not** preempt: the report is all that happens to the
+    /// goroutine, which keeps its worker until it parks, yields or returns,
+    /// and the started goroutines whose home is that worker wait for it
+    /// (they never move to another thread). The monitor only makes sure
+    /// idle workers take the stuck worker's *unstarted* goroutines. A report
+    /// reads:
+    ///
+    /// ```text
+    /// baton: goroutine 17 (spawned at src/main.rs:12) has run 10 ms without yielding on worker baton-0; goroutines waiting for that worker are delayed (baton does not preempt: call baton::yield_now() in long loops)
+    /// ```
+    ///
+    /// It comes at most once per run-spell and at most once a second in the
+    /// process (the next line says how many were held back); each spell is
+    /// counted in [`Stats::long_runs`](super::Stats::long_runs). A worker
+    /// blocked in a system call (`std::thread::sleep`, file I/O: use
+    /// [`blocking`](super::blocking())) or descheduled by the OS looks the
+    /// same to the monitor and is reported too.
+    ///
+    /// # Panics
+    ///
+    /// If the threshold is zero.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use baton::runtime::Builder;
+    ///
+    /// let patient = Builder::new().long_run_threshold(Duration::from_millis(100)).build();
+    /// assert_eq!(patient.run(|| 1), 1);
+    /// let quiet = Builder::new().long_run_threshold(None).build();
+    /// assert_eq!(quiet.run(|| 2), 2);
+    /// ```
+    pub fn long_run_threshold(mut self, threshold: impl Into<Option<Duration>>) -> Self {
+        let threshold = threshold.into();
+        assert!(
+            threshold != Some(Duration::ZERO),
+            "baton::runtime::Builder::long_run_threshold: the threshold must be above zero \
+             (pass None to turn the monitor off)"
+        );
+        self.long_run = threshold;
+        self
+    }
+
     /// A test hook: count stacks against `budget` instead of the process's.
     #[cfg(test)]
     pub(crate) fn budget(mut self, budget: &'static MapBudget) -> Self {
@@ -220,6 +271,7 @@ impl Builder {
             stack_size: self.stack_size,
             name: self.name,
             on_deadlock: self.on_deadlock,
+            long_run: self.long_run,
         };
         let shared = Arc::new(Shared::new(config, steals, budget));
         if self.dump_on_sigquit {
@@ -228,6 +280,7 @@ impl Builder {
         let mut rt = Runtime {
             shared: shared.clone(),
             threads: Vec::with_capacity(workers),
+            monitor: None,
             pool_reservation,
         };
         let cpus = if self.pin_workers {
@@ -249,6 +302,7 @@ impl Builder {
                 })?;
             rt.threads.push(handle);
         }
+        rt.monitor = monitor::start(&shared)?;
         Ok(rt)
     }
 }
@@ -285,6 +339,8 @@ impl Builder {
 pub struct Runtime {
     shared: Arc<Shared>,
     threads: Vec<thread::JoinHandle<()>>,
+    /// The monitor thread (see `monitor`), if on.
+    monitor: Option<Monitor>,
     pool_reservation: usize,
 }
 
@@ -352,8 +408,8 @@ impl Runtime {
     /// the moment when every one of its goroutines is parked and nothing
     /// can ever wake them: no worker running, nothing queued, no timer, no
     /// [`blocking`](super::blocking()) call in progress, and no thread in the
-    /// process besides its workers, the threads blocked in its `run`, and
-    /// idle `blocking` threads. Then it reports
+    /// process besides its workers (and its monitor), the threads blocked in
+    /// its `run`, and idle `blocking` threads. Then it reports
     /// `all goroutines are asleep - deadlock!` with a [`dump`](super::dump())
     /// as [`RunError::Deadlock`] (or aborts: [`Builder::on_deadlock`]). The
     /// rule never reports a deadlock that is not one; because of its last
@@ -523,6 +579,9 @@ impl Drop for Runtime {
         shared.idle.wake_all();
         let inside =
             context::with_worker(|w| w.is_some_and(|w| core::ptr::eq(w.shared(), &**shared)));
+        if let Some(m) = self.monitor.take() {
+            m.stop(!inside);
+        }
         if inside {
             // Joining our own thread would deadlock: let the workers stop
             // on their own.

@@ -16,7 +16,11 @@
 //! 6. Every thread of the process is accounted for: the count of threads
 //!    in `/proc/self/stat` equals this runtime's workers, plus the threads
 //!    blocked in its `run` (rule 1), plus the idle pool threads (rule 5),
-//!    plus the `SIGQUIT` printer if there is one (it only prints dumps).
+//!    plus the `SIGQUIT` printer if there is one (it only prints dumps),
+//!    plus this runtime's monitor thread if it has one (it never makes a
+//!    goroutine runnable: it only wakes idle workers to steal unstarted
+//!    goroutines already queued, and only after seeing a worker run; see
+//!    `monitor`).
 //!
 //! Then no goroutine can ever run again. A goroutine runs only when
 //! something makes it runnable: a goroutine (none runs: 2, 3), a timer (4), a
@@ -198,7 +202,11 @@ pub(crate) fn check(shared: &Shared) {
         }
         // Relaxed: workers only exit at shutdown, checked above.
         let workers = shared.live_workers.load(Relaxed);
-        let known = workers + runs.len() + pool_threads + super::sigquit::threads();
+        let known = workers
+            + runs.len()
+            + pool_threads
+            + super::sigquit::threads()
+            + super::monitor::threads(shared);
         if process_threads() != Some(known) {
             return;
         }

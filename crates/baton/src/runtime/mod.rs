@@ -12,7 +12,9 @@
 //! | [`blocking`] | run a thread-blocking call on a separate pool while the goroutine parks |
 //! | [`Builder`], [`Runtime`] | a runtime of your own; [`Runtime::run`] runs the main goroutine |
 //! | [`Panic`] | why a join got no value: the goroutine panicked (payload kept), or its runtime shut down |
-//! | [`stats`], [`Stats`] | counters: live and total goroutines, switches, steals, parks, idle and busy workers |
+//! | [`stats`], [`Stats`] | counters: live and total goroutines, switches, steals, parks, idle and busy workers, long runs |
+//! | [`WorkerLocal`] | per-worker storage without locks: one lazily created instance per worker thread, all of them iterable |
+//! | [`Builder::long_run_threshold`] | the monitor: reports a goroutine that runs over 10 ms without yielding (no preemption) |
 //! | [`dump`] | one line per goroutine: id, state or wait reason, age, spawn site, worker |
 //! | [`Runtime::try_run`], [`RunError`], [`Deadlock`], [`OnDeadlock`] | `all goroutines are asleep - deadlock!`: when it is reported, and what happens then |
 //!
@@ -48,7 +50,11 @@
 //!
 //! - There is no preemption. A goroutine that computes for a long time
 //!   without parking delays the others on its worker; call [`yield_now`]
-//!   now and then.
+//!   now and then. A monitor thread per runtime reports such a goroutine
+//!   on standard error (over 10 ms by default, see
+//!   [`Builder::long_run_threshold`]) and wakes idle workers to take the
+//!   stuck worker's unstarted goroutines; the started ones whose home it is
+//!   wait, since they never move.
 //! - Blocking OS calls (file I/O, `std::sync::Mutex` held long, `std`
 //!   channels, `std::thread::sleep`) block the whole worker. Inside
 //!   goroutines, wait on baton's primitives (`baton::sync`,
@@ -98,6 +104,9 @@
 //! usage), `stats.rs`, `dump.rs` (workers answer dump requests),
 //! `deadlock.rs` (the detection rule and why it has no false positives),
 //! `sigquit.rs`, `pin.rs` (pinning workers to CPUs, and why it is offered),
+//! `monitor.rs` (Go's sysmon: the long-run report, sampling switch
+//! counters so the switch path pays nothing), `worker_local.rs`
+//! ([`WorkerLocal`], and why `T` needs `Send` but not `Sync`),
 //! `ring.rs` (stealable
 //! run queue of unstarted goroutines), `inbox.rs` (cross-thread wake-ups),
 //! `idle.rs` (sleeping and waking workers), `park_state.rs` (the park/unpark
@@ -112,6 +121,7 @@ mod inbox;
 mod join_cell;
 mod park_state;
 mod ring;
+mod worker_local;
 
 #[cfg(not(loom))]
 mod blocking;
@@ -129,6 +139,8 @@ mod goroutine;
 mod hook;
 #[cfg(not(loom))]
 mod join;
+#[cfg(not(loom))]
+mod monitor;
 #[cfg(not(loom))]
 mod options;
 #[cfg(not(loom))]
@@ -180,3 +192,4 @@ pub use stack::{DEFAULT_STACK_SIZE, STACK_KEEP};
 pub use stats::{stats, Stats};
 #[cfg(not(loom))]
 pub use usage::{stack_usage, StackUsage};
+pub use worker_local::{WorkerLocal, WorkerLocalIntoIter};

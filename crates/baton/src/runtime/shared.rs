@@ -2,6 +2,7 @@
 //! workers' stealable rings and inboxes, the global injector, the idle
 //! protocol, and the shutdown flag.
 
+use core::panic::Location;
 use std::collections::VecDeque;
 
 use super::context;
@@ -14,7 +15,7 @@ use super::ring;
 use super::stack::MapBudget;
 use super::stats::{RuntimeCounters, WorkerCounters};
 use crate::atomic::CachePadded;
-use crate::shim::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::*};
+use crate::shim::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering::*};
 use crate::shim::{lock, Arc, Mutex};
 
 /// The global queue of unstarted goroutines: those spawned from outside the
@@ -92,8 +93,12 @@ pub(crate) struct WorkerShared {
     /// Its counters (see `stats`); only the worker writes them.
     pub(crate) counters: WorkerCounters,
     /// Id of the goroutine running on it now, 0 when none; written by the
-    /// worker (`Relaxed`: a hint for dumps).
+    /// worker (`Relaxed`: a hint for dumps and the monitor).
     pub(crate) running: AtomicU64,
+    /// Spawn site of the goroutine it runs or ran last, null before the
+    /// first; written by the worker before `running` (`Relaxed`: read only
+    /// by the `monitor` for its report). Holds only `&'static` locations.
+    pub(crate) running_site: AtomicPtr<Location<'static>>,
     /// Dump requests for it to answer (see `dump`).
     pub(crate) dumps: DumpInbox,
     /// Whether its timer heap has entries, published before it sleeps (see
@@ -108,6 +113,8 @@ pub(crate) struct Config {
     pub(crate) stack_size: usize,
     pub(crate) name: String,
     pub(crate) on_deadlock: super::OnDeadlock,
+    /// The `monitor`'s threshold; `None`: no monitor.
+    pub(crate) long_run: Option<std::time::Duration>,
 }
 
 /// See the module docs.
@@ -150,6 +157,7 @@ impl Shared {
                     inbox: Inbox::new(),
                     counters: WorkerCounters::default(),
                     running: AtomicU64::new(0),
+                    running_site: AtomicPtr::new(core::ptr::null_mut()),
                     dumps: DumpInbox::default(),
                     has_timers: AtomicBool::new(false),
                 })

@@ -8,6 +8,7 @@
 //! | abandoned goroutines | an `AtomicU64` in the runtime | whoever drops an unstarted goroutine (shutdown only: rare) |
 //! | switches, parks, steals, finished goroutines | one `AtomicU64` each per worker, in the worker's cache-padded shared part | that worker only |
 //! | idle workers | the idle protocol's sleeper count | workers going to sleep and waking |
+//! | long runs | an `AtomicU64` in the runtime | the `monitor` thread only |
 //!
 //! The per-worker counters have a single writer, so they are bumped with a
 //! `Relaxed` load and store, not a read-modify-write: no locked instruction
@@ -60,6 +61,11 @@ pub struct Stats {
     pub steals: u64,
     /// Times a goroutine parked (suspended until woken or timed out).
     pub parks: u64,
+    /// Times the monitor found a goroutine that had run longer than the
+    /// threshold without parking or yielding (one per such spell, reported
+    /// on standard error or held back by the rate limit; see
+    /// [`Builder::long_run_threshold`](super::Builder::long_run_threshold)).
+    pub long_runs: u64,
 }
 
 /// The runtime-wide counters.
@@ -68,6 +74,8 @@ pub(crate) struct RuntimeCounters {
     pub(crate) spawned: ShardedCounter,
     /// Goroutines dropped unstarted (shutdown).
     pub(crate) abandoned: AtomicU64,
+    /// Long-running spells found by the `monitor`.
+    pub(crate) long_runs: AtomicU64,
 }
 
 /// One worker's counters; only that worker writes them.
@@ -104,6 +112,7 @@ impl Shared {
             finished += c.finished.load(Relaxed);
         }
         s.total_goroutines = self.stats.spawned.sum();
+        s.long_runs = self.stats.long_runs.load(Relaxed);
         let ended = finished + self.stats.abandoned.load(Relaxed);
         s.live_goroutines = s.total_goroutines.saturating_sub(ended);
         s

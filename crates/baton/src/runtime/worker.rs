@@ -54,6 +54,7 @@
 //! returns.
 
 use core::cell::{Cell, RefCell};
+use core::panic::Location;
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
@@ -611,6 +612,7 @@ impl Worker {
             Err(e) => return self.fail_start(header, job, size, e),
         };
         let id = header.id.as_u64();
+        let site = header.spawned_at;
         let slot = self.slab.borrow_mut().insert(header.clone());
         // Relaxed: see `Header::home`.
         header.home.store(self.index, Relaxed);
@@ -623,7 +625,7 @@ impl Worker {
         let coro = Coro::with_stack(stack, move |yielder: &Yielder<bool, Suspend>, _: bool| {
             goroutine_entry(yielder, header, job, guard)
         });
-        self.resume(slot, id, coro, false);
+        self.resume(slot, id, site, coro, false);
     }
 
     /// A goroutine could not get a stack: it never runs; its joiner gets a
@@ -650,7 +652,7 @@ impl Worker {
     }
 
     fn resume_slot(&self, slot: usize) {
-        let (coro, id, timed_out) = {
+        let (coro, id, site, timed_out) = {
             let mut slab = self.slab.borrow_mut();
             let e = slab.get_mut(slot);
             if e.timer != 0 {
@@ -665,17 +667,27 @@ impl Worker {
             (
                 coro,
                 e.header.id.as_u64(),
+                e.header.spawned_at,
                 core::mem::take(&mut e.timed_out),
             )
         };
-        self.resume(slot, id, coro, timed_out);
+        self.resume(slot, id, site, coro, timed_out);
     }
 
     /// Switches to the goroutine and handles why it came back.
-    fn resume(&self, slot: usize, id: u64, mut coro: Coro, timed_out: bool) {
+    fn resume(
+        &self,
+        slot: usize,
+        id: u64,
+        site: &'static Location<'static>,
+        mut coro: Coro,
+        timed_out: bool,
+    ) {
         let mine = self.mine();
         bump(&mine.counters.switches);
-        // Relaxed: a hint for dumps (see `WorkerShared::running`).
+        // Relaxed: hints for dumps and the monitor (see `WorkerShared`).
+        mine.running_site
+            .store(core::ptr::from_ref(site).cast_mut(), Relaxed);
         mine.running.store(id, Relaxed);
         let result = coro.resume(timed_out);
         mine.running.store(0, Relaxed);
