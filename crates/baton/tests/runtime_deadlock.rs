@@ -1,4 +1,5 @@
-//! Deadlock detection, both sides: real deadlocks are reported with the
+//! Deadlock detection, both sides (with ports of Go's deadlock programs
+//! over channels and `select`): real deadlocks are reported with the
 //! dump (and abort when asked to); goroutines that a timer, a `blocking`
 //! call or an outside thread will still wake are never reported.
 //!

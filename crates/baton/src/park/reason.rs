@@ -50,6 +50,9 @@ pub(crate) enum WaitReason {
     ChanSend,
     /// Receiving from a channel.
     ChanReceive,
+    /// Receiving from a channel that never delivers (`chan::never()`, Go's
+    /// nil channel).
+    ChanReceiveNil,
     /// `select!` with no ready case.
     Select,
     /// `select!` with no arm at all (Go's `select {}`): waits forever.
@@ -59,7 +62,7 @@ pub(crate) enum WaitReason {
 }
 
 impl WaitReason {
-    const ALL: [WaitReason; 14] = [
+    const ALL: [WaitReason; 15] = [
         WaitReason::Unknown,
         WaitReason::Mutex,
         WaitReason::Cond,
@@ -71,6 +74,7 @@ impl WaitReason {
         WaitReason::Blocking,
         WaitReason::ChanSend,
         WaitReason::ChanReceive,
+        WaitReason::ChanReceiveNil,
         WaitReason::Select,
         WaitReason::SelectNoCases,
         WaitReason::Dump,
@@ -90,6 +94,7 @@ impl WaitReason {
             WaitReason::Blocking => "blocking",
             WaitReason::ChanSend => "chan send",
             WaitReason::ChanReceive => "chan receive",
+            WaitReason::ChanReceiveNil => "chan receive (nil chan)",
             WaitReason::Select => "select",
             WaitReason::SelectNoCases => "select (no cases)",
             WaitReason::Dump => "dump",

@@ -4,7 +4,9 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use baton::chan::{never, rendezvous, unbounded};
 use baton::runtime::{blocking, Builder, OnDeadlock, RunError};
+use baton::select;
 use baton::sync::{Cond, Mutex, WaitGroup};
 
 const CHILD: &str = "BATON_DEADLOCK_SCENARIO";
@@ -183,6 +185,130 @@ fn ignore_finishes() -> Result<u64, RunError> {
         .try_run(|| 5)
 }
 
+// Channels and select: Go's `test/chan` deadlocks and the
+// `runtime/testdata/testprog/deadlock.go` programs that apply (Go's
+// `TestSimpleDeadlock` is `select {}` in main; `TestInitDeadlock`,
+// `TestLockedDeadlock*` and `TestGoexitDeadlock` need package init,
+// `LockOSThread` or `Goexit`, which baton does not have).
+
+/// Go's `SimpleDeadlock`: `select {}` in main.
+fn select_no_cases() -> Result<u64, RunError> {
+    rt(2).try_run(|| {
+        select! {}
+    })
+}
+
+/// Main receives from an unbuffered channel whose sender it holds itself.
+fn chan_receive_nobody() -> Result<u64, RunError> {
+    rt(1).try_run(|| {
+        let (tx, rx) = rendezvous::<u64>();
+        let v = rx.recv().unwrap();
+        drop(tx);
+        v
+    })
+}
+
+/// Main sends on an unbuffered channel nobody receives from.
+fn chan_send_nobody() -> Result<u64, RunError> {
+    rt(2).try_run(|| {
+        let (tx, rx) = rendezvous::<u64>();
+        tx.send(1).unwrap();
+        drop(rx);
+        0
+    })
+}
+
+/// A receive from a channel that never delivers (Go's nil channel).
+fn chan_receive_nil() -> Result<u64, RunError> {
+    rt(1).try_run(|| never::<u64>().recv().unwrap_or(0))
+}
+
+/// A select over two channels nobody will use.
+fn select_nobody() -> Result<u64, RunError> {
+    rt(2).try_run(|| {
+        let (_t1, r1) = rendezvous::<u64>();
+        let (t2, _r2) = rendezvous::<u64>();
+        select! {
+            recv(r1) -> v => v.unwrap(),
+            send(t2, 1) -> _ => 0,
+        }
+    })
+}
+
+/// A pipeline of ten goroutines, each passing on what the next one sends
+/// it; the last stage waits for a value nobody sends (it holds its own
+/// sender, as a forgotten producer would).
+fn chan_chain() -> Result<u64, RunError> {
+    rt(2).try_run(|| {
+        let (tail_tx, mut rx) = rendezvous::<u64>();
+        for _ in 0..10 {
+            let (tx, stage_rx) = rendezvous::<u64>();
+            let upstream = std::mem::replace(&mut rx, stage_rx);
+            baton::go(move || {
+                if let Ok(v) = upstream.recv() {
+                    let _ = tx.send(v + 1);
+                }
+            });
+        }
+        let v = rx.recv().unwrap_or(0);
+        drop(tail_tx);
+        v
+    })
+}
+
+/// A channel receive that a clock channel (`time::after`) ends: not a
+/// deadlock, although every goroutine is parked meanwhile.
+fn chan_fed_by_timer() -> Result<u64, RunError> {
+    rt(1).try_run(|| {
+        let (tx, rx) = unbounded::<u64>();
+        baton::go(move || {
+            baton::time::after(Duration::from_millis(300))
+                .recv()
+                .unwrap();
+            tx.send(6).unwrap();
+        });
+        rx.recv().unwrap()
+    })
+}
+
+/// A channel an outside OS thread sends on later: not a deadlock.
+fn chan_fed_by_outside_thread() -> Result<u64, RunError> {
+    let (tx, rx) = rendezvous::<u64>();
+    let t = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(300));
+        tx.send(7).unwrap();
+    });
+    let r = rt(2).try_run(move || rx.recv().unwrap());
+    t.join().unwrap();
+    r
+}
+
+/// A channel a goroutine in `blocking` will send on: not a deadlock.
+fn chan_fed_by_blocking() -> Result<u64, RunError> {
+    rt(1).try_run(|| {
+        let (tx, rx) = rendezvous::<u64>();
+        baton::go(move || {
+            let v = blocking(|| {
+                std::thread::sleep(Duration::from_millis(300));
+                8
+            });
+            tx.send(v).unwrap();
+        });
+        rx.recv().unwrap()
+    })
+}
+
+/// A select whose only ready arm is its timeout: not a deadlock.
+fn select_with_timeout() -> Result<u64, RunError> {
+    rt(2).try_run(|| {
+        let (_tx, rx) = rendezvous::<u64>();
+        select! {
+            recv(rx) -> v => v.unwrap(),
+            default(Duration::from_millis(300)) => 9,
+        }
+    })
+}
+
 /// Two goroutines hit a ball `n` times each through a Mutex and a Cond.
 fn pingpong(n: u64) -> u64 {
     let state = Arc::new((Mutex::new(0u64), Cond::new()));
@@ -228,6 +354,56 @@ const SCENARIOS: &[Scenario] = &[
         name: "deadlock_after_activity",
         expect: Expect::Deadlock(&["[waitgroup wait"]),
         run: deadlock_after_activity,
+    },
+    Scenario {
+        name: "select_no_cases",
+        expect: Expect::Deadlock(&["[select (no cases)"]),
+        run: select_no_cases,
+    },
+    Scenario {
+        name: "chan_receive_nobody",
+        expect: Expect::Deadlock(&["[chan receive"]),
+        run: chan_receive_nobody,
+    },
+    Scenario {
+        name: "chan_send_nobody",
+        expect: Expect::Deadlock(&["[chan send"]),
+        run: chan_send_nobody,
+    },
+    Scenario {
+        name: "chan_receive_nil",
+        expect: Expect::Deadlock(&["[chan receive (nil chan)"]),
+        run: chan_receive_nil,
+    },
+    Scenario {
+        name: "select_nobody",
+        expect: Expect::Deadlock(&["[select"]),
+        run: select_nobody,
+    },
+    Scenario {
+        name: "chan_chain",
+        expect: Expect::Deadlock(&["[chan receive"]),
+        run: chan_chain,
+    },
+    Scenario {
+        name: "chan_fed_by_timer",
+        expect: Expect::Finishes,
+        run: chan_fed_by_timer,
+    },
+    Scenario {
+        name: "chan_fed_by_outside_thread",
+        expect: Expect::Finishes,
+        run: chan_fed_by_outside_thread,
+    },
+    Scenario {
+        name: "chan_fed_by_blocking",
+        expect: Expect::Finishes,
+        run: chan_fed_by_blocking,
+    },
+    Scenario {
+        name: "select_with_timeout",
+        expect: Expect::Finishes,
+        run: select_with_timeout,
     },
     Scenario {
         name: "aborts",

@@ -10,6 +10,7 @@ use super::super::error::RecvTimeoutError;
 
 /// Waits until `deadline` (forever without one) and reports a timeout.
 pub(crate) fn recv(deadline: Option<Instant>) -> RecvTimeoutError {
+    let _why = park::wait_reason(park::WaitReason::ChanReceiveNil);
     match deadline {
         None => loop {
             // Spurious wake-ups and stray tokens: park again, forever.

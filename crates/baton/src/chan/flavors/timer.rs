@@ -92,6 +92,7 @@ impl Channel {
                 (a, b) => a.or(b),
             };
             let mut token = Token::default();
+            let _why = crate::park::wait_reason(super::reason(false));
             Context::with(|cx| {
                 let oper = Operation::hook(&mut token);
                 self.receivers.register(oper, cx);
