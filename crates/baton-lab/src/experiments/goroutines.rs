@@ -11,10 +11,11 @@
 //!
 //! How each peer blocks, and why:
 //!
-//! - baton parks through its public `sync::Mutex` + `sync::Cond` (the park
-//!   layer is crate-internal and channels are not in yet): a hop is a lock,
-//!   a signal and a wait, more work than a bare park/unpark, so baton's
-//!   figures here are conservative.
+//! - `baton-chan` uses unbuffered (rendezvous) channels, `baton::chan`,
+//!   exactly as Go does: the like-for-like row.
+//! - `baton` parks through its public `sync::Mutex` + `sync::Cond` (the park
+//!   layer itself is crate-internal): a hop is a lock, a signal and a wait,
+//!   the shape of a hand-off written with Go's `sync.Cond`.
 //! - OS threads and `may` use their cheapest hand-off, a bare
 //!   `park`/`unpark` with an atomic flag (`std::thread::park`,
 //!   `may::coroutine::park`).
@@ -76,6 +77,7 @@ pub(crate) fn experiment() -> Experiment {
                 latency: false,
                 impls: vec![
                     Impl::native("baton", "baton::sync::Mutex + Cond hand-off", on_baton::pingpong),
+                    Impl::native("baton-chan", "two rendezvous channels (baton::chan), as Go", on_baton::pingpong_chan),
                     Impl::native("os-thread", "two threads, std::thread::park/unpark", on_threads::pingpong),
                     Impl::child("may", "two coroutines, may::coroutine::park/unpark (child process)", on_may::pingpong),
                     Impl::go("go", "Go: unbuffered channels, GOMAXPROCS = threads"),
@@ -89,6 +91,7 @@ pub(crate) fn experiment() -> Experiment {
                 latency: false,
                 impls: vec![
                     Impl::native("baton", "per-member Mutex + Cond slot", on_baton::ring),
+                    Impl::native("baton-chan", "one rendezvous channel (baton::chan) per member, as Go", on_baton::ring_chan),
                     Impl::child("may", "per-member atomic slot + park/unpark (child process)", on_may::ring),
                     Impl::go("go", "Go: one unbuffered channel per member"),
                 ],
@@ -189,6 +192,8 @@ mod tests {
                 assert!(on_baton::spawn_join(&spec(threads)).ops >= WAVE as u64);
                 assert!(on_baton::pingpong(&spec(threads)).ops >= TRIPS_PER_CHECK);
                 assert!(on_baton::ring(&spec(threads)).ops >= RING as u64);
+                assert!(on_baton::pingpong_chan(&spec(threads)).ops >= TRIPS_PER_CHECK);
+                assert!(on_baton::ring_chan(&spec(threads)).ops >= RING as u64);
             }
         });
     }
