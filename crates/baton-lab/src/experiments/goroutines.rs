@@ -46,6 +46,15 @@ pub(crate) const WAVE: usize = 10_000;
 pub(crate) const THREAD_WAVE: usize = 2_000;
 
 /// Members of the ring a token travels around.
+///
+/// Every ring implementation passes the token once around, untimed, before
+/// it measures: the case is about hops, and a member's first hop would
+/// otherwise include starting it. Where that cost lands differs by design
+/// (Go and `may` allocate a goroutine's stack when it is spawned, baton when
+/// a worker first runs it, so that stealing moves no stack), and with
+/// 10k members a cold first lap (fresh stacks: an `mmap`, an `mprotect` and
+/// a page fault each) takes longer than a whole `--quick` measurement.
+/// Starting goroutines is what `spawn-join` and `idle-memory` measure.
 pub(crate) const RING: usize = 10_000;
 
 /// Round trips between two looks at the clock (pingpong).
@@ -85,8 +94,8 @@ pub(crate) fn experiment() -> Experiment {
             },
             Case {
                 name: "ring",
-                about: "one op = one hop of a token around 10k goroutines, each woken by its predecessor; \
-                        threads = scheduler threads",
+                about: "one op = one hop of a token around 10k goroutines, each woken by its predecessor \
+                        (after one untimed lap that starts them all); threads = scheduler threads",
                 threads: &[1, 2],
                 latency: false,
                 impls: vec![

@@ -222,6 +222,9 @@ pub(crate) fn ring(spec: &Spec) -> Sample {
                 })
             })
             .collect();
+        // One lap untimed, so every member has started (see `super::RING`).
+        slots[1].give(1);
+        slots[0].take();
         let sample = timed(seconds, || {
             slots[1].give(1);
             slots[0].take();
@@ -261,6 +264,9 @@ pub(crate) fn ring_chan(spec: &Spec) -> Sample {
                 })
             })
             .collect();
+        // One lap untimed, so every member has started (see `super::RING`).
+        first.send(1).expect("the ring broke");
+        black_box(last.recv().expect("the ring broke"));
         let sample = timed(seconds, || {
             first.send(1).expect("the ring broke");
             black_box(last.recv().expect("the ring broke"));
