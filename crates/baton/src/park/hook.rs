@@ -72,7 +72,7 @@ pub(crate) trait TaskUnpark: Send + Sync + fmt::Debug {
 shim::thread_local! {
     /// The hook of the goroutine running on this thread; `None` on plain
     /// threads and in the scheduler. Written only by this thread.
-    static HOOK: Cell<Option<&'static dyn ParkHook>> = Cell::new(None);
+    static HOOK: Cell<Option<&'static dyn ParkHook>> = const { Cell::new(None) };
 }
 
 /// The hook installed on this thread, if any.
