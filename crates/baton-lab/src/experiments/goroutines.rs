@@ -21,6 +21,16 @@
 //!   `may::coroutine::park`).
 //! - Go uses unbuffered channels, its idiom.
 //!
+//! Pingpong on two scheduler threads does not measure the same thing in
+//! each runtime. Go puts a goroutine woken by a channel in the waker's own
+//! `runnext` slot, and `may` queues it on the waker's worker, so their two
+//! players end up taking turns on one thread and the second one idles.
+//! baton's goroutines never change thread once started, and its rows force
+//! the two players onto different workers, so every hop crosses cores: its
+//! floor is the machine's cache-line round trip (about 0.4-0.5 us between
+//! the two cores of the lab's 2-core VMs, measured with two threads
+//! bouncing one atomic), above Go's whole round trip there.
+//!
 //! `may`'s scheduler is one per process and configured before first use,
 //! so its rows run in child processes (see `crate::child`), as do all
 //! `idle-memory` rows, whose figure is a resident-set difference.
