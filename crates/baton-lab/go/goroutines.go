@@ -86,6 +86,10 @@ func ring(threads int, seconds float64) result {
 	}
 	// This goroutine is member 0: it sends to 1 and receives from ringSize-1.
 	first, last := chans[1], chans[0]
+	// One lap untimed, so every member has started, as in the Rust
+	// implementations (the case measures hops, not goroutine starts).
+	first <- 1
+	<-last
 	r := timed(seconds, func() uint64 {
 		first <- 1
 		<-last

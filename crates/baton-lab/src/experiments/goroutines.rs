@@ -11,14 +11,25 @@
 //!
 //! How each peer blocks, and why:
 //!
-//! - baton parks through its public `sync::Mutex` + `sync::Cond` (the park
-//!   layer is crate-internal and channels are not in yet): a hop is a lock,
-//!   a signal and a wait, more work than a bare park/unpark, so baton's
-//!   figures here are conservative.
+//! - `baton-chan` uses unbuffered (rendezvous) channels, `baton::chan`,
+//!   exactly as Go does: the like-for-like row.
+//! - `baton` parks through its public `sync::Mutex` + `sync::Cond` (the park
+//!   layer itself is crate-internal): a hop is a lock, a signal and a wait,
+//!   the shape of a hand-off written with Go's `sync.Cond`.
 //! - OS threads and `may` use their cheapest hand-off, a bare
 //!   `park`/`unpark` with an atomic flag (`std::thread::park`,
 //!   `may::coroutine::park`).
 //! - Go uses unbuffered channels, its idiom.
+//!
+//! Pingpong on two scheduler threads does not measure the same thing in
+//! each runtime. Go puts a goroutine woken by a channel in the waker's own
+//! `runnext` slot, and `may` queues it on the waker's worker, so their two
+//! players end up taking turns on one thread and the second one idles.
+//! baton's goroutines never change thread once started, and its rows force
+//! the two players onto different workers, so every hop crosses cores: its
+//! floor is the machine's cache-line round trip (about 0.4-0.5 us between
+//! the two cores of the lab's 2-core VMs, measured with two threads
+//! bouncing one atomic), above Go's whole round trip there.
 //!
 //! `may`'s scheduler is one per process and configured before first use,
 //! so its rows run in child processes (see `crate::child`), as do all
@@ -45,6 +56,15 @@ pub(crate) const WAVE: usize = 10_000;
 pub(crate) const THREAD_WAVE: usize = 2_000;
 
 /// Members of the ring a token travels around.
+///
+/// Every ring implementation passes the token once around, untimed, before
+/// it measures: the case is about hops, and a member's first hop would
+/// otherwise include starting it. Where that cost lands differs by design
+/// (Go and `may` allocate a goroutine's stack when it is spawned, baton when
+/// a worker first runs it, so that stealing moves no stack), and with
+/// 10k members a cold first lap (fresh stacks: an `mmap`, an `mprotect` and
+/// a page fault each) takes longer than a whole `--quick` measurement.
+/// Starting goroutines is what `spawn-join` and `idle-memory` measure.
 pub(crate) const RING: usize = 10_000;
 
 /// `--big`: one million idle goroutines (baton and Go; `may` stops at
@@ -85,6 +105,7 @@ pub(crate) fn experiment() -> Experiment {
                 latency: false,
                 impls: vec![
                     Impl::native("baton", "baton::sync::Mutex + Cond hand-off", on_baton::pingpong),
+                    Impl::native("baton-chan", "two rendezvous channels (baton::chan), as Go", on_baton::pingpong_chan),
                     Impl::native("os-thread", "two threads, std::thread::park/unpark", on_threads::pingpong),
                     Impl::child("may", "two coroutines, may::coroutine::park/unpark (child process)", on_may::pingpong),
                     Impl::go("go", "Go: unbuffered channels, GOMAXPROCS = threads"),
@@ -92,12 +113,13 @@ pub(crate) fn experiment() -> Experiment {
             },
             Case {
                 name: "ring",
-                about: "one op = one hop of a token around 10k goroutines, each woken by its predecessor; \
-                        threads = scheduler threads",
+                about: "one op = one hop of a token around 10k goroutines, each woken by its predecessor \
+                        (after one untimed lap that starts them all); threads = scheduler threads",
                 threads: &[1, 2],
                 latency: false,
                 impls: vec![
                     Impl::native("baton", "per-member Mutex + Cond slot", on_baton::ring),
+                    Impl::native("baton-chan", "one rendezvous channel (baton::chan) per member, as Go", on_baton::ring_chan),
                     Impl::child("may", "per-member atomic slot + park/unpark (child process)", on_may::ring),
                     Impl::go("go", "Go: one unbuffered channel per member"),
                 ],
@@ -199,6 +221,8 @@ mod tests {
                 assert!(on_baton::spawn_join(&spec(threads)).ops >= WAVE as u64);
                 assert!(on_baton::pingpong(&spec(threads)).ops >= TRIPS_PER_CHECK);
                 assert!(on_baton::ring(&spec(threads)).ops >= RING as u64);
+                assert!(on_baton::pingpong_chan(&spec(threads)).ops >= TRIPS_PER_CHECK);
+                assert!(on_baton::ring_chan(&spec(threads)).ops >= RING as u64);
             }
         });
     }

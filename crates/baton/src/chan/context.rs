@@ -253,8 +253,13 @@ impl Context {
     fn recycle(self) {
         #[cfg(not(loom))]
         {
-            let mut shared = self.shared;
-            if Arc::get_mut(&mut shared).is_some() {
+            let shared = self.shared;
+            // Two plain loads instead of `Arc::get_mut` (a locked
+            // compare-and-swap): with one strong and no weak reference,
+            // ours is the only handle and nobody can make another.
+            // `Context::new` still goes through `get_mut`, whose acquiring
+            // load orders the last selector's drop before our reuse.
+            if Arc::strong_count(&shared) == 1 && Arc::weak_count(&shared) == 0 {
                 let _ = POOL.try_with(|p| {
                     let mut p = p.borrow_mut();
                     if p.len() < POOL_SIZE {

@@ -117,6 +117,10 @@ impl Waker {
     /// Selects every observer (they only learn "maybe ready"); returns the
     /// ones to unpark.
     pub(crate) fn notify_observers(&mut self, woken: &mut Vec<Arc<Shared>>) {
+        // Usually none: skip the drain (it runs on every blocking operation).
+        if self.observers.is_empty() {
+            return;
+        }
         for e in self.observers.drain(..) {
             if e.cx.try_select(Selected::Operation(e.oper)).is_ok() {
                 woken.push(e.cx);
@@ -154,7 +158,12 @@ impl Waker {
 }
 
 /// Unparks each context (after the lock is released).
+#[inline]
 pub(crate) fn unpark_all(woken: Vec<Arc<Shared>>) {
+    // Usually empty: skip building and dropping an iterator.
+    if woken.is_empty() {
+        return;
+    }
     for cx in woken {
         cx.unpark();
     }

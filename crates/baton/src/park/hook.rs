@@ -69,9 +69,15 @@ pub(crate) trait TaskUnpark: Send + Sync + fmt::Debug {
     fn unpark(&self);
 }
 
+#[cfg(not(loom))]
 shim::thread_local! {
     /// The hook of the goroutine running on this thread; `None` on plain
     /// threads and in the scheduler. Written only by this thread.
+    static HOOK: Cell<Option<&'static dyn ParkHook>> = const { Cell::new(None) };
+}
+// loom's `thread_local!` takes no `const` initialiser.
+#[cfg(loom)]
+shim::thread_local! {
     static HOOK: Cell<Option<&'static dyn ParkHook>> = Cell::new(None);
 }
 

@@ -466,6 +466,7 @@ struct Pending {
 }
 
 impl Pending {
+    #[inline]
     fn push(&mut self, u: Unparker) {
         if self.first.is_none() {
             self.first = Some(u);
@@ -474,12 +475,17 @@ impl Pending {
         }
     }
 
+    #[inline]
     fn unpark_all(self) {
         if let Some(u) = self.first {
             u.unpark();
         }
-        for u in self.more {
-            u.unpark();
+        // Checked first: iterating (and dropping the iterator of) an empty
+        // `Vec` still costs a few dozen instructions on every wake.
+        if !self.more.is_empty() {
+            for u in self.more {
+                u.unpark();
+            }
         }
     }
 }

@@ -8,7 +8,7 @@
 //!
 //! It is an intrusive Treiber list: each item carries its own `next` link, so
 //! a wake-up allocates nothing. Producers CAS the head; the consumer swaps the
-//! head for null and reverses what it got into FIFO order. Because the
+//! head for null and reverses what it got into FIFO order, in place. Because the
 //! consumer never pops a single node, the ABA problem of Treiber stacks does
 //! not arise.
 //!
@@ -102,22 +102,52 @@ impl<T: Linked> Inbox<T> {
         }
     }
 
-    /// Takes everything pushed so far, oldest first.
+    /// Takes everything pushed so far and hands it to `f`, oldest first;
+    /// whether there was anything. Allocates nothing: the chain is reversed
+    /// in place (this runs on every cross-thread wake-up).
     /// Only the consumer calls this (and `close`), so a head that is not
     /// `CLOSED` here cannot become `CLOSED` before the swap.
-    pub(crate) fn take_all(&self, out: &mut impl Extend<Arc<T>>) -> bool {
+    #[inline]
+    pub(crate) fn take_all(&self, mut f: impl FnMut(Arc<T>)) -> bool {
         let head = self.head.load(Relaxed);
         if head.is_null() || head == closed() {
             return false;
         }
         // Acquire: see the module docs.
         let list = self.head.swap(ptr::null_mut(), Acquire);
-        // SAFETY: we swapped the list out, so we own every node in it; each
-        // came from `Arc::into_raw` in `push`.
-        let items = unsafe { Self::reverse(list) };
-        let any = !items.is_empty();
-        out.extend(items);
+        // SAFETY: we swapped the list out, so we own every node in it.
+        let mut node = unsafe { Self::reverse_in_place(list) };
+        let any = !node.is_null();
+        while !node.is_null() {
+            // SAFETY: we own the chain; read the link before `f` may drop
+            // or re-publish the node.
+            let next = unsafe { (*node).link() }.load(Relaxed);
+            // SAFETY: each node came from `Arc::into_raw` in `push`, and we
+            // own it.
+            f(unsafe { Arc::from_raw(node) });
+            node = next;
+        }
         any
+    }
+
+    /// Reverses a LIFO chain in place; returns its new head (the oldest).
+    ///
+    /// # Safety
+    ///
+    /// The caller owns every node of the chain starting at `list` (it took
+    /// them out of `head`): nobody else reads or writes their links.
+    unsafe fn reverse_in_place(mut list: *mut T) -> *mut T {
+        let mut reversed = ptr::null_mut();
+        while !list.is_null() {
+            // SAFETY: the caller owns the chain; `list` is one of its nodes.
+            let link = unsafe { (*list).link() };
+            // Relaxed: links of owned nodes, ordered by the taking swap.
+            let next = link.load(Relaxed);
+            link.store(reversed, Relaxed);
+            reversed = list;
+            list = next;
+        }
+        reversed
     }
 
     /// Closes the inbox and returns what was in it. Later pushes are refused.
@@ -203,7 +233,7 @@ mod tests {
             inbox.push(Item::new(i)).unwrap();
         }
         let mut got = Vec::new();
-        assert!(inbox.take_all(&mut got));
+        assert!(inbox.take_all(|i| got.push(i)));
         assert_eq!(
             got.iter().map(|i| i.value).collect::<Vec<_>>(),
             [0, 1, 2, 3, 4]
@@ -213,7 +243,7 @@ mod tests {
         assert_eq!(left.len(), 1);
         let refused = inbox.push(Item::new(7)).unwrap_err();
         assert_eq!(refused.value, 7);
-        assert!(!inbox.take_all(&mut got));
+        assert!(!inbox.take_all(|i| got.push(i)));
         assert!(inbox.is_empty());
     }
 
@@ -238,7 +268,7 @@ mod tests {
                 "items lost: {} of 40000",
                 got.len()
             );
-            inbox.take_all(&mut got);
+            inbox.take_all(|i| got.push(i));
             std::hint::spin_loop();
         }
         for p in producers {
@@ -281,7 +311,7 @@ mod loom_tests {
                 })
                 .collect();
             let mut got = Vec::new();
-            inbox.take_all(&mut got);
+            inbox.take_all(|i| got.push(i));
             let mut seen: Vec<usize> = got.iter().map(|i| i.value).collect();
             seen.extend(inbox.close().iter().map(|i| i.value));
             for p in producers {
@@ -289,6 +319,32 @@ mod loom_tests {
             }
             seen.sort_unstable();
             assert_eq!(seen, vec![0, 1]);
+        });
+    }
+
+    /// One producer pushes three items while the consumer takes twice: the
+    /// in-place reversal hands each batch over oldest first, and nothing is
+    /// lost or seen twice.
+    #[test]
+    fn loom_inbox_order_across_takes() {
+        let mut b = loom::model::Builder::new();
+        b.preemption_bound = Some(2);
+        b.check(|| {
+            let inbox = Arc::new(Inbox::new());
+            let producer = {
+                let inbox = inbox.clone();
+                thread::spawn(move || {
+                    for v in 0..3 {
+                        inbox.push(Item::new(v)).unwrap();
+                    }
+                })
+            };
+            let mut got = Vec::new();
+            inbox.take_all(|i| got.push(i.value));
+            inbox.take_all(|i| got.push(i.value));
+            producer.join().unwrap();
+            inbox.take_all(|i| got.push(i.value));
+            assert_eq!(got, vec![0, 1, 2]);
         });
     }
 }

@@ -31,8 +31,9 @@
 //! 4. `ready` and `local`, alternating which goes first, so that neither
 //!    started nor new goroutines can starve the other.
 //! 5. The inbox, then the injector.
-//! 6. Then search (steal unstarted goroutines from random victims, a few
-//!    rounds), then spin (below), then sleep (see `idle`).
+//! 6. Then, if some of its goroutines are parked, a short watch of the
+//!    inbox (below), then search (steal unstarted goroutines from random
+//!    victims, a few rounds), then spin (below), then sleep (see `idle`).
 //!
 //! ## Spinning before sleeping
 //!
@@ -41,7 +42,11 @@
 //! different workers bouncing a token would pay it on every hop. So a worker
 //! that runs out of work while some of its goroutines are parked — so that
 //! a wake-up from another thread may be on its way — first watches its inbox
-//! for up to [`SPIN_FOR`], and sleeps only if nothing came. It spins once per
+//! for up to [`SPIN_FOR`], and sleeps only if nothing came. The first few
+//! microseconds of that watch come before it searches, and not as a
+//! searcher ([`Worker::watch_inbox`]): a reply in a ping-pong usually comes
+//! within them, and joining and leaving the searchers costs two writes to a
+//! counter shared by all workers, on the path of every hop. It spins once per
 //! idle period (not again after a wake-up that brought nothing), so an idle
 //! runtime still goes quiet at once, and a worker whose goroutines all
 //! finished does not spin at all. Go spins its idle Ms the same way (looking
@@ -92,6 +97,13 @@ const SEARCH_ROUNDS: u32 = 4;
 /// goroutines wait for something slow wastes only a few microseconds per
 /// idle period, far less than the futex round trip it saves when it works.
 const SPIN_FOR: Duration = Duration::from_micros(50);
+
+/// How long an idle worker with parked goroutines watches its inbox before
+/// it starts searching (see [`Worker::watch_inbox`]): about ten cross-core
+/// round trips on these machines, enough for the other worker's reply in a
+/// ping-pong; short enough that stealable work pushed meanwhile (which wakes
+/// nobody while every worker is awake) waits only a moment for a searcher.
+const WATCH_FOR: Duration = Duration::from_micros(4);
 
 /// Spin-loop hints between two looks at the clock while spinning.
 const SPINS_PER_CLOCK_CHECK: u32 = 64;
@@ -305,6 +317,9 @@ impl Worker {
                 self.run_next(next);
                 continue;
             }
+            if self.watch_inbox() {
+                continue;
+            }
             if let Some(task) = self.search() {
                 self.stop_searching();
                 self.run_next(Next::Start(task));
@@ -317,6 +332,31 @@ impl Worker {
                 continue;
             }
             self.sleep();
+        }
+    }
+
+    /// A short watch of the inbox before searching (see the module docs):
+    /// `true` when home work (or a new goroutine here) turned up. Not as a
+    /// searcher: becoming one and leaving again are two read-modify-writes
+    /// of a counter all workers share, and a ping-pong across workers would
+    /// pay a cache-line transfer for them on every hop, right between the
+    /// wake-up arriving and the goroutine running.
+    fn watch_inbox(&self) -> bool {
+        if !self.may_spin.get() || self.searching.get() || self.slab.borrow().live() == 0 {
+            return false;
+        }
+        let inbox = &self.mine().inbox;
+        let start = Instant::now();
+        loop {
+            for _ in 0..SPINS_PER_CLOCK_CHECK {
+                if !inbox.is_empty() || !self.local.is_empty() {
+                    return true;
+                }
+                crate::shim::spin_loop();
+            }
+            if start.elapsed() >= WATCH_FOR {
+                return false;
+            }
         }
     }
 
@@ -422,14 +462,10 @@ impl Worker {
         if inbox.is_empty() {
             return false;
         }
-        let mut woken = Vec::new();
-        inbox.take_all(&mut woken);
         let mut ready = self.ready.borrow_mut();
-        for g in &woken {
-            // Relaxed: written by this thread when the goroutine started.
-            ready.push_back(g.slot.load(Relaxed));
-        }
-        !woken.is_empty()
+        // Relaxed: `slot` was written by this thread when the goroutine
+        // started.
+        inbox.take_all(|g| ready.push_back(g.slot.load(Relaxed)))
     }
 
     /// Queues every goroutine whose park deadline has passed.

@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::*};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use baton::chan;
 use baton::runtime::Builder;
 use baton::sync::{Cond, Mutex, WaitGroup};
 
@@ -76,15 +77,69 @@ impl Court {
     }
 }
 
-/// One round trip = one hit each. On two workers the second player is
-/// started while the first keeps its worker busy, so it starts (and, as
-/// started goroutines never migrate, stays) on the other worker: every hop
-/// crosses workers. The workers are then pinned to CPUs
-/// (`Builder::pin_workers`, as `may` pins its workers by default): unpinned,
-/// Linux tends to stack two threads that wake each other on one CPU, and
-/// every hop waits for a context switch.
+/// One round trip = one hit each.
 pub(crate) fn pingpong(spec: &Spec) -> Sample {
     let seconds = spec.seconds;
+    let court = Arc::new(Court::new());
+    let other = court.clone();
+    two_players(
+        spec,
+        move || while other.hit(1) {},
+        move || {
+            let sample = timed(seconds, || {
+                for _ in 0..TRIPS_PER_CHECK {
+                    court.hit(0);
+                }
+                TRIPS_PER_CHECK
+            });
+            court.finish();
+            sample
+        },
+    )
+}
+
+/// One round trip = a send on `ping` and a receive on `pong`, two
+/// rendezvous channels, with an echo goroutine (Go's `pingPong`).
+pub(crate) fn pingpong_chan(spec: &Spec) -> Sample {
+    let seconds = spec.seconds;
+    let (ping_tx, ping_rx) = chan::rendezvous::<u64>();
+    let (pong_tx, pong_rx) = chan::rendezvous::<u64>();
+    two_players(
+        spec,
+        move || {
+            for v in &ping_rx {
+                if pong_tx.send(v).is_err() {
+                    return;
+                }
+            }
+        },
+        move || {
+            let sample = timed(seconds, || {
+                for i in 0..TRIPS_PER_CHECK {
+                    ping_tx.send(i).expect("the echo goroutine left");
+                    black_box(pong_rx.recv().expect("the echo goroutine left"));
+                }
+                TRIPS_PER_CHECK
+            });
+            drop(ping_tx); // closes `ping`: the echo goroutine returns
+            sample
+        },
+    )
+}
+
+/// Runs `other` in a second goroutine and `main` (which measures) in the
+/// main goroutine, on a runtime of `spec.threads` workers. On two workers
+/// `other` is started while the main goroutine keeps its worker busy, so it
+/// starts (and, as started goroutines never migrate, stays) on the other
+/// worker: every hop crosses workers. The workers are then pinned to CPUs
+/// (`Builder::pin_workers`, as `may` pins its workers by default):
+/// unpinned, Linux tends to stack two threads that wake each other on one
+/// CPU, and every hop waits for a context switch.
+fn two_players(
+    spec: &Spec,
+    other: impl FnOnce() + Send + 'static,
+    main: impl FnOnce() -> Sample + Send + 'static,
+) -> Sample {
     let apart = spec.threads > 1;
     let rt = Builder::new()
         .workers(spec.threads)
@@ -92,13 +147,12 @@ pub(crate) fn pingpong(spec: &Spec) -> Sample {
         .pin_workers(apart)
         .build();
     rt.run(move || {
-        let court = Arc::new(Court::new());
         let started = Arc::new(AtomicBool::new(false));
         let other = {
-            let (court, started) = (court.clone(), started.clone());
+            let started = started.clone();
             baton::go(move || {
                 started.store(true, Release);
-                while court.hit(1) {}
+                other();
                 std::thread::current().id()
             })
         };
@@ -108,13 +162,7 @@ pub(crate) fn pingpong(spec: &Spec) -> Sample {
                 std::hint::spin_loop();
             }
         }
-        let sample = timed(seconds, || {
-            for _ in 0..TRIPS_PER_CHECK {
-                court.hit(0);
-            }
-            TRIPS_PER_CHECK
-        });
-        court.finish();
+        let sample = main();
         let other_thread = other.join().expect("the second player panicked");
         if apart {
             assert_ne!(
@@ -174,6 +222,9 @@ pub(crate) fn ring(spec: &Spec) -> Sample {
                 })
             })
             .collect();
+        // One lap untimed, so every member has started (see `super::RING`).
+        slots[1].give(1);
+        slots[0].take();
         let sample = timed(seconds, || {
             slots[1].give(1);
             slots[0].take();
@@ -181,6 +232,48 @@ pub(crate) fn ring(spec: &Spec) -> Sample {
         });
         slots[1].give(STOP);
         assert_eq!(slots[0].take(), STOP);
+        for m in members {
+            m.join().expect("a ring member panicked");
+        }
+        sample
+    })
+}
+
+/// [`RING`] members, each receiving on its own rendezvous channel and
+/// sending on the next one's (Go's `ring`); the main goroutine is member 0
+/// and counts laps. Closing the first channel stops them in turn.
+pub(crate) fn ring_chan(spec: &Spec) -> Sample {
+    let seconds = spec.seconds;
+    runtime(spec.threads).run(move || {
+        let (txs, rxs): (Vec<_>, Vec<_>) = (0..RING).map(|_| chan::rendezvous::<u64>()).unzip();
+        let mut txs: Vec<Option<chan::Sender<u64>>> = txs.into_iter().map(Some).collect();
+        let mut rxs = rxs.into_iter();
+        let last = rxs.next().expect("member 0's channel");
+        let first = txs[1].take().expect("member 1's sender");
+        let members: Vec<_> = rxs
+            .enumerate()
+            .map(|(k, rx)| {
+                let tx = txs[(k + 2) % RING].take().expect("each sender once");
+                baton::go(move || {
+                    for t in &rx {
+                        if tx.send(t).is_err() {
+                            return;
+                        }
+                    }
+                    // `tx` drops here: the next member's channel closes.
+                })
+            })
+            .collect();
+        // One lap untimed, so every member has started (see `super::RING`).
+        first.send(1).expect("the ring broke");
+        black_box(last.recv().expect("the ring broke"));
+        let sample = timed(seconds, || {
+            first.send(1).expect("the ring broke");
+            black_box(last.recv().expect("the ring broke"));
+            RING as u64
+        });
+        drop(first);
+        assert!(last.recv().is_err(), "the ring closes in turn");
         for m in members {
             m.join().expect("a ring member panicked");
         }
