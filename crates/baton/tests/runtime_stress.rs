@@ -220,3 +220,133 @@ fn scoped_panic_is_reported_after_all_finish() {
         );
     });
 }
+
+/// How many goroutines a token ring may keep alive in a runtime of
+/// `workers` workers, by the kernel's mapping cap (two mappings per stack):
+/// what the cap allows, less the stack pools, less room for the other tests
+/// of this binary running beside it (up to 40k goroutines, or half of what
+/// fits under a low cap).
+fn live_goroutines_that_fit(workers: usize) -> usize {
+    let cap: usize = std::fs::read_to_string("/proc/sys/vm/max_map_count")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(65_530);
+    let pools = workers * 72; // each worker's stack pool (see `stack.rs`)
+    let fits = (cap.saturating_sub(12_000) / 2).saturating_sub(pools);
+    fits - (fits / 2).min(40_000)
+}
+
+/// Token rings run one at a time: each takes most of the mapping budget.
+static ONE_RING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// The issue's token ring: `n` goroutines, each receiving a token from its
+/// predecessor over an unbuffered channel and passing it on plus one, for
+/// `laps` laps; the main goroutine closes the ring.
+fn token_ring(workers: usize, wanted: usize, laps: u64) {
+    let _one = ONE_RING.lock().unwrap_or_else(|e| e.into_inner());
+    let fits = live_goroutines_that_fit(workers);
+    let n = wanted.min(fits);
+    if n < wanted {
+        eprintln!(
+            "token ring: {n} goroutines instead of {wanted}: vm.max_map_count is too low \
+             (.ci/run raises it; `sudo sysctl -w vm.max_map_count=262144`)"
+        );
+    }
+    let rt = Builder::new().workers(workers).build();
+    let hops = rt.run(move || {
+        let (first_tx, mut rx) = baton::chan::rendezvous::<u64>();
+        let mut members = Vec::with_capacity(n);
+        for _ in 0..n {
+            let (tx, next_rx) = baton::chan::rendezvous::<u64>();
+            let from = std::mem::replace(&mut rx, next_rx);
+            members.push(baton::go(move || {
+                let mut passed = 0u64;
+                // Ends when the predecessor hangs up.
+                while let Ok(t) = from.recv() {
+                    tx.send(t + 1).expect("successor gone");
+                    passed += 1;
+                }
+                passed
+            }));
+        }
+        let mut token = 0;
+        for _ in 0..laps {
+            first_tx.send(token).unwrap();
+            token = rx.recv().unwrap();
+        }
+        drop(first_tx);
+        let passed: u64 = members.into_iter().map(|m| m.join().unwrap()).sum();
+        assert_eq!(passed, laps * n as u64, "every member passed every lap");
+        token
+    });
+    assert_eq!(hops, laps * n as u64);
+}
+
+#[test]
+fn token_ring_of_100k_on_2_workers() {
+    within("token ring, 2 workers", 300, || token_ring(2, 100_000, 3));
+}
+
+#[test]
+fn token_ring_of_100k_on_8_workers() {
+    within("token ring, 8 workers", 300, || token_ring(8, 100_000, 3));
+}
+
+/// A spawn storm in which every tenth goroutine panics: each join returns
+/// the panic with its payload or the value, on more workers than cores,
+/// and the runtime goes on running goroutines after the panics.
+#[test]
+fn panics_in_a_tenth_of_a_storm() {
+    within("panic storm", 120, || {
+        // Keep the expected panics' messages out of the test output.
+        let hook = std::panic::take_hook();
+        std::panic::set_hook(Box::new(|info| {
+            let quiet = info
+                .payload()
+                .downcast_ref::<String>()
+                .is_some_and(|m| m.starts_with("storm "));
+            if !quiet {
+                eprintln!("{info}");
+            }
+        }));
+        let rt = Builder::new().workers(8).build();
+        let (ok, panicked) = rt.run(|| {
+            let (mut ok, mut panicked) = (0, 0);
+            for wave in 0..10u64 {
+                let hs: Vec<_> = (0..2_000u64)
+                    .map(|i| {
+                        let n = wave * 2_000 + i;
+                        baton::go(move || {
+                            if n % 10 == 0 {
+                                baton::yield_now();
+                                panic!("storm {n}");
+                            }
+                            n * 2
+                        })
+                    })
+                    .collect();
+                for (i, h) in hs.into_iter().enumerate() {
+                    let n = wave * 2_000 + i as u64;
+                    match h.join() {
+                        Ok(v) => {
+                            assert_eq!(v, n * 2);
+                            ok += 1;
+                        }
+                        Err(p) => {
+                            assert_eq!(n % 10, 0, "goroutine {n} should not have panicked");
+                            let msg = p.payload().downcast_ref::<String>();
+                            assert_eq!(
+                                msg.map(String::as_str),
+                                Some(format!("storm {n}").as_str())
+                            );
+                            panicked += 1;
+                        }
+                    }
+                }
+            }
+            (ok, panicked)
+        });
+        std::panic::set_hook(hook);
+        assert_eq!((ok, panicked), (18_000, 2_000));
+    });
+}
