@@ -24,7 +24,7 @@ use std::panic::{catch_unwind, resume_unwind};
 
 use super::join::{JoinHandle, Panic};
 use super::shared::Shared;
-use super::spawn::{current_shared, spawn_unchecked};
+use super::spawn::current_shared;
 use super::GoroutineId;
 use crate::park::{self, Unparker};
 use crate::shim::atomic::{AtomicBool, AtomicUsize, Ordering::*};
@@ -173,19 +173,7 @@ impl<'scope, 'env> Scope<'scope, 'env> {
         F: FnOnce() -> T + Send + 'scope,
         T: Send + 'scope,
     {
-        let site = Location::caller();
-        // SAFETY: `f` and `T` live for `'scope`, and `scope` does not return
-        // (nor unwind past its wait) before every packet of this scope has
-        // been dropped — which happens only after the goroutine finished
-        // and its result was dropped or taken (see the module docs).
-        let spawned = unsafe { spawn_unchecked(&self.rt, f, site, Some(self.data.clone())) };
-        match spawned {
-            Ok(inner) => ScopedJoinHandle {
-                inner,
-                _scope: PhantomData,
-            },
-            Err(e) => panic!("baton::Scope::go: {e}"),
-        }
+        self.spawn(Location::caller(), &super::Options::DEFAULT, f, "go")
     }
 
     /// [`go`](Self::go) with per-goroutine [`Options`](super::Options).
@@ -213,17 +201,34 @@ impl<'scope, 'env> Scope<'scope, 'env> {
         F: FnOnce() -> T + Send + 'scope,
         T: Send + 'scope,
     {
-        let site = Location::caller();
-        // SAFETY: as in `go`.
+        self.spawn(Location::caller(), &opts, f, "go_with")
+    }
+
+    /// What `go` and `go_with` do; `what` names the caller in a panic.
+    fn spawn<F, T>(
+        &'scope self,
+        site: &'static Location<'static>,
+        opts: &super::Options,
+        f: F,
+        what: &str,
+    ) -> ScopedJoinHandle<'scope, T>
+    where
+        F: FnOnce() -> T + Send + 'scope,
+        T: Send + 'scope,
+    {
+        // SAFETY: `f` and `T` live for `'scope`, and `scope` does not return
+        // (nor unwind past its wait) before every packet of this scope has
+        // been dropped — which happens only after the goroutine finished
+        // and its result was dropped or taken (see the module docs).
         let spawned = unsafe {
-            super::spawn::spawn_with_unchecked(&self.rt, f, site, Some(self.data.clone()), &opts)
+            super::spawn::spawn_with_unchecked(&self.rt, f, site, Some(self.data.clone()), opts)
         };
         match spawned {
             Ok(inner) => ScopedJoinHandle {
                 inner,
                 _scope: PhantomData,
             },
-            Err(e) => panic!("baton::Scope::go_with: {e}"),
+            Err(e) => panic!("baton::Scope::{what}: {e}"),
         }
     }
 }

@@ -479,27 +479,7 @@ impl<T> Channel<T> {
 impl<T> TwoPhase for Channel<T> {
     type Msg = T;
 
-    #[inline]
-    fn start_send(&self, token: &mut Token) -> bool {
-        Channel::start_send(self, token)
-    }
-
-    #[inline]
-    unsafe fn write(&self, token: &mut Token, msg: T) -> Result<(), T> {
-        // SAFETY: the caller's contract is `Channel::write`'s.
-        unsafe { Channel::write(self, token, msg) }
-    }
-
-    #[inline]
-    fn start_recv(&self, token: &mut Token) -> bool {
-        Channel::start_recv(self, token)
-    }
-
-    #[inline]
-    unsafe fn read(&self, token: &mut Token) -> Result<T, ()> {
-        // SAFETY: the caller's contract is `Channel::read`'s.
-        unsafe { Channel::read(self, token) }
-    }
+    super::forward_two_phase!();
 
     /// Only receivers wait: a send always claims a slot.
     fn block(&self, token: &mut Token, deadline: Option<Instant>, send: bool) -> bool {

@@ -76,6 +76,36 @@ pub(crate) trait TwoPhase {
     fn block(&self, token: &mut Token, deadline: Option<Instant>, send: bool) -> bool;
 }
 
+/// The four phase methods of a [`TwoPhase`] impl, forwarded to the
+/// flavour's inherent methods of the same names (which `select` calls too);
+/// the impl adds `block`.
+macro_rules! forward_two_phase {
+    () => {
+        #[inline]
+        fn start_send(&self, token: &mut Token) -> bool {
+            Channel::start_send(self, token)
+        }
+
+        #[inline]
+        unsafe fn write(&self, token: &mut Token, msg: T) -> Result<(), T> {
+            // SAFETY: the caller's contract is `Channel::write`'s.
+            unsafe { Channel::write(self, token, msg) }
+        }
+
+        #[inline]
+        fn start_recv(&self, token: &mut Token) -> bool {
+            Channel::start_recv(self, token)
+        }
+
+        #[inline]
+        unsafe fn read(&self, token: &mut Token) -> Result<T, ()> {
+            // SAFETY: the caller's contract is `Channel::read`'s.
+            unsafe { Channel::read(self, token) }
+        }
+    };
+}
+pub(crate) use forward_two_phase;
+
 /// A send that never waits.
 #[inline]
 pub(crate) fn try_send<C: TwoPhase>(chan: &C, msg: C::Msg) -> Result<(), TrySendError<C::Msg>> {
