@@ -209,6 +209,7 @@ mod tests {
         "os-thread",
         "may",
         "baton-go",
+        "baton-chan",
         "crossbeam-channel",
         "flume",
         "kanal",
