@@ -279,7 +279,11 @@ const BUSY_SHARE: f64 = 0.85;
 /// One line on how much of the machine the workers got.
 fn load_note(shares: &[f64]) -> String {
     match runner::median(shares) {
-        None => "CPU share: not measured on this OS.".to_owned(),
+        // No share recorded: the OS does not report thread CPU times, or
+        // every row timed itself (scheduler cases, child processes).
+        None => "CPU share: not measured for these rows (they time themselves, or the OS does not \
+                 report thread CPU times)."
+            .to_owned(),
         Some(s) if s < BUSY_SHARE => format!(
             "CPU share: the workers ran {:.0}% of the time they could have (median): this machine \
              was busy with other work, so threads seldom ran at once and contention is understated; \
