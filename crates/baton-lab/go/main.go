@@ -68,7 +68,6 @@ type result struct {
 // it, and says what it did.
 type selfTimed func(threads int, seconds float64) result
 
-
 // timed calls round until `seconds` have passed (at least once) and sums
 // the ops the rounds report.
 func timed(seconds float64, round func() uint64) result {
