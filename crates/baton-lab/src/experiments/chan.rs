@@ -188,8 +188,11 @@ trait Chan {
 /// Implements [`Chan`] for an MPMC channel crate with the common API
 /// (`bounded`, `unbounded`, `Sender<T>`/`Receiver<T>` whose `send`/`recv`
 /// return `Result`s, cloneable receivers): baton, crossbeam-channel, flume
-/// and kanal. A macro, not a generic adapter, so each peer's `send`/`recv`
-/// stay direct calls the measured loop inlines, as if written by hand.
+/// and kanal. A macro because the crates share that API by convention, not
+/// by a trait: each expansion is exactly the hand-written adapter it
+/// replaced, so the measured loops (generic over `Chan`) still monomorphise
+/// per peer into direct, inlinable `send`/`recv` calls, with no dynamic
+/// dispatch.
 macro_rules! mpmc_chan {
     ($($peer:ident => $($krate:ident)::+;)*) => {$(
         struct $peer;
