@@ -11,7 +11,7 @@
 //! runtime (two workers, or one for `pingpong`, where both goroutines
 //! share it), measured by this file's own loop with the runner's method:
 //! released together, stop flag checked between batches of
-//! [`BATCH`](crate::runner::BATCH), ops over the span.
+//! [`BATCH`], ops over the span.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
