@@ -225,20 +225,21 @@ mod tests {
     type Key = (String, String, String);
 
     /// The keys `{"experiment", "case", "impl"}` written in `text` (Go
-    /// source), one per line, in a map literal or anywhere else.
+    /// source): three quoted strings in braces, in a map literal
+    /// (`{"a", "b", "c"}: f`) or anywhere else (`custom[key{"a", "b", "c"}]`).
     fn go_keys(text: &str) -> Vec<Key> {
-        text.lines()
-            .filter_map(|line| {
-                let line = line.trim_start();
-                let inner = line.strip_prefix('{')?.split_once('}')?.0;
-                let parts: Vec<&str> = inner.split(',').map(str::trim).collect();
-                let unquote = |p: &str| Some(p.strip_prefix('"')?.strip_suffix('"')?.to_owned());
-                match parts[..] {
-                    [e, c, i] => Some((unquote(e)?, unquote(c)?, unquote(i)?)),
-                    _ => None,
-                }
-            })
-            .collect()
+        let unquote = |p: &str| Some(p.trim().strip_prefix('"')?.strip_suffix('"')?.to_owned());
+        let mut keys = Vec::new();
+        for (at, _) in text.match_indices("{\"") {
+            let Some((inner, _)) = text[at + 1..].split_once('}') else {
+                continue;
+            };
+            let parts: Option<Vec<String>> = inner.split(',').map(unquote).collect();
+            if let Some([e, c, i]) = parts.as_deref() {
+                keys.push((e.clone(), c.clone(), i.clone()));
+            }
+        }
+        keys
     }
 
     fn source(name: &str) -> &'static str {
@@ -250,11 +251,15 @@ mod tests {
     }
 
     #[test]
-    fn go_keys_reads_key_lines_only() {
+    fn go_keys_reads_keys_only() {
         let text = "var cases = map[key]bench{\n\t{\"idgen\", \"next\", \"go\"}:  f,\n\
-                    \t{\"a\", \"b\"}: g,\n\tfor k := range cases {\n}\n";
+                    \t{\"a\", \"b\"}: g,\n\tfor k := range cases {\n}\n\
+                    \tcustom[key{\"x\",\"y\",\"z\"}] = h\n\tk := key{*e, *c, *i}\n";
         let key = |e: &str, c: &str, i: &str| (e.to_owned(), c.to_owned(), i.to_owned());
-        assert_eq!(go_keys(text), [key("idgen", "next", "go")]);
+        assert_eq!(
+            go_keys(text),
+            [key("idgen", "next", "go"), key("x", "y", "z")]
+        );
     }
 
     /// The lab's Go implementations and the harness's `cases.go` name the
