@@ -8,8 +8,14 @@ import (
 // key names one Go implementation of one lab case.
 type key struct{ experiment, caseName, impl string }
 
-// cases is every Go peer the harness can measure. One line per peer; the lab
-// names the same (experiment, case, impl) in its registry.
+// cases and custom (below) are every Go peer the harness can measure, and the
+// only list of them: one line per peer, keyed by the lab row it measures. The
+// lab's registry (crates/baton-lab/src/experiments/) declares the same keys
+// as its Go implementations; a lab test fails unless both sides name the
+// same set. Keep each key on one line, written `{"experiment", "case",
+// "impl"}:`, as the test reads them.
+
+// cases is the peers run by the harness's own timing loop (measure in main.go).
 var cases = map[key]bench{
 	{"idgen", "next", "go"}:        sharedAtomicAdd,
 	{"idgen", "next", "go-mutex"}:  mutexCounter,
@@ -21,6 +27,16 @@ var cases = map[key]bench{
 	{"chan", "mpmc", "go"}:         chanStream(1024, 4),
 	{"chan", "pingpong", "go"}:     chanPingPong,
 	{"chan", "select", "go"}:       chanSelect4,
+}
+
+// custom is the peers that time themselves (the scheduler cases in
+// goroutines.go: spawning, switching, memory), where "threads" means what
+// the case says.
+var custom = map[key]selfTimed{
+	{"goroutines", "spawn-join", "go"}:  spawnJoin,
+	{"goroutines", "pingpong", "go"}:    pingPong,
+	{"goroutines", "ring", "go"}:        ring,
+	{"goroutines", "idle-memory", "go"}: idleMemory,
 }
 
 // chanStream: `producers` goroutines send into one channel of capacity

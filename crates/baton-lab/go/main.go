@@ -5,7 +5,7 @@
 //	harness -experiment idgen -case next -impl go -threads 8 -seconds 0.2
 //	{"experiment":"idgen","case":"next","impl":"go","threads":8,...}
 //
-// The method is the lab's own (crates/baton-lab/src/runner.rs): fresh state
+// The method is the lab's own (crates/baton-lab/src/runner/mod.rs): fresh state
 // built before timing, `threads` goroutines released together, each running
 // batches of ops and checking a stop flag only between batches, ops summed
 // over elapsed time from the first goroutine's start to the last one's end.
@@ -14,10 +14,14 @@
 // what a Go program would do.
 //
 // Adding a case: write a function returning a bench (see cases.go) and add a
-// line to the cases table there. A case that must measure itself (the
+// line to the `cases` table there. A case that must measure itself (the
 // scheduler cases in goroutines.go: spawning, switching, memory) is a
-// `selfTimed` function in the `custom` table instead. Stdlib only; no
-// network needed to build.
+// `selfTimed` function with a line in the `custom` table instead. Those two
+// tables in cases.go are the harness's only list of cases; each key is the
+// lab row it measures (experiment, case, impl), which the lab's registry
+// declares as a Go implementation, and a lab test (cargo test -p baton-lab)
+// fails unless the two sides name the same keys. Stdlib only; no network
+// needed to build.
 package main
 
 import (
@@ -63,9 +67,6 @@ type result struct {
 // A selfTimed case runs for about `seconds` with `threads` as it defines
 // it, and says what it did.
 type selfTimed func(threads int, seconds float64) result
-
-// custom holds the self-timed cases (registered by init functions).
-var custom = map[key]selfTimed{}
 
 // timed calls round until `seconds` have passed (at least once) and sums
 // the ops the rounds report.

@@ -24,7 +24,7 @@ pub(crate) struct Settings {
     pub(crate) threads: Option<Vec<usize>>,
     /// Whether to run the Go peers.
     pub(crate) go: bool,
-    /// Whether to add the cases' `--big` rows (see [`experiments::big`]).
+    /// Whether to add the cases' `--big` rows (see [`Case::big`]).
     pub(crate) big: bool,
     pub(crate) json: Option<PathBuf>,
     pub(crate) out: PathBuf,
@@ -41,7 +41,7 @@ fn big_rows(settings: &Settings, exp: &Experiment, case: &Case) -> Option<experi
     if !settings.big {
         return None;
     }
-    let big = experiments::big(exp.name, case.name)?;
+    let big = case.big?;
     let cap = std::fs::read_to_string("/proc/sys/vm/max_map_count")
         .ok()
         .and_then(|s| s.trim().parse::<usize>().ok());
@@ -344,10 +344,16 @@ mod tests {
 
     #[test]
     fn only_idle_memory_has_big_rows_and_may_skips_them() {
-        let big = experiments::big("goroutines", "idle-memory").unwrap();
+        let with_big: Vec<_> = experiments::all()
+            .into_iter()
+            .flat_map(|e| e.cases.into_iter().map(move |c| (e.name, c)))
+            .filter_map(|(e, c)| Some((e, c.name, c.big?)))
+            .collect();
+        assert_eq!(with_big.len(), 1, "{with_big:?}");
+        let (exp, case, big) = with_big[0];
+        assert_eq!((exp, case), ("goroutines", "idle-memory"));
         assert_eq!(big.threads, &[1_000_000]);
         assert!(big.skip.contains(&"may"));
-        assert!(experiments::big("goroutines", "spawn-join").is_none());
     }
 
     #[test]

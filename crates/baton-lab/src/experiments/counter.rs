@@ -25,6 +25,7 @@ pub(crate) fn experiment() -> Experiment {
                 about: "one op = add 1; every thread increments one shared counter",
                 threads: &[1, 2, 8],
                 latency: false,
+                big: None,
                 impls: vec![
                     Impl::native("shared-atomic", "one AtomicU64, fetch_add(1)", shared_increment),
                     Impl::native(
@@ -42,6 +43,7 @@ pub(crate) fn experiment() -> Experiment {
                         the threads read while one untimed thread increments it nonstop",
                 threads: &[1, 2, 8],
                 latency: false,
+                big: None,
                 impls: vec![
                     Impl::native("shared-atomic", "one AtomicU64, load", shared_read),
                     Impl::native("unpadded-shards", "sum of the packed slots", unpadded_read),

@@ -41,7 +41,7 @@
 //! 31k by default); so spawn-join works in waves of [`WAVE`] and the ring
 //! has [`RING`] members.
 
-use super::{Case, Experiment, Impl};
+use super::{Big, Case, Experiment, Impl};
 use crate::runner::Sample;
 use std::time::{Duration, Instant};
 
@@ -70,7 +70,7 @@ pub(crate) const RING: usize = 10_000;
 /// `--big`: one million idle goroutines (baton and Go; `may` stops at
 /// about 32k live coroutines). A baton goroutine's stack takes two memory
 /// mappings, so this needs `vm.max_map_count` raised (the lab checks first).
-pub(crate) const BIG_IDLE: super::Big = super::Big {
+const BIG_IDLE: Big = Big {
     threads: &[1_000_000],
     skip: &["may"],
     maps_per_thread: 2,
@@ -90,6 +90,7 @@ pub(crate) fn experiment() -> Experiment {
                         (OS threads: 2k) spawned from a goroutine, then joined; threads = scheduler threads",
                 threads: &[1, 2],
                 latency: false,
+                big: None,
                 impls: vec![
                     Impl::native("baton", "baton::go from the main goroutine, JoinHandle::join", on_baton::spawn_join),
                     Impl::native("os-thread", "std::thread::spawn + join, 2k at a time", on_threads::spawn_join),
@@ -103,6 +104,7 @@ pub(crate) fn experiment() -> Experiment {
                         threads (baton on 2: the two are forced onto different workers, pinned to CPUs)",
                 threads: &[1, 2],
                 latency: false,
+                big: None,
                 impls: vec![
                     Impl::native("baton", "baton::sync::Mutex + Cond hand-off", on_baton::pingpong),
                     Impl::native("baton-chan", "two rendezvous channels (baton::chan), as Go", on_baton::pingpong_chan),
@@ -117,6 +119,7 @@ pub(crate) fn experiment() -> Experiment {
                         (after one untimed lap that starts them all); threads = scheduler threads",
                 threads: &[1, 2],
                 latency: false,
+                big: None,
                 impls: vec![
                     Impl::native("baton", "per-member Mutex + Cond slot", on_baton::ring),
                     Impl::native("baton-chan", "one rendezvous channel (baton::chan) per member, as Go", on_baton::ring_chan),
@@ -131,6 +134,7 @@ pub(crate) fn experiment() -> Experiment {
                         (baton and Go, once; needs vm.max_map_count raised)",
                 threads: &[10_000, 30_000],
                 latency: false,
+                big: Some(BIG_IDLE),
                 impls: vec![
                     Impl::child("baton", "goroutines waiting on a baton::sync::WaitGroup", on_baton::idle_memory),
                     Impl::child("may", "coroutines in may::coroutine::park", on_may::idle_memory),

@@ -166,6 +166,7 @@ pub(crate) fn experiment() -> Experiment {
                 about: "one op = insert an object, look it up 10 times, remove it",
                 threads: &[2, 8],
                 latency: false,
+                big: None,
                 impls: vec![
                     Impl::native(
                         "baton",
@@ -194,6 +195,7 @@ pub(crate) fn experiment() -> Experiment {
                         16th message also closes one object and opens another",
                 threads: &[8],
                 latency: false,
+                big: None,
                 impls: vec![
                     Impl::native(
                         "baton",

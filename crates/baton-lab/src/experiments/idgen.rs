@@ -26,6 +26,7 @@ pub(crate) fn experiment() -> Experiment {
                 "one op = take the next unique id; every thread takes ids from one shared generator",
             threads: &[1, 2, 8],
             latency: false,
+            big: None,
             impls: vec![
                 Impl::native("mutex", "std Mutex<u64>: lock, add 1, unlock", mutex),
                 Impl::native("atomic", "one AtomicU64, fetch_add(1)", atomic),

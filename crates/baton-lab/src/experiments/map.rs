@@ -318,6 +318,7 @@ fn case(name: &'static str, about: &'static str, impls: Vec<Impl>) -> Case {
         about,
         threads: &[2, 8],
         latency: false,
+        big: None,
         impls,
     }
 }

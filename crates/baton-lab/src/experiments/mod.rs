@@ -1,15 +1,38 @@
 //! The experiments: each reproduces one claim, with baton and its peers.
 //!
-//! An experiment is a file here with one `pub(crate) fn experiment()`
-//! returning an [`Experiment`], and one line in [`all`]. A case lists its
-//! implementations; a native one is a plain function that builds fresh state
-//! and hands it to [`crate::runner::measure`], a Go one names the Go
-//! harness's case (`go/cases.go`). baton's implementations have names
-//! starting with `baton`; peers use the names the project fixed (`mutex`,
-//! `atomic`, `go`, ...), which the tables and checks read.
+//! An experiment is one declaration: a file here (named after the
+//! experiment) whose `pub(crate) fn experiment()` returns an
+//! [`Experiment`], which carries everything the lab knows about it: its
+//! cases, each case's thread counts and `--big` rows ([`Big`]), and each
+//! case's implementations with their JSON names and how they run.
+//!
+//! Adding an experiment touches two places:
+//!
+//! 1. its file, `experiments/NAME.rs`, with `fn experiment()`;
+//! 2. the registry below: `mod NAME;` and a `NAME::experiment` line in
+//!    [`REGISTRY`] (tour order). A test reads this folder and fails if a
+//!    file with an `experiment()` is missing from the registry. (The `mod`
+//!    lines stay plain: rustfmt does not format modules declared inside a
+//!    macro.)
+//!
+//! If it has Go peers, add their lines to `go/cases.go` too, the Go
+//! harness's only list of cases: a Go implementation ([`Impl::go`]) runs
+//! the harness case keyed by its own row key (experiment, case, impl), and
+//! a test fails unless the Rust registry's Go implementations and the keys
+//! in `cases.go` are the same set.
+//!
+//! A case lists its implementations; a native one is a plain function that
+//! builds fresh state and hands it to [`crate::runner::measure`]. baton's
+//! implementations have names starting with `baton`, Go's with `go`; peers
+//! use kebab-case names of their crate or design (`mutex`, `atomic`,
+//! `crossbeam-channel`, ...), which the tables, colours and checks read. No
+//! separate list of names exists: the tests check the declarations
+//! themselves (unique, kebab-case, no near-duplicate spellings, `--big`
+//! skips naming real implementations).
 
 use crate::runner::{Sample, Spec};
 
+// The registry, part 1: one module per experiment (plus shared workloads).
 mod chan;
 mod counter;
 mod fifo_lifo;
@@ -24,6 +47,23 @@ mod rwlock;
 mod semaphore;
 mod seqlock;
 mod stack;
+
+/// The registry, part 2: every experiment, in the order the tour runs them.
+const REGISTRY: &[fn() -> Experiment] = &[
+    idgen::experiment,
+    counter::experiment,
+    rcu::experiment,
+    seqlock::experiment,
+    mutex::experiment,
+    rwlock::experiment,
+    semaphore::experiment,
+    stack::experiment,
+    queue::experiment,
+    map::experiment,
+    handles::experiment,
+    goroutines::experiment,
+    chan::experiment,
+];
 
 /// One experiment: a claim and the cases that test it.
 #[derive(Debug)]
@@ -46,6 +86,8 @@ pub(crate) struct Case {
     pub(crate) threads: &'static [usize],
     /// Whether to sample per-op latency (p50/p99).
     pub(crate) latency: bool,
+    /// The rows `--big` adds, if the case has any.
+    pub(crate) big: Option<Big>,
     pub(crate) impls: Vec<Impl>,
 }
 
@@ -70,8 +112,10 @@ pub(crate) enum Run {
     /// In a fresh child process of the lab, by this function (see
     /// `crate::child`): for peers with process-wide state, and memory figures.
     Child(fn(&Spec) -> Sample),
-    /// By the Go harness, one process per measurement (`-impl` = the impl's
-    /// name, `-experiment` and `-case` = the experiment's and case's).
+    /// By the Go harness, one process per measurement, running the harness
+    /// case keyed by this row's (experiment, case, impl) in `go/cases.go`
+    /// (`-experiment`, `-case`, `-impl`); a test in `crate::go` checks that
+    /// every such key is there, and that `cases.go` has no other.
     Go,
 }
 
@@ -100,6 +144,8 @@ impl Impl {
         }
     }
 
+    /// A Go peer: the Go harness's case with this row's key (see [`Run::Go`]);
+    /// `name` starts with `go`.
     pub(crate) fn go(name: &'static str, about: &'static str) -> Self {
         Self {
             name,
@@ -110,10 +156,11 @@ impl Impl {
     }
 }
 
-/// Extra rows that `--big` adds to a case: larger thread counts, which the
-/// named implementations cannot reach (they are left out of those rows),
-/// and how many memory mappings each thread (goroutine) of baton's needs
-/// against `vm.max_map_count`.
+/// Extra rows that `--big` adds to a case ([`Case::big`]): larger thread
+/// counts, which the named implementations cannot reach (they are left out
+/// of those rows; a test checks each name is one of the case's), and how
+/// many memory mappings each thread (goroutine) of baton's needs against
+/// `vm.max_map_count`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Big {
     pub(crate) threads: &'static [usize],
@@ -121,31 +168,9 @@ pub(crate) struct Big {
     pub(crate) maps_per_thread: usize,
 }
 
-/// The `--big` rows of `experiment`/`case`, if it has any.
-pub(crate) fn big(experiment: &str, case: &str) -> Option<Big> {
-    match (experiment, case) {
-        ("goroutines", "idle-memory") => Some(goroutines::BIG_IDLE),
-        _ => None,
-    }
-}
-
 /// Every experiment, in the order the tour runs them.
 pub(crate) fn all() -> Vec<Experiment> {
-    vec![
-        idgen::experiment(),
-        counter::experiment(),
-        rcu::experiment(),
-        seqlock::experiment(),
-        mutex::experiment(),
-        rwlock::experiment(),
-        semaphore::experiment(),
-        stack::experiment(),
-        queue::experiment(),
-        map::experiment(),
-        handles::experiment(),
-        goroutines::experiment(),
-        chan::experiment(),
-    ]
+    REGISTRY.iter().map(|experiment| experiment()).collect()
 }
 
 /// The quick tour: every experiment, without the implementations marked
@@ -172,49 +197,118 @@ mod tests {
     use crate::report::is_baton;
     use std::collections::HashSet;
 
-    /// The `impl` names checks read; a typo here would hide a row.
-    const KNOWN: &[&str] = &[
-        "mutex",
-        "atomic",
-        "shared-atomic",
-        "unpadded-shards",
-        "arc-swap",
-        "rwlock-arc",
-        "std-rwlock",
-        "std-mutex",
-        "parking-lot",
-        "go",
-        "go-mutex",
-        "baton",
-        "baton-batched",
-        "baton-rwlock",
-        "baton-sharded",
-        "crossbeam-sharded",
-        "std-mutex-condvar",
-        "baton-ms",
-        "baton-shards-1",
-        "baton-shards-8",
-        "baton-shards-64",
-        "baton-shards-256",
-        "big-old-map",
-        "std-mutex-map",
-        "dashmap",
-        "papaya",
-        "scc",
-        "sharded-slab",
-        "mutex-vec",
-        "mutex-vecdeque",
-        "crossbeam-segqueue",
-        "crossbeam-arrayqueue",
-        "os-thread",
-        "may",
-        "baton-go",
-        "baton-chan",
-        "crossbeam-channel",
-        "flume",
-        "kanal",
-        "std-mpsc",
-    ];
+    /// Whether `name` is lowercase kebab-case: ASCII lowercase letters and
+    /// digits in words joined by single `-`.
+    fn kebab(name: &str) -> bool {
+        name.split('-').all(|w| {
+            !w.is_empty()
+                && w.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        })
+    }
+
+    /// Whether `a` and `b` differ by one edit (insert, delete, replace) that
+    /// involves a letter or `-`: a likely typo (`crossbeam-chanel`), where
+    /// a sweep's names differ only in a number (`baton-shards-1`, `-8`).
+    fn near_miss(a: &str, b: &str) -> bool {
+        let (a, b) = (a.as_bytes(), b.as_bytes());
+        let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+        let prefix = short.iter().zip(long).take_while(|(x, y)| x == y).count();
+        let typo = |c: &u8| !c.is_ascii_digit();
+        match long.len() - short.len() {
+            0 if prefix < short.len() => {
+                short[prefix + 1..] == long[prefix + 1..]
+                    && (typo(&short[prefix]) || typo(&long[prefix]))
+            }
+            1 => short[prefix..] == long[prefix + 1..] && typo(&long[prefix]),
+            _ => false,
+        }
+    }
+
+    #[test]
+    fn near_miss_finds_one_letter_typos_only() {
+        assert!(near_miss("crossbeam-channel", "crossbeam-chanel"));
+        assert!(near_miss("parking-lot", "parking_lot"));
+        assert!(!near_miss("std-mpsc", "std-mspc")); // a swap is two edits
+        assert!(near_miss("flume", "flumes"));
+        assert!(near_miss("go", "ho"));
+        assert!(!near_miss("baton-shards-1", "baton-shards-8"));
+        assert!(!near_miss("baton-shards-64", "baton-shards-6"));
+        assert!(!near_miss("baton", "baton-go"));
+        assert!(!near_miss("mutex", "mutex"));
+    }
+
+    #[test]
+    fn impl_names_are_kebab_case_and_not_near_misses() {
+        let mut names: Vec<&str> = all()
+            .iter()
+            .flat_map(|e| &e.cases)
+            .flat_map(|c| &c.impls)
+            .map(|i| i.name)
+            .collect();
+        names.sort_unstable();
+        names.dedup();
+        for n in &names {
+            assert!(kebab(n), "impl name {n:?} is not lowercase kebab-case");
+        }
+        for (k, a) in names.iter().enumerate() {
+            for b in &names[k + 1..] {
+                assert!(
+                    !near_miss(a, b),
+                    "impl names {a:?} and {b:?} differ by one letter: a typo? \
+                     (the tables and charts group rows by this name)"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn big_rows_skip_only_impls_of_their_case() {
+        let all = all();
+        let mut bigs = 0;
+        for e in &all {
+            for c in &e.cases {
+                let Some(big) = c.big else { continue };
+                bigs += 1;
+                assert!(!big.threads.is_empty(), "{}/{}", e.name, c.name);
+                assert!(big.maps_per_thread > 0, "{}/{}", e.name, c.name);
+                for s in big.skip {
+                    assert!(
+                        c.impls.iter().any(|i| i.name == *s),
+                        "{}/{}: --big skips {s:?}, which is not one of its impls",
+                        e.name,
+                        c.name
+                    );
+                }
+            }
+        }
+        assert!(bigs > 0, "no case has --big rows");
+    }
+
+    /// Every file here that declares an experiment is in the registry,
+    /// under its file's name, and every registered experiment has its file.
+    #[test]
+    fn the_registry_holds_every_experiment_file() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/experiments");
+        let mut declared = Vec::new();
+        for entry in std::fs::read_dir(&dir).expect("the experiments folder") {
+            let path = entry.expect("a folder entry").path();
+            let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
+            if path.extension().is_some_and(|x| x == "rs") && stem != "mod" {
+                let text = std::fs::read_to_string(&path).expect("a source file");
+                if text.contains("pub(crate) fn experiment() -> Experiment") {
+                    declared.push(stem.replace('_', "-"));
+                }
+            }
+        }
+        declared.sort();
+        let mut registered: Vec<String> = names().iter().map(|n| n.to_string()).collect();
+        registered.sort();
+        assert_eq!(
+            declared, registered,
+            "experiment files (left) and the registry in experiments/mod.rs (right) differ"
+        );
+    }
 
     #[test]
     fn the_tour_keeps_every_case_and_a_baton_row() {
@@ -233,7 +327,7 @@ mod tests {
     }
 
     #[test]
-    fn names_are_unique_and_known() {
+    fn names_are_unique_and_go_rows_are_named_go() {
         let all = all();
         let exps: HashSet<_> = all.iter().map(|e| e.name).collect();
         assert_eq!(exps.len(), all.len());
@@ -251,8 +345,14 @@ mod tests {
                 );
                 assert!(!c.threads.is_empty());
                 for i in &c.impls {
-                    assert!(KNOWN.contains(&i.name), "unknown impl name {}", i.name);
-                    assert_eq!(matches!(i.run, Run::Go), i.name.starts_with("go"));
+                    assert_eq!(
+                        matches!(i.run, Run::Go),
+                        i.name.starts_with("go"),
+                        "{}/{}/{}: Go rows, and only they, have names starting with `go`",
+                        e.name,
+                        c.name,
+                        i.name
+                    );
                 }
             }
         }

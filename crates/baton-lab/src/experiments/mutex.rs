@@ -73,6 +73,7 @@ pub(crate) fn experiment() -> Experiment {
                 about: "one op = lock, increment a counter, unlock; one thread",
                 threads: &[1],
                 latency: false,
+                big: None,
                 impls: impls(true),
             },
             Case {
@@ -80,6 +81,7 @@ pub(crate) fn experiment() -> Experiment {
                 about: "one op = lock, increment a counter, unlock; all threads share one mutex",
                 threads: &[2, 8],
                 latency: false,
+                big: None,
                 impls: impls(true),
             },
             Case {
@@ -87,6 +89,7 @@ pub(crate) fn experiment() -> Experiment {
                 about: "one op = lock, update a 32-word table, unlock; all threads share one mutex",
                 threads: &[2, 8],
                 latency: false,
+                big: None,
                 impls: impls(false),
             },
         ],

@@ -53,6 +53,7 @@ pub(crate) fn experiment() -> Experiment {
                 about: "one op = push one item, then pop one",
                 threads: &[2, 8],
                 latency: false,
+                big: None,
                 impls: impls!(pushpop),
             },
             Case {
@@ -60,6 +61,7 @@ pub(crate) fn experiment() -> Experiment {
                 about: "half the threads push, half pop; one op = one push or one pop attempt",
                 threads: &[2, 8],
                 latency: false,
+                big: None,
                 impls: impls!(mpmc),
             },
         ],

@@ -28,6 +28,7 @@ pub(crate) fn experiment() -> Experiment {
                     of each thread instead stores a new config (99.9% loads)",
             threads: &[1, 2, 8],
             latency: false,
+            big: None,
             impls: vec![
                 Impl::native(
                     "baton",

@@ -61,6 +61,7 @@ pub(crate) fn experiment() -> Experiment {
                 about: "one op = read lock, read a small record, unlock; every thread only reads",
                 threads: &[1, 2, 8],
                 latency: false,
+                big: None,
                 impls: impls!(0),
             },
             Case {
@@ -69,6 +70,7 @@ pub(crate) fn experiment() -> Experiment {
                         lock and updates the record (99% reads)",
                 threads: &[1, 2, 8],
                 latency: false,
+                big: None,
                 impls: impls!(100),
             },
         ],

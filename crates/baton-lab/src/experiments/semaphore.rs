@@ -27,6 +27,7 @@ pub(crate) fn experiment() -> Experiment {
                         so nobody waits",
                 threads: &[1, 2, 8],
                 latency: false,
+                big: None,
                 impls: vec![
                     Impl::native("baton", "baton::sync::Semaphore::acquire / drop", |s| {
                         baton(s, 64)
@@ -43,6 +44,7 @@ pub(crate) fn experiment() -> Experiment {
                 about: "one op = as plenty, with 2 permits: beyond 2 threads they wait",
                 threads: &[2, 8],
                 latency: true,
+                big: None,
                 impls: vec![
                     Impl::native("baton", "baton::sync::Semaphore::acquire / drop", |s| {
                         baton(s, 2)

@@ -37,6 +37,7 @@ pub(crate) fn experiment() -> Experiment {
                         tearing) while one untimed writer thread replaces it every microsecond",
                 threads: &[2, 8],
                 latency: false,
+                big: None,
                 impls: impls::<false>(),
             },
             Case {
@@ -45,6 +46,7 @@ pub(crate) fn experiment() -> Experiment {
                         the worst case for a seqlock (readers retry when a write overlaps)",
                 threads: &[2, 8],
                 latency: false,
+                big: None,
                 impls: impls::<true>(),
             },
         ],

@@ -17,6 +17,7 @@ pub(crate) fn experiment() -> Experiment {
             about: "one op = push one item, then pop one",
             threads: &[2, 8],
             latency: false,
+            big: None,
             impls: vec![
                 Impl::native(
                     "baton",

@@ -218,6 +218,86 @@ pub(crate) fn wait(
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
+    use crate::experiments::{self, Run};
+    use std::collections::BTreeSet;
+
+    /// A harness case's key: (experiment, case, impl).
+    type Key = (String, String, String);
+
+    /// The keys `{"experiment", "case", "impl"}` written in `text` (Go
+    /// source): three quoted strings in braces, in a map literal
+    /// (`{"a", "b", "c"}: f`) or anywhere else (`custom[key{"a", "b", "c"}]`).
+    fn go_keys(text: &str) -> Vec<Key> {
+        let unquote = |p: &str| Some(p.trim().strip_prefix('"')?.strip_suffix('"')?.to_owned());
+        let mut keys = Vec::new();
+        for (at, _) in text.match_indices("{\"") {
+            let Some((inner, _)) = text[at + 1..].split_once('}') else {
+                continue;
+            };
+            let parts: Option<Vec<String>> = inner.split(',').map(unquote).collect();
+            if let Some([e, c, i]) = parts.as_deref() {
+                keys.push((e.clone(), c.clone(), i.clone()));
+            }
+        }
+        keys
+    }
+
+    fn source(name: &str) -> &'static str {
+        SOURCES
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, text)| *text)
+            .expect("a harness source")
+    }
+
+    #[test]
+    fn go_keys_reads_keys_only() {
+        let text = "var cases = map[key]bench{\n\t{\"idgen\", \"next\", \"go\"}:  f,\n\
+                    \t{\"a\", \"b\"}: g,\n\tfor k := range cases {\n}\n\
+                    \tcustom[key{\"x\",\"y\",\"z\"}] = h\n\tk := key{*e, *c, *i}\n";
+        let key = |e: &str, c: &str, i: &str| (e.to_owned(), c.to_owned(), i.to_owned());
+        assert_eq!(
+            go_keys(text),
+            [key("idgen", "next", "go"), key("x", "y", "z")]
+        );
+    }
+
+    /// The lab's Go implementations and the harness's `cases.go` name the
+    /// same (experiment, case, impl) keys, and no other Go file lists any.
+    #[test]
+    fn registry_and_cases_go_name_the_same_go_cases() {
+        let listed = go_keys(source("cases.go"));
+        let go_side: BTreeSet<Key> = listed.iter().cloned().collect();
+        assert_eq!(go_side.len(), listed.len(), "a key twice in cases.go");
+        let rust_side: BTreeSet<Key> = experiments::all()
+            .iter()
+            .flat_map(|e| e.cases.iter().map(move |c| (e, c)))
+            .flat_map(|(e, c)| c.impls.iter().map(move |i| (e, c, i)))
+            .filter(|(_, _, i)| matches!(i.run, Run::Go))
+            .map(|(e, c, i)| (e.name.to_owned(), c.name.to_owned(), i.name.to_owned()))
+            .collect();
+        assert!(
+            !rust_side.is_empty(),
+            "no Go implementations in the registry"
+        );
+        let missing: Vec<_> = rust_side.difference(&go_side).collect();
+        assert!(
+            missing.is_empty(),
+            "Go implementations in the lab's registry with no line in go/cases.go: {missing:?}"
+        );
+        let extra: Vec<_> = go_side.difference(&rust_side).collect();
+        assert!(
+            extra.is_empty(),
+            "go/cases.go lists cases no experiment declares (`Impl::go`): {extra:?}"
+        );
+        for (name, text) in SOURCES.iter().filter(|(n, _)| *n != "cases.go") {
+            let keys = go_keys(text);
+            assert!(
+                keys.is_empty(),
+                "{name} lists cases {keys:?}: they belong in cases.go"
+            );
+        }
+    }
 
     #[test]
     fn hash_changes_with_source_and_version() {
