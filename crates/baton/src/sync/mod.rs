@@ -47,6 +47,6 @@ pub use once::Once;
 pub use once_cell::OnceCell;
 pub use pool::{Pool, PoolGuard};
 pub use rwlock::{RwLock, RwLockReadGuard, RwLockWriteGuard};
-pub use semaphore::{Semaphore, SemaphorePermit};
+pub use semaphore::{OwnedSemaphorePermit, Semaphore, SemaphorePermit};
 pub use sharded_rwlock::{ShardedRwLock, ShardedRwLockReadGuard, ShardedRwLockWriteGuard};
-pub use waitgroup::WaitGroup;
+pub use waitgroup::{WaitGroup, WaitGroupGuard};
