@@ -140,9 +140,16 @@ impl crate::sync::WaitGroup {
     }
 }
 
-/// The runtime of the calling worker, or the global one.
+/// The runtime of the calling worker; on a blocking-pool thread, the
+/// runtime of the goroutine whose job it runs; otherwise the global one.
 pub(crate) fn current_shared() -> Arc<Shared> {
-    context::with_worker(|w| w.map(|w| w.shared_arc())).unwrap_or_else(|| global().clone())
+    owning_shared().unwrap_or_else(|| global().clone())
+}
+
+/// The runtime the caller belongs to without starting one: its worker's,
+/// or, on a blocking-pool thread, that of the goroutine whose job it runs.
+pub(crate) fn owning_shared() -> Option<Arc<Shared>> {
+    context::with_worker(|w| w.map(|w| w.shared_arc())).or_else(super::blocking::job_runtime)
 }
 
 /// Spawns `f` on `shared` with the default [`Options`].
