@@ -3,6 +3,8 @@
 //! `blocking` (a pool thread is no worker, so `go` fell back to the global
 //! runtime). It must spawn on the caller's runtime.
 
+#![cfg(not(loom))] // the runtime is not built under loom (only its lock-free parts)
+
 mod common;
 
 use baton::runtime::{blocking, Builder};

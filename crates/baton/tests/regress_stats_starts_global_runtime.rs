@@ -7,6 +7,8 @@
 //! One test in this file on purpose: nothing else in this process may
 //! start the global runtime first.
 
+#![cfg(not(loom))] // the runtime is not built under loom (only its lock-free parts)
+
 mod common;
 
 /// Names of this process's threads (from `/proc/self/task/*/comm`).

@@ -5,6 +5,8 @@
 //! runtime, where every goroutine runs on the same OS thread, and check
 //! the safe patterns the docs recommend.
 
+#![cfg(not(loom))] // the runtime is not built under loom (only its lock-free parts)
+
 mod common;
 
 use std::cell::Cell;

@@ -5,6 +5,8 @@
 //! two-worker runtimes, under a hang watchdog: a forgotten `done` shows up
 //! as the watchdog's message, not a hung test.
 
+#![cfg(not(loom))] // the runtime is not built under loom (only its lock-free parts)
+
 mod common;
 
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};

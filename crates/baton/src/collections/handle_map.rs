@@ -108,6 +108,9 @@ const INDEX_BITS: u32 = 32;
 const TAG_SHIFT: u32 = GEN_BITS + INDEX_BITS;
 const GEN_SHIFT: u32 = INDEX_BITS;
 const TAG_MAX: u64 = (1 << TAG_BITS) - 1;
+/// The tags leased to maps: `1..=TAG_LEASED`. All of them, except under
+/// loom, where two tags let a model reach exhaustion and reuse.
+const TAG_LEASED: u64 = if cfg!(loom) { 2 } else { TAG_MAX };
 /// The last generation a slot may carry; after it, the slot is retired.
 /// Shrunk under loom so that a model can reach retirement.
 const GEN_MAX: u32 = if cfg!(loom) { 2 } else { (1 << GEN_BITS) - 1 };
@@ -143,9 +146,9 @@ impl Tags {
     /// Leases the next free tag after the cursor, with its floors.
     fn lease(&mut self) -> Result<(u16, Box<[u32]>), TooManyMaps> {
         let start = self.cursor;
-        for step in 1..=TAG_MAX as u16 {
-            // Tags cycle through 1..=TAG_MAX.
-            let tag = ((u64::from(start) + u64::from(step) - 1) % TAG_MAX + 1) as u16;
+        for step in 1..=TAG_LEASED as u16 {
+            // Tags cycle through 1..=TAG_LEASED.
+            let tag = ((u64::from(start) + u64::from(step) - 1) % TAG_LEASED + 1) as u16;
             if !self.is_live(tag) {
                 self.live[usize::from(tag) / 64] |= 1 << (tag % 64);
                 self.cursor = tag;
@@ -197,7 +200,7 @@ impl fmt::Display for TooManyMaps {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "all {TAG_MAX} HandleMap tags are held by live maps (a handle has 12 bits to \
+            "all {TAG_LEASED} HandleMap tags are held by live maps (a handle has 12 bits to \
              name its map); drop a map to free its tag"
         )
     }
