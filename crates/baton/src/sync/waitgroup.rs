@@ -25,6 +25,16 @@
 //! work. The waiter-count updates are `Relaxed`: they only pair with the
 //! queue's own lock.
 //!
+//! # The idiom that cannot forget
+//!
+//! A task that panics before its `done` leaves `wait` hanging forever (Go
+//! crashes the whole program instead). [`WaitGroup::add_guard`] returns a
+//! [`WaitGroupGuard`] whose drop calls `done`, also during an unwind, and
+//! `WaitGroup::go` (Go 1.25's `WaitGroup.Go`, on an `Arc<WaitGroup>`;
+//! defined in the runtime layer, which spawns) adds, spawns, and calls
+//! `done` when the goroutine ends however it ends. Prefer them to a bare
+//! `add`/`done` pair.
+//!
 //! # Reuse
 //!
 //! As in Go, a group may be reused once every `wait` of the previous round
