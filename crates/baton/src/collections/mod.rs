@@ -42,7 +42,7 @@ mod sharded_map;
 mod stack;
 
 pub use fx_hash::{FxBuildHasher, FxHasher};
-pub use handle_map::{Handle, HandleError, HandleMap};
+pub use handle_map::{Handle, HandleError, HandleMap, TooManyMaps};
 pub use ms_queue::MsQueue;
 pub use queue::Queue;
 pub use sharded_map::{default_shards, ShardedMap};

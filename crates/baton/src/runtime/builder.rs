@@ -604,8 +604,16 @@ impl Drop for Runtime {
     }
 }
 
+/// The global runtime, started on first use of [`global`].
+static GLOBAL: OnceLock<Runtime> = OnceLock::new();
+
 /// The global runtime's shared state, started on first use.
 pub(crate) fn global() -> &'static Arc<Shared> {
-    static GLOBAL: OnceLock<Runtime> = OnceLock::new();
     &GLOBAL.get_or_init(Runtime::new).shared
+}
+
+/// The global runtime's shared state if it has started; never starts it
+/// (for readers such as `stats`, which must not have side effects).
+pub(crate) fn global_if_started() -> Option<&'static Arc<Shared>> {
+    GLOBAL.get().map(|rt| &rt.shared)
 }

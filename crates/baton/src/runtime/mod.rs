@@ -74,6 +74,44 @@
 //!   30,000 goroutines can be alive at once. Past the cap, [`go`] panics and
 //!   [`try_go`] returns an error, both naming the `sysctl` to raise it.
 //!
+//! ## Thread-keyed state: goroutines of one worker share it
+//!
+//! Everything Rust and its libraries key by OS thread is shared by all the
+//! goroutines of one worker, because they *are* on one thread: values in
+//! `thread_local!`, [`std::thread::current`] (its id and name), std's
+//! reentrant `stdout().lock()`/`stderr().lock()` (and any other lock that
+//! is reentrant per thread), `tracing`'s current span, per-thread random
+//! generators (`rand::thread_rng`), per-thread allocator caches. This is
+//! inherent to M:N scheduling over Rust's thread-locals (a goroutine cannot
+//! get thread-locals of its own: LLVM caches their addresses across calls,
+//! see the soundness rules), and Go has no thread-locals to share. What it
+//! means:
+//!
+//! - A reentrant lock held across a park lets another goroutine of the
+//!   worker in: two goroutines both holding `stdout().lock()` can
+//!   interleave their lines. A `RefCell` in a thread-local borrowed across
+//!   a park panics (`already borrowed`) in the next goroutine that borrows
+//!   it; a span entered across a park is "current" in the others.
+//! - A *non*-reentrant thread lock (`std::sync::Mutex`) held across a park
+//!   blocks the whole worker when another goroutine of it locks it: a
+//!   deadlock if the holder is parked on that worker.
+//!
+//! The safe patterns:
+//!
+//! - Never hold a thread-keyed lock, guard or `RefCell` borrow across
+//!   anything that can park (a channel operation, a `baton::sync` wait,
+//!   [`sleep`](crate::time::sleep), [`yield_now`], [`JoinHandle::join`],
+//!   [`blocking`]): lock, use, release, then wait.
+//! - Keep a goroutine's own state in values it owns (captured by its
+//!   closure, passed as arguments), not in thread-locals.
+//! - For per-worker caches (a random generator, a buffer pool), use
+//!   [`WorkerLocal`], or a thread-local touched only in sections that do
+//!   not park: sharing it among a worker's goroutines is then harmless.
+//! - To exclude other goroutines, use `baton::sync` locks: they park the
+//!   goroutine (not the thread) and are not reentrant.
+//!
+//! `tests/runtime_thread_keyed_state.rs` pins this behaviour.
+//!
 //! ## Alternatives rejected
 //!
 //! - **Migrating started goroutines** (as `may` does): better balance, but

@@ -121,16 +121,31 @@ impl Shared {
     }
 }
 
-/// Counters of the calling goroutine's runtime, or of the global runtime
-/// from a plain thread (which starts it if it has not started).
+/// Counters of the calling goroutine's runtime (inside a
+/// [`blocking`](super::blocking()) job: of the runtime that submitted it),
+/// or, from a plain thread, of the global runtime **if it has started**.
+/// Reading never starts anything: before the global runtime's first use,
+/// a plain thread gets [`Stats::default()`] (every figure zero, `workers`
+/// too). (Starting it would also turn deadlock detection off for the rest
+/// of the program: the detector cannot see what the global runtime's
+/// worker threads might still do.) For a runtime built with a [`Builder`](super::Builder),
+/// use [`Runtime::stats`](super::Runtime::stats).
 ///
 /// ```
+/// // From `main`, before any goroutine: nothing started, nothing counted.
+/// let s = baton::runtime::stats();
+/// assert_eq!(s.idle_workers + s.busy_workers, s.workers);
+///
+/// baton::go(|| {}).join().unwrap(); // starts the global runtime
 /// let s = baton::runtime::stats();
 /// assert!(s.workers >= 1);
-/// assert!(s.idle_workers + s.busy_workers == s.workers);
+/// assert!(s.total_goroutines >= 1);
 /// ```
 pub fn stats() -> Stats {
-    super::spawn::current_shared().stats()
+    match super::spawn::owning_shared() {
+        Some(shared) => shared.stats(),
+        None => super::builder::global_if_started().map_or_else(Stats::default, |g| g.stats()),
+    }
 }
 
 #[cfg(all(test, not(loom)))]
