@@ -30,8 +30,8 @@ use std::panic::{catch_unwind, resume_unwind};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use super::context;
-use super::join_cell::JoinCell;
+use super::sched::current;
+use super::sched::join_cell::JoinCell;
 use crate::park::{self, Unparker};
 use crate::shim::{lock, thread, Arc, Mutex, UnsafeCell};
 
@@ -188,7 +188,7 @@ where
     F: FnOnce() -> T + Send,
     T: Send,
 {
-    if !context::in_goroutine() {
+    if !current::in_goroutine() {
         return f();
     }
     let result: UnsafeCell<Option<std::thread::Result<T>>> = UnsafeCell::new(None);

@@ -7,15 +7,15 @@ use std::io;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use super::context;
-use super::deadlock::{Deadlock, OnDeadlock, RunError, RunWaiter};
+use super::diag::deadlock::{Deadlock, OnDeadlock, RunError, RunWaiter};
+use super::diag::monitor::{self, Monitor};
 use super::join::JoinHandle;
-use super::monitor::{self, Monitor};
-use super::ring;
-use super::shared::{Config, Shared};
+use super::sched::current;
+use super::sched::ring;
+use super::sched::shared::{Config, Shared};
+use super::sched::stack::{MapBudget, DEFAULT_STACK_SIZE, POOL_PER_WORKER};
+use super::sched::worker::worker_main;
 use super::spawn::{spawn_unchecked, SpawnError};
-use super::stack::{MapBudget, DEFAULT_STACK_SIZE, POOL_PER_WORKER};
-use super::worker::worker_main;
 use crate::shim::atomic::{
     AtomicBool,
     Ordering::{Acquire, Relaxed, SeqCst},
@@ -264,7 +264,7 @@ impl Builder {
         budget
             .acquire(pool_reservation)
             .map_err(|e| io::Error::new(io::ErrorKind::OutOfMemory, e.to_string()))?;
-        super::overflow::install();
+        super::diag::overflow::install();
         let (locals, steals): (Vec<_>, Vec<_>) = (0..workers).map(|_| ring::new()).unzip();
         let config = Config {
             workers,
@@ -275,7 +275,7 @@ impl Builder {
         };
         let shared = Arc::new(Shared::new(config, steals, budget));
         if self.dump_on_sigquit {
-            super::sigquit::register(&shared);
+            super::diag::sigquit::register(&shared);
         }
         let mut rt = Runtime {
             shared: shared.clone(),
@@ -442,7 +442,7 @@ impl Runtime {
     {
         let main = self.go(f);
         let shared = &self.shared;
-        if context::in_goroutine() || shared.config.on_deadlock == OnDeadlock::Ignore {
+        if current::in_goroutine() || shared.config.on_deadlock == OnDeadlock::Ignore {
             return main.join().map_err(RunError::Panicked);
         }
         let deadlocked = Arc::new(AtomicBool::new(false));
@@ -454,14 +454,14 @@ impl Runtime {
         // The workers may all have gone to sleep before we registered, and
         // then none would check again: check once ourselves (this thread is
         // already counted as blocked in `run`; it only parks from here).
-        super::deadlock::check(shared);
+        super::diag::deadlock::check(shared);
         // Acquire: pairs with the checker's release.
         let finished = main.wait_or(&|| deadlocked.load(Acquire));
         crate::shim::lock(&shared.runs).retain(|r| !Arc::ptr_eq(&r.deadlocked, &deadlocked));
         if finished || !deadlocked.load(Acquire) {
             return main.join().map_err(RunError::Panicked);
         }
-        let report = Deadlock::new(super::dump::dump_of(shared));
+        let report = Deadlock::new(super::diag::dump::dump_of(shared));
         if shared.config.on_deadlock == OnDeadlock::Abort {
             eprintln!("fatal error: {report}");
             std::process::abort();
@@ -488,7 +488,7 @@ impl Runtime {
     /// assert!(rt.dump().starts_with("runtime `quiet`: 1 workers"));
     /// ```
     pub fn dump(&self) -> String {
-        super::dump::dump_of(&self.shared)
+        super::diag::dump::dump_of(&self.shared)
     }
 
     /// Spawns a goroutine on this runtime, from anywhere.
@@ -578,7 +578,7 @@ impl Drop for Runtime {
         shared.shutdown.store(true, SeqCst);
         shared.idle.wake_all();
         let inside =
-            context::with_worker(|w| w.is_some_and(|w| core::ptr::eq(w.shared(), &**shared)));
+            current::with_worker(|w| w.is_some_and(|w| core::ptr::eq(w.shared(), &**shared)));
         if let Some(m) = self.monitor.take() {
             m.stop(!inside);
         }

@@ -116,11 +116,9 @@
 
 #![cfg_attr(loom, allow(dead_code, unused_imports))]
 
-mod idle;
-mod inbox;
-mod join_cell;
-mod park_state;
-mod ring;
+#[cfg(not(loom))]
+pub(crate) mod diag;
+pub(crate) mod sched;
 mod worker_local;
 
 #[cfg(not(loom))]
@@ -128,68 +126,40 @@ mod blocking;
 #[cfg(not(loom))]
 mod builder;
 #[cfg(not(loom))]
-mod context;
-#[cfg(not(loom))]
-mod deadlock;
-#[cfg(not(loom))]
-mod dump;
-#[cfg(not(loom))]
-mod goroutine;
-#[cfg(not(loom))]
-mod hook;
-#[cfg(not(loom))]
 mod join;
 #[cfg(not(loom))]
-mod monitor;
-#[cfg(not(loom))]
 mod options;
-#[cfg(not(loom))]
-mod overflow;
 #[cfg(not(loom))]
 mod pin;
 #[cfg(not(loom))]
 mod scope;
 #[cfg(not(loom))]
-mod shared;
-#[cfg(not(loom))]
-mod sigquit;
-#[cfg(not(loom))]
 mod spawn;
-#[cfg(not(loom))]
-mod stack;
-#[cfg(not(loom))]
-mod stats;
 #[cfg(all(test, not(loom)))]
 mod tests;
-#[cfg(not(loom))]
-mod timers;
-#[cfg(not(loom))]
-mod usage;
-#[cfg(not(loom))]
-mod worker;
 
 #[cfg(not(loom))]
 pub use blocking::blocking;
 #[cfg(not(loom))]
 pub use builder::{Builder, Runtime};
 #[cfg(not(loom))]
-pub use deadlock::{Deadlock, OnDeadlock, RunError};
+pub use diag::deadlock::{Deadlock, OnDeadlock, RunError};
 #[cfg(not(loom))]
-pub use dump::dump;
+pub use diag::dump::dump;
 #[cfg(not(loom))]
-pub use goroutine::GoroutineId;
+pub use diag::stats::{stats, Stats};
+#[cfg(not(loom))]
+pub use diag::usage::{stack_usage, StackUsage};
 #[cfg(not(loom))]
 pub use join::{JoinHandle, Panic};
 #[cfg(not(loom))]
 pub use options::{go_with, try_go_with, Options};
 #[cfg(not(loom))]
+pub use sched::goroutine::GoroutineId;
+#[cfg(not(loom))]
+pub use sched::stack::{DEFAULT_STACK_SIZE, STACK_KEEP};
+#[cfg(not(loom))]
 pub use scope::{scope, Scope, ScopedJoinHandle};
 #[cfg(not(loom))]
 pub use spawn::{current, go, try_go, yield_now, SpawnError};
-#[cfg(not(loom))]
-pub use stack::{DEFAULT_STACK_SIZE, STACK_KEEP};
-#[cfg(not(loom))]
-pub use stats::{stats, Stats};
-#[cfg(not(loom))]
-pub use usage::{stack_usage, StackUsage};
 pub use worker_local::{WorkerLocal, WorkerLocalIntoIter};

@@ -4,7 +4,7 @@
 //!
 //! A runtime is reported deadlocked when, at one moment, all of this holds:
 //!
-//! 1. A plain thread is blocked in [`Runtime::run`](super::Runtime::run) (or
+//! 1. A plain thread is blocked in [`Runtime::run`](crate::runtime::Runtime::run) (or
 //!    `try_run`) on it, and that run's main goroutine has not finished.
 //! 2. Every worker of the runtime is asleep — in the sleeper list with its
 //!    `sleeping` flag set — so no goroutine of it is running.
@@ -70,15 +70,15 @@
 
 use core::fmt;
 
-use super::goroutine::Header;
-use super::join::Panic;
-use super::shared::Shared;
 use crate::park::Unparker;
+use crate::runtime::join::Panic;
+use crate::runtime::sched::goroutine::Header;
+use crate::runtime::sched::shared::Shared;
 use crate::shim::atomic::{AtomicBool, Ordering::*};
 use crate::shim::{lock, Arc};
 
 /// What a runtime does when it finds its goroutines deadlocked (see
-/// [`Builder::on_deadlock`](super::Builder::on_deadlock)).
+/// [`Builder::on_deadlock`](crate::runtime::Builder::on_deadlock)).
 ///
 /// ```
 /// use baton::runtime::{Builder, OnDeadlock};
@@ -133,7 +133,7 @@ impl fmt::Display for Deadlock {
 
 impl std::error::Error for Deadlock {}
 
-/// Why [`Runtime::try_run`](super::Runtime::try_run) returned no value.
+/// Why [`Runtime::try_run`](crate::runtime::Runtime::try_run) returned no value.
 ///
 /// ```
 /// use baton::runtime::{Builder, RunError};
@@ -189,7 +189,7 @@ pub(crate) fn check(shared: &Shared) {
         if runs.is_empty() || runs.iter().any(|r| r.main.join.is_done()) {
             return;
         }
-        let Some(pool_threads) = super::blocking::pool_quiet() else {
+        let Some(pool_threads) = crate::runtime::blocking::pool_quiet() else {
             return;
         };
         let queued = !shared.injector.is_empty()

@@ -5,16 +5,16 @@
 use core::panic::Location;
 use std::collections::VecDeque;
 
-use super::context;
-use super::deadlock::RunWaiter;
-use super::dump::DumpInbox;
+use super::current;
 use super::goroutine::{Header, Task};
 use super::idle::Idle;
 use super::inbox::Inbox;
 use super::ring;
 use super::stack::MapBudget;
-use super::stats::{RuntimeCounters, WorkerCounters};
 use crate::atomic::CachePadded;
+use crate::runtime::diag::deadlock::RunWaiter;
+use crate::runtime::diag::dump::DumpInbox;
+use crate::runtime::diag::stats::{RuntimeCounters, WorkerCounters};
 use crate::shim::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering::*};
 use crate::shim::{lock, Arc, Mutex};
 
@@ -112,7 +112,7 @@ pub(crate) struct Config {
     pub(crate) workers: usize,
     pub(crate) stack_size: usize,
     pub(crate) name: String,
-    pub(crate) on_deadlock: super::OnDeadlock,
+    pub(crate) on_deadlock: crate::runtime::OnDeadlock,
     /// The `monitor`'s threshold; `None`: no monitor.
     pub(crate) long_run: Option<std::time::Duration>,
 }
@@ -187,7 +187,7 @@ impl Shared {
     /// caller is one of this runtime's workers, else on the injector; then
     /// makes sure some worker will look for it.
     pub(crate) fn schedule_new(self: &Arc<Self>, task: Task) {
-        let task = context::with_worker(|w| match w {
+        let task = current::with_worker(|w| match w {
             Some(w) if core::ptr::eq(w.shared(), &**self) => {
                 w.push_new(task);
                 None
@@ -206,7 +206,7 @@ impl Shared {
     pub(crate) fn try_wake_local(&self, g: &Header) -> bool {
         // Relaxed: see `Header::home`.
         let home = g.home.load(Relaxed);
-        context::with_worker(|w| match w {
+        current::with_worker(|w| match w {
             Some(w) if core::ptr::eq(w.shared(), self) && w.index() == home => {
                 w.wake_local(g.slot.load(Relaxed));
                 true
@@ -220,7 +220,7 @@ impl Shared {
     pub(crate) fn schedule_woken(&self, g: Arc<Header>) {
         // Relaxed: see `Header::home`.
         let home = g.home.load(Relaxed);
-        let g = context::with_worker(|w| match w {
+        let g = current::with_worker(|w| match w {
             Some(w) if core::ptr::eq(w.shared(), self) && w.index() == home => {
                 w.wake_local(g.slot.load(Relaxed));
                 None

@@ -35,10 +35,10 @@
 use core::fmt::Write as _;
 use std::time::{Duration, Instant};
 
-use super::context;
-use super::goroutine::{coarse_now_ns, Header};
-use super::shared::Shared;
 use crate::park::{self, Unparker, WaitReason};
+use crate::runtime::sched::current;
+use crate::runtime::sched::goroutine::{coarse_now_ns, Header};
+use crate::runtime::sched::shared::Shared;
 use crate::shim::atomic::{AtomicBool, AtomicUsize, Ordering::*};
 use crate::shim::{lock, Arc, Mutex};
 
@@ -175,12 +175,12 @@ fn age(ns: u64) -> String {
 /// assert!(text.contains("[sleep"), "{text}");
 /// ```
 pub fn dump() -> String {
-    dump_of(&super::spawn::current_shared())
+    dump_of(&crate::runtime::spawn::current_shared())
 }
 
 /// A dump of `shared`'s goroutines (see [`dump`]).
 pub(crate) fn dump_of(shared: &Arc<Shared>) -> String {
-    let asker_id = context::with_goroutine(|g| {
+    let asker_id = current::with_goroutine(|g| {
         g.filter(|g| core::ptr::eq(&*g.rt, &**shared))
             .map_or(0, |g| g.id.as_u64())
     });
@@ -260,9 +260,9 @@ fn format(shared: &Shared, req: &DumpRequest) -> String {
 
 #[cfg(all(test, not(loom)))]
 mod tests {
-    use super::super::tests::within;
-    use super::super::{blocking, go, Builder};
     use super::*;
+    use crate::runtime::tests::within;
+    use crate::runtime::{blocking, go, Builder};
     use crate::sync::{Mutex as BMutex, WaitGroup};
     use std::sync::Arc as StdArc;
 

@@ -27,7 +27,7 @@
 use crate::atomic::ShardedCounter;
 use crate::shim::atomic::{AtomicU64, Ordering::Relaxed};
 
-use super::shared::Shared;
+use crate::runtime::sched::shared::Shared;
 
 /// A snapshot of a runtime's counters; see [`stats`].
 ///
@@ -66,7 +66,7 @@ pub struct Stats {
     /// Times the monitor found a goroutine that had run longer than the
     /// threshold without parking or yielding (one per such spell, reported
     /// on standard error or held back by the rate limit; see
-    /// [`Builder::long_run_threshold`](super::Builder::long_run_threshold)).
+    /// [`Builder::long_run_threshold`](crate::runtime::Builder::long_run_threshold)).
     pub long_runs: u64,
 }
 
@@ -130,13 +130,13 @@ impl Shared {
 /// assert!(s.idle_workers + s.busy_workers == s.workers);
 /// ```
 pub fn stats() -> Stats {
-    super::spawn::current_shared().stats()
+    crate::runtime::spawn::current_shared().stats()
 }
 
 #[cfg(all(test, not(loom)))]
 mod tests {
-    use super::super::tests::within;
-    use super::super::Builder;
+    use crate::runtime::tests::within;
+    use crate::runtime::Builder;
     use std::time::Duration;
 
     #[test]

@@ -10,7 +10,7 @@
 //! a pipe; a thread of ours (`baton-sigquit`, started with the handler)
 //! blocks reading the pipe and prints the dumps. The handler is installed
 //! once, when the first runtime starts (one with
-//! [`Builder::dump_on_sigquit`](super::Builder::dump_on_sigquit) left on),
+//! [`Builder::dump_on_sigquit`](crate::runtime::Builder::dump_on_sigquit) left on),
 //! and only if `SIGQUIT` still has its default action: a program that
 //! handles `SIGQUIT` itself keeps its handler.
 //!
@@ -19,7 +19,7 @@
 
 use std::sync::{Once, Weak};
 
-use super::shared::Shared;
+use crate::runtime::sched::shared::Shared;
 use crate::shim::atomic::{AtomicI32, AtomicUsize, Ordering::*};
 use crate::shim::{lock, thread, Arc, Mutex};
 
