@@ -132,6 +132,8 @@ mod options;
 #[cfg(not(loom))]
 mod pin;
 #[cfg(not(loom))]
+mod rt;
+#[cfg(not(loom))]
 mod scope;
 #[cfg(not(loom))]
 mod spawn;
@@ -141,7 +143,7 @@ mod tests;
 #[cfg(not(loom))]
 pub use blocking::blocking;
 #[cfg(not(loom))]
-pub use builder::{Builder, Runtime};
+pub use builder::Builder;
 #[cfg(not(loom))]
 pub use diag::deadlock::{Deadlock, OnDeadlock, RunError};
 #[cfg(not(loom))]
@@ -154,6 +156,8 @@ pub use diag::usage::{stack_usage, StackUsage};
 pub use join::{JoinHandle, Panic};
 #[cfg(not(loom))]
 pub use options::{go_with, try_go_with, Options};
+#[cfg(not(loom))]
+pub use rt::Runtime;
 #[cfg(not(loom))]
 pub use sched::goroutine::GoroutineId;
 #[cfg(not(loom))]

@@ -4,9 +4,9 @@
 use core::fmt;
 use core::panic::Location;
 
-use super::builder::global;
 use super::join::{make_job, JoinHandle, Packet};
 use super::options::Options;
+use super::rt::global;
 use super::sched::current::{self, Suspend};
 use super::sched::goroutine::{GoroutineId, Header, Job, JobOf, Task};
 use super::sched::shared::Shared;

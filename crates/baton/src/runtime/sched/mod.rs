@@ -15,6 +15,8 @@ pub(crate) mod current;
 #[cfg(not(loom))]
 pub(crate) mod goroutine;
 #[cfg(not(loom))]
+pub(crate) mod injector;
+#[cfg(not(loom))]
 pub(crate) mod park_hook;
 #[cfg(not(loom))]
 pub(crate) mod shared;
