@@ -3,7 +3,6 @@
 use std::io;
 use std::time::Duration;
 
-use super::diag::deadlock::OnDeadlock;
 use super::diag::monitor;
 use super::rt::Runtime;
 use super::sched::ring;
@@ -261,6 +260,7 @@ impl Builder {
             stack_size: self.stack_size,
             name: self.name,
             on_deadlock: self.on_deadlock,
+            before_sleep: super::diag::deadlock::check,
             long_run: self.long_run,
         };
         let shared = Arc::new(Shared::new(config, steals, budget));
@@ -295,4 +295,27 @@ impl Builder {
         rt.monitor = monitor::start(&shared)?;
         Ok(rt)
     }
+}
+
+/// What a runtime does when it finds its goroutines deadlocked (see
+/// [`Builder::on_deadlock`](Builder::on_deadlock)).
+///
+/// ```
+/// use baton::runtime::{Builder, OnDeadlock};
+///
+/// let rt = Builder::new().workers(1).on_deadlock(OnDeadlock::Ignore).build();
+/// assert_eq!(rt.run(|| 1), 1);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum OnDeadlock {
+    /// `Runtime::try_run` returns [`RunError::Deadlock`](super::RunError::Deadlock); `Runtime::run`
+    /// panics with the report. The default.
+    #[default]
+    Error,
+    /// Print the report to standard error and abort the process (Go's
+    /// behaviour, which exits with a fatal error).
+    Abort,
+    /// Do not look for deadlocks.
+    Ignore,
 }

@@ -143,9 +143,9 @@ mod tests;
 #[cfg(not(loom))]
 pub use blocking::blocking;
 #[cfg(not(loom))]
-pub use builder::Builder;
+pub use builder::{Builder, OnDeadlock};
 #[cfg(not(loom))]
-pub use diag::deadlock::{Deadlock, OnDeadlock, RunError};
+pub use diag::deadlock::{Deadlock, RunError};
 #[cfg(not(loom))]
 pub use diag::dump::dump;
 #[cfg(not(loom))]

@@ -7,11 +7,12 @@ use core::panic::Location;
 use std::sync::OnceLock;
 
 use super::builder::Builder;
-use super::diag::deadlock::{Deadlock, OnDeadlock, RunError, RunWaiter};
+use super::builder::OnDeadlock;
+use super::diag::deadlock::{Deadlock, RunError};
 use super::diag::monitor::Monitor;
 use super::join::JoinHandle;
 use super::sched::current;
-use super::sched::shared::Shared;
+use super::sched::shared::{RunWaiter, Shared};
 use super::spawn::{spawn_unchecked, SpawnError};
 use crate::shim::atomic::{
     AtomicBool,

@@ -70,35 +70,11 @@
 
 use core::fmt;
 
-use crate::park::Unparker;
+use crate::runtime::builder::OnDeadlock;
 use crate::runtime::join::Panic;
-use crate::runtime::sched::goroutine::Header;
 use crate::runtime::sched::shared::Shared;
-use crate::shim::atomic::{AtomicBool, Ordering::*};
-use crate::shim::{lock, Arc};
-
-/// What a runtime does when it finds its goroutines deadlocked (see
-/// [`Builder::on_deadlock`](crate::runtime::Builder::on_deadlock)).
-///
-/// ```
-/// use baton::runtime::{Builder, OnDeadlock};
-///
-/// let rt = Builder::new().workers(1).on_deadlock(OnDeadlock::Ignore).build();
-/// assert_eq!(rt.run(|| 1), 1);
-/// ```
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum OnDeadlock {
-    /// `Runtime::try_run` returns [`RunError::Deadlock`]; `Runtime::run`
-    /// panics with the report. The default.
-    #[default]
-    Error,
-    /// Print the report to standard error and abort the process (Go's
-    /// behaviour, which exits with a fatal error).
-    Abort,
-    /// Do not look for deadlocks.
-    Ignore,
-}
+use crate::shim::atomic::Ordering::*;
+use crate::shim::lock;
 
 /// A deadlock report: `all goroutines are asleep - deadlock!` and the
 /// goroutine dump taken when it was found.
@@ -164,15 +140,6 @@ impl fmt::Display for RunError {
 }
 
 impl std::error::Error for RunError {}
-
-/// A plain thread blocked in `run` (rule 1).
-#[derive(Debug)]
-pub(crate) struct RunWaiter {
-    pub(crate) main: Arc<Header>,
-    pub(crate) thread: Unparker,
-    /// Set by the checker when it finds the deadlock.
-    pub(crate) deadlocked: Arc<AtomicBool>,
-}
 
 /// The check (see the module docs); called by a worker about to sleep with
 /// no timer after its re-check found no work, and by a `run` thread that

@@ -35,8 +35,9 @@
 use core::fmt::Write as _;
 use std::time::{Duration, Instant};
 
-use crate::park::{self, Unparker, WaitReason};
+use crate::park::{self, WaitReason};
 use crate::runtime::sched::current;
+use crate::runtime::sched::dump_inbox::DumpRequest;
 use crate::runtime::sched::goroutine::{coarse_now_ns, Header};
 use crate::runtime::sched::shared::Shared;
 use crate::shim::atomic::{AtomicBool, AtomicUsize, Ordering::*};
@@ -44,75 +45,6 @@ use crate::shim::{lock, Arc, Mutex};
 
 /// How long the asker waits for the workers' answers.
 pub(crate) const ANSWER_TIMEOUT: Duration = Duration::from_secs(1);
-
-/// Sorts after every goroutine id: the per-worker "not started" lines.
-pub(crate) const LAST: u64 = u64::MAX;
-
-/// One dump in progress.
-#[derive(Debug)]
-pub(crate) struct DumpRequest {
-    /// `(goroutine id, line)` from the workers.
-    lines: Mutex<Vec<(u64, String)>>,
-    /// Workers that have not answered yet.
-    remaining: AtomicUsize,
-    /// Which workers answered (for the "did not answer" lines).
-    answered: Box<[AtomicBool]>,
-    /// Wakes the asker after the last answer.
-    asker: Unparker,
-    /// The asking goroutine's id (shown as running), 0 for a thread.
-    pub(crate) asker_id: u64,
-    /// When the dump was asked for, in `coarse_now_ns` time (for ages).
-    pub(crate) now_ns: u64,
-}
-
-impl DumpRequest {
-    /// Worker `worker`'s answer.
-    pub(crate) fn answer(&self, worker: usize, lines: Vec<(u64, String)>) {
-        lock(&self.lines).extend(lines);
-        if self.answered[worker].swap(true, Relaxed) {
-            return; // answered already (at exit, then again): count once
-        }
-        // AcqRel: see the module docs.
-        if self.remaining.fetch_sub(1, AcqRel) == 1 {
-            self.asker.unpark();
-        }
-    }
-}
-
-/// A worker's pending dump requests.
-#[derive(Debug, Default)]
-pub(crate) struct DumpInbox {
-    pending: AtomicBool,
-    /// The requests, and whether the worker has exited (then it refuses).
-    requests: Mutex<(Vec<Arc<DumpRequest>>, bool)>,
-}
-
-impl DumpInbox {
-    /// Whether a request waits (a hint; see the module docs).
-    #[inline]
-    pub(crate) fn pending(&self) -> bool {
-        self.pending.load(Relaxed)
-    }
-
-    /// Queues a request; `false` if the worker has exited.
-    fn push(&self, r: Arc<DumpRequest>) -> bool {
-        let mut q = lock(&self.requests);
-        if q.1 {
-            return false;
-        }
-        q.0.push(r);
-        self.pending.store(true, Release);
-        true
-    }
-
-    /// Takes every request; with `close`, refuses later ones (worker exit).
-    pub(crate) fn take(&self, close: bool) -> Vec<Arc<DumpRequest>> {
-        let mut q = lock(&self.requests);
-        self.pending.store(false, Relaxed);
-        q.1 |= close;
-        core::mem::take(&mut q.0)
-    }
-}
 
 /// One goroutine's line.
 pub(crate) fn line(h: &Header, req: &DumpRequest, worker: usize) -> String {
@@ -192,6 +124,7 @@ pub(crate) fn dump_of(shared: &Arc<Shared>) -> String {
         asker: park::current(),
         asker_id,
         now_ns: coarse_now_ns(),
+        line,
     });
     for (i, w) in shared.workers.iter().enumerate() {
         if w.dumps.push(req.clone()) {

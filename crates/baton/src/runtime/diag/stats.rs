@@ -24,8 +24,7 @@
 //! `live_goroutines` is computed from them and may be off by the few
 //! goroutines starting or finishing while it is read.
 
-use crate::atomic::ShardedCounter;
-use crate::shim::atomic::{AtomicU64, Ordering::Relaxed};
+use crate::shim::atomic::Ordering::Relaxed;
 
 use crate::runtime::sched::shared::Shared;
 
@@ -68,32 +67,6 @@ pub struct Stats {
     /// on standard error or held back by the rate limit; see
     /// [`Builder::long_run_threshold`](crate::runtime::Builder::long_run_threshold)).
     pub long_runs: u64,
-}
-
-/// The runtime-wide counters.
-#[derive(Debug, Default)]
-pub(crate) struct RuntimeCounters {
-    pub(crate) spawned: ShardedCounter,
-    /// Goroutines dropped unstarted (shutdown).
-    pub(crate) abandoned: AtomicU64,
-    /// Long-running spells found by the `monitor`.
-    pub(crate) long_runs: AtomicU64,
-}
-
-/// One worker's counters; only that worker writes them.
-#[derive(Debug, Default)]
-pub(crate) struct WorkerCounters {
-    pub(crate) switches: AtomicU64,
-    pub(crate) parks: AtomicU64,
-    pub(crate) steals: AtomicU64,
-    /// Goroutines that finished here (or failed to start here).
-    pub(crate) finished: AtomicU64,
-}
-
-/// Adds one to a counter that only the calling thread writes.
-#[inline]
-pub(crate) fn bump(c: &AtomicU64) {
-    c.store(c.load(Relaxed).wrapping_add(1), Relaxed);
 }
 
 impl Shared {

@@ -58,7 +58,7 @@ pub(crate) struct OverflowInfo {
     pub(crate) guard_low: usize,
     pub(crate) guard_high: usize,
     pub(crate) stack_size: usize,
-    pub(crate) id: crate::runtime::GoroutineId,
+    pub(crate) id: super::goroutine::GoroutineId,
     pub(crate) spawned_at: &'static core::panic::Location<'static>,
 }
 

@@ -11,7 +11,11 @@ pub(crate) mod park_state;
 pub(crate) mod ring;
 
 #[cfg(not(loom))]
+pub(crate) mod counters;
+#[cfg(not(loom))]
 pub(crate) mod current;
+#[cfg(not(loom))]
+pub(crate) mod dump_inbox;
 #[cfg(not(loom))]
 pub(crate) mod goroutine;
 #[cfg(not(loom))]

@@ -4,7 +4,9 @@
 
 use core::panic::Location;
 
+use super::counters::{RuntimeCounters, WorkerCounters};
 use super::current;
+use super::dump_inbox::DumpInbox;
 use super::goroutine::{Header, Task};
 use super::idle::Idle;
 use super::inbox::Inbox;
@@ -12,9 +14,7 @@ use super::injector::Injector;
 use super::ring;
 use super::stack::MapBudget;
 use crate::atomic::CachePadded;
-use crate::runtime::diag::deadlock::RunWaiter;
-use crate::runtime::diag::dump::DumpInbox;
-use crate::runtime::diag::stats::{RuntimeCounters, WorkerCounters};
+use crate::park::Unparker;
 use crate::shim::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering::*};
 use crate::shim::{Arc, Mutex};
 
@@ -41,13 +41,27 @@ pub(crate) struct WorkerShared {
     pub(crate) has_timers: AtomicBool,
 }
 
+/// A plain thread blocked in `run` (rule 1 of `diag::deadlock`).
+#[derive(Debug)]
+pub(crate) struct RunWaiter {
+    pub(crate) main: Arc<Header>,
+    pub(crate) thread: Unparker,
+    /// Set by the checker when it finds the deadlock.
+    pub(crate) deadlocked: Arc<AtomicBool>,
+}
+
 /// Settings fixed when the runtime is built.
 #[derive(Debug, Clone)]
 pub(crate) struct Config {
     pub(crate) workers: usize,
     pub(crate) stack_size: usize,
     pub(crate) name: String,
-    pub(crate) on_deadlock: crate::runtime::OnDeadlock,
+    pub(crate) on_deadlock: crate::runtime::builder::OnDeadlock,
+    /// Called by a worker about to sleep with no timer, after its re-check
+    /// found no work: the deadlock check (`diag::deadlock::check`), passed
+    /// in by the builder so that the scheduler does not import the
+    /// diagnostics.
+    pub(crate) before_sleep: fn(&Shared),
     /// The `monitor`'s threshold; `None`: no monitor.
     pub(crate) long_run: Option<std::time::Duration>,
 }

@@ -66,14 +66,15 @@ use std::time::{Duration, Instant};
 use corosensei::stack::Stack as _;
 use corosensei::{Coroutine, CoroutineResult, Yielder};
 
+use super::counters::bump;
 use super::current::{self, GoroutineCtx, Suspend};
+use super::dump_inbox;
 use super::goroutine::{Header, Job, Task};
 use super::ring;
 use super::shared::Shared;
 use super::shared::WorkerShared;
 use super::stack::{GuardedStack, StackPool};
 use super::timers::Timers;
-use crate::runtime::diag::stats::bump;
 use crate::shim::atomic::Ordering::{AcqRel, Relaxed, SeqCst};
 use crate::shim::Arc;
 
@@ -552,14 +553,14 @@ impl Worker {
                 .map(|e| {
                     (
                         e.header.id.as_u64(),
-                        crate::runtime::diag::dump::line(&e.header, &req, self.index),
+                        (req.line)(&e.header, &req, self.index),
                     )
                 })
                 .collect();
             let unstarted = self.local.len();
             if unstarted > 0 {
                 lines.push((
-                    crate::runtime::diag::dump::LAST,
+                    dump_inbox::LAST,
                     format!(
                         "{unstarted} goroutine(s) not started yet in worker {}'s run queue",
                         self.index
@@ -612,7 +613,7 @@ impl Worker {
                     crate::park::park_deadline(d);
                 }
                 None => {
-                    crate::runtime::diag::deadlock::check(&self.shared);
+                    (self.shared.config.before_sleep)(&self.shared);
                     crate::park::park();
                 }
             }
