@@ -283,7 +283,7 @@ mod tests {
                 assert!(text.contains(reason), "no {reason} in:\n{text}");
             }
             assert!(
-                text.contains("spawned at crates/baton/src/runtime/dump.rs:"),
+                text.contains("spawned at crates/baton/src/runtime/diag/dump.rs:"),
                 "{text}"
             );
             // Sorted by id, one line per goroutine after the header.
