@@ -114,8 +114,6 @@
 //! thread-locals and the switch). Under `cfg(loom)` only the lock-free
 //! structures are compiled, and each has loom models.
 
-#![cfg_attr(loom, allow(dead_code, unused_imports))]
-
 #[cfg(not(loom))]
 pub(crate) mod diag;
 pub(crate) mod sched;

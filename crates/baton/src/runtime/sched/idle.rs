@@ -222,8 +222,7 @@ impl Idle {
     /// takes it), and a worker whose flag a notifier cleared reads as awake.
     pub(crate) fn with_all_asleep(&self, f: impl FnOnce()) {
         let sleepers = lock(&self.sleepers);
-        if sleepers.len() == self.slots.len()
-            && self.slots.iter().all(|p| p.sleeping.load(SeqCst))
+        if sleepers.len() == self.slots.len() && self.slots.iter().all(|p| p.sleeping.load(SeqCst))
         {
             f();
         }
@@ -236,7 +235,7 @@ impl Idle {
     }
 
     /// Number of workers searching right now (a snapshot, for tests).
-    #[allow(dead_code)]
+    #[cfg(all(test, not(loom)))]
     pub(crate) fn searching(&self) -> usize {
         self.num_searching.load(SeqCst)
     }

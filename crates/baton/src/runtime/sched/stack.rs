@@ -463,7 +463,7 @@ impl MapBudget {
     }
 
     /// Stacks counted now (a snapshot).
-    #[allow(dead_code)]
+    #[cfg(test)]
     pub(crate) fn used(&self) -> usize {
         self.used.load(Relaxed)
     }
