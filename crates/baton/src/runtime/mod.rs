@@ -98,21 +98,34 @@
 //!
 //! ## Inside
 //!
-//! `worker.rs` (the scheduling loop and its order, spinning before sleep),
-//! `hook.rs` (the park contract for goroutines, wait reasons), `blocking.rs`,
-//! `overflow.rs`, `options.rs` (per-goroutine settings), `usage.rs` (stack
-//! usage), `stats.rs`, `dump.rs` (workers answer dump requests),
-//! `deadlock.rs` (the detection rule and why it has no false positives),
-//! `sigquit.rs`, `pin.rs` (pinning workers to CPUs, and why it is offered),
-//! `monitor.rs` (Go's sysmon: the long-run report, sampling switch
-//! counters so the switch path pays nothing), `worker_local.rs`
-//! ([`WorkerLocal`], and why `T` needs `Send` but not `Sync`),
-//! `ring.rs` (stealable
-//! run queue of unstarted goroutines), `inbox.rs` (cross-thread wake-ups),
-//! `idle.rs` (sleeping and waking workers), `park_state.rs` (the park/unpark
-//! race), `join_cell.rs`, `stack.rs`, `timers.rs`, `context.rs` (the
-//! thread-locals and the switch). Under `cfg(loom)` only the lock-free
-//! structures are compiled, and each has loom models.
+//! Three rooms. Dependencies point one way: the API files and `diag/` use
+//! `sched/`; `sched/` imports neither (where it must call out, as the
+//! deadlock check before a worker sleeps and the dump line formatter, the
+//! caller hands it a function), except `builder::OnDeadlock` in its config.
+//!
+//! - Here, the API: `spawn.rs`, `options.rs` (per-goroutine settings),
+//!   `join.rs`, `scope.rs`, `builder.rs` ([`Builder`], [`OnDeadlock`]),
+//!   `rt.rs` ([`Runtime`] and the global runtime), `blocking.rs`, `pin.rs`
+//!   (pinning workers to CPUs, and why it is offered), `worker_local.rs`
+//!   ([`WorkerLocal`], and why `T` needs `Send` but not `Sync`).
+//! - `sched/`, the scheduler: `worker.rs` (the scheduling loop and its
+//!   order, spinning before sleep), `ring.rs` (stealable run queue of
+//!   unstarted goroutines), `inbox.rs` (cross-thread wake-ups),
+//!   `injector.rs` (the global queue), `idle.rs` (sleeping and waking
+//!   workers), `shared.rs` (the state all workers share), `goroutine.rs`,
+//!   `current.rs` (the thread-locals and the switch), `park_hook.rs` (the
+//!   park contract for goroutines), `park_state.rs` (the park/unpark race),
+//!   `join_cell.rs`, `stack.rs`, `timers.rs`, `counters.rs` (written by the
+//!   scheduler, read by `diag/stats.rs`), `dump_inbox.rs` (where workers
+//!   answer dump requests).
+//! - `diag/`, the diagnostics, which read the scheduler's state:
+//!   `stats.rs`, `dump.rs`, `sigquit.rs`, `deadlock.rs` (the detection rule
+//!   and why it has no false positives), `monitor.rs` (Go's sysmon: the
+//!   long-run report, sampling switch counters so the switch path pays
+//!   nothing), `usage.rs` (stack usage), `overflow.rs`.
+//!
+//! Under `cfg(loom)` only the lock-free structures are compiled, and each
+//! has loom models.
 
 #[cfg(not(loom))]
 pub(crate) mod diag;

@@ -6,7 +6,7 @@
 //!
 //! How each rule of the contract is met:
 //!
-//! 1. *Scope*: `context` installs the hook exactly when it marks a goroutine
+//! 1. *Scope*: `current` installs the hook exactly when it marks a goroutine
 //!    as running (its start, and each return from a switch) and removes it
 //!    when the worker takes over; the worker's own sleep never sees it.
 //! 2. *Park switches*: [`park_in_goroutine`] suspends to the worker, which
@@ -37,7 +37,7 @@ use crate::shim::Arc;
 #[derive(Debug)]
 pub(crate) struct GoroutineHook;
 
-/// The one instance, installed by `context`.
+/// The one instance, installed by `current`.
 pub(crate) static HOOK: GoroutineHook = GoroutineHook;
 
 impl ParkHook for GoroutineHook {
