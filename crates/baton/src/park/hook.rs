@@ -13,9 +13,9 @@
 //! 1. **Scope.** A hook is installed only while goroutine code runs on the
 //!    thread (install when switching into a goroutine, uninstall when
 //!    switching back to the scheduler): the scheduler's own idle sleep must
-//!    park the OS thread, so it must see no hook. [`install`] returns a guard
-//!    that restores the previous slot; `set_current` is the raw form for a
-//!    switch loop that prefers two stores to a guard.
+//!    park the OS thread, so it must see no hook. [`set_current`] sets and
+//!    clears the slot (a switch loop prefers two stores to a guard); tests
+//!    use `install`, a guard that restores the previous slot.
 //! 2. **`park` switches to the scheduler** and returns on the same OS thread
 //!    once the goroutine is resumed (goroutines never migrate after they
 //!    start, see DESIGN.md). It must never block the worker thread.

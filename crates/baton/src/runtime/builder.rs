@@ -298,7 +298,7 @@ impl Builder {
 }
 
 /// What a runtime does when it finds its goroutines deadlocked (see
-/// [`Builder::on_deadlock`](Builder::on_deadlock)).
+/// [`Builder::on_deadlock`]).
 ///
 /// ```
 /// use baton::runtime::{Builder, OnDeadlock};

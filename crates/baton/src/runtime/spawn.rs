@@ -1,5 +1,5 @@
 //! Spawning: [`go`], [`try_go`], and the free functions about the running
-//! goroutine ([`yield_now`], [`current`]).
+//! goroutine ([`yield_now`], [`current`](current())).
 
 use core::fmt;
 use core::panic::Location;

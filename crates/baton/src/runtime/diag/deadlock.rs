@@ -62,7 +62,7 @@
 //! ## What happens then
 //!
 //! The checker marks each waiting `run` as deadlocked and wakes its thread,
-//! which takes a [`dump`](super::dump()) and, as the runtime was built
+//! which takes a [`dump`](crate::runtime::dump()) and, as the runtime was built
 //! ([`OnDeadlock`]): returns [`RunError::Deadlock`] from `try_run` (and
 //! `run` panics with the report), or prints the report and aborts the
 //! process. The goroutines stay parked; dropping the runtime leaks them
@@ -95,7 +95,7 @@ impl Deadlock {
         Deadlock { dump }
     }
 
-    /// The goroutine dump (see [`dump`](super::dump())).
+    /// The goroutine dump (see [`dump`](crate::runtime::dump())).
     pub fn dump(&self) -> &str {
         &self.dump
     }

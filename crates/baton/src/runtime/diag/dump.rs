@@ -5,7 +5,8 @@
 //!
 //! A started goroutine's bookkeeping lives in its home worker's slab, which
 //! only that worker touches (see `worker`). So the asker does not read it:
-//! it posts a request to every worker's [`DumpInbox`], wakes the sleeping
+//! it posts a request to every worker's
+//! [`DumpInbox`](crate::runtime::sched::dump_inbox::DumpInbox), wakes the sleeping
 //! ones, and parks; each worker answers at its next scheduling point with a
 //! line per goroutine it owns (and a count of its unstarted ones), and the
 //! last to answer wakes the asker. The asker then adds the unstarted

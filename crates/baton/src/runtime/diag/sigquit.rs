@@ -1,5 +1,5 @@
 //! `SIGQUIT` (Ctrl-\ in a terminal, `kill -QUIT pid`) prints a
-//! [`dump`](super::dump()) of every live runtime to standard error, and the
+//! [`dump`](crate::runtime::dump()) of every live runtime to standard error, and the
 //! program goes on (Go prints its dump and exits; here a look at a running
 //! program costs nothing).
 //!

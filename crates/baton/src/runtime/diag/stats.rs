@@ -4,7 +4,7 @@
 //!
 //! | figure | kept as | written by |
 //! |---|---|---|
-//! | spawned goroutines | a [`ShardedCounter`] in the runtime | any thread that spawns (`go` from outside the runtime too) |
+//! | spawned goroutines | a [`ShardedCounter`](crate::atomic::ShardedCounter) in the runtime | any thread that spawns (`go` from outside the runtime too) |
 //! | abandoned goroutines | an `AtomicU64` in the runtime | whoever drops an unstarted goroutine (shutdown only: rare) |
 //! | switches, parks, steals, finished goroutines | one `AtomicU64` each per worker, in the worker's cache-padded shared part | that worker only |
 //! | idle workers | the idle protocol's sleeper count | workers going to sleep and waking |
