@@ -39,9 +39,9 @@ use std::panic::{catch_unwind, resume_unwind};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use super::context;
-use super::join_cell::JoinCell;
-use super::shared::Shared;
+use super::sched::current;
+use super::sched::join_cell::JoinCell;
+use super::sched::shared::Shared;
 use crate::park::{self, Unparker};
 use crate::shim::{lock, thread, Arc, Mutex, UnsafeCell};
 
@@ -231,14 +231,14 @@ where
     F: FnOnce() -> T + Send,
     T: Send,
 {
-    if !context::in_goroutine() {
+    if !current::in_goroutine() {
         return f();
     }
     let result: UnsafeCell<Option<std::thread::Result<T>>> = UnsafeCell::new(None);
     let done: Arc<JoinCell<Unparker>> = Arc::new(JoinCell::new());
     let slot = ResultSlot(&result);
     let job_done = done.clone();
-    let owner = context::with_worker(|w| w.map(|w| w.shared_arc()));
+    let owner = current::with_worker(|w| w.map(|w| w.shared_arc()));
     let job = Box::new(move || {
         let slot = slot;
         let r = {

@@ -1,17 +1,17 @@
 //! Spawning: [`go`], [`try_go`], and the free functions about the running
-//! goroutine ([`yield_now`], [`current`]).
+//! goroutine ([`yield_now`], [`current`](current())).
 
 use core::fmt;
 use core::panic::Location;
 
-use super::builder::global;
-use super::context::{self, Suspend};
-use super::goroutine::{GoroutineId, Header, Job, JobOf, Task};
 use super::join::{make_job, JoinHandle, Packet};
 use super::options::Options;
+use super::rt::global;
+use super::sched::current::{self, Suspend};
+use super::sched::goroutine::{GoroutineId, Header, Job, JobOf, Task};
+use super::sched::shared::Shared;
+use super::sched::stack::MapLimit;
 use super::scope::ScopeData;
-use super::shared::Shared;
-use super::stack::MapLimit;
 use crate::shim::Arc;
 
 /// Starts a goroutine running `f` and returns a handle to join it.
@@ -149,7 +149,7 @@ pub(crate) fn current_shared() -> Arc<Shared> {
 /// The runtime the caller belongs to without starting one: its worker's,
 /// or, on a blocking-pool thread, that of the goroutine whose job it runs.
 pub(crate) fn owning_shared() -> Option<Arc<Shared>> {
-    context::with_worker(|w| w.map(|w| w.shared_arc())).or_else(super::blocking::job_runtime)
+    current::with_worker(|w| w.map(|w| w.shared_arc())).or_else(super::blocking::job_runtime)
 }
 
 /// Spawns `f` on `shared` with the default [`Options`].
@@ -269,8 +269,8 @@ impl<F> std::error::Error for SpawnError<F> {}
 /// assert_eq!(h.join().unwrap(), "done");
 /// ```
 pub fn yield_now() {
-    if context::in_goroutine() {
-        context::suspend(Suspend::Yield);
+    if current::in_goroutine() {
+        current::suspend(Suspend::Yield);
     } else {
         crate::shim::yield_now();
     }
@@ -284,19 +284,19 @@ pub fn yield_now() {
 /// assert!(id.is_some());
 /// ```
 pub fn current() -> Option<GoroutineId> {
-    context::with_goroutine(|g| g.map(|g| g.id))
+    current::with_goroutine(|g| g.map(|g| g.id))
 }
 
 #[cfg(all(test, not(loom)))]
 mod tests {
-    use super::super::stack::{MapBudget, POOL_PER_WORKER};
-    use super::super::Builder;
+    use crate::runtime::sched::stack::{MapBudget, POOL_PER_WORKER};
+    use crate::runtime::Builder;
     use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
     use std::sync::Arc;
 
     #[test]
     fn try_go_at_the_map_cap_returns_the_closure_and_the_sysctl() {
-        super::super::tests::within(60, "try_go at the map cap", || {
+        crate::runtime::tests::within(60, "try_go at the map cap", || {
             let budget: &'static MapBudget =
                 Box::leak(Box::new(MapBudget::exact(POOL_PER_WORKER + 3)));
             let rt = Builder::new().workers(1).budget(budget).build();
