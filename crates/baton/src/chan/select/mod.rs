@@ -583,80 +583,59 @@ impl fmt::Debug for SelectedOperation<'_> {
 pub mod __private {
     use super::super::{Receiver, Sender};
 
-    /// What a `recv(...)` arm accepts (the macro borrows it): a receiver,
-    /// a reference to one, or an optional one (`None` disables the arm).
-    pub trait RecvArm<'a> {
+    /// What a `recv(...)` arm accepts, found by method-call auto-deref (so
+    /// any number of `&` and any `Deref` to a receiver work): a receiver,
+    /// or an optional one (`None` disables the arm).
+    pub trait RecvArm {
         type Item;
-        fn into_arm(self) -> Option<&'a Receiver<Self::Item>>;
+        fn __baton_recv_arm(&self) -> Option<&Receiver<Self::Item>>;
     }
 
-    impl<'a, T> RecvArm<'a> for &'a Receiver<T> {
+    impl<T> RecvArm for Receiver<T> {
         type Item = T;
-        fn into_arm(self) -> Option<&'a Receiver<T>> {
+        fn __baton_recv_arm(&self) -> Option<&Receiver<T>> {
             Some(self)
         }
     }
 
-    impl<'a, T> RecvArm<'a> for &&'a Receiver<T> {
+    impl<T> RecvArm for Option<&Receiver<T>> {
         type Item = T;
-        fn into_arm(self) -> Option<&'a Receiver<T>> {
-            Some(*self)
-        }
-    }
-
-    impl<'a, T> RecvArm<'a> for &Option<&'a Receiver<T>> {
-        type Item = T;
-        fn into_arm(self) -> Option<&'a Receiver<T>> {
+        fn __baton_recv_arm(&self) -> Option<&Receiver<T>> {
             *self
         }
     }
 
-    impl<'a, T> RecvArm<'a> for &'a Option<Receiver<T>> {
+    impl<T> RecvArm for Option<Receiver<T>> {
         type Item = T;
-        fn into_arm(self) -> Option<&'a Receiver<T>> {
+        fn __baton_recv_arm(&self) -> Option<&Receiver<T>> {
             self.as_ref()
         }
     }
 
     /// What a `send(...)` arm accepts, as [`RecvArm`].
-    pub trait SendArm<'a> {
+    pub trait SendArm {
         type Item;
-        fn into_arm(self) -> Option<&'a Sender<Self::Item>>;
+        fn __baton_send_arm(&self) -> Option<&Sender<Self::Item>>;
     }
 
-    impl<'a, T> SendArm<'a> for &'a Sender<T> {
+    impl<T> SendArm for Sender<T> {
         type Item = T;
-        fn into_arm(self) -> Option<&'a Sender<T>> {
+        fn __baton_send_arm(&self) -> Option<&Sender<T>> {
             Some(self)
         }
     }
 
-    impl<'a, T> SendArm<'a> for &&'a Sender<T> {
+    impl<T> SendArm for Option<&Sender<T>> {
         type Item = T;
-        fn into_arm(self) -> Option<&'a Sender<T>> {
-            Some(*self)
-        }
-    }
-
-    impl<'a, T> SendArm<'a> for &Option<&'a Sender<T>> {
-        type Item = T;
-        fn into_arm(self) -> Option<&'a Sender<T>> {
+        fn __baton_send_arm(&self) -> Option<&Sender<T>> {
             *self
         }
     }
 
-    impl<'a, T> SendArm<'a> for &'a Option<Sender<T>> {
+    impl<T> SendArm for Option<Sender<T>> {
         type Item = T;
-        fn into_arm(self) -> Option<&'a Sender<T>> {
+        fn __baton_send_arm(&self) -> Option<&Sender<T>> {
             self.as_ref()
         }
-    }
-
-    pub fn recv_arm<'a, A: RecvArm<'a>>(a: A) -> Option<&'a Receiver<A::Item>> {
-        a.into_arm()
-    }
-
-    pub fn send_arm<'a, A: SendArm<'a>>(a: A) -> Option<&'a Sender<A::Item>> {
-        a.into_arm()
     }
 }
