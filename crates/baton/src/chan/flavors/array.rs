@@ -231,7 +231,16 @@ impl<T> Channel<T> {
                 backoff.spin();
                 tail = self.tail.load(Ordering::Relaxed);
             } else {
-                // A receiver is still moving the message out: wait for it.
+                // Last lap's sender has claimed the slot but not written it
+                // yet (or a stale `tail`). That slot still counts as full:
+                // report full if the head has not moved past it, so that a
+                // forgotten send makes senders wait (park) or fail, never
+                // spin; otherwise wait for the write. Fence: as above.
+                atomic::fence(Ordering::SeqCst);
+                let head = self.head.load(Ordering::Relaxed);
+                if head.wrapping_add(self.one_lap) == tail {
+                    return false;
+                }
                 backoff.snooze();
                 tail = self.tail.load(Ordering::Relaxed);
             }
