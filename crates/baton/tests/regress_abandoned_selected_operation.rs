@@ -1,0 +1,158 @@
+//! Regression (issue 10, item 1): a panic between `Select::select()` and
+//! completing the operation — dropping the `SelectedOperation` (a
+//! documented panic) or completing it with the wrong handle (another) —
+//! left the claimed slot claimed forever: `try_recv` spun on it (with
+//! capacity 1), `recv` spun after the sender was gone instead of returning
+//! `Closed`, and a rendezvous sender paired with an abandoned receive never
+//! returned. An abandoned claim is now released: a send poisons its slot
+//! (receivers skip it), a receive drops the value it claimed.
+#![cfg(not(loom))]
+
+mod common;
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use baton::chan::{
+    bounded, rendezvous, unbounded, Receiver, RecvError, Select, Sender, TryRecvError,
+};
+use common::both;
+
+type Make = fn() -> (Sender<u32>, Receiver<u32>);
+
+fn buffered() -> Vec<(&'static str, Make)> {
+    vec![
+        ("bounded(1)", || bounded(1)),
+        ("bounded(2)", || bounded(2)),
+        ("unbounded", unbounded),
+    ]
+}
+
+/// Ways to abandon a started send on `tx`.
+fn abandon_send(tx: &Sender<u32>, how: u8) {
+    let other = bounded::<u32>(1).0;
+    let r = catch_unwind(AssertUnwindSafe(|| {
+        let mut sel = Select::new();
+        sel.send(tx);
+        let op = sel.select();
+        match how {
+            0 => drop(op),
+            // The wrong sender: a documented panic.
+            _ => drop(op.send(&other, 99)),
+        }
+    }));
+    assert!(r.is_err(), "abandoning an operation panics");
+}
+
+fn abandoned_send_leaves_the_channel_usable() {
+    for (name, make) in buffered() {
+        for how in 0..2 {
+            let (tx, rx) = make();
+            abandon_send(&tx, how);
+            // Nothing was sent: empty, at once (the old code spun here).
+            assert_eq!(rx.try_recv(), Err(TryRecvError::Empty), "{name}/{how}");
+            for i in 0..5 {
+                tx.send(i).unwrap();
+                assert_eq!(rx.recv(), Ok(i), "{name}/{how}");
+            }
+            abandon_send(&tx, how);
+            drop(tx);
+            // The sender is gone: closed, not a spin.
+            assert_eq!(rx.recv(), Err(RecvError::Closed), "{name}/{how}");
+        }
+    }
+}
+
+fn abandoned_send_skipped_by_a_waiting_receiver() {
+    for (name, make) in buffered() {
+        let (tx, rx) = make();
+        let (done_tx, done_rx) = bounded(1);
+        common::spawn(move || done_tx.send(rx.recv()).unwrap());
+        baton::time::sleep(Duration::from_millis(10));
+        abandon_send(&tx, 0);
+        tx.send(42).unwrap();
+        assert_eq!(done_rx.recv().unwrap(), Ok(42), "{name}");
+    }
+}
+
+struct Counted(u32, Arc<AtomicUsize>);
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.1.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+fn abandoned_receive_drops_its_value_and_moves_on() {
+    let flavours: Vec<(&str, (Sender<Counted>, Receiver<Counted>))> =
+        vec![("bounded(2)", bounded(2)), ("unbounded", unbounded())];
+    for (name, (tx, rx)) in flavours {
+        let drops = Arc::new(AtomicUsize::new(0));
+        tx.send(Counted(1, drops.clone())).unwrap();
+        tx.send(Counted(2, drops.clone())).unwrap();
+        let r = catch_unwind(AssertUnwindSafe(|| {
+            let mut sel = Select::new();
+            sel.recv(&rx);
+            drop(sel.select());
+        }));
+        assert!(r.is_err(), "{name}");
+        assert_eq!(
+            drops.load(Ordering::SeqCst),
+            1,
+            "{name}: the claimed value is dropped"
+        );
+        assert_eq!(rx.recv().map(|c| c.0).ok(), Some(2), "{name}");
+    }
+}
+
+fn rendezvous_sender_released_by_an_abandoned_receive() {
+    let (tx, rx) = rendezvous::<u32>();
+    let (done_tx, done_rx) = bounded(1);
+    common::spawn(move || done_tx.send(tx.send(5).is_ok()).unwrap());
+    let r = catch_unwind(AssertUnwindSafe(|| {
+        let mut sel = Select::new();
+        sel.recv(&rx);
+        drop(sel.select()); // pairs with the blocked send, then abandons
+    }));
+    assert!(r.is_err());
+    // The value was taken (and dropped): the sender returns.
+    assert!(done_rx.recv().unwrap());
+}
+
+#[test]
+fn abandoned_selected_send_leaves_the_channel_usable() {
+    both(
+        "abandoned send",
+        30,
+        abandoned_send_leaves_the_channel_usable,
+    );
+}
+
+#[test]
+fn abandoned_selected_send_is_skipped_by_a_waiting_receiver() {
+    both(
+        "abandoned send, waiting receiver",
+        30,
+        abandoned_send_skipped_by_a_waiting_receiver,
+    );
+}
+
+#[test]
+fn abandoned_selected_receive_drops_its_value() {
+    both(
+        "abandoned receive",
+        30,
+        abandoned_receive_drops_its_value_and_moves_on,
+    );
+}
+
+#[test]
+fn abandoned_selected_receive_releases_a_rendezvous_sender() {
+    both(
+        "abandoned rendezvous receive",
+        30,
+        rendezvous_sender_released_by_an_abandoned_receive,
+    );
+}
