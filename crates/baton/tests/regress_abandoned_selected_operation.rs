@@ -111,6 +111,8 @@ fn rendezvous_sender_released_by_an_abandoned_receive() {
     let (tx, rx) = rendezvous::<u32>();
     let (done_tx, done_rx) = bounded(1);
     common::spawn(move || done_tx.send(tx.send(5).is_ok()).unwrap());
+    // Let the sender block first, so that the select pairs with it.
+    baton::time::sleep(Duration::from_millis(20));
     let r = catch_unwind(AssertUnwindSafe(|| {
         let mut sel = Select::new();
         sel.recv(&rx);

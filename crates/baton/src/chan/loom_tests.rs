@@ -139,3 +139,55 @@ fn loom_select_rendezvous_send_arm() {
         assert_eq!(t.join().unwrap(), Ok(9));
     });
 }
+
+/// Claims a send on `tx` as a select would, then abandons it (what
+/// dropping its `SelectedOperation` does).
+fn abandon_one_send<T>(tx: &Sender<T>) {
+    let token = &mut flavors::Token::default();
+    match &tx.flavor {
+        SenderFlavor::Array(h) => {
+            assert!(h.chan.start_send(token));
+            // SAFETY: just claimed, used once.
+            unsafe { h.chan.abandon_send(token) }
+        }
+        SenderFlavor::List(h) => {
+            assert!(h.chan.start_send(token));
+            // SAFETY: just claimed, used once.
+            unsafe { h.chan.abandon_send(token) }
+        }
+        SenderFlavor::Zero(_) => unreachable!("buffered flavours only"),
+    }
+}
+
+/// An abandoned send poisons the only slot of a ring; a blocked receiver
+/// skips it while the next send waits for the room it frees, and the close
+/// still arrives: no lost wake-up, no value from the poisoned slot.
+#[test]
+fn loom_array_abandoned_send_is_skipped() {
+    model(|| {
+        let (tx, rx) = bounded::<u32>(1);
+        let t = thread::spawn(move || {
+            abandon_one_send(&tx);
+            tx.send(2).unwrap();
+        });
+        assert_eq!(rx.recv(), Ok(2));
+        assert_eq!(rx.recv(), Err(RecvError::Closed));
+        t.join().unwrap();
+    });
+}
+
+/// The same on the list flavour, where the receiver claims a slot before
+/// its send completes and must skip it once it is marked `SKIP`.
+#[test]
+fn loom_list_abandoned_send_is_skipped() {
+    model(|| {
+        let (tx, rx) = unbounded::<u32>();
+        let t = thread::spawn(move || {
+            abandon_one_send(&tx);
+            tx.send(2).unwrap();
+        });
+        assert_eq!(rx.recv(), Ok(2));
+        assert_eq!(rx.recv(), Err(RecvError::Closed));
+        t.join().unwrap();
+    });
+}
