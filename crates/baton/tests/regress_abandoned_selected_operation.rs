@@ -86,8 +86,8 @@ impl Drop for Counted {
 }
 
 fn abandoned_receive_drops_its_value_and_moves_on() {
-    let flavours: Vec<(&str, (Sender<Counted>, Receiver<Counted>))> =
-        vec![("bounded(2)", bounded(2)), ("unbounded", unbounded())];
+    type Pair = (Sender<Counted>, Receiver<Counted>);
+    let flavours: Vec<(&str, Pair)> = vec![("bounded(2)", bounded(2)), ("unbounded", unbounded())];
     for (name, (tx, rx)) in flavours {
         let drops = Arc::new(AtomicUsize::new(0));
         tx.send(Counted(1, drops.clone())).unwrap();

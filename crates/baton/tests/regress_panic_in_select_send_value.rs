@@ -27,7 +27,7 @@ fn buffered() -> Vec<(&'static str, Make)> {
 
 /// The program: the value expression panics; the sender is gone.
 fn select_with_panicking_value(tx: Sender<u32>) {
-    let p: Option<u32> = None;
+    let p: Option<u32> = std::hint::black_box(None);
     baton::select! { send(tx, p.unwrap()) -> _ => {} }
 }
 

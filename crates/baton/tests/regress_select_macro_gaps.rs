@@ -61,13 +61,13 @@ fn any_number_of_references_and_deref_handles() {
 fn temporaries_in_arm_expressions_live_long_enough() {
     let (tx, rx) = bounded::<i32>(1);
     tx.send(3).unwrap();
-    let maybe: Option<&Receiver<i32>> = Some(&rx);
+    let maybe: Option<&Receiver<i32>> = std::hint::black_box(Some(&rx));
     let r = baton::select! {
         recv(maybe.unwrap_or(&never())) -> v => v.unwrap(),
         default(Duration::from_secs(5)) => 0,
     };
     assert_eq!(r, 3);
-    let none: Option<&Receiver<i32>> = None;
+    let none: Option<&Receiver<i32>> = std::hint::black_box(None);
     let r = baton::select! {
         recv(none.unwrap_or(&never())) -> _ => "value",
         default(Duration::from_millis(1)) => "timed out",
