@@ -191,3 +191,35 @@ fn loom_list_abandoned_send_is_skipped() {
         t.join().unwrap();
     });
 }
+
+/// The last receiver's drop (which discards the buffer) races sends: every
+/// value is dropped exactly once — by the discard, by the channel's own
+/// drop (a send still in flight), or handed back to its sender.
+/// A channel of shared tokens (to count drops).
+type MakeArcs = fn() -> (Sender<std::sync::Arc<()>>, Receiver<std::sync::Arc<()>>);
+
+fn last_receiver_drop_races_sends(make: MakeArcs) {
+    model(move || {
+        let v = std::sync::Arc::new(());
+        let (tx, rx) = make();
+        let v2 = v.clone();
+        let t = thread::spawn(move || {
+            for _ in 0..2 {
+                let _ = tx.send(v2.clone());
+            }
+        });
+        drop(rx);
+        t.join().unwrap();
+        assert_eq!(std::sync::Arc::strong_count(&v), 1);
+    });
+}
+
+#[test]
+fn loom_array_last_receiver_drop_races_sends() {
+    last_receiver_drop_races_sends(|| bounded(2));
+}
+
+#[test]
+fn loom_list_last_receiver_drop_races_sends() {
+    last_receiver_drop_races_sends(unbounded);
+}
