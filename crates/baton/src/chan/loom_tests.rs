@@ -192,12 +192,12 @@ fn loom_list_abandoned_send_is_skipped() {
     });
 }
 
-/// The last receiver's drop (which discards the buffer) races sends: every
-/// value is dropped exactly once — by the discard, by the channel's own
-/// drop (a send still in flight), or handed back to its sender.
 /// A channel of shared tokens (to count drops).
 type MakeArcs = fn() -> (Sender<std::sync::Arc<()>>, Receiver<std::sync::Arc<()>>);
 
+/// The last receiver's drop (which discards the buffer) races sends: every
+/// value is dropped exactly once — by the discard, by the channel's own
+/// drop (a send still in flight), or handed back to its sender.
 fn last_receiver_drop_races_sends(make: MakeArcs) {
     model(move || {
         let v = std::sync::Arc::new(());
