@@ -158,3 +158,68 @@ fn abandoned_selected_receive_releases_a_rendezvous_sender() {
         rendezvous_sender_released_by_an_abandoned_receive,
     );
 }
+
+/// Producers that abandon every third selected send (by unwinding through
+/// the `SelectedOperation`, which `resume_unwind` does without printing)
+/// race consumers, more threads than cores: every value really sent is
+/// received once, nothing else is, and the close still arrives.
+fn abandoned_sends_under_contention() {
+    const PRODUCERS: u64 = 4;
+    const CONSUMERS: usize = 4;
+    const PER_PRODUCER: u64 = 2_000;
+    for (name, make) in buffered() {
+        let (tx, rx) = make();
+        let (sum_tx, sum_rx) = unbounded::<(u64, u64)>();
+        for _ in 0..CONSUMERS {
+            let rx = rx.clone();
+            let sum_tx = sum_tx.clone();
+            common::spawn(move || {
+                let (mut sum, mut count) = (0, 0);
+                while let Ok(v) = rx.recv() {
+                    sum += u64::from(v);
+                    count += 1;
+                }
+                sum_tx.send((sum, count)).unwrap();
+            });
+        }
+        drop(rx);
+        let (sent_tx, sent_rx) = unbounded::<(u64, u64)>();
+        for p in 0..PRODUCERS {
+            let tx = tx.clone();
+            let sent_tx = sent_tx.clone();
+            common::spawn(move || {
+                let (mut sum, mut count) = (0, 0);
+                for i in 0..PER_PRODUCER {
+                    let v = (p * PER_PRODUCER + i) as u32;
+                    let mut sel = Select::new();
+                    sel.send(&tx);
+                    if i % 3 == 0 {
+                        let r = catch_unwind(AssertUnwindSafe(|| {
+                            let _op = sel.select();
+                            std::panic::resume_unwind(Box::new(()));
+                        }));
+                        assert!(r.is_err());
+                    } else {
+                        sel.select().send(&tx, v).unwrap();
+                        sum += u64::from(v);
+                        count += 1;
+                    }
+                }
+                sent_tx.send((sum, count)).unwrap();
+            });
+        }
+        drop((tx, sent_tx, sum_tx));
+        let sent = sent_rx.iter().fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
+        let got = sum_rx.iter().fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
+        assert_eq!(got, sent, "{name}: (sum, count) received vs sent");
+    }
+}
+
+#[test]
+fn abandoned_selected_sends_under_contention() {
+    both(
+        "abandoned sends, contention",
+        60,
+        abandoned_sends_under_contention,
+    );
+}
