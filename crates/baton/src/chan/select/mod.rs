@@ -79,6 +79,17 @@ use run::{run_ready, run_select, Arm, Timeout};
 /// assert_eq!(i, 2);
 /// assert_eq!(op.recv(&chans[i].1), Ok(42));
 /// ```
+///
+/// Unlike crossbeam's, a `Select` is neither `Send` nor `Sync` (a deliberate
+/// difference): it may hold receivers of values that must stay on their
+/// thread (`Rc`), and releasing an abandoned receive (see
+/// [`SelectedOperation`]) drops such a value on the thread that selected.
+/// Build the `Select` on the thread that waits.
+///
+/// ```compile_fail
+/// fn needs_send<T: Send>(_: T) {}
+/// needs_send(baton::chan::Select::new());
+/// ```
 pub struct Select<'a> {
     /// The operations, in the order added (run_select shuffles a copy's
     /// order in place; indices travel with the arms).
@@ -458,15 +469,6 @@ impl fmt::Debug for Select<'_> {
 /// through an uncompleted operation. Forgetting it (`mem::forget`)
 /// releases nothing: the slot stays claimed, which may leave later
 /// operations on that channel waiting, but is never unsound.
-///
-/// Unlike crossbeam's, [`Select`] is neither `Send` nor `Sync`: it may
-/// hold receivers of values that must stay on their thread (`Rc`), and
-/// releasing an abandoned receive drops such a value where the select ran.
-///
-/// ```compile_fail
-/// fn needs_send<T: Send>(_: T) {}
-/// needs_send(baton::chan::Select::new());
-/// ```
 ///
 /// ```
 /// let (tx, rx) = baton::chan::unbounded();
