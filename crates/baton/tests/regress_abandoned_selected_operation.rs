@@ -123,6 +123,47 @@ fn rendezvous_sender_released_by_an_abandoned_receive() {
     assert!(done_rx.recv().unwrap());
 }
 
+/// A select's send paired with a blocked rendezvous receiver, then
+/// abandoned: the receiver keeps its own timeout (the old code left it
+/// waiting for a value that would never come), and a later send reaches a
+/// receiver that waits again.
+fn abandoned_rendezvous_send_lets_the_receiver_go_on() {
+    for then_send in [false, true] {
+        let (tx, rx) = rendezvous::<u32>();
+        let (done_tx, done_rx) = bounded(1);
+        common::spawn(move || {
+            done_tx
+                .send(rx.recv_timeout(Duration::from_millis(if then_send { 5_000 } else { 200 })))
+                .unwrap();
+        });
+        baton::time::sleep(Duration::from_millis(20)); // let the receiver block
+        let r = catch_unwind(AssertUnwindSafe(|| {
+            let mut sel = Select::new();
+            sel.send(&tx);
+            drop(sel.select()); // pairs with the blocked receiver, then abandons
+        }));
+        assert!(r.is_err());
+        if then_send {
+            tx.send(8).unwrap();
+            assert_eq!(done_rx.recv().unwrap(), Ok(8));
+        } else {
+            assert_eq!(
+                done_rx.recv().unwrap(),
+                Err(baton::chan::RecvTimeoutError::Timeout)
+            );
+        }
+    }
+}
+
+#[test]
+fn abandoned_selected_send_on_rendezvous_lets_the_receiver_go_on() {
+    both(
+        "abandoned rendezvous send",
+        30,
+        abandoned_rendezvous_send_lets_the_receiver_go_on,
+    );
+}
+
 #[test]
 fn abandoned_selected_send_leaves_the_channel_usable() {
     both(
@@ -167,7 +208,9 @@ fn abandoned_sends_under_contention() {
     const PRODUCERS: u64 = 4;
     const CONSUMERS: usize = 4;
     const PER_PRODUCER: u64 = 2_000;
-    for (name, make) in buffered() {
+    let mut flavours = buffered();
+    flavours.push(("rendezvous", rendezvous));
+    for (name, make) in flavours {
         let (tx, rx) = make();
         let (sum_tx, sum_rx) = unbounded::<(u64, u64)>();
         for _ in 0..CONSUMERS {

@@ -155,7 +155,13 @@ fn abandon_one_send<T>(tx: &Sender<T>) {
             // SAFETY: just claimed, used once.
             unsafe { h.chan.abandon_send(token) }
         }
-        SenderFlavor::Zero(_) => unreachable!("buffered flavours only"),
+        SenderFlavor::Zero(h) => {
+            // Pairs only if a receiver is waiting now.
+            if h.chan.start_send(token) {
+                // SAFETY: just paired, used once.
+                unsafe { h.chan.abandon_send(token) }
+            }
+        }
     }
 }
 
@@ -188,6 +194,21 @@ fn loom_list_abandoned_send_is_skipped() {
         });
         assert_eq!(rx.recv(), Ok(2));
         assert_eq!(rx.recv(), Err(RecvError::Closed));
+        t.join().unwrap();
+    });
+}
+
+/// A send paired with a blocked rendezvous receiver and then abandoned:
+/// the receiver waits again and gets the next send; nothing is lost.
+#[test]
+fn loom_zero_abandoned_send_lets_the_receiver_wait_again() {
+    model(|| {
+        let (tx, rx) = rendezvous::<u32>();
+        let t = thread::spawn(move || {
+            abandon_one_send(&tx);
+            tx.send(2).unwrap();
+        });
+        assert_eq!(rx.recv(), Ok(2));
         t.join().unwrap();
     });
 }

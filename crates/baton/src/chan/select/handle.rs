@@ -224,12 +224,8 @@ impl<T> SelectHandle for Sender<T> {
             SenderFlavor::Array(h) => unsafe { h.chan.abandon_send(token) },
             // SAFETY: as above.
             SenderFlavor::List(h) => unsafe { h.chan.abandon_send(token) },
-            // A rendezvous send paired with a receiver that now waits for a
-            // value which will not come. Not yet released: see the
-            // `SelectedOperation` docs (the receiver waits, as for a
-            // forgotten operation). `select!` never abandons a send: it
-            // evaluates the values before selecting.
-            SenderFlavor::Zero(_) => {}
+            // SAFETY: as above.
+            SenderFlavor::Zero(h) => unsafe { h.chan.abandon_send(token) },
         }
     }
 }

@@ -19,9 +19,9 @@
 //!   [`SelectedOperation`] is dropped (or unwound by a panic) before it
 //!   completes, its claim is given back: a claimed receive drops its value
 //!   (as if received and dropped), a claimed send poisons its slot, which
-//!   receivers skip. The channel stays usable. One case is not released
-//!   yet: a send on a rendezvous channel that paired with a waiting
-//!   receiver leaves that receiver waiting. A *forgotten* operation
+//!   receivers skip; a claimed rendezvous send hands its paired receiver
+//!   nothing, and the receiver waits again (with its own deadline). The
+//!   channel stays usable. A *forgotten* operation
 //!   (`mem::forget`) releases nothing: like a forgotten lock guard, it can
 //!   leave the channel stuck at that slot, but it never makes a channel
 //!   drop or read a value that was not written.
@@ -507,6 +507,10 @@ impl SelectedOperation<'_> {
     }
 
     /// Completes the chosen receive.
+    ///
+    /// On a rendezvous channel whose paired sender abandoned its send (its
+    /// own `SelectedOperation` dropped), this waits for the next sender, as
+    /// `recv` would.
     ///
     /// # Panics
     ///
