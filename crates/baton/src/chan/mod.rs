@@ -32,8 +32,22 @@
 //!
 //! - **Nothing is lost.** A send that fails hands its value back
 //!   ([`SendError`], [`TrySendError`], [`SendTimeoutError`]). Values are
-//!   dropped inside a channel only when the channel itself is dropped (its
-//!   last handle is gone) with values still in it.
+//!   dropped inside a channel only when nobody can receive them any more:
+//!   when the last [`Receiver`] goes (as crossbeam-channel does; Go keeps
+//!   them until the channel is garbage), or when the channel itself is
+//!   dropped. A value whose `Drop` panics there does not leak the others:
+//!   they are dropped too, then the panic goes on (as `Vec` does).
+//! - **Panics leave channels usable.** A two-phase operation (below) may
+//!   be abandoned between its phases: a [`SelectedOperation`] dropped or
+//!   unwound. Its claim is then released — a claimed send *poisons* its
+//!   slot, which receivers skip; a claimed receive drops its value — so
+//!   the channel keeps working and a receiver still sees `Closed` once
+//!   the senders are gone. `select!` evaluates send values before
+//!   selecting (as Go), so a panicking value expression never claims.
+//!   [`Sender`] and [`Receiver`] are therefore `UnwindSafe`. A *forgotten*
+//!   operation (`mem::forget`) releases nothing and can leave that channel
+//!   stuck, like a forgotten lock guard, but it is never unsound: no slot
+//!   that was not written is ever read or dropped.
 //! - **Closing.** [`Sender::close`] closes the channel for everyone, and so
 //!   does dropping the last `Sender`: later sends fail, blocked senders
 //!   wake with their values, and receivers get every value sent before the
@@ -81,6 +95,18 @@
 //! rendezvous point and the spin-then-park policy), `waker.rs` (who is
 //! blocked on each side, and the no-lost-wake-up argument), `select/`
 //! (the select algorithm, the builder, the macro).
+//!
+//! ## Invariants of the buffered flavours' slots
+//!
+//! A slot is *free*, *claimed* (phase 1 done, by exactly one sender or
+//! receiver), *written* (holds a value), or *poisoned* (an abandoned send:
+//! written with nothing). Only the claimer touches a claimed slot's value;
+//! a receiver claims only written or poisoned slots (array) or waits for
+//! its claimed slot to become written or poisoned (list) before phase 1
+//! returns; poisoned slots are skipped and freed as if read. `Drop` and
+//! the last receiver's discard drop exactly the written slots, since safe
+//! code can leave a slot claimed forever (`mem::forget`). The stamp and
+//! state encodings are in `flavors/array.rs` and `flavors/list.rs`.
 //!
 //! ## Alternatives rejected
 //!
@@ -132,6 +158,16 @@ use sender::SenderFlavor;
 /// `bounded(0)` is a [`rendezvous`] channel.
 ///
 /// The buffer is allocated once, here.
+///
+/// # Panics
+///
+/// If `cap` is out of range — its ring would not fit in memory's address
+/// space, or its stamps in a word (Go: "makechan: size out of range") —
+/// with a message saying so, in every build.
+///
+/// ```should_panic
+/// let _ = baton::chan::bounded::<u64>(usize::MAX / 2); // capacity out of range
+/// ```
 ///
 /// ```
 /// let (tx, rx) = baton::chan::bounded(2);

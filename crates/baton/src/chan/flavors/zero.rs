@@ -22,6 +22,11 @@
 //!   reference-counted context.
 //! - A heap packet is freed by its reader (after `ready`), or by its owner
 //!   when the arm is unregistered without being chosen.
+//! - A paired send may be *abandoned* (its `SelectedOperation` dropped or
+//!   unwound): the packet is then marked `ready` with no value, and the
+//!   receiver tries again — a blocked `recv` keeps its own deadline, a
+//!   selected receive waits for the next sender. A *forgotten* paired
+//!   operation leaves its partner waiting (as a forgotten lock guard).
 //!
 //! # Orderings
 //!
@@ -164,10 +169,41 @@ impl<T> Channel<T> {
         let Some(packet) = token.zero.packet else {
             return Err(msg);
         };
+        // SAFETY: the caller's contract.
+        unsafe { Self::complete_send(token, packet, Some(msg)) };
+        Ok(())
+    }
+
+    /// Gives up a send paired by `start_send` (or a send arm's accept) that
+    /// will never write (its `SelectedOperation` was dropped or unwound):
+    /// the receiver is handed an empty packet, and tries again (a blocked
+    /// `recv` with its own deadline).
+    ///
+    /// # Safety
+    ///
+    /// As [`write`](Self::write): the token is used once, by this call
+    /// instead of `write`.
+    pub(crate) unsafe fn abandon_send(&self, token: &mut Token) {
+        if let Some(packet) = token.zero.packet.take() {
+            // SAFETY: the caller's contract.
+            unsafe { Self::complete_send(token, packet, None) };
+        }
+    }
+
+    /// Puts `msg` (`None`: an abandoned send) in the paired receiver's
+    /// packet, marks it ready and wakes the receiver.
+    ///
+    /// # Safety
+    ///
+    /// `packet` is the token's paired packet, completed once.
+    unsafe fn complete_send(token: &mut Token, packet: ptr::NonNull<()>, msg: Option<T>) {
         // SAFETY: the receiver keeps its packet alive until `ready`.
         let packet = unsafe { packet.cast::<Packet<T>>().as_ref() };
-        // SAFETY: paired: we are the only side touching `msg` before `ready`.
-        packet.msg.with_mut(|p| unsafe { *p = Some(msg) });
+        if let Some(msg) = msg {
+            // SAFETY: paired: we are the only side touching `msg` before
+            // `ready`.
+            packet.msg.with_mut(|p| unsafe { *p = Some(msg) });
+        }
         // A select's send arm writing its own heap packet: a reader may be
         // parked waiting for it (see `read`). AcqRel: we see its unparker
         // fully written, and it sees `DONE` if it comes later.
@@ -188,7 +224,6 @@ impl<T> Channel<T> {
         if let Some(cx) = token.zero.cx.take() {
             cx.unpark();
         }
-        Ok(())
     }
 
     /// Phase 1 of a receive: pairs with a waiting sender.
@@ -206,13 +241,32 @@ impl<T> Channel<T> {
         }
     }
 
-    /// Phase 2 of a receive: takes the value from the paired packet.
+    /// Phase 2 of a receive: takes the value from the paired packet. If
+    /// the paired sender abandoned its send (see
+    /// [`abandon_send`](Self::abandon_send)), waits for the next sender
+    /// like `recv`: the select that chose this receive has no other way to
+    /// go on.
     ///
     /// # Safety
     ///
     /// As [`write`](Self::write), for `start_recv`.
     pub(crate) unsafe fn read(&self, token: &mut Token) -> Result<T, ()> {
-        let Some(ptr) = token.zero.packet else {
+        // SAFETY: the caller's contract.
+        match unsafe { self.read_or_abandoned(token) } {
+            Ok(Some(msg)) => Ok(msg),
+            Ok(None) => self.recv(None).map_err(|_| ()),
+            Err(()) => Err(()),
+        }
+    }
+
+    /// Phase 2 of a receive: the value, `None` if the paired sender
+    /// abandoned its send, `Err` if the channel is closed.
+    ///
+    /// # Safety
+    ///
+    /// As [`read`](Self::read).
+    unsafe fn read_or_abandoned(&self, token: &mut Token) -> Result<Option<T>, ()> {
+        let Some(ptr) = token.zero.packet.take() else {
             return Err(());
         };
         // SAFETY: the sender keeps an on-stack packet alive until `ready`; a
@@ -227,7 +281,7 @@ impl<T> Channel<T> {
             if let Some(cx) = token.zero.cx.take() {
                 cx.unpark();
             }
-            Ok(msg)
+            Ok(Some(msg))
         } else {
             // A select's send arm: ours, chosen by a sender (the value is
             // already there), or a sender's select that we chose, which
@@ -237,7 +291,8 @@ impl<T> Channel<T> {
                 wait_for_writer(packet, &cx);
             }
             packet.wait_ready();
-            let msg = packet.take().expect("a ready packet holds a value");
+            // Empty: the select's send was abandoned.
+            let msg = packet.take();
             // SAFETY: a heap packet is freed by its reader, once.
             drop(unsafe { Box::from_raw(ptr.cast::<Packet<T>>().as_ptr()) });
             Ok(msg)
@@ -307,16 +362,34 @@ impl<T> Channel<T> {
     }
 
     pub(crate) fn try_recv(&self) -> Result<T, TryRecvError> {
-        let token = &mut Token::default();
-        if self.start_recv(token) {
+        loop {
+            let token = &mut Token::default();
+            if !self.start_recv(token) {
+                return Err(TryRecvError::Empty);
+            }
             // SAFETY: just paired.
-            unsafe { self.read(token) }.map_err(|()| TryRecvError::Closed)
-        } else {
-            Err(TryRecvError::Empty)
+            match unsafe { self.read_or_abandoned(token) } {
+                Ok(Some(msg)) => return Ok(msg),
+                // The paired select abandoned its send: try the next one.
+                Ok(None) => {}
+                Err(()) => return Err(TryRecvError::Closed),
+            }
         }
     }
 
     pub(crate) fn recv(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
+        loop {
+            if let Some(res) = self.recv_once(deadline) {
+                return res;
+            }
+            // The paired select abandoned its send: wait again, with the
+            // same deadline.
+        }
+    }
+
+    /// One pairing attempt of [`recv`](Self::recv); `None` if the paired
+    /// sender abandoned its send.
+    fn recv_once(&self, deadline: Option<Instant>) -> Option<Result<T, RecvTimeoutError>> {
         let token = &mut Token::default();
         let mut inner = self.inner.lock();
         if let Some(e) = inner.senders.try_select(None) {
@@ -324,10 +397,12 @@ impl<T> Channel<T> {
             token.zero.cx = Some(e.cx);
             drop(inner);
             // SAFETY: just paired.
-            return unsafe { self.read(token) }.map_err(|()| RecvTimeoutError::Closed);
+            return unsafe { self.read_or_abandoned(token) }
+                .map_err(|()| RecvTimeoutError::Closed)
+                .transpose();
         }
         if inner.is_disconnected {
-            return Err(RecvTimeoutError::Closed);
+            return Some(Err(RecvTimeoutError::Closed));
         }
         let _why = crate::park::wait_reason(super::reason(false));
         Context::with(|cx| {
@@ -344,15 +419,16 @@ impl<T> Channel<T> {
                 Selected::Waiting => unreachable!("wait_until returned while waiting"),
                 Selected::Aborted => {
                     self.inner.lock().receivers.unregister(oper);
-                    Err(RecvTimeoutError::Timeout)
+                    Some(Err(RecvTimeoutError::Timeout))
                 }
                 Selected::Disconnected => {
                     self.inner.lock().receivers.unregister(oper);
-                    Err(RecvTimeoutError::Closed)
+                    Some(Err(RecvTimeoutError::Closed))
                 }
                 Selected::Operation(_) => {
                     packet.wait_ready();
-                    Ok(packet.take().expect("a ready packet holds a value"))
+                    // Empty: the select that paired with us abandoned it.
+                    packet.take().map(Ok)
                 }
             }
         })

@@ -127,15 +127,19 @@ fn wait_without_arms(timeout: Timeout) {
 
 /// Runs a select over `arms`; `Some((token, index, ptr))` of the arm whose
 /// phase 1 completed, `None` on timeout.
+/// With `biased`, the arms are tried in the order given (no shuffle).
 pub(crate) fn run_select(
     arms: &mut [Arm<'_>],
     timeout: Timeout,
+    biased: bool,
 ) -> Option<(Token, usize, *const u8)> {
     if arms.is_empty() {
         wait_without_arms(timeout);
         return None;
     }
-    shuffle(arms);
+    if !biased {
+        shuffle(arms);
+    }
     let mut token = Token::default();
     let mut timed_out = false;
     loop {
@@ -245,12 +249,15 @@ fn block(
 
 /// Waits until some arm is ready (without completing it); its index, or
 /// `None` on timeout.
-pub(crate) fn run_ready(arms: &mut [Arm<'_>], timeout: Timeout) -> Option<usize> {
+/// With `biased`, the arms are tried in the order given (no shuffle).
+pub(crate) fn run_ready(arms: &mut [Arm<'_>], timeout: Timeout, biased: bool) -> Option<usize> {
     if arms.is_empty() {
         wait_without_arms(timeout);
         return None;
     }
-    shuffle(arms);
+    if !biased {
+        shuffle(arms);
+    }
     loop {
         for &(handle, i, _) in arms.iter() {
             if handle.is_ready() {
