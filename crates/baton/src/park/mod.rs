@@ -68,6 +68,7 @@
 //! works there too (it makes a private parker): the wait queue uses that,
 //! so every baton primitive can be used from thread-local destructors.
 
+pub(crate) mod held;
 pub(crate) mod hook;
 mod reason;
 pub(crate) mod spin_lock;
@@ -353,6 +354,9 @@ mod tests {
         }
         fn set_wait_reason(&self, reason: WaitReason) -> WaitReason {
             reason
+        }
+        fn goroutine_id(&self) -> u64 {
+            u64::MAX / 2
         }
     }
     static FAKE: FakeHook = FakeHook {
