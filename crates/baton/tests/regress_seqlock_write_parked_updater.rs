@@ -37,6 +37,9 @@ fn write_waits_for_an_updater_goroutine_parked_on_the_same_worker() {
                 let lock = lock.clone();
                 baton::go(move || lock.write(100)) // hung here, spinning
             };
+            // Let the writer run (and find the lock taken) before the
+            // updater can finish.
+            baton::time::sleep(Duration::from_millis(20));
             go_tx.send(5).unwrap();
             updater.join().unwrap();
             writer.join().unwrap();
