@@ -70,6 +70,9 @@ use crate::atomic::CachePadded;
 use crate::shim;
 use crate::sync::RwLock;
 
+/// This container's name in re-entry panics (`RwLock::read_in`).
+const MAP: &str = "HandleMap";
+
 /// Bits of the map tag.
 const TAG_BITS: u32 = 12;
 /// Bits of the generation.
@@ -329,7 +332,7 @@ impl<T> HandleMap<T> {
     #[inline]
     pub fn insert(&self, value: T) -> Handle {
         let shard = thread_index() & (self.shards.len() - 1);
-        let mut slab = self.shards[shard].write();
+        let mut slab = self.shards[shard].write_in(MAP);
         let (slot, generation) = match slab.free.pop() {
             Some(slot) => {
                 let s = &mut slab.slots[slot as usize];
@@ -382,7 +385,7 @@ impl<T> HandleMap<T> {
     #[inline]
     pub fn with<R>(&self, h: Handle, f: impl FnOnce(&T) -> R) -> Result<R, HandleError> {
         let (shard, slot, generation) = self.locate(h)?;
-        let slab = self.shards[shard].read();
+        let slab = self.shards[shard].read_in(MAP);
         slab.lookup(slot, generation).map(f)
     }
 
@@ -398,7 +401,7 @@ impl<T> HandleMap<T> {
     #[inline]
     pub fn with_mut<R>(&self, h: Handle, f: impl FnOnce(&mut T) -> R) -> Result<R, HandleError> {
         let (shard, slot, generation) = self.locate(h)?;
-        let mut slab = self.shards[shard].write();
+        let mut slab = self.shards[shard].write_in(MAP);
         slab.lookup(slot, generation)?;
         let v = slab.slots[slot as usize]
             .value
@@ -436,7 +439,7 @@ impl<T> HandleMap<T> {
     #[inline]
     pub fn remove(&self, h: Handle) -> Result<T, HandleError> {
         let (shard, slot, generation) = self.locate(h)?;
-        let mut slab = self.shards[shard].write();
+        let mut slab = self.shards[shard].write_in(MAP);
         slab.lookup(slot, generation)?;
         let s = &mut slab.slots[slot as usize];
         let value = s
@@ -460,7 +463,7 @@ impl<T> HandleMap<T> {
     /// assert_eq!(m.len(), 1);
     /// ```
     pub fn len(&self) -> usize {
-        self.shards.iter().map(|s| s.read().len).sum()
+        self.shards.iter().map(|s| s.read_in(MAP).len).sum()
     }
 
     /// Whether the map holds no values (shard by shard).
@@ -469,7 +472,7 @@ impl<T> HandleMap<T> {
     /// assert!(baton::collections::HandleMap::<u8>::new().is_empty());
     /// ```
     pub fn is_empty(&self) -> bool {
-        self.shards.iter().all(|s| s.read().len == 0)
+        self.shards.iter().all(|s| s.read_in(MAP).len == 0)
     }
 }
 

@@ -109,6 +109,7 @@ use core::fmt;
 use std::time::Instant;
 
 use crate::atomic::Backoff;
+use crate::park::held::{self, Kind};
 use crate::park::wait_queue::{Locked, WaitQueue, Waited};
 use crate::shim::atomic::{AtomicUsize, Ordering};
 
@@ -178,6 +179,29 @@ impl RawRwLock {
         }
     }
 
+    /// This lock's identity for the held marker (`park::held`); the
+    /// `RwLock` guards mark it.
+    pub(crate) fn id(&self) -> *const () {
+        (self as *const Self).cast()
+    }
+
+    /// How the caller holds this lock, as far as the debug marker knows
+    /// (always `None` in release builds).
+    pub(crate) fn held(&self) -> Option<Kind> {
+        held::held(self.id())
+    }
+
+    /// Panics for a lock the caller can never get because it holds `what`.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn self_deadlock(&self, op: &str, what: &str) -> ! {
+        panic!(
+            "baton::sync::RwLock::{op} called by a goroutine or thread that holds {what} of \
+             the same RwLock: it would wait for itself forever (RwLock is not reentrant, and \
+             a waiting writer blocks new readers); drop the first guard before locking again"
+        )
+    }
+
     // ----- readers -----
 
     /// Takes a read lock, waiting while a writer holds or claims it.
@@ -244,6 +268,13 @@ impl RawRwLock {
     fn lock_shared_slow(&self, seen: usize, deadline: Option<Instant>) -> bool {
         self.unlock_shared();
         assert!(seen & READER_OVERFLOW == 0, "{TOO_MANY_READERS}");
+        // A writer holds or claims the lock. If the caller holds a read
+        // lock, that writer waits for it, and this read would wait for the
+        // writer: a certain deadlock (debug builds know it; a timed read
+        // would only time out).
+        if deadline.is_none() && self.held() == Some(Kind::Shared) {
+            self.self_deadlock("read", "a read lock while a writer waits");
+        }
         let backoff = Backoff::new();
         loop {
             if self.try_lock_shared() {
