@@ -279,7 +279,11 @@ mod tests {
         mark(a, Kind::Exclusive);
         assert_eq!(held(a), Some(Kind::Exclusive), "exclusive wins");
         std::thread::scope(|s| {
-            s.spawn(|| assert_eq!(held(a), None, "another thread holds nothing"));
+            let addr = a as usize;
+            s.spawn(move || {
+                let a = addr as *const ();
+                assert_eq!(held(a), None, "another thread holds nothing");
+            });
         });
         unmark(a, Kind::Exclusive);
         unmark(a, Kind::Shared);
