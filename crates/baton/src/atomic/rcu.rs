@@ -519,6 +519,8 @@ impl<T> Rcu<T> {
                     // count taken for the cell above, which we take back.
                     drop(unsafe { Arc::from_raw(new_ptr) });
                     drop(guard);
+                    // Spin audit (issue 10): a lost CAS means another writer
+                    // stored; a retry loop, never a wait for anyone.
                     backoff.spin();
                 }
             }

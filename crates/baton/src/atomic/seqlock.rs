@@ -258,7 +258,9 @@ impl<T: Copy> SeqLock<T> {
         let backoff = Backoff::new();
         loop {
             // A failed try means a writer made progress, so a short spin
-            // (never a yield) is enough before trying again.
+            // (never a yield) is enough before trying again. Spin audit
+            // (issue 10): a reader never waits for a writer (two copies),
+            // so this cannot wait for a parked goroutine.
             backoff.spin();
             if let Some(value) = self.try_read() {
                 return value;

@@ -132,6 +132,13 @@ const RETRY: usize = 3;
 
 /// Spin before parking? Not under loom: the spins only multiply the
 /// interleavings the model explores, and parking covers every path.
+///
+/// Spin audit (issue 10): every spin in this file is bounded (`Backoff`
+/// completes after 11 steps: 127 pauses, then 4 yields) and ends in a park
+/// in a wait queue, so a holder that is a goroutine parked on the waiter's
+/// own worker gets the worker back. (Spinning is useless for exactly that
+/// waiter, but short; the writer's `spin` after a lost claim CAS is a
+/// retry, not a wait.)
 const SPIN: bool = !cfg!(loom);
 
 const TOO_MANY_READERS: &str =
