@@ -11,6 +11,8 @@
 //! the other asks for it, is an ordinary wait, not a self-deadlock: tested
 //! below too.
 
+#![cfg(not(loom))] // the runtime is not built under loom
+
 mod common;
 
 use std::panic::AssertUnwindSafe;

@@ -129,7 +129,7 @@ mod table {
             // which is harmless because the holder that reads it is the one
             // that made the mark and sent the guard away before the drop
             // it would have to see.
-            self.live.as_ref().is_none_or(|l| l.load(Relaxed))
+            self.live.as_ref().map_or(true, |l| l.load(Relaxed))
         }
     }
 
