@@ -598,7 +598,7 @@ impl<T> Rcu<T> {
                  drop the guard first, or keep the value with `load_full`"
             );
         }
-        let may_spin = Parker::current().is_thread();
+        let may_spin = !cfg!(loom) && Parker::current().is_thread();
         let backoff = Backoff::new();
         let mut nap = SYNC_NAP_MIN;
         let mut reason = None;
@@ -619,6 +619,11 @@ impl<T> Rcu<T> {
             // park has a time-out that grows to `SYNC_NAP_MAX`.
             reason.get_or_insert_with(|| wait_reason(WaitReason::RcuSynchronize));
             park::park_timeout(nap);
+            // Under loom a timed park never blocks (no clock): yield, so
+            // the model runs the readers instead of this loop.
+            if cfg!(loom) {
+                shim::spin_loop();
+            }
             nap = (nap * 2).min(SYNC_NAP_MAX);
         }
     }
