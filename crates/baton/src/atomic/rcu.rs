@@ -147,7 +147,8 @@
 //! - `mem::forget` on a guard leaks every later version of that `Rcu` until
 //!   the `Rcu` is dropped (safe, but a leak).
 //! - Never call [`synchronize`](Rcu::synchronize) while the calling thread
-//!   holds a guard of the same `Rcu`: it would wait for itself forever.
+//!   (or goroutine) holds a guard of the same `Rcu`: it would wait for
+//!   itself forever. Debug builds panic with a message instead.
 //! - Old versions are dropped on whichever thread runs the pass that frees
 //!   them (a writer, or `synchronize`).
 //!

@@ -375,7 +375,8 @@ impl<T> HandleMap<T> {
     }
 
     /// Calls `f` on the value of `h` under its shard's read lock. `f` must
-    /// not call this map (locks are not re-entrant).
+    /// not call this map (locks are not re-entrant; in debug builds a call
+    /// that reaches the same shard panics with a message saying so).
     ///
     /// ```
     /// let m = baton::collections::HandleMap::new();

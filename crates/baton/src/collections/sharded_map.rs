@@ -40,7 +40,10 @@
 //! [`upsert`](ShardedMap::upsert), [`retain`](ShardedMap::retain) and
 //! [`for_each`](ShardedMap::for_each) run your closure while holding a
 //! shard lock. A closure that calls the same map again may deadlock (locks
-//! are not re-entrant). That is the *only* way to deadlock on this map, and
+//! are not re-entrant); in debug builds, a call that reaches the shard the
+//! closure holds panics with a message saying so (always, also the reads
+//! that would only hang once a writer waits). That is the *only* way to
+//! deadlock on this map, and
 //! it is visible in one place, the closure body: the classic dashmap
 //! deadlock (keep a `Ref` from `get`, then `insert` elsewhere in the
 //! function) cannot be written, because nothing like `Ref` exists. Copy out

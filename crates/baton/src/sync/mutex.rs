@@ -17,6 +17,18 @@
 //! `catch_unwind` around the critical section. The data may be left
 //! half-updated by such a panic; keep critical sections short and their
 //! invariants simple.
+//!
+//! # Locking twice
+//!
+//! A `Mutex` is not re-entrant: a second `lock` by the goroutine (or, outside
+//! a goroutine, the thread) that holds it would wait forever. In debug
+//! builds each guard marks its mutex as held by its goroutine or thread
+//! (`park::held`, a thread-local list keyed by holder; goroutines never
+//! change threads), and `lock` panics with a message instead of hanging.
+//! Release builds compile the marker away, so the fast path is unchanged;
+//! there, such a hang inside a runtime shows in the deadlock report's dump
+//! as a goroutine waiting in `mutex`. Another goroutine on the same worker
+//! asking for a mutex held across a park is an ordinary wait, not a panic.
 
 use core::fmt;
 use core::marker::PhantomData;

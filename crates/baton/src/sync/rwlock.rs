@@ -41,7 +41,11 @@ use crate::shim::UnsafeCell;
 ///   block; the `_timeout` forms block at most about that long.
 /// - Taking `read` twice on one thread can deadlock if a writer arrives in
 ///   between (the pending writer blocks the second `read`), as in Go; so
-///   can `write` while holding `read`. Locks are not re-entrant.
+///   can `write` while holding `read`. Locks are not re-entrant. Debug
+///   builds panic with a message instead of hanging when the goroutine (or
+///   thread) that holds the lock asks for it again and that could never be
+///   granted: `write` while holding `read` or `write`, `read` while holding
+///   `write`, or `read` while holding `read` once a writer waits.
 /// - No poisoning: a panic while holding a guard releases the lock (the
 ///   guard's drop runs during unwinding), and the data is whatever the
 ///   panicking code left, as with Go and `parking_lot`.
