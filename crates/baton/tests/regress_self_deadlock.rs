@@ -173,6 +173,25 @@ fn rcu_synchronize_under_its_own_guard() {
 
 #[cfg(debug_assertions)]
 #[test]
+fn seqlock_written_from_inside_its_own_update() {
+    panics_with(
+        "SeqLock write inside update",
+        &[
+            "SeqLock::write",
+            "from inside an update of the same SeqLock",
+        ],
+        || {
+            let lock = baton::atomic::SeqLock::new(0u32);
+            lock.update(|v| {
+                *v += 1;
+                lock.write(5);
+            });
+        },
+    );
+}
+
+#[cfg(debug_assertions)]
+#[test]
 fn sharded_map_reentered_from_its_closure() {
     panics_with(
         "ShardedMap re-entry",

@@ -164,6 +164,7 @@ use core::fmt;
 use chunks::Chunks;
 
 use crate::atomic::Backoff;
+use crate::park::held::{self, Kind};
 use crate::park::wait_queue::{WaitQueue, Waited};
 use crate::park::{wait_reason, Parker, WaitReason};
 use crate::shim::atomic::Ordering::{Acquire, Relaxed, Release};
@@ -311,6 +312,9 @@ impl<T: Copy> SeqLock<T> {
     /// runs (they read the current value), but other writers do: keep it
     /// short. If `f` panics the value is left unchanged.
     ///
+    /// `f` must not write to this lock (it holds the writers' lock); debug
+    /// builds panic with a message if it tries.
+    ///
     /// ```
     /// let hits = baton::atomic::SeqLock::new([0u64; 2]);
     /// std::thread::scope(|s| {
@@ -355,6 +359,13 @@ impl<T: Copy> SeqLock<T> {
     /// must end in a park, never in a yield loop.
     #[cold]
     fn lock_slow(&self) -> Write<'_, T> {
+        if held::held(self.id()).is_some() {
+            panic!(
+                "baton::atomic::SeqLock::write (or update) called from inside an update of the \
+                 same SeqLock, on the same goroutine or thread: it would wait for itself \
+                 forever; change the value through the update closure's `&mut T` instead"
+            );
+        }
         let may_spin = !cfg!(loom) && Parker::current().is_thread();
         let backoff = Backoff::new();
         let _reason = wait_reason(WaitReason::SeqLockWrite);
@@ -409,6 +420,9 @@ impl<T: Copy> SeqLock<T> {
     /// After the CAS `s -> s | LOCKED` succeeded.
     #[inline(always)]
     fn locked(&self, s: usize) -> Write<'_, T> {
+        // Debug builds: the held marker, for `lock_slow`'s self-deadlock
+        // check (compiled away in release builds).
+        held::mark(self.id(), Kind::Exclusive);
         Write {
             lock: self,
             current: (s / FLIP) & 1,
@@ -448,6 +462,11 @@ impl<T: Copy> SeqLock<T> {
 }
 
 impl<T> SeqLock<T> {
+    /// This lock's identity for the held marker (`park::held`).
+    fn id(&self) -> *const () {
+        (self as *const Self).cast()
+    }
+
     /// Wakes the front parked writer after an unlock that cleared `parked`;
     /// sets `parked` again if more remain, so that the next unlock wakes
     /// the next one.
@@ -501,6 +520,7 @@ impl<T> Drop for Write<'_, T> {
         // Release: our stores happen before the next writer's CAS (and so
         // before its flip back to the copy we wrote last). An RMW: it must
         // read a `parked` bit set by a waiter, and clear it with the lock.
+        held::unmark(self.lock.id(), Kind::Exclusive);
         let prev = self.lock.seq.fetch_and(!NOT_VERSION, Release);
         if prev & PARKED != 0 {
             self.lock.wake_writer();
