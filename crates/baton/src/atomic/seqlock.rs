@@ -93,19 +93,24 @@
 //!
 //! ## Orderings
 //!
-//! Writer: `CAS(v<<1, v<<1 | 1, Acquire)`; `fence(Release)`; chunk stores to
-//! copy `1 - i` (`Relaxed`); `store((v+1)<<1 | 1, Release)`;
+//! Writer: `CAS(s, s | LOCKED, Acquire)`; `fence(Release)`; chunk stores
+//! to copy `1 - i` (`Relaxed`); `fetch_add(FLIP, Release)` (the flip);
 //! `fence(Release)`; chunk stores to copy `i` (`Relaxed`);
-//! `store((v+1)<<1, Release)`. Reader: `load(Acquire) -> s1`; chunk loads
-//! from copy `v1 & 1` (`Relaxed`); `fence(Acquire)`; `load(Relaxed) -> s2`;
-//! accept if `v1 == v2`.
+//! `fetch_and(!(LOCKED | PARKED), Release)` (the unlock). Waiters set
+//! `parked` with `Relaxed` RMWs. Reader: `load(Acquire) -> s1`; chunk
+//! loads from copy `v1 & 1` (`Relaxed`); `fence(Acquire)`;
+//! `load(Relaxed) -> s2`; accept if `v1 == v2`.
+//!
+//! The flip and the unlock are RMWs, not stores, so that a `parked` bit a
+//! waiter sets meanwhile is neither lost nor missed; every write to the
+//! word is an RMW, so each continues the release sequences before it.
 //!
 //! - **Reader's first load, `Acquire`**: it reads `v1` from the flip
-//!   that set it, from that writer's unlock, or from a later lock CAS
-//!   (which continues the unlock's release sequence); all are `Release`
-//!   stores made after the flipping writer finished copy `v1 & 1`, so that
-//!   copy's chunks happen before the reader's loads, which therefore see
-//!   them or later ones.
+//!   that set it, from that writer's unlock, or from a later lock CAS or
+//!   `parked` RMW (which continue the unlock's release sequence); the
+//!   flip and unlock are `Release` RMWs made after the flipping writer
+//!   finished copy `v1 & 1`, so that copy's chunks happen before the
+//!   reader's loads, which therefore see them or later ones.
 //! - **The fences.** After `v1` is published, copy `v1 & 1` is written only
 //!   by the write that starts at `v1` (after its flip to `v1 + 1`) and by
 //!   the one that starts at `v1 + 1` (after its lock CAS, which stores
@@ -130,6 +135,10 @@
 //!   before our stores to copy `i`, for readers still copying it.
 //! - **The unlock, `Release`**: our stores to copy `i` happen before the
 //!   next writer's CAS, and so before its flip back to copy `i`.
+//! - **`parked`, `Relaxed`**: set under the wait queue's lock, whose
+//!   acquire/release orders it with the unlocker's wake; the unlock's RMW
+//!   reads it (or the waiter's validation sees the unlock), which is all
+//!   the no-lost-wake argument above needs.
 //!
 //! ## Alternatives rejected
 //!
