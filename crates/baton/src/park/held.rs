@@ -3,8 +3,10 @@
 //! the locks and guards each holder has, so that a primitive can turn a
 //! certain self-deadlock into a panic that says what was wrong (issue 10,
 //! item 4): a `Mutex` locked twice, an `RwLock` written while read, a
-//! recursive `Once`, `Rcu::synchronize` under its own guard, a map
-//! re-entered from its own closure.
+//! `SeqLock` written inside its own update, `Rcu::synchronize` under its
+//! own guard, a map re-entered from its own closure. (`Once` keeps its
+//! runner's [`holder`] in a field instead: its check is on a slow path, so
+//! it runs in release builds too.)
 //!
 //! # Why the identity is the goroutine, not the thread
 //!
@@ -50,7 +52,6 @@ pub(crate) struct HolderId(NonZeroU64);
 
 impl HolderId {
     /// The raw value (never zero), for an atomic field.
-    #[allow(dead_code)]
     pub(crate) fn get(self) -> u64 {
         self.0.get()
     }
@@ -95,7 +96,6 @@ fn thread_number() -> u64 {
 
 /// How a holder has the thing at an address.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[allow(dead_code)]
 pub(crate) enum Kind {
     /// An exclusive lock (`Mutex`, `RwLock::write`).
     Exclusive,
@@ -103,8 +103,6 @@ pub(crate) enum Kind {
     Shared,
     /// An `Rcu` read guard.
     RcuGuard,
-    /// Running a `Once`'s initialiser.
-    Initialising,
 }
 
 #[cfg(all(debug_assertions, not(loom)))]
@@ -173,14 +171,14 @@ mod table {
         TABLE
             .try_with(|t| {
                 let t = t.try_borrow().ok()?;
-                // Exclusive/initialising marks first: they explain the most.
+                // An exclusive mark first: it explains the most.
                 let mut found = None;
                 for e in t.iter().filter(|e| e.holder == holder && e.addr == addr) {
                     if !e.is_live() {
                         continue;
                     }
                     match e.kind {
-                        Kind::Exclusive | Kind::Initialising => return Some(e.kind),
+                        Kind::Exclusive => return Some(e.kind),
                         k => found = Some(k),
                     }
                 }
@@ -209,8 +207,7 @@ pub(crate) fn unmark(addr: *const (), kind: Kind) {
 }
 
 /// How the caller holds `addr`, if it does (debug builds; always `None`
-/// in release builds). An exclusive or initialising mark wins over shared
-/// ones.
+/// in release builds). An exclusive mark wins over the others.
 #[inline]
 #[allow(unused_variables)]
 pub(crate) fn held(addr: *const ()) -> Option<Kind> {
