@@ -119,3 +119,40 @@ fn a_waiting_writer_thread_sleeps() {
         );
     });
 }
+
+/// Stress: more writer threads than cores, each update long enough that
+/// others park, beside readers: every update is kept, readers never see a
+/// torn pair, and no parked writer is left behind (the watchdog).
+#[test]
+fn eight_writer_threads_park_and_lose_nothing() {
+    common::within("SeqLock writers parking, 8 threads", 120, || {
+        let lock = Arc::new(SeqLock::new((0u64, 0u64)));
+        std::thread::scope(|s| {
+            for _ in 0..8 {
+                let lock = lock.clone();
+                s.spawn(move || {
+                    for i in 0..2_000 {
+                        lock.update(|(a, b)| {
+                            *a += 1;
+                            if i % 64 == 0 {
+                                // Hold the lock across a yield: others park.
+                                std::thread::yield_now();
+                            }
+                            *b += 1;
+                        });
+                    }
+                });
+            }
+            for _ in 0..2 {
+                let lock = lock.clone();
+                s.spawn(move || {
+                    for _ in 0..20_000 {
+                        let (a, b) = lock.read();
+                        assert_eq!(a, b, "torn read");
+                    }
+                });
+            }
+        });
+        assert_eq!(lock.read(), (16_000, 16_000));
+    });
+}
