@@ -99,6 +99,9 @@ use crate::atomic::CachePadded;
 use crate::shim;
 use crate::sync::RwLock;
 
+/// This container's name in re-entry panics (`RwLock::read_in`).
+const MAP: &str = "HandleMap";
+
 /// Bits of the map tag.
 const TAG_BITS: u32 = 12;
 /// Bits of the generation.
@@ -480,7 +483,7 @@ impl<T> HandleMap<T> {
     #[inline]
     pub fn insert(&self, value: T) -> Handle {
         let shard = thread_index() & (self.shards.len() - 1);
-        let mut slab = self.shards[shard].write();
+        let mut slab = self.shards[shard].write_in(MAP);
         let (slot, generation) = match slab.free.pop() {
             Some(slot) => {
                 let s = &mut slab.slots[slot as usize];
@@ -562,7 +565,8 @@ impl<T> HandleMap<T> {
     }
 
     /// Calls `f` on the value of `h` under its shard's read lock. `f` must
-    /// not call this map (locks are not re-entrant).
+    /// not call this map (locks are not re-entrant; in debug builds a call
+    /// that reaches the same shard panics with a message saying so).
     ///
     /// ```
     /// let m = baton::collections::HandleMap::new();
@@ -572,7 +576,7 @@ impl<T> HandleMap<T> {
     #[inline]
     pub fn with<R>(&self, h: Handle, f: impl FnOnce(&T) -> R) -> Result<R, HandleError> {
         let (shard, slot, generation) = self.locate(h)?;
-        let slab = self.shards[shard].read();
+        let slab = self.shards[shard].read_in(MAP);
         slab.lookup(slot, generation).map(f)
     }
 
@@ -588,7 +592,7 @@ impl<T> HandleMap<T> {
     #[inline]
     pub fn with_mut<R>(&self, h: Handle, f: impl FnOnce(&mut T) -> R) -> Result<R, HandleError> {
         let (shard, slot, generation) = self.locate(h)?;
-        let mut slab = self.shards[shard].write();
+        let mut slab = self.shards[shard].write_in(MAP);
         slab.lookup(slot, generation)?;
         let v = slab.slots[slot as usize]
             .value
@@ -626,7 +630,7 @@ impl<T> HandleMap<T> {
     #[inline]
     pub fn remove(&self, h: Handle) -> Result<T, HandleError> {
         let (shard, slot, generation) = self.locate(h)?;
-        let mut slab = self.shards[shard].write();
+        let mut slab = self.shards[shard].write_in(MAP);
         slab.lookup(slot, generation)?;
         let s = &mut slab.slots[slot as usize];
         let value = s
@@ -650,7 +654,7 @@ impl<T> HandleMap<T> {
     /// assert_eq!(m.len(), 1);
     /// ```
     pub fn len(&self) -> usize {
-        self.shards.iter().map(|s| s.read().len).sum()
+        self.shards.iter().map(|s| s.read_in(MAP).len).sum()
     }
 
     /// Whether the map holds no values (shard by shard).
@@ -659,7 +663,7 @@ impl<T> HandleMap<T> {
     /// assert!(baton::collections::HandleMap::<u8>::new().is_empty());
     /// ```
     pub fn is_empty(&self) -> bool {
-        self.shards.iter().all(|s| s.read().len == 0)
+        self.shards.iter().all(|s| s.read_in(MAP).len == 0)
     }
 }
 

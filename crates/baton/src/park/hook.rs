@@ -59,6 +59,9 @@ pub(crate) trait ParkHook: Sync {
     /// Labels the running goroutine's waits (for dumps) and returns the
     /// previous label; see [`wait_reason`](super::wait_reason).
     fn set_wait_reason(&self, reason: super::WaitReason) -> super::WaitReason;
+    /// The running goroutine's id (never zero, never reused), which
+    /// [`held::holder`](super::held::holder) uses as a lock holder's id.
+    fn goroutine_id(&self) -> u64;
 }
 
 /// Wakes one goroutine: makes its token available and, if it is parked,

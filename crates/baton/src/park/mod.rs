@@ -26,6 +26,11 @@
 //!   token). Callers still publish their *condition* with their own atomics,
 //!   because a spurious return carries no such guarantee.
 //!
+//! [`held`] gives the caller's identity as a lock holder (its goroutine, or
+//! its thread outside one) and, in debug builds, the marker of what each
+//! holder holds, which the primitives use to turn a certain self-deadlock
+//! into a panic with a message.
+//!
 //! Most code does not call these directly but waits through a
 //! [`WaitQueue`](wait_queue::WaitQueue), which adds FIFO order, direct
 //! hand-off and timed-out-waiter removal on top.
@@ -68,6 +73,7 @@
 //! works there too (it makes a private parker): the wait queue uses that,
 //! so every baton primitive can be used from thread-local destructors.
 
+pub(crate) mod held;
 pub(crate) mod hook;
 mod reason;
 pub(crate) mod spin_lock;
@@ -348,6 +354,9 @@ mod tests {
         }
         fn set_wait_reason(&self, reason: WaitReason) -> WaitReason {
             reason
+        }
+        fn goroutine_id(&self) -> u64 {
+            u64::MAX / 2
         }
     }
     static FAKE: FakeHook = FakeHook {

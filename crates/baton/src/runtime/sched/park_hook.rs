@@ -66,6 +66,14 @@ impl ParkHook for GoroutineHook {
             WaitReason::from_u8(previous)
         })
     }
+
+    fn goroutine_id(&self) -> u64 {
+        context::with_goroutine(|g| {
+            g.expect("baton: park hook used outside a goroutine")
+                .id
+                .as_u64()
+        })
+    }
 }
 
 impl TaskUnpark for Header {

@@ -342,6 +342,9 @@ impl Worker {
     /// of a counter all workers share, and a ping-pong across workers would
     /// pay a cache-line transfer for them on every hop, right between the
     /// wake-up arriving and the goroutine running.
+    ///
+    /// Spin audit (issue 10): the scheduler's own loop, never inside a
+    /// goroutine, and bounded by `SPIN_FOR`; then the worker sleeps.
     fn watch_inbox(&self) -> bool {
         if !self.may_spin.get() || self.searching.get() || self.slab.borrow().live() == 0 {
             return false;
@@ -500,7 +503,8 @@ impl Worker {
     }
 
     /// Looks for unstarted goroutines elsewhere: steals from random victims
-    /// and polls the injector, for a few rounds.
+    /// and polls the injector, for a few rounds (`SEARCH_ROUNDS`: bounded;
+    /// the scheduler's loop, never inside a goroutine).
     fn search(&self) -> Option<Task> {
         if !self.searching.get() {
             if !self.shared.idle.try_start_searching() {
