@@ -68,7 +68,7 @@ impl ParkHook for GoroutineHook {
     }
 
     fn goroutine_id(&self) -> u64 {
-        context::with_goroutine(|g| {
+        current::with_goroutine(|g| {
             g.expect("baton: park hook used outside a goroutine")
                 .id
                 .as_u64()
