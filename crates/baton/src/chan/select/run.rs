@@ -137,22 +137,16 @@ pub(crate) fn run_select(
     }
     shuffle(arms);
     let mut token = Token::default();
-    let mut timed_out = false;
     loop {
-        for &(handle, i, ptr) in arms.iter() {
-            if handle.try_select(&mut token) {
-                return Some((token, i, ptr));
-            }
-        }
-        if timed_out {
-            return None;
+        if let Some((i, ptr)) = try_arms(arms, &mut token) {
+            return Some((token, i, ptr));
         }
         let deadline = match timeout {
-            Timeout::Now => return None,
+            Timeout::Now => return last_try(arms, token),
             Timeout::Never => None,
             Timeout::At(when) => {
                 if Instant::now() >= when {
-                    return None;
+                    return last_try(arms, token);
                 }
                 Some(when)
             }
@@ -163,10 +157,42 @@ pub(crate) fn run_select(
         match blocked {
             Blocked::Chosen(i, ptr) => return Some((token, i, ptr)),
             Blocked::Retry => {}
-            // One last try (step 1), then give up.
-            Blocked::TimedOut => timed_out = true,
+            // The last tries, then give up.
+            Blocked::TimedOut => return last_try(arms, token),
         }
     }
+}
+
+/// Step 1: tries every arm once, in the (shuffled) order; the index and
+/// handle address of the first whose phase 1 completed.
+#[inline]
+fn try_arms(arms: &[Arm<'_>], token: &mut Token) -> Option<(usize, *const u8)> {
+    for &(handle, i, ptr) in arms.iter() {
+        if handle.try_select(token) {
+            return Some((i, ptr));
+        }
+    }
+    None
+}
+
+/// The answer of a select whose time is up (at once for `try_select`,
+/// `default`, a zero time-out) after a pass that found nothing ready: it
+/// checks every arm once more before it reports "nothing ready".
+///
+/// One pass alone is not linearizable: it looks at the arms one after the
+/// other, so a value that moves from an arm not yet checked to one already
+/// checked (sent on B before it is taken from A, so one of them always
+/// holds it) is missed, and the select would answer "nothing ready" at a
+/// moment when some arm was ready (issue 10, item 0b; crossbeam's
+/// `linearizable_*` tests). For the second pass to miss it as well, the
+/// value would have to move back against the order of the arms during it;
+/// crossbeam's `run_select` makes the same extra pass (through its
+/// registration) before giving up. Cold: it runs only when the answer is
+/// "nothing", which a ready arm never pays for.
+#[cold]
+#[inline(never)]
+fn last_try(arms: &[Arm<'_>], mut token: Token) -> Option<(Token, usize, *const u8)> {
+    try_arms(arms, &mut token).map(|(i, ptr)| (token, i, ptr))
 }
 
 /// How steps 2-4 ended.
@@ -243,6 +269,13 @@ fn block(
     }
 }
 
+/// The index of the first arm (in the shuffled order) that is ready.
+#[inline]
+fn ready_arm(arms: &[Arm<'_>]) -> Option<usize> {
+    arms.iter()
+        .find_map(|&(handle, i, _)| handle.is_ready().then_some(i))
+}
+
 /// Waits until some arm is ready (without completing it); its index, or
 /// `None` on timeout.
 pub(crate) fn run_ready(arms: &mut [Arm<'_>], timeout: Timeout) -> Option<usize> {
@@ -252,17 +285,17 @@ pub(crate) fn run_ready(arms: &mut [Arm<'_>], timeout: Timeout) -> Option<usize>
     }
     shuffle(arms);
     loop {
-        for &(handle, i, _) in arms.iter() {
-            if handle.is_ready() {
-                return Some(i);
-            }
+        if let Some(i) = ready_arm(arms) {
+            return Some(i);
         }
         let deadline = match timeout {
-            Timeout::Now => return None,
+            // As `last_try`: look at every arm once more before answering
+            // "nothing ready".
+            Timeout::Now => return ready_arm(arms),
             Timeout::Never => None,
             Timeout::At(when) => {
                 if Instant::now() >= when {
-                    return None;
+                    return ready_arm(arms);
                 }
                 Some(when)
             }
