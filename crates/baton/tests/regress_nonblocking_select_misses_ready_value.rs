@@ -6,11 +6,19 @@
 //! non-blocking select over both. `try_select`, `select!` with `default`,
 //! `select_timeout(0)`, `default(Duration::ZERO)`, `try_ready` and
 //! `ready_timeout(0)` looked at the shuffled arms once: checking B (empty),
-//! then A (just emptied) missed the value, 0.3-22% of the time. They now
-//! check every arm once more before they answer "nothing ready" (as
-//! crossbeam's `run_select` does), which these tests, ported from
-//! crossbeam-channel's `linearizable_*` tests (`tests/select.rs`,
-//! `tests/ready.rs`, `tests/select_macro.rs`), pin down.
+//! then A (just emptied) missed the value. They now check every arm twice
+//! more before they answer "nothing ready" (crossbeam's `run_select` also
+//! looks three times), which these tests, ported from crossbeam-channel's
+//! `linearizable_*` tests (`tests/select.rs`, `tests/ready.rs`,
+//! `tests/select_macro.rs`), pin down. The mover waits a random few hundred
+//! nanoseconds so that its move lands anywhere in the select's pass.
+//!
+//! The window is a few nanoseconds wide: on the shared 2-core machine the
+//! old code missed 5-49 of 50,000 selects per case in a **release** build
+//! (`cargo test --release -p baton --test
+//! regress_nonblocking_select_misses_ready_value`), while a debug build is
+//! too slow to hit it (0 misses in 400,000); with one extra pass instead of
+//! two, release still missed about 4 in 10,000.
 //!
 //! Each test runs `ROUNDS` selects per channel flavour (bounded(1) and
 //! unbounded) from two threads, then from two goroutines of a two-worker
@@ -22,6 +30,8 @@
 mod common;
 
 use baton::chan::{bounded, unbounded, Receiver, Select, Sender};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Selects per flavour and per way of running.
@@ -36,6 +46,14 @@ fn rounds() -> usize {
         })
 }
 
+/// The mover's largest pause, in spin-loop hints.
+fn jitter() -> u64 {
+    std::env::var("BATON_LINEARIZABLE_JITTER")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(if cfg!(debug_assertions) { 64 } else { 256 })
+}
+
 /// A non-blocking select over `r1` and `r2`; `true` if it found one of them
 /// ready (and, for the selecting variants, received from it).
 type Probe = fn(&Receiver<i32>, &Receiver<i32>) -> bool;
@@ -45,17 +63,35 @@ type Pair = (Sender<i32>, Receiver<i32>);
 /// crossbeam's `linearizable_*` scenario for `ROUNDS` rounds: the prober
 /// puts a value in A and probes; the mover fills B, then empties A, during
 /// the probe. The probe must always find a value.
-fn scenario(probe: Probe, (s1, r1): Pair, (s2, r2): Pair, spawn: fn(Box<dyn FnOnce() + Send>)) {
+fn scenario(
+    what: &str,
+    probe: Probe,
+    (s1, r1): Pair,
+    (s2, r2): Pair,
+    spawn: fn(Box<dyn FnOnce() + Send>),
+) {
     let n = rounds();
     let (start_s, start_r) = bounded::<()>(0);
     let (end_s, end_r) = bounded::<()>(0);
     let (done_s, done_r) = bounded::<usize>(1);
     let mover_r1 = r1.clone();
+    // The mover raises it right before its (jittered) move; the prober
+    // waits a bounded while for it, so the two usually overlap.
+    let moving = Arc::new(AtomicBool::new(false));
+    let prober_moving = Arc::clone(&moving);
     spawn(Box::new(move || {
         let mut missed = 0;
         for _ in 0..n {
             start_s.send(()).unwrap();
             s1.send(1).unwrap();
+            // Bounded: two goroutines on one worker never overlap, and the
+            // round goes on without it.
+            for _ in 0..2_000 {
+                if prober_moving.swap(false, Ordering::Acquire) {
+                    break;
+                }
+                std::hint::spin_loop();
+            }
             if !probe(&r1, &r2) {
                 missed += 1;
             }
@@ -67,8 +103,18 @@ fn scenario(probe: Probe, (s1, r1): Pair, (s2, r2): Pair, spawn: fn(Box<dyn FnOn
         }
         done_s.send(missed).unwrap();
     }));
+    let mut rng = 0x2545_f491_4f6c_dd1d_u64;
     for _ in 0..n {
         start_r.recv().unwrap();
+        moving.store(true, Ordering::Release);
+        // A random pause (up to a few hundred nanoseconds), so the move
+        // lands at every point of the prober's pass, not always before it.
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        for _ in 0..rng % jitter() {
+            std::hint::spin_loop();
+        }
         s2.send(1).unwrap();
         let _ = mover_r1.try_recv();
         end_r.recv().unwrap();
@@ -76,7 +122,8 @@ fn scenario(probe: Probe, (s1, r1): Pair, (s2, r2): Pair, spawn: fn(Box<dyn FnOn
     let missed = done_r.recv().unwrap();
     assert_eq!(
         missed, 0,
-        "{missed} of {n} non-blocking selects answered \"nothing ready\" while A or B held a value"
+        "{what}: {missed} of {n} non-blocking selects answered \"nothing ready\" while A or B \
+         held a value"
     );
 }
 
@@ -94,14 +141,38 @@ fn goroutine(f: Box<dyn FnOnce() + Send>) {
 /// goroutines, under a hang guard.
 fn check(what: &'static str, probe: Probe) {
     common::within(&format!("{what} (threads)"), 120, move || {
-        scenario(probe, bounded(1), bounded(1), thread);
-        scenario(probe, unbounded(), unbounded(), thread);
+        scenario(
+            &format!("{what}, bounded(1), threads"),
+            probe,
+            bounded(1),
+            bounded(1),
+            thread,
+        );
+        scenario(
+            &format!("{what}, unbounded, threads"),
+            probe,
+            unbounded(),
+            unbounded(),
+            thread,
+        );
     });
     common::within(&format!("{what} (goroutines)"), 120, move || {
         let rt = baton::runtime::Builder::new().workers(2).build();
         rt.run(move || {
-            scenario(probe, bounded(1), bounded(1), goroutine);
-            scenario(probe, unbounded(), unbounded(), goroutine);
+            scenario(
+                &format!("{what}, bounded(1), goroutines"),
+                probe,
+                bounded(1),
+                bounded(1),
+                goroutine,
+            );
+            scenario(
+                &format!("{what}, unbounded, goroutines"),
+                probe,
+                unbounded(),
+                unbounded(),
+                goroutine,
+            );
         });
     });
 }
