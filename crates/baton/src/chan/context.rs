@@ -494,6 +494,7 @@ const SLOW_YIELD: std::time::Duration = std::time::Duration::from_micros(20);
 /// phase and park right after the pure spin; then one tries yielding again
 /// (so a machine that became idle gets the yields back, at the price of one
 /// slow yield per this many waits while it stays busy).
+#[cfg(not(loom))]
 const WAITS_WITHOUT_YIELD: u32 = 256;
 
 #[cfg(not(loom))]

@@ -139,3 +139,21 @@ fn loom_select_rendezvous_send_arm() {
         assert_eq!(t.join().unwrap(), Ok(9));
     });
 }
+
+/// A select's receive arm on a rendezvous channel (heap packet) chosen by
+/// a plain send, which writes after its claim: the select reads the packet
+/// after its wait, parking (not spinning) until the value is there.
+#[test]
+fn loom_select_rendezvous_recv_arm() {
+    model(|| {
+        let (tx, rx) = rendezvous::<u32>();
+        let t = thread::spawn(move || tx.send(4));
+        let never = never::<u32>();
+        let got = crate::select! {
+            recv(rx) -> v => v.unwrap(),
+            recv(never) -> _ => unreachable!(),
+        };
+        assert_eq!(got, 4);
+        assert_eq!(t.join().unwrap(), Ok(()));
+    });
+}

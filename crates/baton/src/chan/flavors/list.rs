@@ -95,6 +95,21 @@ struct Block<T> {
 }
 
 impl<T> Block<T> {
+    /// A fresh block, built in place on the heap: built on the stack and
+    /// moved, its `BLOCK_CAP` message slots cost the sender's (goroutine)
+    /// stack `BLOCK_CAP` times the message size, in debug builds several
+    /// times over (issue 10, item 7).
+    #[cfg(not(loom))]
+    fn new() -> Box<Block<T>> {
+        // SAFETY: all-zero bytes are a valid `Block`: a null `next`, slots
+        // with state 0 (empty) and an uninitialised message (the std
+        // atomics and the shim's `UnsafeCell` outside loom are plain
+        // wrappers of their value).
+        unsafe { Box::<Block<T>>::new_zeroed().assume_init() }
+    }
+
+    /// Loom's atomics are not valid as zero bytes: built field by field.
+    #[cfg(loom)]
     fn new() -> Box<Block<T>> {
         Box::new(Block {
             next: AtomicPtr::new(ptr::null_mut()),
