@@ -77,13 +77,19 @@ const SPIN_STEPS: u32 = 3;
 /// each way (a futex wake on the waker's side, a schedule on the sleeper's),
 /// and kanal, which yields up to 256 times before it parks, reaches 1.1 us
 /// per thread ping-pong round trip where crossbeam, flume and std (which
-/// park after a few microseconds) take about 16 us. A yield costs about a
-/// microsecond on an idle core and hands the core over on a busy one,
-/// which is what a waiter wants there too: the thread it waits for may be
-/// the one that runs. The waker of a yielding (not parked) thread pays no
-/// syscall. Past this many yields the wait is a long one, and parking
-/// frees the core.
-const YIELD_STEPS: u32 = 128;
+/// park after a few microseconds) take about 16 us. So baton yielded up to
+/// 128 times. That collapsed on a busy machine (issue 10, item 0c): a
+/// thread that keeps yielding instead of sleeping stays a runnable CPU
+/// competitor, and the scheduler serves it and its partner only their fair
+/// share among the busy programs, where a sleeper that is woken runs at
+/// once. With the load average near 10 on the 2 cores, 100,000 rendezvous
+/// hand-offs between two threads beside three busy processes did not
+/// finish in 60 s with 128 yields (nor with the time budget below), and
+/// took 0.6-1.5 s with 4 or none
+/// (`tests/regress_rendezvous_collapse_under_load.rs`). Four is what
+/// crossbeam's `Backoff` yields before it reports completion; it keeps a
+/// partner that answers within a few microseconds from costing a park.
+const YIELD_STEPS: u32 = 4;
 
 /// The most time a waiting thread spends yielding (after the pure spin)
 /// before it parks, however few of its [`YIELD_STEPS`] it has used.
