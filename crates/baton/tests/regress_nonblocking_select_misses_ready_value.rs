@@ -26,6 +26,7 @@
 //! `BATON_LINEARIZABLE_ROUNDS` scales it: the default keeps a debug run to
 //! a few seconds; `BATON_LINEARIZABLE_ROUNDS=200000` in release makes
 //! millions of selects in all.
+#![cfg(not(loom))] // the runtime is not built under loom
 
 mod common;
 

@@ -70,7 +70,7 @@
 //! | send, buffered | 21x | 3x |
 //! | send, unbounded (first of a block) | 17x | 3x |
 //! | send then receive, buffered | 23x | 6x |
-//! | rendezvous send / receive, blocking | 18x / 13x | 5x / 6x |
+//! | rendezvous send / receive, blocking | 18-27x / 13x | 5x / 6x |
 //! | `select!` send / receive arm | 16x / 24x | 3x / 7x |
 //!
 //! A goroutine's stack is small (64 KiB by default), so **a message larger

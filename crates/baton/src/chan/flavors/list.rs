@@ -101,11 +101,20 @@ impl<T> Block<T> {
     /// times over (issue 10, item 7).
     #[cfg(not(loom))]
     fn new() -> Box<Block<T>> {
-        // SAFETY: all-zero bytes are a valid `Block`: a null `next`, slots
-        // with state 0 (empty) and an uninitialised message (the std
-        // atomics and the shim's `UnsafeCell` outside loom are plain
-        // wrappers of their value).
-        unsafe { Box::<Block<T>>::new_zeroed().assume_init() }
+        // (`Box::new_zeroed` would say this in one line, but is newer than
+        // the crate's minimum Rust version.)
+        let layout = std::alloc::Layout::new::<Block<T>>();
+        // SAFETY: the layout is not zero-sized (a block holds a pointer).
+        let p = unsafe { std::alloc::alloc_zeroed(layout) }.cast::<Block<T>>();
+        if p.is_null() {
+            std::alloc::handle_alloc_error(layout);
+        }
+        // SAFETY: `p` is a fresh allocation of `Block<T>`'s layout, owned by
+        // nobody else, and all-zero bytes are a valid `Block`: a null
+        // `next`, slots with state 0 (empty) and an uninitialised message
+        // (the std atomics and the shim's `UnsafeCell` outside loom are
+        // plain wrappers of their value).
+        unsafe { Box::from_raw(p) }
     }
 
     /// Loom's atomics are not valid as zero bytes: built field by field.
