@@ -244,3 +244,21 @@ fn loom_array_last_receiver_drop_races_sends() {
 fn loom_list_last_receiver_drop_races_sends() {
     last_receiver_drop_races_sends(unbounded);
 }
+
+/// A select's receive arm on a rendezvous channel (heap packet) chosen by
+/// a plain send, which writes after its claim: the select reads the packet
+/// after its wait, parking (not spinning) until the value is there.
+#[test]
+fn loom_select_rendezvous_recv_arm() {
+    model(|| {
+        let (tx, rx) = rendezvous::<u32>();
+        let t = thread::spawn(move || tx.send(4));
+        let never = never::<u32>();
+        let got = crate::select! {
+            recv(rx) -> v => v.unwrap(),
+            recv(never) -> _ => unreachable!(),
+        };
+        assert_eq!(got, 4);
+        assert_eq!(t.join().unwrap(), Ok(()));
+    });
+}

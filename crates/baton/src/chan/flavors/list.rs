@@ -117,6 +117,30 @@ struct Block<T> {
 }
 
 impl<T> Block<T> {
+    /// A fresh block, built in place on the heap: built on the stack and
+    /// moved, its `BLOCK_CAP` message slots cost the sender's (goroutine)
+    /// stack `BLOCK_CAP` times the message size, in debug builds several
+    /// times over (issue 10, item 7).
+    #[cfg(not(loom))]
+    fn new() -> Box<Block<T>> {
+        // (`Box::new_zeroed` would say this in one line, but is newer than
+        // the crate's minimum Rust version.)
+        let layout = std::alloc::Layout::new::<Block<T>>();
+        // SAFETY: the layout is not zero-sized (a block holds a pointer).
+        let p = unsafe { std::alloc::alloc_zeroed(layout) }.cast::<Block<T>>();
+        if p.is_null() {
+            std::alloc::handle_alloc_error(layout);
+        }
+        // SAFETY: `p` is a fresh allocation of `Block<T>`'s layout, owned by
+        // nobody else, and all-zero bytes are a valid `Block`: a null
+        // `next`, slots with state 0 (empty) and an uninitialised message
+        // (the std atomics and the shim's `UnsafeCell` outside loom are
+        // plain wrappers of their value).
+        unsafe { Box::from_raw(p) }
+    }
+
+    /// Loom's atomics are not valid as zero bytes: built field by field.
+    #[cfg(loom)]
     fn new() -> Box<Block<T>> {
         Box::new(Block {
             next: AtomicPtr::new(ptr::null_mut()),

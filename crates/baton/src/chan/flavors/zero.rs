@@ -44,7 +44,7 @@ use crate::park::{Parker, Unparker};
 use crate::shim::atomic::{AtomicBool, AtomicPtr, Ordering};
 use crate::shim::{Arc, UnsafeCell};
 
-use super::super::context::{Context, Operation, Selected, Shared, Spin};
+use super::super::context::{wait_done, Context, Operation, Selected, Shared};
 use super::super::error::{RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};
 use super::super::lock::SpinMutex;
 use super::super::waker::{unpark_all, Waker};
@@ -88,13 +88,21 @@ impl<T> Packet<T> {
         })
     }
 
-    /// Waits until the other side has moved the value.
-    fn wait_ready(&self) {
-        let backoff = Backoff::new();
+    /// Whether the other side has moved the value.
+    #[inline]
+    fn is_ready(&self) -> bool {
         // Acquire: see the module docs.
-        while !self.ready.load(Ordering::Acquire) {
-            backoff.snooze();
-        }
+        self.ready.load(Ordering::Acquire)
+    }
+
+    /// Waits until the other side has moved the value, the waiter's context
+    /// having been selected: a short spin, then a park (see
+    /// `context::wait_done`). The pairer sets `ready` and *then* unparks
+    /// the context, so the park always ends. It cannot wait by spinning:
+    /// the pairer may be a select that claimed us and then runs user code
+    /// (or parks) before it writes, maybe a goroutine on our own worker.
+    fn wait_ready(&self, cx: &Context) {
+        cx.wait_done(|| self.is_ready());
     }
 
     /// Takes the value out (owner, after `ready`, or before anyone paired).
@@ -283,14 +291,19 @@ impl<T> Channel<T> {
             }
             Ok(Some(msg))
         } else {
-            // A select's send arm: ours, chosen by a sender (the value is
-            // already there), or a sender's select that we chose, which
-            // must wake up and write. The writer may be a goroutine on our
-            // own worker, so we park (not spin) until it has written.
+            // A select's send arm: a sender's select that we chose, which
+            // must wake up and write, or our own select's receive arm,
+            // chosen by a sender that writes after its claim (a select's
+            // send arm may run user code in between). Either writer may be
+            // a goroutine on our own worker, so we park (not spin) until it
+            // has written.
             if let Some(cx) = token.zero.cx.take() {
                 wait_for_writer(packet, &cx);
+            } else if !packet.is_ready() {
+                // The sender holds our select's context (its token's `cx`)
+                // and unparks it, that is us, after `ready`.
+                wait_done(&Parker::current(), || packet.is_ready());
             }
-            packet.wait_ready();
             // Empty: the select's send was abandoned.
             let msg = packet.take();
             // SAFETY: a heap packet is freed by its reader, once.
@@ -354,7 +367,7 @@ impl<T> Channel<T> {
                 }
                 Selected::Operation(_) => {
                     // Paired: leave only once the receiver took the value.
-                    packet.wait_ready();
+                    packet.wait_ready(cx);
                     Ok(())
                 }
             }
@@ -426,7 +439,7 @@ impl<T> Channel<T> {
                     Some(Err(RecvTimeoutError::Closed))
                 }
                 Selected::Operation(_) => {
-                    packet.wait_ready();
+                    packet.wait_ready(cx);
                     // Empty: the select that paired with us abandoned it.
                     packet.take().map(Ok)
                 }
@@ -548,12 +561,16 @@ fn wait_for_writer<T>(packet: &Packet<T>, cx: &Shared) {
     }
     cx.unpark();
     if handed_over {
-        let mut spin = Spin::new(None);
-        // Acquire: as `wait_ready`.
-        while !packet.ready.load(Ordering::Acquire) {
-            if !spin.next() {
-                parker.park();
-            }
+        // The writer unparks `mine` after `ready`.
+        wait_done(&parker, || packet.is_ready());
+    } else {
+        // The writer has swapped in `DONE` and stores `ready` next, with
+        // nothing in between that parks or runs user code: a bounded wait
+        // for a running writer (nobody would unpark us, so we must not
+        // park). A goroutine writer cannot be switched out between the two.
+        let backoff = Backoff::new();
+        while !packet.is_ready() {
+            backoff.snooze();
         }
     }
 }
