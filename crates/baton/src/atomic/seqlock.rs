@@ -174,8 +174,9 @@ use chunks::Chunks;
 
 use crate::atomic::Backoff;
 use crate::park::held::{self, Kind};
+use crate::park::spin::ThreadSpin;
 use crate::park::wait_queue::{WaitQueue, Waited};
-use crate::park::{wait_reason, Parker, WaitReason};
+use crate::park::{wait_reason, WaitReason};
 use crate::shim::atomic::Ordering::{Acquire, Relaxed, Release};
 use crate::shim::atomic::{fence, AtomicUsize};
 
@@ -375,8 +376,7 @@ impl<T: Copy> SeqLock<T> {
                  forever; change the value through the update closure's `&mut T` instead"
             );
         }
-        let may_spin = !cfg!(loom) && Parker::current().is_thread();
-        let backoff = Backoff::new();
+        let spin = ThreadSpin::new();
         let _reason = wait_reason(WaitReason::SeqLockWrite);
         loop {
             let s = self.seq.load(Relaxed);
@@ -392,8 +392,7 @@ impl<T: Copy> SeqLock<T> {
                 }
                 continue;
             }
-            if may_spin && !backoff.spin_is_completed() {
-                backoff.spin();
+            if spin.spin() {
                 continue;
             }
             let waited = self.waiters.wait(
@@ -422,7 +421,7 @@ impl<T: Copy> SeqLock<T> {
                 waited,
                 Waited::NotQueued | Waited::Woken(TRY_AGAIN)
             ));
-            backoff.reset();
+            spin.reset();
         }
     }
 

@@ -76,6 +76,7 @@
 pub(crate) mod held;
 pub(crate) mod hook;
 mod reason;
+pub(crate) mod spin;
 pub(crate) mod spin_lock;
 mod thread;
 pub(crate) mod wait_queue;

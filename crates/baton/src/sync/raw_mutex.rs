@@ -68,7 +68,8 @@
 //!
 //! # Spinning
 //!
-//! Before parking, a contended `lock` spins briefly (see `SpinWait`) while
+//! Before parking, a contended `lock` spins briefly
+//! ([`MutexSpin`](crate::park::spin::MutexSpin), off under loom) while
 //! nobody is parked and the mutex is not in hand-off mode: parking and being
 //! woken costs about 8 us each way on these 2-core machines, and most
 //! critical sections are far shorter.
@@ -77,6 +78,7 @@ use core::fmt;
 use core::time::Duration;
 use std::time::Instant;
 
+use crate::park::spin::MutexSpin;
 use crate::park::wait_queue::{WaitQueue, Waited};
 use crate::shim::atomic::{AtomicU32, Ordering};
 
@@ -88,11 +90,6 @@ const STARVING: u32 = 4;
 const TOKEN_RETRY: usize = 0;
 /// Token: the lock is yours; `LOCKED` stayed set for you.
 const TOKEN_HANDOFF: usize = 1;
-
-/// Whether a contended `lock` spins before parking. Off under loom, where
-/// spinning only multiplies interleavings and keeps the models from
-/// reaching the park/wake paths they are there to check.
-const SPIN: bool = !cfg!(loom);
 
 /// A waiter queued for longer than this gets the lock handed to it directly
 /// (see the module docs for why 1 ms).
@@ -207,7 +204,7 @@ impl RawMutex {
     #[cold]
     fn lock_slow(&self, deadline: Option<Instant>) -> bool {
         let _reason = crate::park::wait_reason(crate::park::WaitReason::Mutex);
-        let mut spin = SpinWait::new();
+        let mut spin = MutexSpin::new();
         // Whether we were woken to retry: then invariant 2 is our duty.
         let mut woken = false;
         // When we first parked; its address is our queue payload.
@@ -227,7 +224,7 @@ impl RawMutex {
                 }
                 continue;
             }
-            if SPIN && s & (PARKED | STARVING) == 0 && spin.spin() {
+            if s & (PARKED | STARVING) == 0 && spin.spin() {
                 continue;
             }
             if deadline.is_some_and(|d| Instant::now() >= d) {
@@ -254,7 +251,7 @@ impl RawMutex {
                 Waited::Woken(token) => {
                     debug_assert_eq!(token, TOKEN_RETRY);
                     woken = true;
-                    spin = SpinWait::new();
+                    spin = MutexSpin::new();
                 }
                 // Queued again: `PARKED` is set, our duty is done.
                 Waited::NotQueued => {}
@@ -400,50 +397,5 @@ impl fmt::Debug for RawMutex {
             .field("parked", &(s & PARKED != 0))
             .field("starving", &(s & STARVING != 0))
             .finish()
-    }
-}
-
-/// The mutex's own spin policy before parking: three rounds of 2, 4 and 8
-/// pause instructions (parking_lot's spin rounds), then park; no yields.
-///
-/// Measured with the lab's `mutex` experiment at 8 threads on 2 cores
-/// (oversubscribed, load average around 12 from other builds, so treat as
-/// rough): this policy gave baton 117 Mops/s on `contended-short` against
-/// 83 Mops/s when seven `yield_now`s followed the spins (parking_lot's full
-/// `SpinWait`), and 16.0 against 10.5 on `contended-long`. Yielding keeps
-/// more threads awake and bouncing the lock's cache line between the two
-/// cores; sleeping waiters leave the running owner alone on its fast path.
-/// `Backoff::snooze` (127 pauses, then yields) was slower still.
-///
-/// Spin audit (issue 10): bounded (three rounds), then the waiter parks, so
-/// a holder that is a parked goroutine on the same worker gets its worker
-/// back after at most 14 pause instructions.
-struct SpinWait {
-    step: u32,
-}
-
-impl SpinWait {
-    const SPIN_STEPS: u32 = 3;
-    const STEPS: u32 = 3;
-
-    fn new() -> Self {
-        Self { step: 0 }
-    }
-
-    /// Spins or yields once; `false` when it is time to park instead.
-    #[inline]
-    fn spin(&mut self) -> bool {
-        if self.step >= Self::STEPS {
-            return false;
-        }
-        self.step += 1;
-        if self.step <= Self::SPIN_STEPS {
-            for _ in 0..1u32 << self.step {
-                crate::shim::spin_loop();
-            }
-        } else {
-            crate::shim::yield_now();
-        }
-        true
     }
 }

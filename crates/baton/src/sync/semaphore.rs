@@ -48,7 +48,7 @@ use core::fmt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::atomic::Backoff;
+use crate::park::spin::SnoozeSpin;
 use crate::park::wait_queue::{Locked, WaitQueue, Waited};
 use crate::shim::atomic::{AtomicUsize, Ordering};
 
@@ -60,9 +60,6 @@ const MAX_CAPACITY: usize = usize::MAX >> 1;
 
 /// Token for a waiter whose permits were taken for it.
 const GRANTED: usize = 1;
-
-/// Spin before parking? Not under loom (see `raw_rwlock.rs`).
-const SPIN: bool = !cfg!(loom);
 
 /// A weighted semaphore with FIFO grants, Go's
 /// `golang.org/x/sync/semaphore.Weighted`.
@@ -423,9 +420,9 @@ impl Semaphore {
     /// queue. `true` once the permits are ours.
     #[cold]
     fn acquire_slow(&self, n: usize, deadline: Option<Instant>) -> bool {
-        let backoff = Backoff::new();
-        while SPIN && !backoff.is_completed() && self.state.load(Ordering::Relaxed) & QUEUED == 0 {
-            backoff.snooze();
+        let spin = SnoozeSpin::new();
+        while spin.spinning() && self.state.load(Ordering::Relaxed) & QUEUED == 0 {
+            spin.snooze();
             if self.try_take(n) {
                 return true;
             }
