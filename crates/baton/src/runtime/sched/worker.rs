@@ -71,6 +71,7 @@ use super::counters::bump;
 use super::current::{self, GoroutineCtx, Suspend};
 use super::dump_inbox;
 use super::goroutine::{Header, Job, Task};
+use super::park_state::{Commit, Wake};
 use super::ring;
 use super::shared::Shared;
 use super::shared::WorkerShared;
@@ -461,7 +462,7 @@ impl Worker {
             match current {
                 Some(e) => {
                     e.timer = 0;
-                    if e.header.park.timed_out() {
+                    if e.header.park.timed_out() == Wake::Queue {
                         e.timed_out = true;
                         drop(slab);
                         self.ready.borrow_mut().push_back(slot);
@@ -717,7 +718,7 @@ impl Worker {
                     e.header.park.commit_park()
                 };
                 bump(&mine.counters.parks);
-                if !committed {
+                if committed == Commit::TokenArrived {
                     // Unparked while switching out: run it again.
                     self.ready.borrow_mut().push_back(slot);
                 } else if let Some(deadline) = deadline {
