@@ -175,7 +175,7 @@ use chunks::Chunks;
 use crate::atomic::Backoff;
 use crate::park::held::{self, Kind};
 use crate::park::spin::ThreadSpin;
-use crate::park::wait_queue::{WaitQueue, Waited};
+use crate::park::wait_queue::{Token, WaitQueue, Waited};
 use crate::park::{wait_reason, WaitReason};
 use crate::shim::atomic::Ordering::{Acquire, Relaxed, Release};
 use crate::shim::atomic::{fence, AtomicUsize};
@@ -189,7 +189,7 @@ const FLIP: usize = 4;
 /// The bits readers ignore when comparing versions.
 const NOT_VERSION: usize = LOCKED | PARKED;
 /// The token a woken writer gets: "the lock was released, try again".
-const TRY_AGAIN: usize = 0;
+const TRY_AGAIN: Token = Token::WAKE;
 
 /// A sequence lock: lock-free snapshot reads of a small `Copy` value that
 /// never wait for a writer; writers serialised by a lock bit.
@@ -244,7 +244,7 @@ impl<T: Copy> SeqLock<T> {
         Self {
             seq: AtomicUsize::new(0),
             copies: [Chunks::new(value), Chunks::new(value)],
-            waiters: WaitQueue::new(()),
+            waiters: WaitQueue::new(),
         }
     }
 

@@ -79,7 +79,7 @@ use core::time::Duration;
 use std::time::Instant;
 
 use crate::park::spin::MutexSpin;
-use crate::park::wait_queue::{WaitQueue, Waited};
+use crate::park::wait_queue::{Token, WaitQueue, Waited};
 use crate::shim::atomic::{AtomicU32, Ordering};
 
 const LOCKED: u32 = 1;
@@ -87,9 +87,9 @@ const PARKED: u32 = 2;
 const STARVING: u32 = 4;
 
 /// Token: the lock is free (or was); go back and compete for it.
-const TOKEN_RETRY: usize = 0;
+const TOKEN_RETRY: Token = Token::WAKE;
 /// Token: the lock is yours; `LOCKED` stayed set for you.
-const TOKEN_HANDOFF: usize = 1;
+const TOKEN_HANDOFF: Token = Token::new(1);
 
 /// A waiter queued for longer than this gets the lock handed to it directly
 /// (see the module docs for why 1 ms).
@@ -115,7 +115,7 @@ pub(crate) struct RawMutex {
     state: AtomicU32,
     /// Sleeping waiters; payload = address of the waiter's start `Instant`
     /// (0 if it has none), read only by `unlock` under the queue lock.
-    queue: WaitQueue<()>,
+    queue: WaitQueue,
     policy: StarvePolicy,
 }
 
@@ -124,7 +124,7 @@ impl RawMutex {
     pub(crate) const fn new() -> Self {
         Self {
             state: AtomicU32::new(0),
-            queue: WaitQueue::new(()),
+            queue: WaitQueue::new(),
             policy: StarvePolicy::Clock,
         }
     }
@@ -140,7 +140,7 @@ impl RawMutex {
     pub(crate) fn with_policy(policy: StarvePolicy) -> Self {
         Self {
             state: AtomicU32::new(0),
-            queue: WaitQueue::new(()),
+            queue: WaitQueue::new(),
             policy,
         }
     }
@@ -150,7 +150,7 @@ impl RawMutex {
     pub(crate) const fn with_policy(policy: StarvePolicy) -> Self {
         Self {
             state: AtomicU32::new(0),
-            queue: WaitQueue::new(()),
+            queue: WaitQueue::new(),
             policy,
         }
     }

@@ -116,7 +116,7 @@ use std::time::Instant;
 
 use crate::park::held::{self, Kind};
 use crate::park::spin::SnoozeSpin;
-use crate::park::wait_queue::{Locked, WaitQueue, Waited};
+use crate::park::wait_queue::{Locked, Token, WaitQueue, Waited};
 use crate::shim::atomic::{AtomicUsize, Ordering};
 
 const WRITER: usize = 1;
@@ -130,11 +130,11 @@ const ONE_READER: usize = 1 << 4;
 const READER_OVERFLOW: usize = 1 << (usize::BITS - 1);
 
 /// Token for a queued reader: you are counted in, you hold the lock.
-const GRANTED: usize = 1;
+const GRANTED: Token = Token::new(1);
 /// Token for a queued writer: you hold the claim; wait for the readers.
-const CLAIM: usize = 2;
+const CLAIM: Token = Token::new(2);
 /// Token for the draining writer: the count reached zero once; re-check.
-const RETRY: usize = 3;
+const RETRY: Token = Token::new(3);
 
 const TOO_MANY_READERS: &str =
     "RwLock: too many readers at once (2^59 on 64-bit targets; were read guards leaked with mem::forget?)";
@@ -164,9 +164,9 @@ impl RawRwLock {
     pub(crate) const fn new() -> Self {
         Self {
             state: AtomicUsize::new(0),
-            readers: WaitQueue::new(()),
-            writers: WaitQueue::new(()),
-            drain: WaitQueue::new(()),
+            readers: WaitQueue::new(),
+            writers: WaitQueue::new(),
+            drain: WaitQueue::new(),
         }
     }
 
@@ -175,9 +175,9 @@ impl RawRwLock {
     pub(crate) fn new() -> Self {
         Self {
             state: AtomicUsize::new(0),
-            readers: WaitQueue::new(()),
-            writers: WaitQueue::new(()),
-            drain: WaitQueue::new(()),
+            readers: WaitQueue::new(),
+            writers: WaitQueue::new(),
+            drain: WaitQueue::new(),
         }
     }
 
@@ -512,7 +512,7 @@ impl RawRwLock {
     #[cold]
     fn unlock_exclusive_slow(&self) {
         let mut writers = self.writers.lock();
-        let mut readers: Option<Locked<'_, ()>> = None;
+        let mut readers: Option<Locked<'_>> = None;
         let mut s = self.state.load(Ordering::Relaxed);
         let (admitted, hand_claim) = loop {
             debug_assert!(

@@ -49,7 +49,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::park::spin::SnoozeSpin;
-use crate::park::wait_queue::{Locked, WaitQueue, Waited};
+use crate::park::wait_queue::{Locked, Token, WaitQueue, Waited};
 use crate::shim::atomic::{AtomicUsize, Ordering};
 
 const QUEUED: usize = 1;
@@ -59,7 +59,7 @@ const ONE: usize = 2;
 const MAX_CAPACITY: usize = usize::MAX >> 1;
 
 /// Token for a waiter whose permits were taken for it.
-const GRANTED: usize = 1;
+const GRANTED: Token = Token::new(1);
 
 /// A weighted semaphore with FIFO grants, Go's
 /// `golang.org/x/sync/semaphore.Weighted`.
@@ -150,7 +150,7 @@ impl Semaphore {
         Self {
             state: AtomicUsize::new(capacity * ONE),
             capacity,
-            waiters: WaitQueue::new(()),
+            waiters: WaitQueue::new(),
         }
     }
 
@@ -164,7 +164,7 @@ impl Semaphore {
         Self {
             state: AtomicUsize::new(capacity * ONE),
             capacity,
-            waiters: WaitQueue::new(()),
+            waiters: WaitQueue::new(),
         }
     }
 
@@ -476,7 +476,7 @@ impl Semaphore {
 
     /// Under the queue lock: grant waiters from the head while the head's
     /// request fits (invariant 3), then clear `QUEUED` if none is left.
-    fn grant_waiters(&self, q: &mut Locked<'_, ()>) {
+    fn grant_waiters(&self, q: &mut Locked<'_>) {
         q.wake_while(|n| {
             let mut s = self.state.load(Ordering::Relaxed);
             loop {
