@@ -59,8 +59,10 @@ use std::time::Instant;
 
 pub(crate) use crate::park::spin::ChanSpin as Spin;
 use crate::park::{Parker, Unparker};
+#[cfg(not(loom))]
+use crate::shim;
 use crate::shim::atomic::{AtomicPtr, AtomicUsize, Ordering};
-use crate::shim::{self, Arc};
+use crate::shim::Arc;
 
 /// An identifier of one blocked operation (see the module docs).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

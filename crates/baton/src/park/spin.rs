@@ -349,6 +349,7 @@ impl ThreadSpin {
 /// whose goroutines wait for something slow wastes only a few microseconds
 /// per idle period, far less than the futex round trip (about 8 us each
 /// way) it saves when it works.
+#[cfg(not(loom))] // The runtime is not built under loom.
 const WORKER_SPIN_FOR: Duration = Duration::from_micros(50);
 
 /// How long an idle worker with parked goroutines watches its inbox before
@@ -357,6 +358,7 @@ const WORKER_SPIN_FOR: Duration = Duration::from_micros(50);
 /// ping-pong; short enough that stealable work pushed meanwhile (which
 /// wakes nobody while every worker is awake) waits only a moment for a
 /// searcher.
+#[cfg(not(loom))] // The runtime is not built under loom.
 const WORKER_WATCH_FOR: Duration = Duration::from_micros(4);
 
 /// After this long, a spinning worker yields its OS thread between looks
@@ -365,6 +367,7 @@ const WORKER_WATCH_FOR: Duration = Duration::from_micros(4);
 /// whose reply it waits for, and pure spinning would hold it off for a
 /// whole time slice. Go's spinning Ms likewise mix `procyield` and
 /// `osyield`.
+#[cfg(not(loom))] // The runtime is not built under loom.
 const WORKER_SPIN_BEFORE_YIELD: Duration = Duration::from_micros(5);
 
 /// An idle worker's time-bounded spin (the scheduler's own loop, never
@@ -372,6 +375,7 @@ const WORKER_SPIN_BEFORE_YIELD: Duration = Duration::from_micros(5);
 /// spin-loop hint after each, then a look at the clock
 /// ([`keep_going`](WorkerSpin::keep_going)); once the time is up the
 /// worker searches or sleeps.
+#[cfg(not(loom))]
 #[derive(Debug)]
 pub(crate) struct WorkerSpin {
     start: Instant,
@@ -380,6 +384,7 @@ pub(crate) struct WorkerSpin {
     yield_after: Option<Duration>,
 }
 
+#[cfg(not(loom))]
 impl WorkerSpin {
     /// Spin-loop hints between two looks at the clock.
     pub(crate) const HINTS_PER_LOOK: u32 = 64;
