@@ -71,6 +71,7 @@ use super::counters::bump;
 use super::current::{self, GoroutineCtx, Suspend};
 use super::dump_inbox;
 use super::goroutine::{Header, Job, Task};
+use super::idle::{Awake, SearchEnd};
 use super::park_state::{Commit, Wake};
 use super::ring;
 use super::shared::Shared;
@@ -555,7 +556,7 @@ impl Worker {
     }
 
     fn stop_searching(&self) {
-        if self.searching.replace(false) && self.shared.idle.stop_searching() {
+        if self.searching.replace(false) && self.shared.idle.stop_searching() == SearchEnd::Last {
             // We were the last searcher and found work: there may be more,
             // so wake someone to keep looking (see `idle`).
             self.shared.idle.notify_one();
@@ -572,7 +573,8 @@ impl Worker {
         // Out of work: give the pages of deep goroutines' stacks back (see
         // `stack`), before announcing the sleep, so no waker waits on it.
         self.stacks.borrow_mut().trim_idle();
-        let last_searcher = idle.prepare_sleep(self.index, self.searching.replace(false));
+        let last_searcher =
+            idle.prepare_sleep(self.index, self.searching.replace(false)) == SearchEnd::Last;
         // The re-check after the fence: anything for us, or (if we were the
         // last searcher) anything stealable anywhere?
         let work = self.shared.shutdown.load(SeqCst)
@@ -594,7 +596,7 @@ impl Worker {
                 }
             }
         }
-        if idle.end_sleep(self.index) {
+        if idle.end_sleep(self.index) == Awake::AsSearcher {
             self.searching.set(true);
         }
     }
@@ -755,7 +757,8 @@ impl Worker {
         // holds the goroutines.
         self.answer_dumps(true);
         if self.searching.replace(false) {
-            self.shared.idle.stop_searching();
+            // Shutting down: no work to pass on, so being last means nothing.
+            let _ = self.shared.idle.stop_searching();
         }
         drop(self.local.drain());
         drop(self.shared.workers[self.index].inbox.close());
