@@ -396,7 +396,7 @@ impl<T: Copy> SeqLock<T> {
                 continue;
             }
             let waited = self.waiters.wait(
-                0,
+                (),
                 None,
                 // Under the queue's lock: queue only while the lock is held
                 // and `parked` is set, so the holder's unlock will wake us.

@@ -12,8 +12,8 @@
 //! A node carries:
 //!
 //! - an [`Unparker`] for its waiter (taken out by the waker),
-//! - a `payload` (`usize`) that the waiter chose and wakers read: a requested
-//!   weight, reader-or-writer, ...,
+//! - a `payload` (of the queue's type `P`, `()` by default) that the waiter
+//!   chose and wakers read: a requested weight, a start time, ...,
 //! - a `state` word: [`WAITING`] until a waker stores a [`Token`] in it.
 //!   The token is the primitive's message: "you were just woken, try again"
 //!   vs "you own the lock now" vs "here are your permits". The queue gives
@@ -111,38 +111,40 @@ pub(crate) enum Waited {
     TimedOut,
 }
 
-/// A FIFO of parked waiters under one spin lock. See the module docs.
-pub(crate) struct WaitQueue {
-    links: SpinLock<Links>,
+/// A FIFO of parked waiters, each with a payload `P`, under one spin lock.
+/// See the module docs.
+pub(crate) struct WaitQueue<P: Copy = ()> {
+    links: SpinLock<Links<P>>,
 }
 
 /// The queue's ends, guarded by the spin lock.
-struct Links {
-    head: *const Node,
-    tail: *const Node,
+struct Links<P> {
+    head: *const Node<P>,
+    tail: *const Node<P>,
     len: usize,
 }
 
 // SAFETY: the links are raw pointers, so not `Send` by themselves; they are
 // only reached under the spin lock, and the nodes they point to belong to
-// parked waiters and hold only `Send + Sync` data (an `Unparker`, atomics),
-// which any thread holding the lock may touch.
-unsafe impl Send for Links {}
+// parked waiters and hold only `Send + Sync` data (an `Unparker`, atomics)
+// besides the payload, which wakers on any thread read (hence `P: Sync`)
+// and copy out (hence `P: Send`).
+unsafe impl<P: Send + Sync> Send for Links<P> {}
 
 /// One waiter, on its own stack. Field rules: `payload` never changes;
 /// `prev`, `next` and `unparker` are guarded by the queue's lock; `state` is
 /// written under the lock, read without it (see the module docs).
-struct Node {
-    prev: UnsafeCell<*const Node>,
-    next: UnsafeCell<*const Node>,
-    payload: usize,
+struct Node<P> {
+    prev: UnsafeCell<*const Node<P>>,
+    next: UnsafeCell<*const Node<P>>,
+    payload: P,
     unparker: UnsafeCell<Option<Unparker>>,
     state: AtomicUsize,
     _pinned: PhantomPinned,
 }
 
-impl Node {
-    fn new(payload: usize, unparker: Unparker) -> Self {
+impl<P> Node<P> {
+    fn new(payload: P, unparker: Unparker) -> Self {
         Self {
             prev: UnsafeCell::new(ptr::null()),
             next: UnsafeCell::new(ptr::null()),
@@ -154,18 +156,20 @@ impl Node {
     }
 }
 
-const EMPTY: Links = Links {
-    head: ptr::null(),
-    tail: ptr::null(),
-    len: 0,
-};
+impl<P> Links<P> {
+    const EMPTY: Self = Links {
+        head: ptr::null(),
+        tail: ptr::null(),
+        len: 0,
+    };
+}
 
-impl WaitQueue {
+impl<P: Copy> WaitQueue<P> {
     /// An empty queue.
     #[cfg(not(loom))]
     pub(crate) const fn new() -> Self {
         Self {
-            links: SpinLock::with_value(EMPTY),
+            links: SpinLock::with_value(Links::EMPTY),
         }
     }
 
@@ -173,14 +177,14 @@ impl WaitQueue {
     #[cfg(loom)]
     pub(crate) fn new() -> Self {
         Self {
-            links: SpinLock::with_value(EMPTY),
+            links: SpinLock::with_value(Links::EMPTY),
         }
     }
 
     /// Takes the spin lock. Keep the guard briefly: wake, update state,
     /// drop. Wakes requested through it are delivered when it drops.
     #[inline]
-    pub(crate) fn lock(&self) -> Locked<'_> {
+    pub(crate) fn lock(&self) -> Locked<'_, P> {
         Locked {
             links: self.links.lock(),
             pending: Pending::default(),
@@ -209,15 +213,15 @@ impl WaitQueue {
     /// at that moment is dropped.
     pub(crate) fn wait(
         &self,
-        payload: usize,
+        payload: P,
         deadline: Option<Instant>,
-        validate: impl FnOnce(&mut Locked<'_>) -> bool,
+        validate: impl FnOnce(&mut Locked<'_, P>) -> bool,
         before_sleep: impl FnOnce(),
-        on_timeout: impl FnOnce(&mut Locked<'_>),
+        on_timeout: impl FnOnce(&mut Locked<'_, P>),
     ) -> Waited {
         let parker = Parker::current();
         let node = pin!(Node::new(payload, parker.unparker()));
-        let node: &Node = node.as_ref().get_ref();
+        let node: &Node<P> = node.as_ref().get_ref();
         {
             let mut q = self.lock();
             if !validate(&mut q) {
@@ -251,7 +255,7 @@ impl WaitQueue {
 
     /// The deadline passed: leave the queue unless a token came first.
     #[cold]
-    fn time_out(&self, node: &Node, on_timeout: impl FnOnce(&mut Locked<'_>)) -> Waited {
+    fn time_out(&self, node: &Node<P>, on_timeout: impl FnOnce(&mut Locked<'_, P>)) -> Waited {
         let mut q = self.lock();
         // Relaxed: under the lock, see the module docs.
         let token = node.state.load(Ordering::Relaxed);
@@ -265,19 +269,19 @@ impl WaitQueue {
     }
 }
 
-impl fmt::Debug for WaitQueue {
+impl<P: Copy> fmt::Debug for WaitQueue<P> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("WaitQueue").finish_non_exhaustive()
     }
 }
 
 /// Unlinks its node if the waiter unwinds while queued (invariant 3).
-struct Linked<'a> {
-    queue: &'a WaitQueue,
-    node: &'a Node,
+struct Linked<'a, P: Copy> {
+    queue: &'a WaitQueue<P>,
+    node: &'a Node<P>,
 }
 
-impl Drop for Linked<'_> {
+impl<P: Copy> Drop for Linked<'_, P> {
     fn drop(&mut self) {
         let mut q = self.queue.lock();
         if self.node.state.load(Ordering::Relaxed) == WAITING {
@@ -289,21 +293,21 @@ impl Drop for Linked<'_> {
 
 /// The queue, locked. Dropping it releases the lock, then unparks every
 /// waiter woken through it.
-pub(crate) struct Locked<'a> {
+pub(crate) struct Locked<'a, P = ()> {
     // Field order matters: fields drop in declaration order, so the lock is
     // released (`links`) before the wakes are delivered (`pending`), and no
     // syscall runs under the spin lock (invariant 4).
-    links: SpinGuard<'a, Links>,
+    links: SpinGuard<'a, Links<P>>,
     pending: Pending,
     _not_send: PhantomData<*const ()>,
 }
 
-impl Locked<'_> {
-    fn inner(&self) -> &Links {
+impl<P: Copy> Locked<'_, P> {
+    fn inner(&self) -> &Links<P> {
         &self.links
     }
 
-    fn inner_mut(&mut self) -> &mut Links {
+    fn inner_mut(&mut self) -> &mut Links<P> {
         &mut self.links
     }
 
@@ -318,7 +322,7 @@ impl Locked<'_> {
     }
 
     /// The payload of the longest-waiting waiter.
-    pub(crate) fn front(&self) -> Option<usize> {
+    pub(crate) fn front(&self) -> Option<P> {
         let head = self.inner().head;
         // SAFETY: a linked node is alive (invariant 3) and `payload` is
         // immutable.
@@ -328,7 +332,7 @@ impl Locked<'_> {
     /// Wakes the longest-waiting waiter with `token`; returns its payload,
     /// or `None` if the queue is empty. The unpark happens when this guard
     /// drops.
-    pub(crate) fn wake_front(&mut self, token: Token) -> Option<usize> {
+    pub(crate) fn wake_front(&mut self, token: Token) -> Option<P> {
         let head = self.inner().head;
         if head.is_null() {
             return None;
@@ -340,7 +344,7 @@ impl Locked<'_> {
     /// Wakes waiters from the front while `pick(payload)` returns a token
     /// for them; stops at the first `None` (FIFO: nobody overtakes it).
     /// Returns how many were woken.
-    pub(crate) fn wake_while(&mut self, mut pick: impl FnMut(usize) -> Option<Token>) -> usize {
+    pub(crate) fn wake_while(&mut self, mut pick: impl FnMut(P) -> Option<Token>) -> usize {
         let mut woken = 0;
         while let Some(payload) = self.front() {
             match pick(payload) {
@@ -365,7 +369,7 @@ impl Locked<'_> {
     ///
     /// `node` is unlinked, its `state` is `WAITING`, and it stays alive and
     /// in place until unlinked (invariant 3).
-    unsafe fn push_back(&mut self, node: &Node) {
+    unsafe fn push_back(&mut self, node: &Node<P>) {
         let inner = self.inner_mut();
         let tail = inner.tail;
         node.prev.with_mut(|p| {
@@ -391,7 +395,7 @@ impl Locked<'_> {
     /// # Safety
     ///
     /// `node` is linked in this queue.
-    unsafe fn unlink(&mut self, node: &Node) {
+    unsafe fn unlink(&mut self, node: &Node<P>) {
         // SAFETY: we hold the lock, which guards the links.
         let prev = node.prev.with(|p| unsafe { *p });
         // SAFETY: as above.
@@ -420,7 +424,7 @@ impl Locked<'_> {
     /// # Safety
     ///
     /// `node` is linked in this queue.
-    unsafe fn wake(&mut self, node: *const Node, token: Token) -> usize {
+    unsafe fn wake(&mut self, node: *const Node<P>, token: Token) -> P {
         debug_assert_ne!(token.0, WAITING, "`Token::new` rules this out");
         // SAFETY: linked, hence alive until we store its token below.
         let node = unsafe { &*node };
@@ -437,7 +441,7 @@ impl Locked<'_> {
     }
 }
 
-impl fmt::Debug for Locked<'_> {
+impl<P: Copy> fmt::Debug for Locked<'_, P> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Locked")
             .field("len", &self.len())

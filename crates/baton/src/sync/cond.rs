@@ -223,7 +223,7 @@ impl Cond {
     fn wait_raw(&self, raw: &RawMutex, deadline: Option<Instant>) -> bool {
         let _reason = crate::park::wait_reason(crate::park::WaitReason::Cond);
         let waited = self.queue.wait(
-            0,
+            (),
             deadline,
             |_| {
                 self.waiters.fetch_add(1, Ordering::Relaxed);

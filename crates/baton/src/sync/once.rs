@@ -180,7 +180,7 @@ impl Once {
                     self.check_not_recursive();
                     let _reason = crate::park::wait_reason(crate::park::WaitReason::Once);
                     self.queue
-                        .wait(0, None, |_| self.enqueue_if_running(), || {}, |_| {});
+                        .wait((), None, |_| self.enqueue_if_running(), || {}, |_| {});
                 }
             }
         }

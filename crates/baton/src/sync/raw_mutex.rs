@@ -109,13 +109,45 @@ pub(crate) enum StarvePolicy {
     Never,
 }
 
+/// A queued waiter's start time, by address: the `start` local of its
+/// `lock_slow` frame, which outlives the waiter's time in the queue and is
+/// not written while it is queued. The wait-queue payload of [`RawMutex`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct StartRef(core::ptr::NonNull<Instant>);
+
+// SAFETY: a `StartRef` is only dereferenced (`get`) by an unlocker under the
+// queue lock while its waiter is queued, when the `Instant` it points to is
+// alive and not written; `Instant` is `Sync`, so reading it from the
+// unlocker's thread is fine.
+unsafe impl Send for StartRef {}
+// SAFETY: as above: shared `StartRef`s only ever read the `Instant`.
+unsafe impl Sync for StartRef {}
+
+impl StartRef {
+    fn new(start: &Instant) -> Self {
+        Self(core::ptr::NonNull::from(start))
+    }
+
+    /// The start time.
+    ///
+    /// # Safety
+    ///
+    /// The waiter this came from is still queued: the caller holds the
+    /// queue lock and read this payload from the queue under it.
+    unsafe fn get(self) -> Instant {
+        // SAFETY: the caller's contract keeps the waiter's frame, and so its
+        // `start`, alive and unwritten.
+        unsafe { *self.0.as_ptr() }
+    }
+}
+
 /// The mutex state machine. See the module docs.
 pub(crate) struct RawMutex {
     /// See the state table.
     state: AtomicU32,
-    /// Sleeping waiters; payload = address of the waiter's start `Instant`
-    /// (0 if it has none), read only by `unlock` under the queue lock.
-    queue: WaitQueue,
+    /// Sleeping waiters; payload = the waiter's start time, if it has one,
+    /// read only by `unlock` under the queue lock.
+    queue: WaitQueue<Option<StartRef>>,
     policy: StarvePolicy,
 }
 
@@ -233,7 +265,7 @@ impl RawMutex {
             if self.policy == StarvePolicy::Clock && start.is_none() {
                 start = Some(Instant::now());
             }
-            let payload = start.as_ref().map_or(0, |t| t as *const Instant as usize);
+            let payload = start.as_ref().map(StartRef::new);
             let waited = self.queue.wait(
                 payload,
                 deadline,
@@ -367,22 +399,21 @@ impl RawMutex {
     }
 
     /// Whether the waiter whose payload is `front` has waited too long.
-    fn is_starving(&self, front: usize) -> bool {
+    fn is_starving(&self, front: Option<StartRef>) -> bool {
         match self.policy {
             #[cfg(test)]
             StarvePolicy::Always => true,
             #[cfg(any(test, loom))]
             StarvePolicy::Never => false,
             StarvePolicy::Clock => {
-                if front == 0 {
+                let Some(front) = front else {
                     return false;
-                }
-                // SAFETY: a queued waiter's payload is the address of the
-                // `start` local of its `lock_slow` frame, which outlives its
-                // time in the queue; we hold the queue lock, so it is still
-                // queued (it cannot leave without that lock) and the frame
-                // is alive. `start` is not written while it is queued.
-                let start = unsafe { *(front as *const Instant) };
+                };
+                // SAFETY: `front` is the payload of the queue's front
+                // waiter, read under the queue lock we hold (the caller's
+                // `q`), so that waiter is still queued (it cannot leave
+                // without that lock): `StartRef::get`'s contract.
+                let start = unsafe { front.get() };
                 start.elapsed() >= STARVATION_THRESHOLD
             }
         }

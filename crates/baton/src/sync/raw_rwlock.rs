@@ -286,7 +286,7 @@ impl RawRwLock {
                 continue;
             }
             let waited = self.readers.wait(
-                0,
+                (),
                 deadline,
                 |_| self.enter_or_mark(READERS_PARKED, |s| s & WRITER == 0, ONE_READER),
                 || {},
@@ -428,7 +428,7 @@ impl RawRwLock {
                 continue;
             }
             let waited = self.writers.wait(
-                0,
+                (),
                 deadline,
                 |_| self.enter_or_mark(WRITERS_PARKED, |s| s & WRITER == 0, WRITER),
                 || {},
@@ -465,7 +465,7 @@ impl RawRwLock {
                 continue;
             }
             let waited = self.drain.wait(
-                0,
+                (),
                 deadline,
                 |_| {
                     // Acquire on the load and on failure: a zero count read

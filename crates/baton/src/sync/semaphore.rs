@@ -124,8 +124,8 @@ pub struct Semaphore {
     state: AtomicUsize,
     /// Fixed at construction.
     capacity: usize,
-    /// Waiters, each with its request as payload.
-    waiters: WaitQueue,
+    /// Waiters, each with its request (a number of permits) as payload.
+    waiters: WaitQueue<usize>,
 }
 
 impl Semaphore {
@@ -476,7 +476,7 @@ impl Semaphore {
 
     /// Under the queue lock: grant waiters from the head while the head's
     /// request fits (invariant 3), then clear `QUEUED` if none is left.
-    fn grant_waiters(&self, q: &mut Locked<'_>) {
+    fn grant_waiters(&self, q: &mut Locked<'_, usize>) {
         q.wake_while(|n| {
             let mut s = self.state.load(Ordering::Relaxed);
             loop {

@@ -281,7 +281,7 @@ impl WaitGroup {
     fn wait_slow(&self, deadline: Option<Instant>) -> bool {
         let _reason = crate::park::wait_reason(crate::park::WaitReason::WaitGroup);
         let waited = self.queue.wait(
-            0,
+            (),
             deadline,
             |_| self.enqueue_if_counting(),
             || {},

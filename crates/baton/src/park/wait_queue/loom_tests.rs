@@ -19,7 +19,7 @@ const PERMIT: Token = Token::new(1);
 fn acquire(s: &Sem, deadline: Option<Instant>) -> bool {
     let mut took = false;
     match s.q.wait(
-        0,
+        (),
         deadline,
         |_| {
             if s.free.load(Ordering::Relaxed) > 0 {

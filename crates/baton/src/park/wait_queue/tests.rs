@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// Spins (politely) until the queue holds `n` waiters.
-fn until_len(q: &WaitQueue, n: usize) {
+fn until_len<P: Copy>(q: &WaitQueue<P>, n: usize) {
     let start = Instant::now();
     while q.lock().len() != n {
         assert!(
