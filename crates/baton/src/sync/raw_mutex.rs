@@ -69,7 +69,7 @@
 //! # Spinning
 //!
 //! Before parking, a contended `lock` spins briefly
-//! ([`MutexSpin`](crate::park::spin::MutexSpin), off under loom) while
+//! ([`MutexSpin`], off under loom) while
 //! nobody is parked and the mutex is not in hand-off mode: parking and being
 //! woken costs about 8 us each way on these 2-core machines, and most
 //! critical sections are far shorter.

@@ -20,7 +20,7 @@
 //! - **Writers are served in FIFO order**, each handed the claim directly
 //!   by the writer before it (no barging while writers are queued).
 //! - Before parking, both sides spin briefly
-//!   ([`SnoozeSpin`](crate::park::spin::SnoozeSpin), off under loom):
+//!   ([`SnoozeSpin`], off under loom):
 //!   critical sections are usually shorter than a park/unpark round trip
 //!   (about 16 us between cores on the project's machines). Spin audit
 //!   (issue 10): every spin here is bounded (127 pauses, then 4 yields) and

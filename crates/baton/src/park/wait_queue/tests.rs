@@ -311,3 +311,10 @@ fn wait_goes_through_the_hook() {
     assert_eq!(r, Waited::TimedOut);
     assert_eq!(HOOK.0.load(O::SeqCst), 1);
 }
+
+#[test]
+#[should_panic(expected = "usize::MAX is reserved by the wait queue")]
+fn token_max_is_refused() {
+    let max = std::hint::black_box(usize::MAX);
+    let _ = Token::new(max);
+}
