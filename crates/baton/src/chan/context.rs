@@ -38,9 +38,9 @@
 //! # Spin, then park
 //!
 //! A waiting **thread** spins a little, then yields its time slice a number
-//! of times, before it parks (see [`SPIN_STEPS`], [`YIELD_STEPS`] and
-//! [`YIELD_BUDGET`]: the yields stop after a few tens of microseconds, so a
-//! busy machine cannot stretch them into milliseconds); a
+//! of times, before it parks (the policy and its numbers are
+//! `park::spin::ChanSpin`: the yields stop after a few tens of microseconds,
+//! so a busy machine cannot stretch them into milliseconds); a
 //! waiting **goroutine** never spins, because the
 //! goroutine it waits for may need the very worker it would spin on.
 //!
@@ -57,51 +57,12 @@ use core::fmt;
 use core::ptr;
 use std::time::Instant;
 
+pub(crate) use crate::park::spin::ChanSpin as Spin;
 use crate::park::{Parker, Unparker};
+#[cfg(not(loom))]
+use crate::shim;
 use crate::shim::atomic::{AtomicPtr, AtomicUsize, Ordering};
-use crate::shim::{self, Arc};
-
-/// Pure spin steps before a waiting thread starts yielding: step `k`
-/// spins `2^k` pause instructions, so the three steps spin 14 pauses (well
-/// under a microsecond) in all: enough for a partner running on the other
-/// core that is about to answer, and short enough that on an
-/// oversubscribed core the waiter soon yields to the thread it waits for.
-/// In the lab's `chan` experiment on the shared 2-core machine, six steps
-/// (about 126 pauses) with a 20 us budget gave the thread cases roughly
-/// half the throughput of this setting.
-const SPIN_STEPS: u32 = 3;
-
-/// Time-slice yields after the pure spin, before a waiting thread parks.
-///
-/// On this project's 2-core VMs, waking a parked thread costs about 8 us
-/// each way (a futex wake on the waker's side, a schedule on the sleeper's),
-/// and kanal, which yields up to 256 times before it parks, reaches 1.1 us
-/// per thread ping-pong round trip where crossbeam, flume and std (which
-/// park after a few microseconds) take about 16 us. So baton yielded up to
-/// 128 times. That collapsed on a busy machine (issue 10, item 0c): a
-/// thread that keeps yielding instead of sleeping stays a runnable CPU
-/// competitor, and the scheduler serves it and its partner only their fair
-/// share among the busy programs, where a sleeper that is woken runs at
-/// once. With the load average near 10 on the 2 cores, 100,000 rendezvous
-/// hand-offs between two threads beside three busy processes did not
-/// finish in 60 s with 128 yields (nor with the time budget below), and
-/// took 0.6-1.5 s with 4 or none
-/// (`tests/regress_rendezvous_collapse_under_load.rs`). Four is what
-/// crossbeam's `Backoff` yields before it reports completion; it keeps a
-/// partner that answers within a few microseconds from costing a park.
-const YIELD_STEPS: u32 = 4;
-
-/// The most time a waiting thread spends yielding (after the pure spin)
-/// before it parks, however few of its [`YIELD_STEPS`] it has used.
-///
-/// On an idle core a yield returns in about a microsecond, so this budget
-/// leaves the yield steps above untouched. On a busy machine a yield hands
-/// the core to another runnable program for up to a whole time slice
-/// (milliseconds), and the partner we wait for may need that very core:
-/// 128 such yields made each rendezvous hand-off take milliseconds (issue
-/// 10, item 0c). Past this budget the waiter parks, and the futex wake of a
-/// sleeper preempts a busy program at once, where a yielder waits its turn.
-const YIELD_BUDGET: std::time::Duration = std::time::Duration::from_micros(50);
+use crate::shim::Arc;
 
 /// An identifier of one blocked operation (see the module docs).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -422,117 +383,3 @@ impl fmt::Debug for Context {
         self.shared.fmt(f)
     }
 }
-
-/// The spin-before-park policy (see [`SPIN_STEPS`] and [`YIELD_STEPS`]):
-/// call [`next`](Spin::next) between checks of a condition; it returns
-/// `false` when it is time to park instead. It never spins inside a
-/// goroutine (checked on the first call, so an operation that succeeds at
-/// once pays nothing), nor under loom, nor past `deadline`.
-pub(crate) struct Spin {
-    /// Steps taken; `u32::MAX` = never spin.
-    step: u32,
-    deadline: Option<Instant>,
-    /// When the yield phase must end ([`YIELD_BUDGET`] after its first
-    /// yield); set on that first yield.
-    yield_end: Option<Instant>,
-}
-
-impl Spin {
-    /// A spin that stops at `deadline`.
-    #[inline]
-    pub(crate) fn new(deadline: Option<Instant>) -> Self {
-        Spin {
-            step: 0,
-            deadline,
-            yield_end: None,
-        }
-    }
-
-    /// Waits a little; `false` when spinning should stop.
-    #[inline]
-    pub(crate) fn next(&mut self) -> bool {
-        if cfg!(loom) || self.step == u32::MAX {
-            return false;
-        }
-        if self.step == 0 && crate::park::in_goroutine() {
-            self.step = u32::MAX;
-            return false;
-        }
-        self.step += 1;
-        if self.step <= SPIN_STEPS {
-            for _ in 0..1u32 << self.step {
-                shim::spin_loop();
-            }
-            return true;
-        }
-        if self.step > SPIN_STEPS + YIELD_STEPS {
-            return false;
-        }
-        let now = Instant::now();
-        if self.yield_end.is_none() && yields_are_slow() {
-            // A busy machine (see `SLOW_YIELD`): park at once.
-            self.step = u32::MAX;
-            return false;
-        }
-        let end = *self.yield_end.get_or_insert(now + YIELD_BUDGET);
-        if now >= end || self.deadline.is_some_and(|d| now >= d) {
-            return false;
-        }
-        shim::yield_now();
-        if now.elapsed() >= SLOW_YIELD {
-            // The core went to another program: look once more (the caller
-            // re-checks its condition), then park.
-            note_slow_yield();
-            self.step = SPIN_STEPS + YIELD_STEPS;
-        }
-        true
-    }
-}
-
-/// A yield that kept the caller off the core this long means another
-/// runnable program took the core (on an idle core a yield returns in about
-/// a microsecond): the machine is busy, and each further yield would hand
-/// that program a whole time slice while the partner we wait for waits for
-/// a core too.
-const SLOW_YIELD: std::time::Duration = std::time::Duration::from_micros(20);
-
-/// After a slow yield, this many of the thread's next waits skip the yield
-/// phase and park right after the pure spin; then one tries yielding again
-/// (so a machine that became idle gets the yields back, at the price of one
-/// slow yield per this many waits while it stays busy).
-#[cfg(not(loom))]
-const WAITS_WITHOUT_YIELD: u32 = 256;
-
-#[cfg(not(loom))]
-shim::thread_local! {
-    /// Waits left that skip the yield phase (see `WAITS_WITHOUT_YIELD`).
-    static SKIP_YIELDS: core::cell::Cell<u32> = const { core::cell::Cell::new(0) };
-}
-
-/// Whether this wait should skip yielding (counts one skipped wait).
-#[cfg(not(loom))]
-fn yields_are_slow() -> bool {
-    SKIP_YIELDS
-        .try_with(|c| {
-            let n = c.get();
-            if n > 0 {
-                c.set(n - 1);
-            }
-            n > 0
-        })
-        .unwrap_or(false)
-}
-
-#[cfg(not(loom))]
-fn note_slow_yield() {
-    let _ = SKIP_YIELDS.try_with(|c| c.set(WAITS_WITHOUT_YIELD));
-}
-
-// Loom never reaches the yield phase (`Spin::next` returns first).
-#[cfg(loom)]
-fn yields_are_slow() -> bool {
-    true
-}
-
-#[cfg(loom)]
-fn note_slow_yield() {}

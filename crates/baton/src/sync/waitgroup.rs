@@ -47,7 +47,7 @@ use core::fmt;
 use core::time::Duration;
 use std::time::Instant;
 
-use crate::park::wait_queue::{WaitQueue, Waited};
+use crate::park::wait_queue::{Token, WaitQueue, Waited};
 use crate::shim::atomic::{AtomicU64, Ordering};
 
 const WAITERS_MASK: u64 = 0xFFFF_FFFF;
@@ -80,7 +80,7 @@ const COUNTER_SHIFT: u32 = 32;
 pub struct WaitGroup {
     /// See the state table.
     state: AtomicU64,
-    queue: WaitQueue<()>,
+    queue: WaitQueue,
 }
 
 impl WaitGroup {
@@ -94,7 +94,7 @@ impl WaitGroup {
     pub const fn new() -> Self {
         Self {
             state: AtomicU64::new(0),
-            queue: WaitQueue::new(()),
+            queue: WaitQueue::new(),
         }
     }
 
@@ -103,7 +103,7 @@ impl WaitGroup {
     pub fn new() -> Self {
         Self {
             state: AtomicU64::new(0),
-            queue: WaitQueue::new(()),
+            queue: WaitQueue::new(),
         }
     }
 
@@ -281,7 +281,7 @@ impl WaitGroup {
     fn wait_slow(&self, deadline: Option<Instant>) -> bool {
         let _reason = crate::park::wait_reason(crate::park::WaitReason::WaitGroup);
         let waited = self.queue.wait(
-            0,
+            (),
             deadline,
             |_| self.enqueue_if_counting(),
             || {},
@@ -319,7 +319,7 @@ impl WaitGroup {
     #[cold]
     fn release_waiters(&self) {
         let mut q = self.queue.lock();
-        let n = q.wake_all(0) as u64;
+        let n = q.wake_all(Token::WAKE) as u64;
         self.state.fetch_sub(n, Ordering::Relaxed);
     }
 }
