@@ -58,7 +58,7 @@
 //! - **Blocking** (`send`, `recv`, `select`, iteration) parks through
 //!   baton's park layer: a goroutine frees its worker for others, a thread
 //!   sleeps. A waiting thread spins for a few microseconds first (see
-//!   `context.rs`: waking a sleeping thread costs far more than a short
+//!   `waiter.rs`: waking a sleeping thread costs far more than a short
 //!   spin on these machines); a goroutine never spins.
 //! - **Order.** Each channel is FIFO: values from one sender arrive in the
 //!   order sent. Waiting receivers are not served in strict arrival order
@@ -117,11 +117,11 @@
 //! unparks the waiter after it has made the change. A goroutine never spins
 //! (the one it waits for may need its worker); a thread spins a few
 //! microseconds, and stops yielding at once when the machine is busy
-//! (`context.rs`, the `Spin` policy). The loops that spin without
+//! (`waiter.rs`, the `Spin` policy). The loops that spin without
 //! parking are each bounded by a step that the other side takes without
 //! parking or running user code in between, stated at each loop:
 //!
-//! - `context.rs` `wait_packet`: the selector stores the packet in the same
+//! - `waiter.rs` `wait_packet`: the selector stores the packet in the same
 //!   spin-locked section as its selecting CAS.
 //! - `zero.rs` `wait_for_writer` (after the writer has passed): the writer
 //!   stores `ready` right after its swap.
@@ -162,7 +162,7 @@
 //! One file per flavour under `flavors/` (habit 12), each with a two-phase
 //! operation pair — `start_send`/`write`, `start_recv`/`read` — shared by
 //! the plain operations and by `select` (habit 13), as in crossbeam-channel,
-//! whose design this follows. `context.rs` (a blocked operation's
+//! whose design this follows. `waiter.rs` (a blocked operation's
 //! rendezvous point and the spin-then-park policy), `waker.rs` (who is
 //! blocked on each side, and the no-lost-wake-up argument), `select/`
 //! (the select algorithm, the builder, the macro).
@@ -195,7 +195,7 @@
 //!   the due time as its deadline; no thread, no heap entry, nothing to
 //!   leak when a timer is dropped unread.
 
-mod context;
+mod waiter;
 mod counter;
 mod error;
 mod flavors;

@@ -30,7 +30,7 @@
 use crate::shim::atomic::{AtomicBool, Ordering};
 use crate::shim::{self, Arc};
 
-use super::context::{Context, Operation, Selected, Shared};
+use super::waiter::{Context, Operation, Selected, Shared};
 use super::lock::SpinMutex;
 
 /// One blocked operation.

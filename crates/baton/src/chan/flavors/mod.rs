@@ -26,7 +26,7 @@ pub(crate) mod zero;
 
 use std::time::Instant;
 
-use super::context::{Context, Operation, Selected, Spin};
+use super::waiter::{Context, Operation, Selected, Spin};
 use super::error::{RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};
 use super::waker::SyncWaker;
 use crate::park::{self, WaitReason};

@@ -25,7 +25,7 @@
 
 use std::time::{Duration, Instant};
 
-use super::super::context::{Context, Operation, Selected};
+use super::super::waiter::{Context, Operation, Selected};
 use super::super::error::{RecvTimeoutError, TryRecvError};
 use super::super::lock::SpinMutex;
 use super::super::waker::SyncWaker;

@@ -33,7 +33,7 @@
 //! `ready` is stored with `Release` after the value moved and loaded with
 //! `Acquire` before it is used or the frame is left, so the value (or its
 //! absence) is visible. The rest is ordered by the lock and by the context
-//! (`context.rs`).
+//! (`waiter.rs`).
 
 use core::marker::PhantomData;
 use core::ptr;
@@ -44,7 +44,7 @@ use crate::park::{Parker, Unparker};
 use crate::shim::atomic::{AtomicBool, AtomicPtr, Ordering};
 use crate::shim::{Arc, UnsafeCell};
 
-use super::super::context::{wait_done, Context, Operation, Selected, Shared};
+use super::super::waiter::{wait_done, Context, Operation, Selected, Shared};
 use super::super::error::{RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};
 use super::super::lock::SpinMutex;
 use super::super::waker::{unpark_all, Waker};
@@ -97,7 +97,7 @@ impl<T> Packet<T> {
 
     /// Waits until the other side has moved the value, the waiter's context
     /// having been selected: a short spin, then a park (see
-    /// `context::wait_done`). The pairer sets `ready` and *then* unparks
+    /// `waiter::wait_done`). The pairer sets `ready` and *then* unparks
     /// the context, so the park always ends. It cannot wait by spinning:
     /// the pairer may be a select that claimed us and then runs user code
     /// (or parks) before it writes, maybe a goroutine on our own worker.

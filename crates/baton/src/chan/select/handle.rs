@@ -4,7 +4,7 @@
 
 use std::time::Instant;
 
-use super::super::context::{Context, Operation};
+use super::super::waiter::{Context, Operation};
 use super::super::flavors::Token;
 use super::super::receiver::ReceiverFlavor;
 use super::super::sender::SenderFlavor;

@@ -28,7 +28,7 @@
 
 use std::time::Instant;
 
-use super::super::context::{Context, Operation, Selected};
+use super::super::waiter::{Context, Operation, Selected};
 use super::super::flavors::Token;
 use super::handle::SelectHandle;
 use crate::shim;
