@@ -188,14 +188,13 @@
 //!   (spin) lock: it has no buffer to split.
 //! - **Building on `park::WaitQueue`**: its waiters wait on one queue; a
 //!   select waits on many at once and must be completed by exactly one, so
-//!   the channel wakers hold per-wait contexts whose state word is claimed
+//!   the channel wakers hold per-wait waiters whose state word is claimed
 //!   by one CAS (crossbeam's scheme).
 //! - **A timer thread for `after`/`tick`**: clock channels compute their
 //!   value from the clock when asked, and a waiting receiver parks with
 //!   the due time as its deadline; no thread, no heap entry, nothing to
 //!   leak when a timer is dropped unread.
 
-mod waiter;
 mod counter;
 mod error;
 mod flavors;
@@ -204,6 +203,7 @@ mod lock;
 mod receiver;
 mod select;
 mod sender;
+mod waiter;
 mod waker;
 
 pub use error::{

@@ -223,9 +223,9 @@ impl<T> Receiver<T> {
     /// ```
     pub fn is_closed(&self) -> bool {
         match &self.flavor {
-            ReceiverFlavor::Array(h) => h.chan.is_disconnected(),
-            ReceiverFlavor::List(h) => h.chan.is_disconnected(),
-            ReceiverFlavor::Zero(h) => h.chan.is_disconnected(),
+            ReceiverFlavor::Array(h) => h.chan.is_closed(),
+            ReceiverFlavor::List(h) => h.chan.is_closed(),
+            ReceiverFlavor::Zero(h) => h.chan.is_closed(),
             ReceiverFlavor::Timer(..) | ReceiverFlavor::Never => false,
         }
     }
@@ -288,17 +288,17 @@ impl<T> Drop for Receiver<T> {
             // when the last sender goes.
             ReceiverFlavor::Array(h) => {
                 if h.release(false) {
-                    h.chan.disconnect_receivers();
+                    h.chan.close_receivers();
                 }
             }
             ReceiverFlavor::List(h) => {
                 if h.release(false) {
-                    h.chan.disconnect_receivers();
+                    h.chan.close_receivers();
                 }
             }
             ReceiverFlavor::Zero(h) => {
                 if h.release(false) {
-                    h.chan.disconnect();
+                    h.chan.close();
                 }
             }
             ReceiverFlavor::Timer(..) | ReceiverFlavor::Never => {}

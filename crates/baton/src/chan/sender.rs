@@ -145,7 +145,7 @@ impl<T> Sender<T> {
     /// assert_eq!(rx.recv(), Err(RecvError::Closed));
     /// ```
     pub fn close(&self) {
-        dispatch!(self, c => { c.disconnect(); })
+        dispatch!(self, c => { c.close(); })
     }
 
     /// Whether the channel is closed (by [`close`](Self::close), by the last
@@ -158,7 +158,7 @@ impl<T> Sender<T> {
     /// assert!(tx.is_closed());
     /// ```
     pub fn is_closed(&self) -> bool {
-        dispatch!(self, c => c.is_disconnected())
+        dispatch!(self, c => c.is_closed())
     }
 
     /// Values in the channel now (always 0 for a rendezvous channel).

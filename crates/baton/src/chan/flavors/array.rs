@@ -409,8 +409,8 @@ impl<T> Channel<T> {
     /// messages, which nobody can receive any more. Stops at a slot still
     /// being written (or whose send was forgotten): what is left there and
     /// after it is dropped with the channel.
-    pub(crate) fn disconnect_receivers(&self) -> bool {
-        let first = self.disconnect();
+    pub(crate) fn close_receivers(&self) -> bool {
+        let first = self.close();
         // No receiver is left to race with: we are the only one moving
         // `head`. Senders can no longer claim (the mark is set).
         let tail = self.tail.load(Ordering::SeqCst) & !self.mark_bit;
@@ -528,19 +528,19 @@ impl<T> Channel<T> {
     }
 
     /// Closes the channel; `true` if this call closed it.
-    pub(crate) fn disconnect(&self) -> bool {
+    pub(crate) fn close(&self) -> bool {
         // SeqCst: a change like any other for the wakers' Dekker pairs.
         let tail = self.tail.fetch_or(self.mark_bit, Ordering::SeqCst);
         if tail & self.mark_bit == 0 {
-            self.senders.disconnect();
-            self.receivers.disconnect();
+            self.senders.close();
+            self.receivers.close();
             true
         } else {
             false
         }
     }
 
-    pub(crate) fn is_disconnected(&self) -> bool {
+    pub(crate) fn is_closed(&self) -> bool {
         self.tail.load(Ordering::SeqCst) & self.mark_bit != 0
     }
 
@@ -566,7 +566,7 @@ impl<T> TwoPhase for Channel<T> {
     fn block(&self, token: &mut Token, deadline: Option<Instant>, send: bool) -> bool {
         if send {
             super::block_on(&self.senders, token, deadline, super::reason(true), || {
-                !self.is_full() || self.is_disconnected()
+                !self.is_full() || self.is_closed()
             })
         } else {
             super::block_on(
@@ -574,7 +574,7 @@ impl<T> TwoPhase for Channel<T> {
                 token,
                 deadline,
                 super::reason(false),
-                || !self.is_empty() || self.is_disconnected(),
+                || !self.is_empty() || self.is_closed(),
             )
         }
     }

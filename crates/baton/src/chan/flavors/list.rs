@@ -541,8 +541,8 @@ impl<T> Channel<T> {
     /// messages, which nobody can receive any more. Stops at a slot still
     /// being written (or whose send was forgotten): it and what follows are
     /// dropped with the channel.
-    pub(crate) fn disconnect_receivers(&self) -> bool {
-        let first = self.disconnect();
+    pub(crate) fn close_receivers(&self) -> bool {
+        let first = self.close();
         let token = &mut Token::default();
         // No receiver is left: each claim takes the head slot. The head
         // moves before the message is dropped, so a panicking `Drop` leaves
@@ -614,17 +614,17 @@ impl<T> Channel<T> {
     }
 
     /// Closes the channel; `true` if this call closed it.
-    pub(crate) fn disconnect(&self) -> bool {
+    pub(crate) fn close(&self) -> bool {
         let tail = self.tail.index.fetch_or(MARK_BIT, Ordering::SeqCst);
         if tail & MARK_BIT == 0 {
-            self.receivers.disconnect();
+            self.receivers.close();
             true
         } else {
             false
         }
     }
 
-    pub(crate) fn is_disconnected(&self) -> bool {
+    pub(crate) fn is_closed(&self) -> bool {
         self.tail.index.load(Ordering::SeqCst) & MARK_BIT != 0
     }
 
@@ -648,7 +648,7 @@ impl<T> TwoPhase for Channel<T> {
             token,
             deadline,
             super::reason(false),
-            || !self.is_empty() || self.is_disconnected(),
+            || !self.is_empty() || self.is_closed(),
         )
     }
 }

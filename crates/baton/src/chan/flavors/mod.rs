@@ -26,8 +26,8 @@ pub(crate) mod zero;
 
 use std::time::Instant;
 
-use super::waiter::{Context, Operation, Selected, Spin};
 use super::error::{RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};
+use super::waiter::{Operation, Selected, Spin, Waiter};
 use super::waker::SyncWaker;
 use crate::park::{self, WaitReason};
 
@@ -220,13 +220,13 @@ pub(crate) fn block_on(
     may_be_ready: impl FnOnce() -> bool,
 ) -> bool {
     let _why = park::wait_reason(why);
-    Context::with(|cx| {
+    Waiter::with(|cx| {
         let oper = Operation::hook(token);
         waker.register(oper, cx);
         let pre_aborted = may_be_ready() && cx.try_select(Selected::Aborted).is_ok();
         match cx.wait_until(deadline) {
             Selected::Waiting => unreachable!("wait_until returned while waiting"),
-            sel @ (Selected::Aborted | Selected::Disconnected) => {
+            sel @ (Selected::Aborted | Selected::Closed) => {
                 waker.unregister(oper);
                 sel == Selected::Aborted && !pre_aborted
             }

@@ -25,9 +25,9 @@
 
 use std::time::{Duration, Instant};
 
-use super::super::waiter::{Context, Operation, Selected};
 use super::super::error::{RecvTimeoutError, TryRecvError};
 use super::super::lock::SpinMutex;
+use super::super::waiter::{Operation, Selected, Waiter};
 use super::super::waker::SyncWaker;
 use super::Token;
 
@@ -93,7 +93,7 @@ impl Channel {
             };
             let mut token = Token::default();
             let _why = crate::park::wait_reason(super::reason(false));
-            Context::with(|cx| {
+            Waiter::with(|cx| {
                 let oper = Operation::hook(&mut token);
                 self.receivers.register(oper, cx);
                 if self.is_ready() || self.deadline() != due {
@@ -132,7 +132,7 @@ impl Channel {
         token.timer.take().ok_or(())
     }
 
-    pub(crate) fn register(&self, oper: Operation, cx: &Context) -> bool {
+    pub(crate) fn register(&self, oper: Operation, cx: &Waiter) -> bool {
         self.receivers.register(oper, cx);
         self.is_ready()
     }
@@ -141,7 +141,7 @@ impl Channel {
         self.receivers.unregister(oper);
     }
 
-    pub(crate) fn watch(&self, oper: Operation, cx: &Context) -> bool {
+    pub(crate) fn watch(&self, oper: Operation, cx: &Waiter) -> bool {
         self.receivers.watch(oper, cx);
         self.is_ready()
     }

@@ -14,12 +14,12 @@
 //!   offers an empty packet on its stack; a `select` arm registers an empty
 //!   packet on the heap (it must not consume its value unless chosen, and
 //!   its stack slot is shared by many arms).
-//! - Whoever pairs with a waiter selects its context under the lock, then,
+//! - Whoever pairs with a waiter selects its waiter under the lock, then,
 //!   after releasing the lock, moves the value through the packet and sets
 //!   the packet's `ready` flag. The waiter does not leave (pop the packet's
 //!   stack frame) before `ready` is set, and the pairer touches the packet
 //!   no more after setting it: the waiter's wake-up comes through its own
-//!   reference-counted context.
+//!   reference-counted waiter.
 //! - A heap packet is freed by its reader (after `ready`), or by its owner
 //!   when the arm is unregistered without being chosen.
 //! - A paired send may be *abandoned* (its `SelectedOperation` dropped or
@@ -32,7 +32,7 @@
 //!
 //! `ready` is stored with `Release` after the value moved and loaded with
 //! `Acquire` before it is used or the frame is left, so the value (or its
-//! absence) is visible. The rest is ordered by the lock and by the context
+//! absence) is visible. The rest is ordered by the lock and by the waiter
 //! (`waiter.rs`).
 
 use core::marker::PhantomData;
@@ -44,9 +44,9 @@ use crate::park::{Parker, Unparker};
 use crate::shim::atomic::{AtomicBool, AtomicPtr, Ordering};
 use crate::shim::{Arc, UnsafeCell};
 
-use super::super::waiter::{wait_done, Context, Operation, Selected, Shared};
 use super::super::error::{RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};
 use super::super::lock::SpinMutex;
+use super::super::waiter::{wait_done, Operation, Selected, Waiter, WaiterState};
 use super::super::waker::{unpark_all, Waker};
 use super::Token;
 
@@ -95,13 +95,13 @@ impl<T> Packet<T> {
         self.ready.load(Ordering::Acquire)
     }
 
-    /// Waits until the other side has moved the value, the waiter's context
+    /// Waits until the other side has moved the value, the waiter
     /// having been selected: a short spin, then a park (see
     /// `waiter::wait_done`). The pairer sets `ready` and *then* unparks
-    /// the context, so the park always ends. It cannot wait by spinning:
+    /// the waiter, so the park always ends. It cannot wait by spinning:
     /// the pairer may be a select that claimed us and then runs user code
     /// (or parks) before it writes, maybe a goroutine on our own worker.
-    fn wait_ready(&self, cx: &Context) {
+    fn wait_ready(&self, cx: &Waiter) {
         cx.wait_done(|| self.is_ready());
     }
 
@@ -114,17 +114,17 @@ impl<T> Packet<T> {
 }
 
 /// A paired counterpart: its packet (null: the channel is closed) and the
-/// context to wake once the value has moved.
+/// waiter to wake once the value has moved.
 #[derive(Debug, Default)]
 pub(crate) struct ZeroToken {
     packet: Option<ptr::NonNull<()>>,
-    cx: Option<Arc<Shared>>,
+    cx: Option<Arc<WaiterState>>,
 }
 
 struct Inner {
     senders: Waker,
     receivers: Waker,
-    is_disconnected: bool,
+    is_closed: bool,
 }
 
 /// A rendezvous channel (see the module docs).
@@ -145,7 +145,7 @@ impl<T> Channel<T> {
             inner: SpinMutex::new(Inner {
                 senders: Waker::default(),
                 receivers: Waker::default(),
-                is_disconnected: false,
+                is_closed: false,
             }),
             _marker: PhantomData,
         }
@@ -159,7 +159,7 @@ impl<T> Channel<T> {
             token.zero.packet = ptr::NonNull::new(e.packet);
             token.zero.cx = Some(e.cx);
             true
-        } else if inner.is_disconnected {
+        } else if inner.is_closed {
             token.zero = ZeroToken::default();
             true
         } else {
@@ -241,7 +241,7 @@ impl<T> Channel<T> {
             token.zero.packet = ptr::NonNull::new(e.packet);
             token.zero.cx = Some(e.cx);
             true
-        } else if inner.is_disconnected {
+        } else if inner.is_closed {
             token.zero = ZeroToken::default();
             true
         } else {
@@ -300,7 +300,7 @@ impl<T> Channel<T> {
             if let Some(cx) = token.zero.cx.take() {
                 wait_for_writer(packet, &cx);
             } else if !packet.is_ready() {
-                // The sender holds our select's context (its token's `cx`)
+                // The sender holds our select's waiter (its token's `cx`)
                 // and unparks it, that is us, after `ready`.
                 wait_done(&Parker::current(), || packet.is_ready());
             }
@@ -336,11 +336,11 @@ impl<T> Channel<T> {
             // SAFETY: just paired; a receiver's packet is never null.
             return unsafe { self.write(token, msg) }.map_err(SendTimeoutError::Closed);
         }
-        if inner.is_disconnected {
+        if inner.is_closed {
             return Err(SendTimeoutError::Closed(msg));
         }
         let _why = crate::park::wait_reason(super::reason(true));
-        Context::with(|cx| {
+        Waiter::with(|cx| {
             let oper = Operation::hook(token);
             let packet = Packet::on_stack(Some(msg));
             inner
@@ -352,7 +352,7 @@ impl<T> Channel<T> {
             unpark_all(woken);
             match cx.wait_until(deadline) {
                 Selected::Waiting => unreachable!("wait_until returned while waiting"),
-                sel @ (Selected::Aborted | Selected::Disconnected) => {
+                sel @ (Selected::Aborted | Selected::Closed) => {
                     // Nobody paired with us (we aborted, or the close left
                     // our entry in place): take the value back.
                     self.inner.lock().senders.unregister(oper);
@@ -414,11 +414,11 @@ impl<T> Channel<T> {
                 .map_err(|()| RecvTimeoutError::Closed)
                 .transpose();
         }
-        if inner.is_disconnected {
+        if inner.is_closed {
             return Some(Err(RecvTimeoutError::Closed));
         }
         let _why = crate::park::wait_reason(super::reason(false));
-        Context::with(|cx| {
+        Waiter::with(|cx| {
             let oper = Operation::hook(token);
             let packet = Packet::<T>::on_stack(None);
             inner
@@ -434,7 +434,7 @@ impl<T> Channel<T> {
                     self.inner.lock().receivers.unregister(oper);
                     Some(Err(RecvTimeoutError::Timeout))
                 }
-                Selected::Disconnected => {
+                Selected::Closed => {
                     self.inner.lock().receivers.unregister(oper);
                     Some(Err(RecvTimeoutError::Closed))
                 }
@@ -448,27 +448,27 @@ impl<T> Channel<T> {
     }
 
     /// Closes the channel; `true` if this call closed it.
-    pub(crate) fn disconnect(&self) -> bool {
+    pub(crate) fn close(&self) -> bool {
         let mut woken = Vec::new();
         let mut inner = self.inner.lock();
-        let first = !inner.is_disconnected;
+        let first = !inner.is_closed;
         if first {
-            inner.is_disconnected = true;
-            inner.senders.disconnect(&mut woken);
-            inner.receivers.disconnect(&mut woken);
+            inner.is_closed = true;
+            inner.senders.close(&mut woken);
+            inner.receivers.close(&mut woken);
         }
         drop(inner);
         unpark_all(woken);
         first
     }
 
-    pub(crate) fn is_disconnected(&self) -> bool {
-        self.inner.lock().is_disconnected
+    pub(crate) fn is_closed(&self) -> bool {
+        self.inner.lock().is_closed
     }
 
     /// Registers a select's send arm (`send`) or receive arm with a heap
     /// packet; returns whether the arm is ready now.
-    pub(crate) fn register(&self, oper: Operation, cx: &Context, send: bool) -> bool {
+    pub(crate) fn register(&self, oper: Operation, cx: &Waiter, send: bool) -> bool {
         let packet = Box::into_raw(Packet::<T>::empty_on_heap()) as *mut ();
         let mut woken = Vec::new();
         let ready = {
@@ -481,7 +481,7 @@ impl<T> Channel<T> {
             };
             mine.register_with_packet(oper, packet, cx);
             theirs.notify_observers(&mut woken);
-            theirs.can_select(Some(cx)) || inner.is_disconnected
+            theirs.can_select(Some(cx)) || inner.is_closed
         };
         unpark_all(woken);
         ready
@@ -503,7 +503,7 @@ impl<T> Channel<T> {
     }
 
     /// A select arm of ours was chosen: learn the packet.
-    pub(crate) fn accept(&self, token: &mut Token, cx: &Context) -> bool {
+    pub(crate) fn accept(&self, token: &mut Token, cx: &Waiter) -> bool {
         token.zero.packet = ptr::NonNull::new(cx.wait_packet());
         token.zero.cx = None;
         true
@@ -517,11 +517,11 @@ impl<T> Channel<T> {
         } else {
             &inner.senders
         };
-        theirs.can_select(None) || inner.is_disconnected
+        theirs.can_select(None) || inner.is_closed
     }
 
     /// Registers an observer of the send (`send`) or receive side.
-    pub(crate) fn watch(&self, oper: Operation, cx: &Context, send: bool) -> bool {
+    pub(crate) fn watch(&self, oper: Operation, cx: &Waiter, send: bool) -> bool {
         let mut inner = self.inner.lock();
         let inner = &mut *inner;
         let (mine, theirs) = if send {
@@ -530,7 +530,7 @@ impl<T> Channel<T> {
             (&mut inner.receivers, &inner.senders)
         };
         mine.watch(oper, cx);
-        theirs.can_select(None) || inner.is_disconnected
+        theirs.can_select(None) || inner.is_closed
     }
 
     pub(crate) fn unwatch(&self, oper: Operation, send: bool) {
@@ -546,7 +546,7 @@ impl<T> Channel<T> {
 /// Wakes the select whose send arm we chose and parks until it has written
 /// its value into `packet` (see `Packet::waiter`).
 #[cold]
-fn wait_for_writer<T>(packet: &Packet<T>, cx: &Shared) {
+fn wait_for_writer<T>(packet: &Packet<T>, cx: &WaiterState) {
     let parker = Parker::current();
     let mine = Box::into_raw(Box::new(parker.unparker()));
     // AcqRel: publishes the unparker to the writer's swap. Failure: the

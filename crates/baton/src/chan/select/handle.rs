@@ -4,10 +4,10 @@
 
 use std::time::Instant;
 
-use super::super::waiter::{Context, Operation};
 use super::super::flavors::Token;
 use super::super::receiver::ReceiverFlavor;
 use super::super::sender::SenderFlavor;
+use super::super::waiter::{Operation, Waiter};
 use super::super::{Receiver, Sender};
 
 /// One arm of a select (see `run.rs` for how they are used).
@@ -18,16 +18,16 @@ pub(crate) trait SelectHandle {
     fn deadline(&self) -> Option<Instant>;
     /// Registers `oper` to be selected by a counterpart; returns whether the
     /// arm is ready now (then the select retries instead of sleeping).
-    fn register(&self, oper: Operation, cx: &Context) -> bool;
+    fn register(&self, oper: Operation, cx: &Waiter) -> bool;
     /// Removes the registration (whether or not it was selected).
     fn unregister(&self, oper: Operation);
     /// Phase 1 after `oper` was selected by a counterpart while we slept;
     /// `false` if it must be retried.
-    fn accept(&self, token: &mut Token, cx: &Context) -> bool;
+    fn accept(&self, token: &mut Token, cx: &Waiter) -> bool;
     /// Whether the operation could complete now (a probe).
     fn is_ready(&self) -> bool;
     /// Registers an observer (for `ready`); returns whether ready now.
-    fn watch(&self, oper: Operation, cx: &Context) -> bool;
+    fn watch(&self, oper: Operation, cx: &Waiter) -> bool;
     /// Removes the observer.
     fn unwatch(&self, oper: Operation);
     /// Gives up an operation whose phase 1 completed (its
@@ -60,7 +60,7 @@ impl<T> SelectHandle for Receiver<T> {
         }
     }
 
-    fn register(&self, oper: Operation, cx: &Context) -> bool {
+    fn register(&self, oper: Operation, cx: &Waiter) -> bool {
         match &self.flavor {
             ReceiverFlavor::Array(h) => {
                 h.chan.receivers().register(oper, cx);
@@ -90,7 +90,7 @@ impl<T> SelectHandle for Receiver<T> {
         }
     }
 
-    fn accept(&self, token: &mut Token, cx: &Context) -> bool {
+    fn accept(&self, token: &mut Token, cx: &Waiter) -> bool {
         match &self.flavor {
             ReceiverFlavor::Zero(h) => h.chan.accept(token, cx),
             // Woken because a value may be there: claim it like a try.
@@ -100,15 +100,15 @@ impl<T> SelectHandle for Receiver<T> {
 
     fn is_ready(&self) -> bool {
         match &self.flavor {
-            ReceiverFlavor::Array(h) => !h.chan.is_empty() || h.chan.is_disconnected(),
-            ReceiverFlavor::List(h) => !h.chan.is_empty() || h.chan.is_disconnected(),
+            ReceiverFlavor::Array(h) => !h.chan.is_empty() || h.chan.is_closed(),
+            ReceiverFlavor::List(h) => !h.chan.is_empty() || h.chan.is_closed(),
             ReceiverFlavor::Zero(h) => h.chan.is_ready(false),
             ReceiverFlavor::Timer(c, _) => c.is_ready(),
             ReceiverFlavor::Never => false,
         }
     }
 
-    fn watch(&self, oper: Operation, cx: &Context) -> bool {
+    fn watch(&self, oper: Operation, cx: &Waiter) -> bool {
         match &self.flavor {
             ReceiverFlavor::Array(h) => {
                 h.chan.receivers().watch(oper, cx);
@@ -162,7 +162,7 @@ impl<T> SelectHandle for Sender<T> {
         None
     }
 
-    fn register(&self, oper: Operation, cx: &Context) -> bool {
+    fn register(&self, oper: Operation, cx: &Waiter) -> bool {
         match &self.flavor {
             SenderFlavor::Array(h) => {
                 h.chan.senders().register(oper, cx);
@@ -184,7 +184,7 @@ impl<T> SelectHandle for Sender<T> {
         }
     }
 
-    fn accept(&self, token: &mut Token, cx: &Context) -> bool {
+    fn accept(&self, token: &mut Token, cx: &Waiter) -> bool {
         match &self.flavor {
             SenderFlavor::Zero(h) => h.chan.accept(token, cx),
             _ => self.try_select(token),
@@ -193,13 +193,13 @@ impl<T> SelectHandle for Sender<T> {
 
     fn is_ready(&self) -> bool {
         match &self.flavor {
-            SenderFlavor::Array(h) => !h.chan.is_full() || h.chan.is_disconnected(),
+            SenderFlavor::Array(h) => !h.chan.is_full() || h.chan.is_closed(),
             SenderFlavor::List(_) => true,
             SenderFlavor::Zero(h) => h.chan.is_ready(true),
         }
     }
 
-    fn watch(&self, oper: Operation, cx: &Context) -> bool {
+    fn watch(&self, oper: Operation, cx: &Waiter) -> bool {
         match &self.flavor {
             SenderFlavor::Array(h) => {
                 h.chan.senders().watch(oper, cx);

@@ -9,10 +9,10 @@
 //!    left (`try_select`, `default`, a zero or passed deadline) makes two
 //!    more passes before it answers "nothing ready", so that a value moving
 //!    between arms during a pass is not missed (see `last_try`).
-//! 2. Otherwise **register** `(operation id, context)` on every arm. If an
-//!    arm reports itself ready while we register, abort (CAS the context to
+//! 2. Otherwise **register** `(operation id, waiter)` on every arm. If an
+//!    arm reports itself ready while we register, abort (CAS the waiter to
 //!    `Aborted`) and go back to 1. A counterpart may select one of our
-//!    operations at any moment from the first registration on; the context
+//!    operations at any moment from the first registration on; the waiter
 //!    CAS makes sure only one does.
 //! 3. **Park** until selected, closed, or the earliest deadline (the
 //!    select's own, or a clock arm's).
@@ -28,8 +28,8 @@
 
 use std::time::Instant;
 
-use super::super::waiter::{Context, Operation, Selected};
 use super::super::flavors::Token;
+use super::super::waiter::{Operation, Selected, Waiter};
 use super::handle::SelectHandle;
 use crate::shim;
 
@@ -159,7 +159,7 @@ pub(crate) fn run_select(
             }
         };
         let why = crate::park::wait_reason(crate::park::WaitReason::Select);
-        let blocked = Context::with(|cx| block(arms, &mut token, cx, deadline));
+        let blocked = Waiter::with(|cx| block(arms, &mut token, cx, deadline));
         drop(why);
         match blocked {
             Blocked::Chosen(i, ptr) => return Some((token, i, ptr)),
@@ -238,7 +238,7 @@ enum Blocked {
 fn block(
     arms: &mut [Arm<'_>],
     token: &mut Token,
-    cx: &Context,
+    cx: &Waiter,
     deadline: Option<Instant>,
 ) -> Blocked {
     let mut sel = Selected::Waiting;
@@ -281,7 +281,7 @@ fn block(
         // Only the deadline makes `wait_until` return `Aborted`.
         Selected::Aborted if own_deadline => Blocked::TimedOut,
         // Retry: a closed arm completes phase 1 at once (closed token).
-        Selected::Aborted | Selected::Disconnected => Blocked::Retry,
+        Selected::Aborted | Selected::Closed => Blocked::Retry,
         Selected::Operation(_) => {
             for arm in arms.iter_mut() {
                 if sel == Selected::Operation(Operation::hook(arm)) {
@@ -332,7 +332,7 @@ pub(crate) fn run_ready(arms: &mut [Arm<'_>], timeout: Timeout, biased: bool) ->
             }
         };
         let _why = crate::park::wait_reason(crate::park::WaitReason::Select);
-        let res = Context::with(|cx| {
+        let res = Waiter::with(|cx| {
             let mut sel = Selected::Waiting;
             let mut watched = 0;
             for arm in arms.iter_mut() {
