@@ -220,10 +220,9 @@ pub use sender::Sender;
 #[cfg(not(loom))]
 pub(crate) use flavors::timer::Channel as TimerChannel;
 
+use crate::shim::Arc;
 use counter::Counted;
-use flavors::{array, list, zero};
-use receiver::ReceiverFlavor;
-use sender::SenderFlavor;
+use flavors::{array, list, never, zero, AnyFlavor};
 
 /// A channel holding up to `cap` values (Go's `make(chan T, cap)`);
 /// `bounded(0)` is a [`rendezvous`] channel.
@@ -251,15 +250,7 @@ pub fn bounded<T>(cap: usize) -> (Sender<T>, Receiver<T>) {
     if cap == 0 {
         return rendezvous();
     }
-    let c = Counted::new(array::Channel::with_capacity(cap));
-    (
-        Sender {
-            flavor: SenderFlavor::Array(c.clone()),
-        },
-        Receiver {
-            flavor: ReceiverFlavor::Array(c),
-        },
-    )
+    halves(array::Channel::with_capacity(cap), AnyFlavor::Array)
 }
 
 /// A channel with no buffer (Go's `make(chan T)`): a send waits until a
@@ -272,15 +263,7 @@ pub fn bounded<T>(cap: usize) -> (Sender<T>, Receiver<T>) {
 /// assert_eq!(h.join().unwrap(), 5);
 /// ```
 pub fn rendezvous<T>() -> (Sender<T>, Receiver<T>) {
-    let c = Counted::new(zero::Channel::new());
-    (
-        Sender {
-            flavor: SenderFlavor::Zero(c.clone()),
-        },
-        Receiver {
-            flavor: ReceiverFlavor::Zero(c),
-        },
-    )
+    halves(zero::Channel::new(), AnyFlavor::Zero)
 }
 
 /// A channel without a bound: sends never wait (memory is the limit).
@@ -293,15 +276,7 @@ pub fn rendezvous<T>() -> (Sender<T>, Receiver<T>) {
 /// assert_eq!(rx.len(), 1000);
 /// ```
 pub fn unbounded<T>() -> (Sender<T>, Receiver<T>) {
-    let c = Counted::new(list::Channel::new());
-    (
-        Sender {
-            flavor: SenderFlavor::List(c.clone()),
-        },
-        Receiver {
-            flavor: ReceiverFlavor::List(c),
-        },
-    )
+    halves(list::Channel::new(), AnyFlavor::List)
 }
 
 /// A receiver that is never ready (Go's nil channel): `recv` blocks
@@ -314,8 +289,20 @@ pub fn unbounded<T>() -> (Sender<T>, Receiver<T>) {
 /// ```
 pub fn never<T>() -> Receiver<T> {
     Receiver {
-        flavor: ReceiverFlavor::Never,
+        flavor: AnyFlavor::Never(never::Channel::new()),
     }
+}
+
+/// The one sender and one receiver of a new counted channel `chan`
+/// (`Counted::new` counts them), held as `variant`.
+fn halves<C, T>(chan: C, variant: fn(Arc<Counted<C>>) -> AnyFlavor<T>) -> (Sender<T>, Receiver<T>) {
+    let c = Counted::new(chan);
+    (
+        Sender {
+            flavor: variant(c.clone()),
+        },
+        Receiver { flavor: variant(c) },
+    )
 }
 
 #[cfg(all(test, not(loom)))]

@@ -44,11 +44,11 @@ use crate::park::{Parker, Unparker};
 use crate::shim::atomic::{AtomicBool, AtomicPtr, Ordering};
 use crate::shim::{Arc, UnsafeCell};
 
-use super::super::error::{RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};
+use super::super::error::{RecvTimeoutError, SendTimeoutError, TryRecvError};
 use super::super::lock::SpinMutex;
 use super::super::waiter::{wait_done, Operation, Selected, Waiter, WaiterState};
 use super::super::waker::{unpark_all, Waker};
-use super::Token;
+use super::{Flavor, Token};
 
 /// Where a value travels between the two sides (see the invariants).
 struct Packet<T> {
@@ -151,53 +151,6 @@ impl<T> Channel<T> {
         }
     }
 
-    /// Phase 1 of a send: pairs with a waiting receiver (`true`), or
-    /// reports none (`false`); closed gives an empty token and `true`.
-    pub(crate) fn start_send(&self, token: &mut Token) -> bool {
-        let mut inner = self.inner.lock();
-        if let Some(e) = inner.receivers.try_select(None) {
-            token.zero.packet = ptr::NonNull::new(e.packet);
-            token.zero.cx = Some(e.cx);
-            true
-        } else if inner.is_closed {
-            token.zero = ZeroToken::default();
-            true
-        } else {
-            false
-        }
-    }
-
-    /// Phase 2 of a send: puts `msg` in the paired receiver's packet.
-    ///
-    /// # Safety
-    ///
-    /// `token` came from a successful `start_send` (or a send arm's accept)
-    /// on this channel and is used once.
-    pub(crate) unsafe fn write(&self, token: &mut Token, msg: T) -> Result<(), T> {
-        let Some(packet) = token.zero.packet else {
-            return Err(msg);
-        };
-        // SAFETY: the caller's contract.
-        unsafe { Self::complete_send(token, packet, Some(msg)) };
-        Ok(())
-    }
-
-    /// Gives up a send paired by `start_send` (or a send arm's accept) that
-    /// will never write (its `SelectedOperation` was dropped or unwound):
-    /// the receiver is handed an empty packet, and tries again (a blocked
-    /// `recv` with its own deadline).
-    ///
-    /// # Safety
-    ///
-    /// As [`write`](Self::write): the token is used once, by this call
-    /// instead of `write`.
-    pub(crate) unsafe fn abandon_send(&self, token: &mut Token) {
-        if let Some(packet) = token.zero.packet.take() {
-            // SAFETY: the caller's contract.
-            unsafe { Self::complete_send(token, packet, None) };
-        }
-    }
-
     /// Puts `msg` (`None`: an abandoned send) in the paired receiver's
     /// packet, marks it ready and wakes the receiver.
     ///
@@ -231,39 +184,6 @@ impl<T> Channel<T> {
         }
         if let Some(cx) = token.zero.cx.take() {
             cx.unpark();
-        }
-    }
-
-    /// Phase 1 of a receive: pairs with a waiting sender.
-    pub(crate) fn start_recv(&self, token: &mut Token) -> bool {
-        let mut inner = self.inner.lock();
-        if let Some(e) = inner.senders.try_select(None) {
-            token.zero.packet = ptr::NonNull::new(e.packet);
-            token.zero.cx = Some(e.cx);
-            true
-        } else if inner.is_closed {
-            token.zero = ZeroToken::default();
-            true
-        } else {
-            false
-        }
-    }
-
-    /// Phase 2 of a receive: takes the value from the paired packet. If
-    /// the paired sender abandoned its send (see
-    /// [`abandon_send`](Self::abandon_send)), waits for the next sender
-    /// like `recv`: the select that chose this receive has no other way to
-    /// go on.
-    ///
-    /// # Safety
-    ///
-    /// As [`write`](Self::write), for `start_recv`.
-    pub(crate) unsafe fn read(&self, token: &mut Token) -> Result<T, ()> {
-        // SAFETY: the caller's contract.
-        match unsafe { self.read_or_abandoned(token) } {
-            Ok(Some(msg)) => Ok(msg),
-            Ok(None) => self.recv(None).map_err(|_| ()),
-            Err(()) => Err(()),
         }
     }
 
@@ -309,94 +229,6 @@ impl<T> Channel<T> {
             // SAFETY: a heap packet is freed by its reader, once.
             drop(unsafe { Box::from_raw(ptr.cast::<Packet<T>>().as_ptr()) });
             Ok(msg)
-        }
-    }
-
-    pub(crate) fn try_send(&self, msg: T) -> Result<(), TrySendError<T>> {
-        let token = &mut Token::default();
-        if self.start_send(token) {
-            // SAFETY: just paired.
-            unsafe { self.write(token, msg) }.map_err(TrySendError::Closed)
-        } else {
-            Err(TrySendError::Full(msg))
-        }
-    }
-
-    pub(crate) fn send(
-        &self,
-        msg: T,
-        deadline: Option<Instant>,
-    ) -> Result<(), SendTimeoutError<T>> {
-        let token = &mut Token::default();
-        let mut inner = self.inner.lock();
-        if let Some(e) = inner.receivers.try_select(None) {
-            token.zero.packet = ptr::NonNull::new(e.packet);
-            token.zero.cx = Some(e.cx);
-            drop(inner);
-            // SAFETY: just paired; a receiver's packet is never null.
-            return unsafe { self.write(token, msg) }.map_err(SendTimeoutError::Closed);
-        }
-        if inner.is_closed {
-            return Err(SendTimeoutError::Closed(msg));
-        }
-        let _why = crate::park::wait_reason(super::reason(true));
-        Waiter::with(|cx| {
-            let oper = Operation::hook(token);
-            let packet = Packet::on_stack(Some(msg));
-            inner
-                .senders
-                .register_with_packet(oper, &packet as *const Packet<T> as *mut (), cx);
-            let mut woken = Vec::new();
-            inner.receivers.notify_observers(&mut woken);
-            drop(inner);
-            unpark_all(woken);
-            match cx.wait_until(deadline) {
-                Selected::Waiting => unreachable!("wait_until returned while waiting"),
-                sel @ (Selected::Aborted | Selected::Closed) => {
-                    // Nobody paired with us (we aborted, or the close left
-                    // our entry in place): take the value back.
-                    self.inner.lock().senders.unregister(oper);
-                    let msg = packet
-                        .take()
-                        .expect("an unpaired send still holds its value");
-                    Err(if sel == Selected::Aborted {
-                        SendTimeoutError::Timeout(msg)
-                    } else {
-                        SendTimeoutError::Closed(msg)
-                    })
-                }
-                Selected::Operation(_) => {
-                    // Paired: leave only once the receiver took the value.
-                    packet.wait_ready(cx);
-                    Ok(())
-                }
-            }
-        })
-    }
-
-    pub(crate) fn try_recv(&self) -> Result<T, TryRecvError> {
-        loop {
-            let token = &mut Token::default();
-            if !self.start_recv(token) {
-                return Err(TryRecvError::Empty);
-            }
-            // SAFETY: just paired.
-            match unsafe { self.read_or_abandoned(token) } {
-                Ok(Some(msg)) => return Ok(msg),
-                // The paired select abandoned its send: try the next one.
-                Ok(None) => {}
-                Err(()) => return Err(TryRecvError::Closed),
-            }
-        }
-    }
-
-    pub(crate) fn recv(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
-        loop {
-            if let Some(res) = self.recv_once(deadline) {
-                return res;
-            }
-            // The paired select abandoned its send: wait again, with the
-            // same deadline.
         }
     }
 
@@ -446,29 +278,180 @@ impl<T> Channel<T> {
             }
         })
     }
+}
 
-    /// Closes the channel; `true` if this call closed it.
-    pub(crate) fn close(&self) -> bool {
-        let mut woken = Vec::new();
+impl<T> Flavor for Channel<T> {
+    type Msg = T;
+
+    /// Phase 1 of a send: pairs with a waiting receiver (`true`), or
+    /// reports none (`false`); closed gives an empty token and `true`.
+    fn start_send(&self, token: &mut Token) -> bool {
         let mut inner = self.inner.lock();
-        let first = !inner.is_closed;
-        if first {
-            inner.is_closed = true;
-            inner.senders.close(&mut woken);
-            inner.receivers.close(&mut woken);
+        if let Some(e) = inner.receivers.try_select(None) {
+            token.zero.packet = ptr::NonNull::new(e.packet);
+            token.zero.cx = Some(e.cx);
+            true
+        } else if inner.is_closed {
+            token.zero = ZeroToken::default();
+            true
+        } else {
+            false
         }
-        drop(inner);
-        unpark_all(woken);
-        first
     }
 
-    pub(crate) fn is_closed(&self) -> bool {
-        self.inner.lock().is_closed
+    /// Phase 2 of a send: puts `msg` in the paired receiver's packet.
+    ///
+    /// # Safety
+    ///
+    /// `token` came from a successful `start_send` (or a send arm's accept)
+    /// on this channel and is used once.
+    unsafe fn write(&self, token: &mut Token, msg: T) -> Result<(), T> {
+        let Some(packet) = token.zero.packet else {
+            return Err(msg);
+        };
+        // SAFETY: the caller's contract.
+        unsafe { Self::complete_send(token, packet, Some(msg)) };
+        Ok(())
+    }
+
+    /// Phase 1 of a receive: pairs with a waiting sender.
+    fn start_recv(&self, token: &mut Token) -> bool {
+        let mut inner = self.inner.lock();
+        if let Some(e) = inner.senders.try_select(None) {
+            token.zero.packet = ptr::NonNull::new(e.packet);
+            token.zero.cx = Some(e.cx);
+            true
+        } else if inner.is_closed {
+            token.zero = ZeroToken::default();
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Phase 2 of a receive: takes the value from the paired packet. If
+    /// the paired sender abandoned its send (see
+    /// [`abandon_send`](Self::abandon_send)), waits for the next sender
+    /// like `recv`: the select that chose this receive has no other way to
+    /// go on.
+    ///
+    /// # Safety
+    ///
+    /// As [`write`](Self::write), for `start_recv`.
+    unsafe fn read(&self, token: &mut Token) -> Result<T, ()> {
+        // SAFETY: the caller's contract.
+        match unsafe { self.read_or_abandoned(token) } {
+            Ok(Some(msg)) => Ok(msg),
+            Ok(None) => self.recv(None).map_err(|_| ()),
+            Err(()) => Err(()),
+        }
+    }
+
+    /// Gives up a send paired by `start_send` (or a send arm's accept) that
+    /// will never write (its `SelectedOperation` was dropped or unwound):
+    /// the receiver is handed an empty packet, and tries again (a blocked
+    /// `recv` with its own deadline).
+    ///
+    /// # Safety
+    ///
+    /// As [`write`](Self::write): the token is used once, by this call
+    /// instead of `write`.
+    unsafe fn abandon_send(&self, token: &mut Token) {
+        if let Some(packet) = token.zero.packet.take() {
+            // SAFETY: the caller's contract.
+            unsafe { Self::complete_send(token, packet, None) };
+        }
+    }
+
+    /// Gives up a receive paired by `start_recv` (or a receive arm's
+    /// accept): its sender waits for the value to be taken, so it is taken
+    /// and dropped.
+    ///
+    /// # Safety
+    ///
+    /// As [`read`](Self::read).
+    unsafe fn abandon_recv(&self, token: &mut Token) {
+        // SAFETY: the caller's contract is `read`'s.
+        drop(unsafe { self.read(token) });
+    }
+
+    fn send(&self, msg: T, deadline: Option<Instant>) -> Result<(), SendTimeoutError<T>> {
+        let token = &mut Token::default();
+        let mut inner = self.inner.lock();
+        if let Some(e) = inner.receivers.try_select(None) {
+            token.zero.packet = ptr::NonNull::new(e.packet);
+            token.zero.cx = Some(e.cx);
+            drop(inner);
+            // SAFETY: just paired; a receiver's packet is never null.
+            return unsafe { self.write(token, msg) }.map_err(SendTimeoutError::Closed);
+        }
+        if inner.is_closed {
+            return Err(SendTimeoutError::Closed(msg));
+        }
+        let _why = crate::park::wait_reason(super::reason(true));
+        Waiter::with(|cx| {
+            let oper = Operation::hook(token);
+            let packet = Packet::on_stack(Some(msg));
+            inner
+                .senders
+                .register_with_packet(oper, &packet as *const Packet<T> as *mut (), cx);
+            let mut woken = Vec::new();
+            inner.receivers.notify_observers(&mut woken);
+            drop(inner);
+            unpark_all(woken);
+            match cx.wait_until(deadline) {
+                Selected::Waiting => unreachable!("wait_until returned while waiting"),
+                sel @ (Selected::Aborted | Selected::Closed) => {
+                    // Nobody paired with us (we aborted, or the close left
+                    // our entry in place): take the value back.
+                    self.inner.lock().senders.unregister(oper);
+                    let msg = packet
+                        .take()
+                        .expect("an unpaired send still holds its value");
+                    Err(if sel == Selected::Aborted {
+                        SendTimeoutError::Timeout(msg)
+                    } else {
+                        SendTimeoutError::Closed(msg)
+                    })
+                }
+                Selected::Operation(_) => {
+                    // Paired: leave only once the receiver took the value.
+                    packet.wait_ready(cx);
+                    Ok(())
+                }
+            }
+        })
+    }
+
+    fn try_recv(&self) -> Result<T, TryRecvError> {
+        loop {
+            let token = &mut Token::default();
+            if !self.start_recv(token) {
+                return Err(TryRecvError::Empty);
+            }
+            // SAFETY: just paired.
+            match unsafe { self.read_or_abandoned(token) } {
+                Ok(Some(msg)) => return Ok(msg),
+                // The paired select abandoned its send: try the next one.
+                Ok(None) => {}
+                Err(()) => return Err(TryRecvError::Closed),
+            }
+        }
+    }
+
+    fn recv(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
+        loop {
+            if let Some(res) = self.recv_once(deadline) {
+                return res;
+            }
+            // The paired select abandoned its send: wait again, with the
+            // same deadline.
+        }
     }
 
     /// Registers a select's send arm (`send`) or receive arm with a heap
     /// packet; returns whether the arm is ready now.
-    pub(crate) fn register(&self, oper: Operation, cx: &Waiter, send: bool) -> bool {
+    fn register(&self, oper: Operation, cx: &Waiter, send: bool) -> bool {
         let packet = Box::into_raw(Packet::<T>::empty_on_heap()) as *mut ();
         let mut woken = Vec::new();
         let ready = {
@@ -488,7 +471,7 @@ impl<T> Channel<T> {
     }
 
     /// Unregisters a select arm; frees its heap packet if nobody chose it.
-    pub(crate) fn unregister(&self, oper: Operation, send: bool) {
+    fn unregister(&self, oper: Operation, send: bool) {
         let mut inner = self.inner.lock();
         let waker = if send {
             &mut inner.senders
@@ -503,14 +486,14 @@ impl<T> Channel<T> {
     }
 
     /// A select arm of ours was chosen: learn the packet.
-    pub(crate) fn accept(&self, token: &mut Token, cx: &Waiter) -> bool {
+    fn accept(&self, token: &mut Token, cx: &Waiter, _send: bool) -> bool {
         token.zero.packet = ptr::NonNull::new(cx.wait_packet());
         token.zero.cx = None;
         true
     }
 
     /// Whether a send (`send`) or receive could complete now.
-    pub(crate) fn is_ready(&self, send: bool) -> bool {
+    fn is_ready(&self, send: bool) -> bool {
         let inner = self.inner.lock();
         let theirs = if send {
             &inner.receivers
@@ -521,7 +504,7 @@ impl<T> Channel<T> {
     }
 
     /// Registers an observer of the send (`send`) or receive side.
-    pub(crate) fn watch(&self, oper: Operation, cx: &Waiter, send: bool) -> bool {
+    fn watch(&self, oper: Operation, cx: &Waiter, send: bool) -> bool {
         let mut inner = self.inner.lock();
         let inner = &mut *inner;
         let (mine, theirs) = if send {
@@ -533,13 +516,41 @@ impl<T> Channel<T> {
         theirs.can_select(None) || inner.is_closed
     }
 
-    pub(crate) fn unwatch(&self, oper: Operation, send: bool) {
+    fn unwatch(&self, oper: Operation, send: bool) {
         let mut inner = self.inner.lock();
         if send {
             inner.senders.unwatch(oper);
         } else {
             inner.receivers.unwatch(oper);
         }
+    }
+
+    /// Closes the channel; `true` if this call closed it.
+    fn close(&self) -> bool {
+        let mut woken = Vec::new();
+        let mut inner = self.inner.lock();
+        let first = !inner.is_closed;
+        if first {
+            inner.is_closed = true;
+            inner.senders.close(&mut woken);
+            inner.receivers.close(&mut woken);
+        }
+        drop(inner);
+        unpark_all(woken);
+        first
+    }
+
+    fn is_closed(&self) -> bool {
+        self.inner.lock().is_closed
+    }
+
+    /// A rendezvous channel holds no message.
+    fn len(&self) -> usize {
+        0
+    }
+
+    fn capacity(&self) -> Option<usize> {
+        Some(0)
     }
 }
 

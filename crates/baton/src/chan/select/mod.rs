@@ -376,7 +376,7 @@ const INLINE: usize = 8;
 
 /// The filler of unused inline slots (never looked at).
 static FILLER: Receiver<()> = Receiver {
-    flavor: super::receiver::ReceiverFlavor::Never,
+    flavor: super::flavors::AnyFlavor::Never(super::flavors::never::Channel::new()),
 };
 
 impl<'a> Arms<'a> {
