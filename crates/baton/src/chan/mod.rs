@@ -1,11 +1,16 @@
 //! Layer 3: channels — Go's `chan` with Rust's ownership — and `select`.
 //!
+//! This folder holds the handles (`sender.rs`, `receiver.rs`, `iter.rs`,
+//! `error.rs`), the channel flavours (`flavors/`, one file each), `select`
+//! (`select/`), and what blocking is built from (`waiter.rs`, `waker.rs`,
+//! `counter.rs`, `lock.rs`); see "Inside" below.
+//!
 //! | constructor | Go | buffer |
 //! |---|---|---|
 //! | [`bounded(n)`](bounded), `n >= 1` | `make(chan T, n)` | a preallocated ring of `n` slots |
 //! | [`rendezvous()`](rendezvous) (= `bounded(0)`) | `make(chan T)` | none: a send waits for a receiver |
 //! | [`unbounded()`](unbounded) | — | linked blocks; sends never wait |
-//! | [`never()`](never) | a nil channel | never ready |
+//! | [`never()`](fn@never) | a nil channel | never ready |
 //! | [`time::after`](crate::time::after), [`time::tick`](crate::time::tick) | `time.After`, `time.Tick` | values computed from the clock |
 //!
 //! All are multi-producer multi-consumer: [`Sender`] and [`Receiver`] are
@@ -53,8 +58,10 @@
 //!   wake with their values, and receivers get every value sent before the
 //!   close, then [`RecvError::Closed`] (`for v in &rx` ends: Go's `range`).
 //!   Dropping the last `Receiver` closes it too, so senders stop waiting
-//!   for a reader that will never come. Unlike Go, closing twice or sending
-//!   on a closed channel is an error value, never a panic.
+//!   for a reader that will never come. Unlike Go, neither is a panic:
+//!   closing a closed channel does nothing, and a send on a closed channel
+//!   fails with an error value that hands the value back ([`SendError`]).
+//!   (Go panics on both.)
 //! - **Blocking** (`send`, `recv`, `select`, iteration) parks through
 //!   baton's park layer: a goroutine frees its worker for others, a thread
 //!   sleeps. A waiting thread spins for a few microseconds first (see
@@ -159,13 +166,23 @@
 //!
 //! # Inside
 //!
-//! One file per flavour under `flavors/` (habit 12), each with a two-phase
-//! operation pair — `start_send`/`write`, `start_recv`/`read` — shared by
-//! the plain operations and by `select` (habit 13), as in crossbeam-channel,
-//! whose design this follows. `waiter.rs` (a blocked operation's
-//! rendezvous point and the spin-then-park policy), `waker.rs` (who is
-//! blocked on each side, and the no-lost-wake-up argument), `select/`
-//! (the select algorithm, the builder, the macro).
+//! The design follows crossbeam-channel's:
+//!
+//! - `flavors/`: one file per flavour, each a channel type implementing
+//!   the one `Flavor` trait (`flavors/mod.rs`). An operation has two
+//!   phases — `start_send`/`start_recv` claim a slot, a message or a
+//!   waiting counterpart, then `write`/`read` complete — and the plain
+//!   operations and `select` use the same pair, so the algorithm for each
+//!   flavour is written once. A `Sender`/`Receiver` holds an `AnyFlavor`
+//!   and dispatches with one `match` (`with_flavor!`), to the concrete
+//!   flavour: no dynamic dispatch on the send and receive paths.
+//! - `waiter.rs`: a blocked operation's rendezvous point (the state word
+//!   exactly one channel can claim) and the spin-then-park policy.
+//! - `waker.rs`: who is blocked on each side of a channel, and the
+//!   no-lost-wake-up argument.
+//! - `counter.rs`: the sender and receiver counts (the last one out
+//!   closes); `lock.rs`: the spin lock of the short critical sections.
+//! - `select/`: the select algorithm, the `Select` builder, the macros.
 //!
 //! ## Invariants of the buffered flavours' slots
 //!
@@ -222,7 +239,7 @@ pub(crate) use flavors::timer::Channel as TimerChannel;
 
 use crate::shim::Arc;
 use counter::Counted;
-use flavors::{array, list, never, zero, AnyFlavor};
+use flavors::{array, list, zero, AnyFlavor};
 
 /// A channel holding up to `cap` values (Go's `make(chan T, cap)`);
 /// `bounded(0)` is a [`rendezvous`] channel.
@@ -289,7 +306,7 @@ pub fn unbounded<T>() -> (Sender<T>, Receiver<T>) {
 /// ```
 pub fn never<T>() -> Receiver<T> {
     Receiver {
-        flavor: AnyFlavor::Never(never::Channel::new()),
+        flavor: AnyFlavor::Never(flavors::never::Channel::new()),
     }
 }
 
