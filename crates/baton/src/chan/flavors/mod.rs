@@ -47,6 +47,7 @@ pub(crate) mod never;
 pub(crate) mod timer;
 pub(crate) mod zero;
 
+use core::fmt;
 use std::time::Instant;
 
 use super::counter::Counted;
@@ -317,6 +318,34 @@ pub(crate) fn no_senders() -> ! {
     unreachable!("a receive-only channel (clock, never) has no senders")
 }
 
+/// The send-side methods of a receive-only flavour's [`Flavor`] impl, all
+/// [`no_senders`] (the impl's file imports `Token`, `Instant` and
+/// `SendTimeoutError`).
+macro_rules! no_send_side {
+    () => {
+        fn start_send(&self, _token: &mut Token) -> bool {
+            super::no_senders()
+        }
+
+        unsafe fn write(&self, _token: &mut Token, _msg: Self::Msg) -> Result<(), Self::Msg> {
+            super::no_senders()
+        }
+
+        unsafe fn abandon_send(&self, _token: &mut Token) {
+            super::no_senders()
+        }
+
+        fn send(
+            &self,
+            _msg: Self::Msg,
+            _deadline: Option<Instant>,
+        ) -> Result<(), SendTimeoutError<Self::Msg>> {
+            super::no_senders()
+        }
+    };
+}
+pub(crate) use no_send_side;
+
 /// A send that never waits.
 #[inline]
 pub(crate) fn try_send<C: Flavor + ?Sized>(
@@ -459,4 +488,16 @@ register_flavors! { $
     #[cfg_attr(loom, allow(dead_code))]
     Timer(timer::Rx<T>),
     Never(never::Channel<T>),
+}
+
+impl<T> AnyFlavor<T> {
+    /// The `Debug` output of a `Sender` or `Receiver` called `name`: the
+    /// channel's capacity and whether it is closed.
+    pub(crate) fn fmt_half(&self, name: &str, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        with_flavor!(self, c => f
+            .debug_struct(name)
+            .field("capacity", &c.capacity())
+            .field("closed", &c.is_closed())
+            .finish_non_exhaustive())
+    }
 }

@@ -10,7 +10,7 @@ use crate::park;
 
 use super::super::error::{RecvTimeoutError, SendTimeoutError, TryRecvError};
 use super::super::waiter::{Operation, Waiter};
-use super::{no_senders, Flavor, Holder, Token};
+use super::{Flavor, Holder, Token};
 
 /// A channel that never delivers (see the module docs); a receive-only
 /// flavour, `Sync` whatever `T` is (it holds no `T`).
@@ -47,13 +47,7 @@ impl<T> Holder for Channel<T> {
 impl<T> Flavor for Channel<T> {
     type Msg = T;
 
-    fn start_send(&self, _token: &mut Token) -> bool {
-        no_senders()
-    }
-
-    unsafe fn write(&self, _token: &mut Token, _msg: T) -> Result<(), T> {
-        no_senders()
-    }
+    super::no_send_side!();
 
     fn start_recv(&self, _token: &mut Token) -> bool {
         false
@@ -63,16 +57,8 @@ impl<T> Flavor for Channel<T> {
         unreachable!("a never channel is never selected")
     }
 
-    unsafe fn abandon_send(&self, _token: &mut Token) {
-        no_senders()
-    }
-
     /// Nothing is ever claimed.
     unsafe fn abandon_recv(&self, _token: &mut Token) {}
-
-    fn send(&self, _msg: T, _deadline: Option<Instant>) -> Result<(), SendTimeoutError<T>> {
-        no_senders()
-    }
 
     #[inline]
     fn try_recv(&self) -> Result<T, TryRecvError> {

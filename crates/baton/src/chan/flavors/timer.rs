@@ -29,7 +29,7 @@ use super::super::error::{RecvTimeoutError, SendTimeoutError, TryRecvError};
 use super::super::lock::SpinMutex;
 use super::super::waiter::{Operation, Selected, Waiter};
 use super::super::waker::SyncWaker;
-use super::{no_senders, Flavor, Holder, Token};
+use super::{Flavor, Holder, Token};
 use crate::shim::Arc;
 
 struct State {
@@ -200,13 +200,7 @@ impl<T> Holder for Rx<T> {
 impl<T> Flavor for Rx<T> {
     type Msg = T;
 
-    fn start_send(&self, _token: &mut Token) -> bool {
-        no_senders()
-    }
-
-    unsafe fn write(&self, _token: &mut Token, _msg: T) -> Result<(), T> {
-        no_senders()
-    }
+    super::no_send_side!();
 
     /// Claims the due value into the token.
     fn start_recv(&self, token: &mut Token) -> bool {
@@ -224,16 +218,8 @@ impl<T> Flavor for Rx<T> {
         token.timer.take().ok_or(()).map(self.cast)
     }
 
-    unsafe fn abandon_send(&self, _token: &mut Token) {
-        no_senders()
-    }
-
     /// Nothing to give back: a value taken from the clock is simply dropped.
     unsafe fn abandon_recv(&self, _token: &mut Token) {}
-
-    fn send(&self, _msg: T, _deadline: Option<Instant>) -> Result<(), SendTimeoutError<T>> {
-        no_senders()
-    }
 
     #[inline]
     fn try_recv(&self) -> Result<T, TryRecvError> {
