@@ -1,5 +1,5 @@
 //! [`SelectHandle`]: what `select` needs from each arm, implemented once
-//! for both halves ([`Side`]) over the flavours' [`Flavor`] methods (the
+//! for both halves ([`Half`]) over the flavours' [`Flavor`] methods (the
 //! same `start_send`/`start_recv` a plain operation uses).
 
 use std::time::Instant;
@@ -45,7 +45,7 @@ pub(crate) trait SelectHandle {
 
 /// A channel half, for [`SelectHandle`]: its channel and which side of it
 /// it operates.
-trait Side {
+trait Half {
     /// `true` for a [`Sender`], `false` for a [`Receiver`].
     const SEND: bool;
     /// The message type.
@@ -54,7 +54,7 @@ trait Side {
     fn flavor(&self) -> &AnyFlavor<Self::Msg>;
 }
 
-impl<T> Side for Sender<T> {
+impl<T> Half for Sender<T> {
     const SEND: bool = true;
     type Msg = T;
 
@@ -64,7 +64,7 @@ impl<T> Side for Sender<T> {
     }
 }
 
-impl<T> Side for Receiver<T> {
+impl<T> Half for Receiver<T> {
     const SEND: bool = false;
     type Msg = T;
 
@@ -74,7 +74,7 @@ impl<T> Side for Receiver<T> {
     }
 }
 
-impl<H: Side> SelectHandle for H {
+impl<H: Half> SelectHandle for H {
     fn try_select(&self, token: &mut Token) -> bool {
         with_flavor!(self.flavor(), c => if H::SEND {
             c.start_send(token)
