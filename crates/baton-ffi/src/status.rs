@@ -1,6 +1,10 @@
 //! Status codes, their names, the per-thread last error, and the guard
 //! every entry point runs its body under (panics and errors to codes).
 
+// `c"..."` literals would be shorter, but Debian's cbindgen (0.24, the one
+// CI installs) cannot parse them: byte strings with an explicit NUL instead.
+#![allow(clippy::manual_c_str_literals)]
+
 use std::any::Any;
 use std::cell::RefCell;
 use std::ffi::{c_char, CString};
@@ -210,5 +214,61 @@ pub(crate) fn out_param<T>(p: *mut T, what: &str) -> Result<*mut T, Error> {
         Err(Error::null(what))
     } else {
         Ok(p)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::ffi::CStr;
+
+    use super::*;
+
+    fn last_error() -> String {
+        // SAFETY: baton_last_error returns a NUL-terminated string valid
+        // until this thread's next failing call.
+        unsafe { CStr::from_ptr(baton_last_error()) }
+            .to_string_lossy()
+            .into_owned()
+    }
+
+    #[test]
+    fn a_panic_becomes_baton_err_panic_with_its_message() {
+        let status = guard_status("baton_test_call", || panic!("invariant broke"));
+        assert_eq!(status, BATON_ERR_PANIC);
+        assert_eq!(last_error(), "baton_test_call: panicked: invariant broke");
+        let value = guard(
+            "baton_test_value",
+            |_| 0u64,
+            || panic!("{}", String::from("formatted")),
+        );
+        assert_eq!(value, 0);
+        assert_eq!(last_error(), "baton_test_value: panicked: formatted");
+    }
+
+    #[test]
+    fn success_leaves_the_last_error_alone_and_errors_replace_it() {
+        assert_eq!(
+            guard_status("a", || Err(Error::null("x"))),
+            BATON_ERR_NULL_POINTER
+        );
+        assert_eq!(last_error(), "a: x is NULL");
+        assert_eq!(guard_status("b", || Ok(())), BATON_OK);
+        assert_eq!(last_error(), "a: x is NULL");
+        assert_eq!(
+            guard_status("c", || Err(Error::new(BATON_ERR_FULL, "nul\0inside"))),
+            BATON_ERR_FULL
+        );
+        assert_eq!(last_error(), "c: nul\\0inside");
+    }
+
+    #[test]
+    fn every_code_has_a_name() {
+        for s in BATON_OK..=BATON_ERR_PANIC {
+            // SAFETY: baton_strerror returns a static NUL-terminated string.
+            let name = unsafe { CStr::from_ptr(baton_strerror(s)) }
+                .to_str()
+                .unwrap();
+            assert_ne!(name, "unknown baton_status", "code {s}");
+        }
     }
 }
