@@ -1,0 +1,12 @@
+package baton
+
+// The link flags for every file of the package: the static library from
+// the repository's target/release (see the package doc for building it).
+// -l:libbaton_ffi.a picks the static library even where the shared one
+// sits beside it, so no LD_LIBRARY_PATH is needed at run time.
+
+/*
+#cgo CFLAGS: -I${SRCDIR}/../../../crates/baton-ffi/include
+#cgo LDFLAGS: -L${SRCDIR}/../../../target/release -l:libbaton_ffi.a -lpthread -ldl -lm
+*/
+import "C"
