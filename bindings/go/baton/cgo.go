@@ -8,5 +8,11 @@ package baton
 /*
 #cgo CFLAGS: -I${SRCDIR}/../../../crates/baton-ffi/include
 #cgo LDFLAGS: -L${SRCDIR}/../../../target/release -l:libbaton_ffi.a -lpthread -ldl -lm
+
+// An empty C function: the benchmarks' measure of one cgo call's own cost.
+static void baton_go_noop(void) {}
 */
 import "C"
+
+// cgoNoop makes one cgo call that does nothing (for the benchmarks).
+func cgoNoop() { C.baton_go_noop() }
