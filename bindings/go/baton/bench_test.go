@@ -12,7 +12,10 @@ package baton
 
 import (
 	"fmt"
+	"os"
 	"runtime/cgo"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -149,8 +152,23 @@ func parallel(b *testing.B, g int, op func()) {
 	wg.Wait()
 }
 
-// Goroutine counts of the table.
-var goroutineCounts = []int{1, 2, 8}
+// goroutineCounts are the 1, 2 and 8 goroutines, or the counts
+// in $BATON_FFI_GOROUTINES ("1,4,16"; the lab's ffi experiment sets it).
+var goroutineCounts = func() []int {
+	env := os.Getenv("BATON_FFI_GOROUTINES")
+	if env == "" {
+		return []int{1, 2, 8}
+	}
+	var counts []int
+	for _, f := range strings.Split(env, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 {
+			panic(fmt.Sprintf("BATON_FFI_GOROUTINES=%q: %q is not a positive count", env, f))
+		}
+		counts = append(counts, n)
+	}
+	return counts
+}()
 
 func BenchmarkHandles(b *testing.B) {
 	value := cmem.Int64(1)
