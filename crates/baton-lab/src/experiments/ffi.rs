@@ -14,15 +14,15 @@
 //! on GOMAXPROCS threads, as in the `handles` experiment's `go` row.
 //!
 //! - `handles-cycle`: one op = insert, get, remove of a C-allocated object:
-//!   `baton-cgo` (three cgo calls into `HandleMap`), `cgo-handle`
+//!   `baton-via-cgo` (three cgo calls into `HandleMap`), `cgo-handle`
 //!   (`runtime/cgo.Handle`: a `sync.Map` and an atomic counter),
 //!   `big-old-map` (one Go map behind a `sync.RWMutex`: the source's first
 //!   design), `sharded-64` (64 such maps: the source's fix), and
 //!   `cgo-noop` (one empty cgo call: what crossing costs by itself).
-//!   Targets (issue 16): `baton-cgo` at least 2.3x `big-old-map` at 8
+//!   Targets (issue 16): `baton-via-cgo` at least 2.3x `big-old-map` at 8
 //!   goroutines and at least `cgo-handle`.
 //! - `chan-round-trip`: one op = an 8-byte message to a partner goroutine
-//!   and back over two one-slot channels: `baton-cgo` against Go's own
+//!   and back over two one-slot channels: `baton-via-cgo` against Go's own
 //!   channel (`runtime-chan`; it copies the bytes too).
 
 use std::path::{Path, PathBuf};
@@ -56,7 +56,7 @@ pub(crate) fn experiment() -> Experiment {
                 latency: false,
                 big: None,
                 impls: vec![
-                    Impl::child("baton-cgo", "baton's HandleMap through the C ABI (3 cgo calls)", |s| {
+                    Impl::child("baton-via-cgo", "baton's HandleMap through the C ABI (3 cgo calls)", |s| {
                         bench(s, "BenchmarkHandles", Some("baton-cgo"))
                     }),
                     Impl::child("cgo-handle", "runtime/cgo.Handle (sync.Map + atomic id)", |s| {
@@ -80,7 +80,7 @@ pub(crate) fn experiment() -> Experiment {
                 latency: false,
                 big: None,
                 impls: vec![
-                    Impl::child("baton-cgo", "baton's channel through the C ABI", |s| {
+                    Impl::child("baton-via-cgo", "baton's channel through the C ABI", |s| {
                         bench(s, "BenchmarkChanRoundTrip", Some("baton-cgo"))
                     }),
                     Impl::child("runtime-chan", "Go's channel of []byte (copying)", |s| {
