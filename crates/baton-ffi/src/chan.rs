@@ -17,7 +17,9 @@
 //! returns `BATON_ERR_BUFFER_TOO_SMALL` with the length in `*out_len`, and
 //! the caller retries with a larger buffer (or with an owned receive). A
 //! receive already blocked on an empty channel does not see a message
-//! returned meanwhile; the next receive does. The returned list is guarded
+//! returned meanwhile until it wakes (a message, the close, its timeout):
+//! then it takes the returned message instead of reporting `CLOSED`,
+//! `EMPTY` or `TIMEOUT`, so "closed" always means "closed and drained". The returned list is guarded
 //! by its mutex; `returned_count` (its length, written under the mutex) lets
 //! a receive skip the mutex when the list is empty. It is read `Relaxed`:
 //! the thread that returned a message sees its own write (program order),
@@ -150,15 +152,11 @@ impl baton_chan {
     }
 
     fn recv(&self, wait: Wait) -> Result<Msg, Error> {
-        if self.returned_count.load(Ordering::Relaxed) != 0 {
-            let mut returned = self.returned.lock().unwrap_or_else(|p| p.into_inner());
-            if let Some(msg) = returned.pop_front() {
-                self.returned_count.store(returned.len(), Ordering::Relaxed);
-                return Ok(msg);
-            }
+        if let Some(msg) = self.take_returned() {
+            return Ok(msg);
         }
         let closed = || Error::new(BATON_ERR_CLOSED, "the channel is closed and drained");
-        match wait {
+        let got = match wait {
             Wait::No => self.rx.try_recv().map_err(|e| match e {
                 TryRecvError::Empty => Error::new(
                     BATON_ERR_EMPTY,
@@ -173,7 +171,21 @@ impl baton_chan {
                 }
                 RecvTimeoutError::Closed => closed(),
             }),
+        };
+        // A message returned while this call waited is still there: take it
+        // rather than report empty, timed out or (worse) closed and drained.
+        got.or_else(|e| self.take_returned().ok_or(e))
+    }
+
+    /// The first returned message, if any (see the module docs).
+    fn take_returned(&self) -> Option<Msg> {
+        if self.returned_count.load(Ordering::Relaxed) == 0 {
+            return None;
         }
+        let mut returned = self.returned.lock().unwrap_or_else(|p| p.into_inner());
+        let msg = returned.pop_front();
+        self.returned_count.store(returned.len(), Ordering::Relaxed);
+        msg
     }
 
     /// Puts `msg` back at the front, for the next receive.
@@ -689,4 +701,52 @@ pub unsafe extern "C" fn baton_buf_free(buf: *mut u8) {
     // SAFETY: the buffer came from `malloc` (see `Msg`), or is NULL, which
     // `free` ignores; the caller frees it once.
     unsafe { libc::free(buf.cast::<c_void>()) }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::BATON_OK;
+
+    /// A pointer that may cross threads (the channel is `Sync`).
+    struct Shared(*mut baton_chan);
+    // SAFETY: baton_chan is used from any thread by contract; the test
+    // frees it only after joining every thread that uses it.
+    unsafe impl Send for Shared {}
+    // SAFETY: as above.
+    unsafe impl Sync for Shared {}
+
+    /// A receiver blocked while another receive hands a too-big message
+    /// back must not report "closed and drained" when the close wakes it.
+    #[test]
+    fn a_blocked_receive_woken_by_close_takes_a_returned_message() {
+        let ch = Arc::new(Shared(baton_chan_new(1, 0)));
+        let blocked = {
+            let ch = Arc::clone(&ch);
+            std::thread::spawn(move || {
+                let (mut buf, mut len) = ([0u8; 16], 0usize);
+                // SAFETY: a live channel, a 16-byte buffer, a valid out_len.
+                let status =
+                    unsafe { baton_chan_recv(ch.0, buf.as_mut_ptr(), buf.len(), &mut len) };
+                (status, buf[..len.min(16)].to_vec())
+            })
+        };
+        // Let the receive block first (if it has not, it finds the
+        // message before blocking: the assertions hold either way).
+        std::thread::sleep(Duration::from_millis(50));
+        // SAFETY: the channel is live; b"kept" is 4 readable bytes.
+        let msg = unsafe { Msg::copy_of(b"kept".as_ptr(), 4) }.unwrap();
+        // SAFETY: the channel is live until the join below.
+        let chan = unsafe { &*ch.0 };
+        chan.give_back(msg); // what a receive with a too-small buffer does
+        chan.tx.close();
+        let (status, got) =
+            crate::status::tests::within(Duration::from_secs(60), || blocked.join().unwrap());
+        assert_eq!((status, got.as_slice()), (BATON_OK, &b"kept"[..]));
+        // SAFETY: no thread uses the channel any more.
+        unsafe { baton_chan_free(ch.0) };
+    }
 }

@@ -218,10 +218,27 @@ pub(crate) fn out_param<T>(p: *mut T, what: &str) -> Result<*mut T, Error> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::ffi::CStr;
+    use std::time::Duration;
 
     use super::*;
+
+    /// Runs `f` under a watchdog: if it has not returned within `limit`,
+    /// the process aborts with a message instead of hanging the test run.
+    pub(crate) fn within<R>(limit: Duration, f: impl FnOnce() -> R) -> R {
+        let (done, wait) = std::sync::mpsc::channel::<()>();
+        let watchdog = std::thread::spawn(move || {
+            if let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = wait.recv_timeout(limit) {
+                eprintln!("no progress within {limit:?} (a lost wake-up?); aborting");
+                std::process::abort();
+            }
+        });
+        let r = f();
+        drop(done);
+        watchdog.join().unwrap();
+        r
+    }
 
     fn last_error() -> String {
         // SAFETY: baton_last_error returns a NUL-terminated string valid
