@@ -1,7 +1,19 @@
 package baton
 
 /*
+#include <stdlib.h>
+#include <string.h>
 #include "baton.h"
+
+typedef struct { baton_chan *c; char *err; } baton_go_new_chan;
+
+// baton_chan_new, with a copy of the error taken in the same cgo call.
+static baton_go_new_chan baton_go_chan_new(size_t capacity, uint32_t flags) {
+    baton_go_new_chan r = {0};
+    r.c = baton_chan_new(capacity, flags);
+    if (r.c == NULL) r.err = strdup(baton_last_error());
+    return r;
+}
 
 // Results by value, so that Go passes no pointer to its own memory for
 // out-parameters (each would be allocated on the heap).
@@ -53,20 +65,20 @@ func NewChan(capacity int) (*Chan, error) {
 	if capacity < 0 {
 		return nil, fmt.Errorf("NewChan: negative capacity %d", capacity)
 	}
-	c := C.baton_chan_new(C.size_t(capacity), 0)
-	if c == nil {
-		return nil, fmt.Errorf("NewChan: %s", C.GoString(C.baton_last_error()))
+	r := C.baton_go_chan_new(C.size_t(capacity), 0)
+	if r.c == nil {
+		return nil, fmt.Errorf("NewChan: %s", lastError(r.err))
 	}
-	return &Chan{c: c}, nil
+	return &Chan{c: r.c}, nil
 }
 
 // NewUnboundedChan returns a channel whose sends never wait.
 func NewUnboundedChan() (*Chan, error) {
-	c := C.baton_chan_new(0, C.BATON_CHAN_UNBOUNDED)
-	if c == nil {
-		return nil, fmt.Errorf("NewUnboundedChan: %s", C.GoString(C.baton_last_error()))
+	r := C.baton_go_chan_new(0, C.BATON_CHAN_UNBOUNDED)
+	if r.c == nil {
+		return nil, fmt.Errorf("NewUnboundedChan: %s", lastError(r.err))
 	}
-	return &Chan{c: c}, nil
+	return &Chan{c: r.c}, nil
 }
 
 // cBytes is msg's first byte for C (nil for an empty message). Passing it

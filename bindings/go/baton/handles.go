@@ -2,6 +2,7 @@ package baton
 
 /*
 #include <stdlib.h>
+#include <string.h>
 #include "baton.h"
 
 static baton_destructor baton_go_c_free(void) { return free; }
@@ -13,6 +14,15 @@ typedef struct { void *ptr; baton_status status; } baton_go_ptr;
 static baton_go_ptr baton_go_handles_get(const baton_handles *m, uint64_t h) {
     baton_go_ptr r = {0};
     r.status = baton_handles_get(m, h, &r.ptr);
+    return r;
+}
+
+typedef struct { uint64_t id; char *err; } baton_go_id;
+
+static baton_go_id baton_go_handles_insert(const baton_handles *m, void *p) {
+    baton_go_id r = {0};
+    r.id = baton_handles_insert(m, p);
+    if (r.id == 0) r.err = strdup(baton_last_error());
     return r;
 }
 
@@ -65,11 +75,11 @@ func (h *Handles) Insert(p unsafe.Pointer) (uint64, error) {
 	if p == nil {
 		return 0, fmt.Errorf("Handles.Insert: %w", ErrNilValue)
 	}
-	id := C.baton_handles_insert(h.m, p)
-	if id == 0 {
-		return 0, fmt.Errorf("Handles.Insert: %s", C.GoString(C.baton_last_error()))
+	r := C.baton_go_handles_insert(h.m, p)
+	if r.id == 0 {
+		return 0, fmt.Errorf("Handles.Insert: %s", lastError(r.err))
 	}
-	return uint64(id), nil
+	return uint64(r.id), nil
 }
 
 // Get returns the pointer stored under handle.
