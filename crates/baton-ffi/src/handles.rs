@@ -16,6 +16,12 @@
 //!
 //! A destructor runs on the thread that removes or frees, outside every
 //! lock of the registry: it may call the registry (but not free it).
+//!
+//! The registry checks handles, not the lifetimes of what they name: a
+//! pointer returned by `baton_handles_get` stays valid only until some
+//! thread removes its handle (and the destructor frees it). Code that
+//! shares a handle between threads must agree who removes it, and when;
+//! the stream scenario does so by letting each worker own its handles.
 
 use std::ffi::c_void;
 use std::mem::ManuallyDrop;
