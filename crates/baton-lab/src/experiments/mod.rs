@@ -35,6 +35,7 @@ use crate::runner::{Sample, Spec};
 // The registry, part 1: one module per experiment (plus shared workloads).
 mod chan;
 mod counter;
+mod ffi;
 mod fifo_lifo;
 mod goroutines;
 mod handles;
@@ -61,6 +62,7 @@ const REGISTRY: &[fn() -> Experiment] = &[
     queue::experiment,
     map::experiment,
     handles::experiment,
+    ffi::experiment,
     goroutines::experiment,
     chan::experiment,
 ];
