@@ -70,13 +70,16 @@
 //! - **Order.** Each channel is FIFO: values from one sender arrive in the
 //!   order sent. Waiting receivers are not served in strict arrival order
 //!   (a receiver that spins may overtake one that sleeps).
-//! - **Non-blocking selects are linearizable** in the sense crossbeam tests:
-//!   `try_select`, `select!` with `default`, a zero time-out and
-//!   `try_ready` look at every arm three times before they answer "nothing
-//!   ready", so a value that moves from one arm to another during the look
-//!   is not missed (`select/run.rs`). They do not lock all the channels as
-//!   Go does, so a value that keeps bouncing between arms faster than a
-//!   pass could in principle still be missed.
+//! - **Non-blocking selects are linearizable**: `try_select`, `select!`
+//!   with `default`, a zero or passed time-out, `try_ready` and
+//!   `ready_timeout(0)` answer "nothing ready" only when a snapshot proves
+//!   that at one instant during the call no arm was ready: two consecutive
+//!   looks at every arm find each not ready in the same *version* (a
+//!   number that changes whenever the arm may have become ready), so a
+//!   value that moves between arms during a look, even back and forth, is
+//!   never missed (`select/run.rs`, "Nothing ready"). Go gets the same by
+//!   locking all the channels; this takes no lock on the queue flavours,
+//!   and retries only while other threads keep changing the arms.
 //!
 //! # Large messages: send a `Box`
 //!

@@ -62,7 +62,7 @@ use crate::shim::UnsafeCell;
 use super::super::error::{RecvTimeoutError, SendTimeoutError};
 use super::super::waiter::{Operation, Waiter};
 use super::super::waker::SyncWaker;
-use super::{Flavor, Token};
+use super::{Flavor, Probe, Token};
 
 /// One slot of the ring.
 struct Slot<T> {
@@ -492,6 +492,43 @@ impl<T> Flavor for Channel<T> {
             !self.is_empty()
         };
         ready || self.is_closed()
+    }
+
+    /// The receive side is not ready while `head == tail` and open, the
+    /// send side while full and open; the version is `tail` either way. A
+    /// slot claimed by a sender but not written yet counts as ready for a
+    /// receiver (the tail moved past it): its value is on its way, and
+    /// `start_recv` waits for the write.
+    ///
+    /// Versions: `tail` only grows (as a number: the index, then the lap;
+    /// the mark on close), and so does `head`, with `head <= tail`. Two
+    /// "empty" probes with the same `tail` saw `head == tail` with the same
+    /// value both times, so neither moved in between: empty throughout;
+    /// two "full" probes with one `tail` saw the same `head` too. (A stamp
+    /// wraps only after `usize::MAX / one_lap` laps.) `SeqCst` loads, in
+    /// the order of [`is_empty`](Self::is_empty) (head first) and
+    /// [`is_full`](Self::is_full) (tail first): a consistent answer at the
+    /// instant of the second load.
+    fn probe(&self, send: bool) -> Probe {
+        if send {
+            let tail = self.tail.load(Ordering::SeqCst);
+            crate::shim::seqcst_fence_under_loom();
+            let head = self.head.load(Ordering::SeqCst);
+            if tail & self.mark_bit == 0 && head.wrapping_add(self.one_lap) == tail {
+                Probe::NotReady(tail as u64)
+            } else {
+                Probe::Ready
+            }
+        } else {
+            let head = self.head.load(Ordering::SeqCst);
+            crate::shim::seqcst_fence_under_loom();
+            let tail = self.tail.load(Ordering::SeqCst);
+            if tail == head {
+                Probe::NotReady(tail as u64)
+            } else {
+                Probe::Ready
+            }
+        }
     }
 
     fn watch(&self, oper: Operation, cx: &Waiter, send: bool) -> bool {

@@ -65,7 +65,7 @@ use crate::shim::UnsafeCell;
 use super::super::error::{RecvTimeoutError, SendTimeoutError, TrySendError};
 use super::super::waiter::{Operation, Waiter};
 use super::super::waker::SyncWaker;
-use super::{Flavor, Token};
+use super::{Flavor, Probe, Token};
 
 const WRITE: usize = 1;
 const READ: usize = 2;
@@ -586,6 +586,31 @@ impl<T> Flavor for Channel<T> {
     /// Dekker pair).
     fn is_ready(&self, send: bool) -> bool {
         send || !self.is_empty() || self.is_closed()
+    }
+
+    /// A send is always ready. The receive side is not ready while the
+    /// head and tail positions are equal and the channel is open, with
+    /// version `tail.index`. A slot claimed by a sender but not written yet
+    /// counts as ready (`start_recv` waits for the write), as does a first
+    /// block still being installed.
+    ///
+    /// Versions: the tail index only grows (by position; the mark on
+    /// close), the head's position too, never past the tail's. Two "empty"
+    /// probes with the same tail index saw the head at that position both
+    /// times: neither moved in between. `SeqCst` loads, head first: as
+    /// [`is_empty`](Self::is_empty).
+    fn probe(&self, send: bool) -> Probe {
+        if send {
+            return Probe::Ready;
+        }
+        let head = self.head.index.load(Ordering::SeqCst);
+        crate::shim::seqcst_fence_under_loom();
+        let tail = self.tail.index.load(Ordering::SeqCst);
+        if tail & MARK_BIT == 0 && head >> SHIFT == tail >> SHIFT {
+            Probe::NotReady(tail as u64)
+        } else {
+            Probe::Ready
+        }
     }
 
     fn watch(&self, oper: Operation, cx: &Waiter, send: bool) -> bool {
