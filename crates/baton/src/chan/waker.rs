@@ -242,6 +242,13 @@ impl SyncWaker {
         unpark_all(woken);
     }
 
+    /// Whether anyone is registered (one load; a hint, for passing a
+    /// wake-up on: see the array flavour's `pass_on`).
+    #[inline]
+    pub(crate) fn is_waiting(&self) -> bool {
+        !self.is_empty.load(Ordering::SeqCst)
+    }
+
     /// Registers an observer.
     pub(crate) fn watch(&self, oper: Operation, cx: &Waiter) {
         let mut inner = self.inner.lock();
