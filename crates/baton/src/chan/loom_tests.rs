@@ -308,3 +308,60 @@ fn loom_select_nothing_ready_is_linearizable_bounded() {
 fn loom_select_nothing_ready_is_linearizable_unbounded() {
     model(|| moving_value_is_found(unbounded(), unbounded()));
 }
+
+/// Issue 10, item 2's class: a selected send that stalls between its claim
+/// and its write (a yield here; user code, maybe a parked goroutine, in a
+/// program) while the receiver blocks. The receiver must not wait for the
+/// write by spinning: it spins briefly, then parks, and the write (or, for
+/// the list, the send again after the receiver gave the slot up) must wake
+/// it: no lost wake-up, and the values arrive once, in order.
+fn stalled_send_then_recv(tx: Sender<u32>, rx: Receiver<u32>) {
+    let t = thread::spawn(move || {
+        let mut sel = Select::new();
+        sel.send(&tx);
+        let op = sel.select();
+        crate::shim::yield_now();
+        op.send(&tx, 1).unwrap();
+        tx.send(2).unwrap();
+    });
+    assert_eq!(rx.recv(), Ok(1));
+    assert_eq!(rx.recv(), Ok(2));
+    t.join().unwrap();
+}
+
+#[test]
+fn loom_stalled_send_recv_bounded() {
+    model(|| {
+        let (tx, rx) = bounded(2);
+        stalled_send_then_recv(tx, rx);
+    });
+}
+
+#[test]
+fn loom_stalled_send_recv_unbounded() {
+    model(|| {
+        let (tx, rx) = unbounded();
+        stalled_send_then_recv(tx, rx);
+    });
+}
+
+/// The sender side: a selected receive on a full `bounded(1)` stalls
+/// between its claim and its read while a sender blocks for room; the
+/// sender parks and the read's release wakes it.
+#[test]
+fn loom_stalled_recv_send_bounded() {
+    model(|| {
+        let (tx, rx) = bounded::<u32>(1);
+        tx.send(1).unwrap();
+        let t = thread::spawn(move || {
+            let mut sel = Select::new();
+            sel.recv(&rx);
+            let op = sel.select();
+            crate::shim::yield_now();
+            let first = op.recv(&rx).unwrap();
+            (first, rx.recv().unwrap())
+        });
+        tx.send(2).unwrap();
+        assert_eq!(t.join().unwrap(), (1, 2));
+    });
+}

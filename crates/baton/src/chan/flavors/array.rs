@@ -23,10 +23,23 @@
 //!   "written with nothing". A receiver that reaches a poisoned slot claims
 //!   it like a full one and releases it (`h + one_lap`) without reading, so
 //!   the lap advances and nothing waits on it. A slot whose send was
-//!   *forgotten* (`mem::forget` of the operation) keeps stamp `t` forever:
-//!   receivers reaching it wait (as for any forgotten lock guard), and
-//!   nothing ever reads its uninitialised message: `Drop` and the receivers'
-//!   discard only touch slots whose stamp says *written* (`t + 1`).
+//!   *forgotten* (`mem::forget` of the operation) keeps stamp `t` forever,
+//!   and nothing ever reads its uninitialised message: `Drop` and the
+//!   receivers' discard only touch slots whose stamp says *written* (`t +
+//!   1`).
+//! - A claimed slot whose other phase has not come yet blocks the ring at
+//!   that point: receivers cannot pass a slot whose send is claimed and
+//!   not written (they read in claim order), senders cannot reuse a slot
+//!   whose receive is claimed and not complete. The phase may never come
+//!   (forgotten) or wait for a parked goroutine (user code runs between a
+//!   select's phases), so the other side spins only briefly there, then
+//!   reports empty/full; the readiness checks (`probe`, `is_ready`) say
+//!   "not ready" in exactly those states, so a blocking operation parks
+//!   until the write or release notifies it. The slot stamp stores of
+//!   `write`, `read` and the abandons are `SeqCst` for that: they are the
+//!   change half of the Dekker pair whose re-check reads the stamp. A
+//!   wake-up that reaches a waiter which then finds the ring blocked at an
+//!   earlier slot is passed on once that slot completes (`pass_on`).
 //! - When the last receiver goes, the buffered messages are dropped (nobody
 //!   can receive them); a send still in flight then is dropped with the
 //!   channel.
@@ -43,7 +56,7 @@
 //!   access is `Release`, so a receiver sees the message its sender wrote,
 //!   and a sender writing a slot one lap later sees that the previous
 //!   message was moved out.
-//! - Head/tail CASes are `SeqCst`, as are the loads in `is_empty`/`is_full`:
+//! - Head/tail CASes are `SeqCst`, as are the loads in `probe`:
 //!   they are the "change" half of the waker's Dekker pair (`waker.rs`),
 //!   which keeps a waiter that registers while the channel changes from
 //!   sleeping through the change. The full/empty checks inside
