@@ -666,8 +666,10 @@ impl<T> Flavor for Channel<T> {
     /// A send is always ready. The receive side is not ready while the
     /// head and tail positions are equal and the channel is open, with
     /// version `tail.index`. A slot claimed by a sender but not written yet
-    /// counts as ready (`start_recv` waits for the write), as does a first
-    /// block still being installed.
+    /// counts as ready, as does a first block still being installed: a try
+    /// then either takes it or, after a short spin, gives the slot up
+    /// (invariants), so the next probe finds the head moved on and a
+    /// waiter's retry makes progress instead of spinning.
     ///
     /// Versions: the tail index only grows (by position; the mark on
     /// close), the head's position too, never past the tail's. Two "empty"

@@ -44,7 +44,7 @@
 //! every arm's [`probe`](super::handle::SelectHandle::probe) returns "ready"
 //! or "not ready in version `v`", where a version never decreases and
 //! changes whenever the arm may have become ready (the flavours' `probe`s
-//! say why theirs do: a ring's or list's tail index, the count of
+//! say why theirs do: a ring's head and tail, a list's tail index, the count of
 //! rendezvous counterparts ever registered, a timer's changes). A collect
 //! looks at every arm; two consecutive collects that find every arm not
 //! ready with the same versions prove that each arm was not ready during
