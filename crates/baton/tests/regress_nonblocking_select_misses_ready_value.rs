@@ -302,9 +302,10 @@ fn probes() -> usize {
         })
 }
 
-/// A non-consuming non-blocking probe over every receiver; `true` if it
-/// found one ready.
-type ManyProbe = fn(&[Receiver<i32>]) -> bool;
+/// A non-blocking probe over every receiver: `None` if it answered
+/// "nothing ready", else `Some` of the index of the arm it took the value
+/// from (a consuming probe), or `Some(None)` (a non-consuming one).
+type ManyProbe = fn(&[Receiver<i32>]) -> Option<Option<usize>>;
 
 /// `probes()` probes over A, B and the empty arms while a mover keeps
 /// moving one value between A and B; returns how many answered "nothing
@@ -313,22 +314,21 @@ fn back_and_forth(
     probe: ManyProbe,
     (s1, r1): Pair,
     (s2, r2): Pair,
-    consumes: bool,
     spawn: fn(Box<dyn FnOnce() + Send>),
     in_goroutine: bool,
 ) -> usize {
     s1.send(1).unwrap();
     let stop = Arc::new(AtomicBool::new(false));
     let mover_stop = Arc::clone(&stop);
-    let (s1m, r1m, s2m, r2m) = (s1.clone(), r1.clone(), s2, r2.clone());
+    let (s1m, r1m, s2m, r2m) = (s1.clone(), r1.clone(), s2.clone(), r2.clone());
     let (done_s, done_r) = bounded::<()>(1);
     spawn(Box::new(move || {
         let mut moves = 0u64;
         while !mover_stop.load(Ordering::Relaxed) {
-            // Fill the other side (a full one holds a value already), then
-            // empty this one: never both empty. A side the prober emptied
-            // (a consuming probe) is empty already; the prober refills A
-            // before its next probe.
+            // Fill the other side (a full one holds a value already, or
+            // one the prober is taking, which it puts back before its next
+            // probe), then empty this one: never both empty when the
+            // prober looks.
             let _ = s2m.try_send(1);
             let _ = r1m.try_recv();
             let _ = s1m.try_send(1);
@@ -345,14 +345,22 @@ fn back_and_forth(
     let (empty_s, empty_r): (Vec<_>, Vec<_>) = (0..EXTRA_ARMS).map(|_| bounded(1)).unzip();
     let mut arms = vec![r1, r2];
     arms.extend(empty_r);
+    let senders = [&s1, &s2];
     let mut missed = 0;
     for i in 0..probes() {
-        if !probe(&arms) {
-            missed += 1;
-        } else if consumes {
-            // Put a value back in A (unless it holds one): from here on A
-            // or B holds one again at every instant.
-            let _ = s1.try_send(1);
+        match probe(&arms) {
+            None => missed += 1,
+            Some(Some(taken)) => {
+                // Put the value back where it was taken from (unless the
+                // mover filled that side meanwhile): from here on that
+                // side holds a value until the mover has filled the other.
+                // (Refilling the other side instead would not do: a send
+                // the mover tried on this side while the prober's receive
+                // was between its phases found it full, so the mover may
+                // empty the other side next.)
+                let _ = senders[taken].try_send(1);
+            }
+            Some(None) => {}
         }
         if in_goroutine && i % 64 == 0 {
             baton::yield_now();
@@ -366,13 +374,13 @@ fn back_and_forth(
 
 /// Runs [`back_and_forth`] for `probe` on both flavours, from threads and
 /// from goroutines, under a hang guard; every probe must find the value.
-fn check_back_and_forth(what: &'static str, probe: ManyProbe, consumes: bool) {
+fn check_back_and_forth(what: &'static str, probe: ManyProbe) {
     let run = move |how: &str, spawn: fn(Box<dyn FnOnce() + Send>), in_goroutine| {
         for (flavour, a, b) in [
             ("bounded(1)", bounded(1), bounded(1)),
             ("unbounded", unbounded(), unbounded()),
         ] {
-            let missed = back_and_forth(probe, a, b, consumes, spawn, in_goroutine);
+            let missed = back_and_forth(probe, a, b, spawn, in_goroutine);
             assert_eq!(
                 missed,
                 0,
@@ -399,74 +407,58 @@ fn check_back_and_forth(what: &'static str, probe: ManyProbe, consumes: bool) {
 
 #[test]
 fn try_ready_is_linearizable_against_a_mover_going_back_and_forth() {
-    check_back_and_forth(
-        "try_ready",
-        |arms| {
-            let mut sel = Select::new();
-            for r in arms {
-                sel.recv(r);
-            }
-            sel.try_ready().is_ok()
-        },
-        false,
-    );
+    check_back_and_forth("try_ready", |arms| {
+        let mut sel = Select::new();
+        for r in arms {
+            sel.recv(r);
+        }
+        sel.try_ready().is_ok().then_some(None)
+    });
 }
 
 #[test]
 fn ready_timeout_zero_is_linearizable_against_a_mover_going_back_and_forth() {
-    check_back_and_forth(
-        "ready_timeout(0)",
-        |arms| {
-            let mut sel = Select::new();
-            for r in arms {
-                sel.recv(r);
-            }
-            sel.ready_timeout(Duration::ZERO).is_ok()
-        },
-        false,
-    );
+    check_back_and_forth("ready_timeout(0)", |arms| {
+        let mut sel = Select::new();
+        for r in arms {
+            sel.recv(r);
+        }
+        sel.ready_timeout(Duration::ZERO).is_ok().then_some(None)
+    });
 }
 
 #[test]
 fn try_select_is_linearizable_against_a_mover_going_back_and_forth() {
-    check_back_and_forth(
-        "try_select",
-        |arms| {
-            let mut sel = Select::new();
-            for r in arms {
-                sel.recv(r);
+    check_back_and_forth("try_select", |arms| {
+        let mut sel = Select::new();
+        for r in arms {
+            sel.recv(r);
+        }
+        match sel.try_select() {
+            Ok(op) => {
+                let i = op.index();
+                assert_eq!(op.recv(&arms[i]), Ok(1));
+                Some(Some(i))
             }
-            match sel.try_select() {
-                Ok(op) => {
-                    let i = op.index();
-                    assert_eq!(op.recv(&arms[i]), Ok(1));
-                    true
-                }
-                Err(_) => false,
-            }
-        },
-        true,
-    );
+            Err(_) => None,
+        }
+    });
 }
 
 #[test]
 fn select_timeout_zero_is_linearizable_against_a_mover_going_back_and_forth() {
-    check_back_and_forth(
-        "select_timeout(0)",
-        |arms| {
-            let mut sel = Select::new();
-            for r in arms {
-                sel.recv(r);
+    check_back_and_forth("select_timeout(0)", |arms| {
+        let mut sel = Select::new();
+        for r in arms {
+            sel.recv(r);
+        }
+        match sel.select_timeout(Duration::ZERO) {
+            Ok(op) => {
+                let i = op.index();
+                assert_eq!(op.recv(&arms[i]), Ok(1));
+                Some(Some(i))
             }
-            match sel.select_timeout(Duration::ZERO) {
-                Ok(op) => {
-                    let i = op.index();
-                    assert_eq!(op.recv(&arms[i]), Ok(1));
-                    true
-                }
-                Err(_) => false,
-            }
-        },
-        true,
-    );
+            Err(_) => None,
+        }
+    });
 }
