@@ -316,6 +316,9 @@ fn loom_select_nothing_ready_is_linearizable_unbounded() {
 /// the list, the send again after the receiver gave the slot up) must wake
 /// it: no lost wake-up, and the values arrive once, in order.
 fn stalled_send_then_recv(tx: Sender<u32>, rx: Receiver<u32>) {
+    // Held until both values arrived: the close when the sender's thread
+    // ends must not be what wakes the receiver.
+    let keep_open = tx.clone();
     let t = thread::spawn(move || {
         let mut sel = Select::new();
         sel.send(&tx);
@@ -326,6 +329,7 @@ fn stalled_send_then_recv(tx: Sender<u32>, rx: Receiver<u32>) {
     });
     assert_eq!(rx.recv(), Ok(1));
     assert_eq!(rx.recv(), Ok(2));
+    drop(keep_open);
     t.join().unwrap();
 }
 

@@ -352,7 +352,9 @@ impl<T> Flavor for Channel<T> {
                 // or forgotten, so spin only briefly, then report full:
                 // a blocking send parks until that receive releases the
                 // slot (`read` notifies senders), never spins on it.
-                if stalled.spin_is_completed() {
+                // (No spin under loom: it would only let the model run the
+                // stalled side, never reaching the park it must check.)
+                if cfg!(loom) || stalled.spin_is_completed() {
                     return false;
                 }
                 stalled.spin();
@@ -471,7 +473,9 @@ impl<T> Flavor for Channel<T> {
                 // send takes effect at its write (module docs of `chan`),
                 // and a blocking receive parks until it comes (`write`
                 // notifies receivers), never spins on it.
-                if stalled.spin_is_completed() {
+                // (No spin under loom: it would only let the model run the
+                // stalled side, never reaching the park it must check.)
+                if cfg!(loom) || stalled.spin_is_completed() {
                     return false;
                 }
                 stalled.spin();

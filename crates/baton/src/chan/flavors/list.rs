@@ -125,7 +125,8 @@ impl<T> Slot<T> {
             if state & WRITE != 0 {
                 return Some(state);
             }
-            if backoff.spin_is_completed() {
+            // (No spin under loom: as the array flavour's stalled wait.)
+            if cfg!(loom) || backoff.spin_is_completed() {
                 break;
             }
             backoff.spin();
