@@ -2,6 +2,18 @@
 //! register/cancel race. Each checks that no wake-up is lost (loom reports
 //! a deadlock if a waiter sleeps forever) and that every value arrives
 //! exactly once. Kept small for `LOOM_MAX_PREEMPTIONS=2`.
+//!
+//! Models must branch the same way in every iteration (loom replays paths
+//! and stops with "Is the model fully deterministic?" otherwise). Two
+//! things would break that here: the select's shuffle, which is seeded with
+//! a fixed value under loom (`select/run.rs`, `seed`), and the real clock.
+//! The channel code compares deadlines with `Instant::now()`, so a model's
+//! deadline is either already passed (`Instant::now()`, a zero time-out:
+//! passed in every iteration) or an hour away (passed in none), never a
+//! few milliseconds away, which a slow iteration would reach and a fast
+//! one not. Time-outs are still explored: under loom a deadline park
+//! reports "timed out" on every path where no wake-up came first
+//! (`park/thread.rs`).
 
 use std::time::{Duration, Instant};
 
@@ -109,7 +121,9 @@ fn loom_select_timeout_races_send() {
         let t = thread::spawn(move || tx.send(5).unwrap());
         let mut sel = Select::new();
         sel.recv(&rx);
-        let got = match sel.select_deadline(Instant::now() + Duration::from_millis(1)) {
+        // An hour: never reached by the clock during the model (module
+        // docs); loom explores the time-out through the park.
+        let got = match sel.select_deadline(Instant::now() + Duration::from_secs(3600)) {
             Ok(op) => Some(op.recv(&rx).unwrap()),
             Err(_) => None,
         };
@@ -251,5 +265,107 @@ fn loom_select_rendezvous_recv_arm() {
         };
         assert_eq!(got, 4);
         assert_eq!(t.join().unwrap(), Ok(()));
+    });
+}
+
+/// Issue 10, item 0b: a value moves from A to B (sent on B before it is
+/// taken from A, so one of them holds it at every instant) while a
+/// non-blocking select looks at B, then A (biased: that order, the one a
+/// single pass misses). The select's "nothing ready" snapshot
+/// (`select/run.rs`) must find it, at every interleaving.
+fn moving_value_is_found(a: (Sender<u32>, Receiver<u32>), b: (Sender<u32>, Receiver<u32>)) {
+    let ((s1, r1), (s2, r2)) = (a, b);
+    s1.send(1).unwrap();
+    let mover_r1 = r1.clone();
+    let t = thread::spawn(move || {
+        s2.send(1).unwrap();
+        let _ = mover_r1.try_recv();
+    });
+    let mut sel = Select::new_biased();
+    sel.recv(&r2);
+    sel.recv(&r1);
+    let found = match sel.try_select() {
+        Ok(op) => {
+            let r = if op.index() == 0 { &r2 } else { &r1 };
+            assert_eq!(op.recv(r), Ok(1));
+            true
+        }
+        Err(_) => false,
+    };
+    t.join().unwrap();
+    assert!(
+        found,
+        "try_select answered nothing ready while A or B held 1"
+    );
+}
+
+#[test]
+fn loom_select_nothing_ready_is_linearizable_bounded() {
+    model(|| moving_value_is_found(bounded(1), bounded(1)));
+}
+
+#[test]
+fn loom_select_nothing_ready_is_linearizable_unbounded() {
+    model(|| moving_value_is_found(unbounded(), unbounded()));
+}
+
+/// Issue 10, item 2's class: a selected send that stalls between its claim
+/// and its write (a yield here; user code, maybe a parked goroutine, in a
+/// program) while the receiver blocks. The receiver must not wait for the
+/// write by spinning: it spins briefly, then parks, and the write (or, for
+/// the list, the send again after the receiver gave the slot up) must wake
+/// it: no lost wake-up, and the values arrive once, in order.
+fn stalled_send_then_recv(tx: Sender<u32>, rx: Receiver<u32>) {
+    // Held until both values arrived: the close when the sender's thread
+    // ends must not be what wakes the receiver.
+    let keep_open = tx.clone();
+    let t = thread::spawn(move || {
+        let mut sel = Select::new();
+        sel.send(&tx);
+        let op = sel.select();
+        crate::shim::yield_now();
+        op.send(&tx, 1).unwrap();
+        tx.send(2).unwrap();
+    });
+    assert_eq!(rx.recv(), Ok(1));
+    assert_eq!(rx.recv(), Ok(2));
+    drop(keep_open);
+    t.join().unwrap();
+}
+
+#[test]
+fn loom_stalled_send_recv_bounded() {
+    model(|| {
+        let (tx, rx) = bounded(2);
+        stalled_send_then_recv(tx, rx);
+    });
+}
+
+#[test]
+fn loom_stalled_send_recv_unbounded() {
+    model(|| {
+        let (tx, rx) = unbounded();
+        stalled_send_then_recv(tx, rx);
+    });
+}
+
+/// The sender side: a selected receive on a full `bounded(1)` stalls
+/// between its claim and its read while a sender blocks for room; the
+/// sender parks and the read's release wakes it.
+#[test]
+fn loom_stalled_recv_send_bounded() {
+    model(|| {
+        let (tx, rx) = bounded::<u32>(1);
+        tx.send(1).unwrap();
+        let t = thread::spawn(move || {
+            let mut sel = Select::new();
+            sel.recv(&rx);
+            let op = sel.select();
+            crate::shim::yield_now();
+            let first = op.recv(&rx).unwrap();
+            (first, rx.recv().unwrap())
+        });
+        tx.send(2).unwrap();
+        assert_eq!(t.join().unwrap(), (1, 2));
     });
 }

@@ -52,7 +52,26 @@
 //!   [`Sender`] and [`Receiver`] are therefore `UnwindSafe`. A *forgotten*
 //!   operation (`mem::forget`) releases nothing and can leave that channel
 //!   stuck, like a forgotten lock guard, but it is never unsound: no slot
-//!   that was not written is ever read or dropped.
+//!   that was not written is ever read or dropped, and nothing spins on
+//!   it (next point).
+//! - **A send takes effect at its write.** Between a selected operation's
+//!   two phases user code runs (it may block, park a goroutine, or forget
+//!   the operation), so the other side never spins for phase 2: a
+//!   receiver that reaches a slot whose send is claimed but not written
+//!   yet spins only briefly, then treats the channel as empty (`try_recv`
+//!   returns [`TryRecvError::Empty`], a blocking receive or select parks
+//!   until the write notifies it); a sender that reaches a slot whose
+//!   receive is claimed but not complete treats the channel as full
+//!   likewise. The consequence: in a `bounded` channel slots are received
+//!   in claim order, so while an earlier-claimed send is stalled between
+//!   its phases, a `try_recv` may report `Empty` although a later send has
+//!   completed (its value waits behind the stalled slot, and is received
+//!   once the stall ends); in an `unbounded` channel the receiver gives the
+//!   stalled slot up and the stalled value joins the queue at its write,
+//!   behind values written before it. Go has no such window (a send is
+//!   atomic under the channel's lock); crossbeam-channel spins there
+//!   instead, which can wait forever for a forgotten operation or, inside
+//!   a goroutine on one worker, for a goroutine that cannot run.
 //! - **Closing.** [`Sender::close`] closes the channel for everyone, and so
 //!   does dropping the last `Sender`: later sends fail, blocked senders
 //!   wake with their values, and receivers get every value sent before the
@@ -70,13 +89,16 @@
 //! - **Order.** Each channel is FIFO: values from one sender arrive in the
 //!   order sent. Waiting receivers are not served in strict arrival order
 //!   (a receiver that spins may overtake one that sleeps).
-//! - **Non-blocking selects are linearizable** in the sense crossbeam tests:
-//!   `try_select`, `select!` with `default`, a zero time-out and
-//!   `try_ready` look at every arm three times before they answer "nothing
-//!   ready", so a value that moves from one arm to another during the look
-//!   is not missed (`select/run.rs`). They do not lock all the channels as
-//!   Go does, so a value that keeps bouncing between arms faster than a
-//!   pass could in principle still be missed.
+//! - **Non-blocking selects are linearizable**: `try_select`, `select!`
+//!   with `default`, a zero or passed time-out, `try_ready` and
+//!   `ready_timeout(0)` answer "nothing ready" only when a snapshot proves
+//!   that at one instant during the call no arm was ready: two consecutive
+//!   looks at every arm find each not ready in the same *version* (a
+//!   number that changes whenever the arm may have become ready), so a
+//!   value that moves between arms during a look, even back and forth, is
+//!   never missed (`select/run.rs`, "Nothing ready"). Go gets the same by
+//!   locking all the channels; this takes no lock on the queue flavours,
+//!   and retries only while other threads keep changing the arms.
 //!
 //! # Large messages: send a `Box`
 //!

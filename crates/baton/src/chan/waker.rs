@@ -52,6 +52,11 @@ unsafe impl Send for Entry {}
 pub(crate) struct Waker {
     selectors: Vec<Entry>,
     observers: Vec<Entry>,
+    /// Selectors ever registered (wrapping): a side whose readiness is
+    /// "a counterpart's selector is waiting" (rendezvous) becomes ready
+    /// only through a registration, so this is that side's version for
+    /// select's snapshot (`flavors::Probe`). Guarded by the waker's lock.
+    registered: u64,
 }
 
 impl Waker {
@@ -64,6 +69,7 @@ impl Waker {
     /// Registers a selector with a packet for whoever selects it.
     #[inline]
     pub(crate) fn register_with_packet(&mut self, oper: Operation, packet: *mut (), cx: &Waiter) {
+        self.registered = self.registered.wrapping_add(1);
         self.selectors.push(Entry {
             oper,
             packet,
@@ -90,6 +96,12 @@ impl Waker {
         let entry = self.selectors.remove(i);
         entry.cx.store_packet(entry.packet);
         Some(entry)
+    }
+
+    /// How many selectors were ever registered (see `registered`).
+    #[inline]
+    pub(crate) fn registered(&self) -> u64 {
+        self.registered
     }
 
     /// Whether some selector other than `except` could be selected now.
@@ -228,6 +240,13 @@ impl SyncWaker {
         }
         drop(inner);
         unpark_all(woken);
+    }
+
+    /// Whether anyone is registered (one load; a hint, for passing a
+    /// wake-up on: see the array flavour's `pass_on`).
+    #[inline]
+    pub(crate) fn is_waiting(&self) -> bool {
+        !self.is_empty.load(Ordering::SeqCst)
     }
 
     /// Registers an observer.

@@ -23,10 +23,23 @@
 //!   "written with nothing". A receiver that reaches a poisoned slot claims
 //!   it like a full one and releases it (`h + one_lap`) without reading, so
 //!   the lap advances and nothing waits on it. A slot whose send was
-//!   *forgotten* (`mem::forget` of the operation) keeps stamp `t` forever:
-//!   receivers reaching it wait (as for any forgotten lock guard), and
-//!   nothing ever reads its uninitialised message: `Drop` and the receivers'
-//!   discard only touch slots whose stamp says *written* (`t + 1`).
+//!   *forgotten* (`mem::forget` of the operation) keeps stamp `t` forever,
+//!   and nothing ever reads its uninitialised message: `Drop` and the
+//!   receivers' discard only touch slots whose stamp says *written* (`t +
+//!   1`).
+//! - A claimed slot whose other phase has not come yet blocks the ring at
+//!   that point: receivers cannot pass a slot whose send is claimed and
+//!   not written (they read in claim order), senders cannot reuse a slot
+//!   whose receive is claimed and not complete. The phase may never come
+//!   (forgotten) or wait for a parked goroutine (user code runs between a
+//!   select's phases), so the other side spins only briefly there, then
+//!   reports empty/full; the readiness checks (`probe`, `is_ready`) say
+//!   "not ready" in exactly those states, so a blocking operation parks
+//!   until the write or release notifies it. The slot stamp stores of
+//!   `write`, `read` and the abandons are `SeqCst` for that: they are the
+//!   change half of the Dekker pair whose re-check reads the stamp. A
+//!   wake-up that reaches a waiter which then finds the ring blocked at an
+//!   earlier slot is passed on once that slot completes (`pass_on`).
 //! - When the last receiver goes, the buffered messages are dropped (nobody
 //!   can receive them); a send still in flight then is dropped with the
 //!   channel.
@@ -43,7 +56,7 @@
 //!   access is `Release`, so a receiver sees the message its sender wrote,
 //!   and a sender writing a slot one lap later sees that the previous
 //!   message was moved out.
-//! - Head/tail CASes are `SeqCst`, as are the loads in `is_empty`/`is_full`:
+//! - Head/tail CASes are `SeqCst`, as are the loads in `probe`:
 //!   they are the "change" half of the waker's Dekker pair (`waker.rs`),
 //!   which keeps a waiter that registers while the channel changes from
 //!   sleeping through the change. The full/empty checks inside
@@ -62,7 +75,7 @@ use crate::shim::UnsafeCell;
 use super::super::error::{RecvTimeoutError, SendTimeoutError};
 use super::super::waiter::{Operation, Waiter};
 use super::super::waker::SyncWaker;
-use super::{Flavor, Token};
+use super::{Flavor, Probe, Token};
 
 /// One slot of the ring.
 struct Slot<T> {
@@ -218,13 +231,58 @@ impl<T> Channel<T> {
         }
     }
 
-    pub(crate) fn is_empty(&self) -> bool {
+    /// Whether a receiver at `head` whose slot has `stamp` has nothing to
+    /// read there yet: the slot was not written in `head`'s lap (`stamp ==
+    /// head`: empty, or its send claimed and not written), or last lap's
+    /// receive of it has not released it (so no send can have written
+    /// it). A stale `head` (the slot already read in this lap) is not
+    /// waiting: the caller reloads `head`.
+    #[inline]
+    fn recv_must_wait(&self, head: usize, stamp: usize) -> bool {
+        stamp == head || (stamp & !self.mark_bit).wrapping_add(self.one_lap) == head + 1
+    }
+
+    /// Whether a sender at `tail` (without the mark) whose slot has
+    /// `stamp` finds no room there yet: last lap's message (or its poison)
+    /// is not released, or last lap's send claimed the slot and has not
+    /// written it. A stale `tail` (the slot already claimed in this lap) is
+    /// not waiting: the caller reloads `tail`.
+    #[inline]
+    fn send_must_wait(&self, tail: usize, stamp: usize) -> bool {
+        (stamp & !self.mark_bit).wrapping_add(self.one_lap) == tail + 1
+            || stamp.wrapping_add(self.one_lap) == tail
+    }
+
+    /// Passes a wake-up on after a `write` (`send`: to another waiting
+    /// sender) or a `read` (to another waiting receiver), when the next
+    /// slot on that side is ready too.
+    ///
+    /// A wake-up can be absorbed: a write to slot `k + 1` wakes a receiver
+    /// that then finds slot `k` (at `head`) claimed and not written yet, so
+    /// it parks again. When slot `k` is written, its wake-up reaches one
+    /// receiver, which takes `k`; the value in `k + 1` would then wait with
+    /// every other receiver asleep. So whoever completes an operation wakes
+    /// one more of its own side if the next slot is ready; each wake-up
+    /// then either takes a value or passes the chain on. Senders likewise,
+    /// when a receive stalled between its phases held up the slot at
+    /// `tail`. Costs one load when nobody waits.
+    #[inline]
+    fn pass_on(&self, send: bool) {
+        let waker = self.waker(send);
+        if waker.is_waiting() && self.probe(send) == Probe::Ready {
+            waker.notify();
+        }
+    }
+
+    #[cfg(all(test, not(loom)))]
+    fn is_empty(&self) -> bool {
         let head = self.head.load(Ordering::SeqCst);
         let tail = self.tail.load(Ordering::SeqCst);
         (tail & !self.mark_bit) == head
     }
 
-    pub(crate) fn is_full(&self) -> bool {
+    #[cfg(all(test, not(loom)))]
+    fn is_full(&self) -> bool {
         let tail = self.tail.load(Ordering::SeqCst);
         let head = self.head.load(Ordering::SeqCst);
         head.wrapping_add(self.one_lap) == tail & !self.mark_bit
@@ -240,6 +298,7 @@ impl<T> Flavor for Channel<T> {
     #[inline]
     fn start_send(&self, token: &mut Token) -> bool {
         let backoff = Backoff::new();
+        let stalled = Backoff::new();
         let mut tail = self.tail.load(Ordering::Relaxed);
         loop {
             if tail & self.mark_bit != 0 {
@@ -275,30 +334,34 @@ impl<T> Flavor for Channel<T> {
                         backoff.spin();
                     }
                 }
-            } else if (stamp & !self.mark_bit).wrapping_add(self.one_lap) == tail + 1 {
-                // The slot still holds last lap's message (or its poison,
-                // which a receiver has yet to skip): full, unless the head
-                // moved meanwhile. The fence keeps the head load from
-                // being stale relative to the stamp we just read.
+            } else if self.send_must_wait(tail, stamp) {
+                // No room at `tail` yet: the slot still holds last lap's
+                // message (or its poison, which a receiver has yet to
+                // skip), or last lap's send claimed it and has not written
+                // it. Full, unless the head moved meanwhile (the fence
+                // keeps the head load from being stale relative to the
+                // stamp we just read).
                 atomic::fence(Ordering::SeqCst);
                 let head = self.head.load(Ordering::Relaxed);
                 if head.wrapping_add(self.one_lap) == tail {
                     return false;
                 }
-                backoff.spin();
+                // The head moved past the slot: its receive was claimed
+                // and is not complete. It may be stalled between its
+                // phases (user code runs there, maybe a parked goroutine)
+                // or forgotten, so spin only briefly, then report full:
+                // a blocking send parks until that receive releases the
+                // slot (`read` notifies senders), never spins on it.
+                // (No spin under loom: it would only let the model run the
+                // stalled side, never reaching the park it must check.)
+                if cfg!(loom) || stalled.spin_is_completed() {
+                    return false;
+                }
+                stalled.spin();
                 tail = self.tail.load(Ordering::Relaxed);
             } else {
-                // Last lap's sender has claimed the slot but not written it
-                // yet (or a stale `tail`). That slot still counts as full:
-                // report full if the head has not moved past it, so that a
-                // forgotten send makes senders wait (park) or fail, never
-                // spin; otherwise wait for the write. Fence: as above.
-                atomic::fence(Ordering::SeqCst);
-                let head = self.head.load(Ordering::Relaxed);
-                if head.wrapping_add(self.one_lap) == tail {
-                    return false;
-                }
-                backoff.snooze();
+                // A stale `tail`: another sender claimed this slot.
+                backoff.spin();
                 tail = self.tail.load(Ordering::Relaxed);
             }
         }
@@ -321,8 +384,11 @@ impl<T> Flavor for Channel<T> {
         // SAFETY: we claimed the slot: nobody else touches its message.
         slot.msg.with_mut(|p| unsafe { (*p).write(msg) });
         // Release: publishes the message to the receiver that claims it.
-        slot.stamp.store(token.array.stamp, Ordering::Release);
+        // SeqCst: the change half of the receivers' Dekker pair, whose
+        // re-check (`probe`) looks at this stamp.
+        slot.stamp.store(token.array.stamp, Ordering::SeqCst);
         self.receivers.notify();
+        self.pass_on(true);
         Ok(())
     }
 
@@ -332,6 +398,7 @@ impl<T> Flavor for Channel<T> {
     #[inline]
     fn start_recv(&self, token: &mut Token) -> bool {
         let backoff = Backoff::new();
+        let stalled = Backoff::new();
         let mut head = self.head.load(Ordering::Relaxed);
         loop {
             let index = head & (self.mark_bit - 1);
@@ -372,10 +439,10 @@ impl<T> Flavor for Channel<T> {
                     Ordering::Relaxed,
                 ) {
                     Ok(_) => {
-                        // Release: as `read`'s store (the next lap's sender
-                        // may write the slot).
+                        // Release and SeqCst: as `read`'s store (the next
+                        // lap's sender may write the slot).
                         slot.stamp
-                            .store(head.wrapping_add(self.one_lap), Ordering::Release);
+                            .store(head.wrapping_add(self.one_lap), Ordering::SeqCst);
                         self.senders.notify();
                         head = new;
                     }
@@ -384,9 +451,11 @@ impl<T> Flavor for Channel<T> {
                         backoff.spin();
                     }
                 }
-            } else if stamp == head {
-                // Not written yet: empty, unless the tail moved. Fence: as in
-                // `start_send`.
+            } else if self.recv_must_wait(head, stamp) {
+                // Nothing to read at `head` yet: the slot was not written in
+                // this lap (or last lap's receive has not released it, so
+                // it cannot have been). Empty, unless the tail moved. Fence:
+                // as in `start_send`.
                 atomic::fence(Ordering::SeqCst);
                 let tail = self.tail.load(Ordering::Relaxed);
                 if (tail & !self.mark_bit) == head {
@@ -397,11 +466,23 @@ impl<T> Flavor for Channel<T> {
                     }
                     return false;
                 }
-                backoff.spin();
+                // The tail moved past the slot: its send was claimed and
+                // has not written yet. It may be stalled between its phases
+                // (user code runs there, maybe a parked goroutine) or
+                // forgotten, so spin only briefly, then report empty: a
+                // send takes effect at its write (module docs of `chan`),
+                // and a blocking receive parks until it comes (`write`
+                // notifies receivers), never spins on it.
+                // (No spin under loom: it would only let the model run the
+                // stalled side, never reaching the park it must check.)
+                if cfg!(loom) || stalled.spin_is_completed() {
+                    return false;
+                }
+                stalled.spin();
                 head = self.head.load(Ordering::Relaxed);
             } else {
-                // A sender is still writing: wait for it.
-                backoff.snooze();
+                // A stale `head`: another receiver took this slot.
+                backoff.spin();
                 head = self.head.load(Ordering::Relaxed);
             }
         }
@@ -423,9 +504,11 @@ impl<T> Flavor for Channel<T> {
         let slot: &Slot<T> = unsafe { &*(token.array.slot as *const Slot<T>) };
         // SAFETY: we claimed the slot and its sender initialised it (stamp).
         let msg = slot.msg.with(|p| unsafe { (*p).assume_init_read() });
-        // Release: the next lap's sender sees the slot emptied.
-        slot.stamp.store(token.array.stamp, Ordering::Release);
+        // Release: the next lap's sender sees the slot emptied. SeqCst: the
+        // change half of the senders' Dekker pair (as in `write`).
+        slot.stamp.store(token.array.stamp, Ordering::SeqCst);
         self.senders.notify();
+        self.pass_on(false);
         Ok(msg)
     }
 
@@ -443,9 +526,10 @@ impl<T> Flavor for Channel<T> {
         }
         // SAFETY: as in `write`.
         let slot: &Slot<T> = unsafe { &*(token.array.slot as *const Slot<T>) };
-        // Release: orders our claim before the receiver's skip, as a write.
+        // Release: orders our claim before the receiver's skip, as a write;
+        // SeqCst: as `write`'s store.
         slot.stamp
-            .store(token.array.stamp | self.mark_bit, Ordering::Release);
+            .store(token.array.stamp | self.mark_bit, Ordering::SeqCst);
         token.array.slot = ptr::null();
         self.receivers.notify();
     }
@@ -486,12 +570,56 @@ impl<T> Flavor for Channel<T> {
     /// Room to send, or a message to receive; or closed. `SeqCst` loads:
     /// the waiter's re-check in the wakers' Dekker pair.
     fn is_ready(&self, send: bool) -> bool {
-        let ready = if send {
-            !self.is_full()
+        self.probe(send) == Probe::Ready
+    }
+
+    /// The receive side is not ready while the slot at `head` has nothing
+    /// to read (`recv_must_wait`: empty, or its send claimed and not
+    /// written yet) and the channel is not closed and empty; the send side
+    /// while the slot at `tail` has no room (`send_must_wait`: last lap's
+    /// message, poison or send still there, or its receive claimed and not
+    /// complete) and the channel is open. These are exactly the states in
+    /// which `start_recv`/`start_send` report empty/full (after their
+    /// short spin), so a waiter's re-check agrees with its try and a
+    /// blocking operation parks instead of spinning.
+    ///
+    /// Versions: `head + tail` for the receive side, `tail` for the send
+    /// side. Both only grow (as numbers: the index, then the lap; the mark
+    /// on close). A slot's stamp only moves forward (claimed, written,
+    /// released), and the receive side becomes ready only by a write to
+    /// the slot at `head` (which then stays written until a receiver moves
+    /// `head`), a poison there, or a close (`tail`'s mark); the send side
+    /// only by the release of the slot at `tail` (which stays free until a
+    /// sender moves `tail`) or a close. So two "not ready" probes with one
+    /// version saw the same slot not ready both times, and it was not in
+    /// between. (A stamp wraps only after `usize::MAX / one_lap` laps.)
+    /// `SeqCst` loads: the waiter's re-check in the wakers' Dekker pair,
+    /// against the `SeqCst` stamp stores of `write`/`read`/the abandons.
+    fn probe(&self, send: bool) -> Probe {
+        if send {
+            let tail = self.tail.load(Ordering::SeqCst);
+            crate::shim::seqcst_fence_under_loom();
+            let slot = &self.buffer[tail & (self.mark_bit - 1)];
+            let stamp = slot.stamp.load(Ordering::SeqCst);
+            if tail & self.mark_bit == 0 && self.send_must_wait(tail, stamp) {
+                Probe::NotReady(tail as u64)
+            } else {
+                Probe::Ready
+            }
         } else {
-            !self.is_empty()
-        };
-        ready || self.is_closed()
+            let head = self.head.load(Ordering::SeqCst);
+            crate::shim::seqcst_fence_under_loom();
+            let slot = &self.buffer[head & (self.mark_bit - 1)];
+            let stamp = slot.stamp.load(Ordering::SeqCst);
+            crate::shim::seqcst_fence_under_loom();
+            let tail = self.tail.load(Ordering::SeqCst);
+            let closed_and_empty = tail & self.mark_bit != 0 && tail & !self.mark_bit == head;
+            if self.recv_must_wait(head, stamp) && !closed_and_empty {
+                Probe::NotReady((head as u64).wrapping_add(tail as u64))
+            } else {
+                Probe::Ready
+            }
+        }
     }
 
     fn watch(&self, oper: Operation, cx: &Waiter, send: bool) -> bool {

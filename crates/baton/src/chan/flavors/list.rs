@@ -19,14 +19,29 @@
 //! - A block is freed once every slot has been read: the receiver of the
 //!   last slot starts destruction, and a receiver still reading an earlier
 //!   slot (its `READ` bit not yet set) finishes it (`DESTROY` bit hand-off).
-//! - A receiver claims a slot, then waits for its `WRITE` bit before
-//!   `start_recv` returns, so the token `read` gets is always written. A send that was claimed and then *abandoned* (its selected
-//!   operation dropped or unwound) sets `WRITE | SKIP`: "written with
-//!   nothing". The receiver that reaches it claims it, marks it read
-//!   without moving anything, and goes on to the next slot. A send that was
-//!   *forgotten* (`mem::forget`) never sets `WRITE`: receivers reaching it
-//!   wait, as for a forgotten lock guard, and `Drop` and the receivers'
-//!   discard drop only slots with `WRITE` and without `SKIP`.
+//! - A receiver claims a slot, then waits briefly for its `WRITE` bit, so
+//!   the token `read` gets is always written. A send that was claimed and
+//!   then *abandoned* (its selected operation dropped or unwound) sets
+//!   `WRITE | SKIP`: "written with nothing". The receiver that reaches it
+//!   claims it, marks it read without moving anything, and goes on to the
+//!   next slot.
+//! - A send may also *stall* between its claim and its write: user code
+//!   runs between a select's two phases (it may park, or `mem::forget` the
+//!   operation). A receiver whose claimed slot is still unwritten after a
+//!   short spin *gives it up*: it sets `GAVE_UP` and goes on to the next
+//!   slot, or reports empty (and a blocking receive parks). The `WRITE`
+//!   (or `WRITE | SKIP`) and `GAVE_UP` bits are set by RMWs on the slot's
+//!   state, so exactly one side sees the other's bit: if the receiver's
+//!   RMW sees `WRITE`, it reads (or skips) the slot as usual; if the
+//!   sender's sees `GAVE_UP`, the slot is the sender's again: it takes its
+//!   message back, releases the slot (marks it read, for the block's
+//!   destruction), and sends the message again at the current tail — a
+//!   send takes effect at its write (`chan` module docs), so a message
+//!   written later than another queues behind it. A forgotten send never
+//!   comes back: its slot stays unread and its block is leaked (a
+//!   forgotten operation leaks, as a forgotten guard does). `Drop` and the
+//!   receivers' discard drop only slots with `WRITE` and without `SKIP`
+//!   (given-up slots lie before the head, which they never look behind).
 //! - When the last receiver goes, the buffered messages are dropped (nobody
 //!   can receive them); a send still in flight then is dropped with the
 //!   channel.
@@ -37,6 +52,7 @@
 //! | `READ` (2)     | its receiver            | the message was moved out               |
 //! | `DESTROY` (4)  | the block's destroyer   | "free the block when you are done"      |
 //! | `SKIP` (8)     | its abandoning sender   | with `WRITE`: no message, skip the slot |
+//! | `GAVE_UP` (16) | its receiver            | not waiting any more: the slot is its sender's again |
 //!
 //! | index bits            | meaning                                            |
 //! |-----------------------|----------------------------------------------------|
@@ -65,12 +81,13 @@ use crate::shim::UnsafeCell;
 use super::super::error::{RecvTimeoutError, SendTimeoutError, TrySendError};
 use super::super::waiter::{Operation, Waiter};
 use super::super::waker::SyncWaker;
-use super::{Flavor, Token};
+use super::{Flavor, Probe, Token};
 
 const WRITE: usize = 1;
 const READ: usize = 2;
 const DESTROY: usize = 4;
 const SKIP: usize = 8;
+const GAVE_UP: usize = 16;
 
 /// Positions per block, counting the phantom end slot. Small under loom so
 /// that models cross block boundaries in a few steps.
@@ -93,20 +110,35 @@ struct Slot<T> {
 }
 
 impl<T> Slot<T> {
-    /// Waits until the sender has written the message or abandoned the
-    /// send; returns the slot's state (`WRITE` set, maybe `SKIP`). The wait
-    /// is bounded by the sender's `write`, a few instructions after its
-    /// claim, unless the sender's operation was forgotten (see the
-    /// invariants).
-    fn wait_write(&self) -> usize {
+    /// Waits briefly until the sender has written the message or abandoned
+    /// the send; returns the slot's state (`WRITE` set, maybe `SKIP`), or
+    /// `None` if the receiver gave the slot up (`GAVE_UP` set first: the
+    /// slot is the sender's again, see the invariants). The spin is
+    /// bounded: a write normally follows its claim within a few
+    /// instructions, and one that does not may wait for a parked goroutine
+    /// or never come, which this must not spin for.
+    fn wait_write(&self) -> Option<usize> {
         let backoff = Backoff::new();
         loop {
             // Acquire: the message (or its absence) is visible.
             let state = self.state.load(Ordering::Acquire);
             if state & WRITE != 0 {
-                return state;
+                return Some(state);
             }
-            backoff.snooze();
+            // (No spin under loom: as the array flavour's stalled wait.)
+            if cfg!(loom) || backoff.spin_is_completed() {
+                break;
+            }
+            backoff.spin();
+        }
+        // AcqRel: Acquire as above, if the write came first; Release
+        // orders nothing the sender needs, but keeps the pair symmetric.
+        let state = self.state.fetch_or(GAVE_UP, Ordering::AcqRel);
+        if state & WRITE != 0 {
+            // The write (or abandon) came first: the slot is still ours.
+            Some(state)
+        } else {
+            None
         }
     }
 }
@@ -321,9 +353,19 @@ impl<T> Channel<T> {
                         self.head.index.store(next_index, Ordering::Release);
                     }
                     if wait {
-                        // Wait for our sender to write (or abandon).
+                        // Wait briefly for our sender to write (or abandon).
                         // SAFETY: `block` is alive (our slot is not read yet).
-                        state = unsafe { (*block).slots[offset].wait_write() };
+                        match unsafe { (*block).slots[offset].wait_write() } {
+                            Some(s) => state = s,
+                            None => {
+                                // Given up: the slot is its sender's again,
+                                // and its block may be freed from now on.
+                                // Go on to the next slot (or report empty).
+                                head = self.head.index.load(Ordering::Acquire);
+                                block = self.head.block.load(Ordering::Acquire);
+                                continue;
+                            }
+                        }
                     }
                     if state & SKIP != 0 {
                         // An abandoned send: nothing to read. Mark the slot
@@ -367,6 +409,26 @@ impl<T> Channel<T> {
                 unsafe { Block::destroy(block, offset + 1) };
             }
         }
+    }
+
+    /// The rest of a `write` whose receiver gave its slot up (invariants):
+    /// releases the slot and sends `msg` again, at the current tail.
+    ///
+    /// # Safety
+    ///
+    /// `token` is a claim of this channel whose slot's receiver gave it up
+    /// and whose sender (the caller) has moved its message back out; the
+    /// caller touches the slot no more.
+    #[cold]
+    #[inline(never)]
+    unsafe fn send_again(&self, token: &mut Token, msg: T) -> Result<(), T> {
+        let block = token.list.block as *mut Block<T>;
+        token.list.block = ptr::null();
+        // SAFETY: the caller's guarantee: the slot is ours, and done with.
+        unsafe { Self::release_slot(block, token.list.offset) };
+        assert!(self.start_send(token), "unbounded sends never wait");
+        // SAFETY: just claimed.
+        unsafe { self.write(token, msg) }
     }
 
     pub(crate) fn is_empty(&self) -> bool {
@@ -469,10 +531,18 @@ impl<T> Flavor for Channel<T> {
         let slot = unsafe { &(*block).slots[token.list.offset] };
         // SAFETY: we claimed the slot: nobody else touches its message yet.
         slot.msg.with_mut(|p| unsafe { (*p).write(msg) });
-        // Release: publishes the message to the slot's receiver.
-        slot.state.fetch_or(WRITE, Ordering::Release);
-        self.receivers.notify();
-        Ok(())
+        // Release: publishes the message to the slot's receiver. Acquire:
+        // if its receiver gave the slot up, we own it again.
+        if slot.state.fetch_or(WRITE, Ordering::AcqRel) & GAVE_UP != 0 {
+            // SAFETY: the slot is ours again and holds the message just
+            // written; `block` is alive until the slot is released.
+            let msg = slot.msg.with(|p| unsafe { (*p).assume_init_read() });
+            // SAFETY: as in `abandon_send`.
+            unsafe { self.send_again(token, msg) }
+        } else {
+            self.receivers.notify();
+            Ok(())
+        }
     }
 
     /// Phase 1 of a receive: claims a slot and waits for it to be written
@@ -528,9 +598,15 @@ impl<T> Flavor for Channel<T> {
         // SAFETY: the claimed slot's block stays alive until the slot is
         // read, which needs our WRITE bit.
         let slot = unsafe { &(*block).slots[token.list.offset] };
-        // Release: as `write`. From here on the block may be freed.
-        slot.state.fetch_or(WRITE | SKIP, Ordering::Release);
-        self.receivers.notify();
+        // Release: as `write`. From here on the block may be freed, unless
+        // the receiver gave the slot up (Acquire): then it is ours to
+        // release.
+        if slot.state.fetch_or(WRITE | SKIP, Ordering::AcqRel) & GAVE_UP != 0 {
+            // SAFETY: the slot is ours again, and we are done with it.
+            unsafe { Self::release_slot(block as *mut Block<T>, token.list.offset) };
+        } else {
+            self.receivers.notify();
+        }
     }
 
     /// Gives up a receive claimed by [`start_recv`](Self::start_recv): the
@@ -586,6 +662,33 @@ impl<T> Flavor for Channel<T> {
     /// Dekker pair).
     fn is_ready(&self, send: bool) -> bool {
         send || !self.is_empty() || self.is_closed()
+    }
+
+    /// A send is always ready. The receive side is not ready while the
+    /// head and tail positions are equal and the channel is open, with
+    /// version `tail.index`. A slot claimed by a sender but not written yet
+    /// counts as ready, as does a first block still being installed: a try
+    /// then either takes it or, after a short spin, gives the slot up
+    /// (invariants), so the next probe finds the head moved on and a
+    /// waiter's retry makes progress instead of spinning.
+    ///
+    /// Versions: the tail index only grows (by position; the mark on
+    /// close), the head's position too, never past the tail's. Two "empty"
+    /// probes with the same tail index saw the head at that position both
+    /// times: neither moved in between. `SeqCst` loads, head first: as
+    /// [`is_empty`](Self::is_empty).
+    fn probe(&self, send: bool) -> Probe {
+        if send {
+            return Probe::Ready;
+        }
+        let head = self.head.index.load(Ordering::SeqCst);
+        crate::shim::seqcst_fence_under_loom();
+        let tail = self.tail.index.load(Ordering::SeqCst);
+        if tail & MARK_BIT == 0 && head >> SHIFT == tail >> SHIFT {
+            Probe::NotReady(tail as u64)
+        } else {
+            Probe::Ready
+        }
     }
 
     fn watch(&self, oper: Operation, cx: &Waiter, send: bool) -> bool {

@@ -67,6 +67,21 @@ pub(crate) struct Token {
     pub(crate) timer: Option<Instant>,
 }
 
+/// What a look at one side of a channel found, for the snapshot a select
+/// with no time left takes before it answers "nothing ready"
+/// (`select/run.rs`, `last_try`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[must_use]
+pub(crate) enum Probe {
+    /// The operation could complete now (or the channel is closed).
+    Ready,
+    /// Not ready, in the state numbered by this *version*: a number that
+    /// never decreases, and changes whenever the side may have become
+    /// ready since. Two probes of one side that find it not ready with the
+    /// same version prove it was not ready at every instant between them.
+    NotReady(u64),
+}
+
 /// What every channel flavour provides: the two phases of each side, the
 /// plain operations built on them, what `select` needs to wait on an arm,
 /// and the channel's state. A method taking `send` acts on the send side
@@ -171,6 +186,12 @@ pub(crate) trait Flavor {
     /// Whether an operation on the side could complete now (a probe; a
     /// closed channel is ready: the operation completes with the close).
     fn is_ready(&self, send: bool) -> bool;
+
+    /// As [`is_ready`](Self::is_ready), with the version of a "not ready"
+    /// answer ([`Probe`]), for the snapshot a select with no time left
+    /// takes (`select/run.rs`, "Nothing ready"). Each flavour's impl says
+    /// why its version changes whenever the side may have become ready.
+    fn probe(&self, send: bool) -> Probe;
 
     /// Registers an observer (`Select::ready`); returns whether ready now.
     fn watch(&self, oper: Operation, cx: &Waiter, send: bool) -> bool;

@@ -10,7 +10,7 @@ use crate::park;
 
 use super::super::error::{RecvTimeoutError, SendTimeoutError, TryRecvError};
 use super::super::waiter::{Operation, Waiter};
-use super::{Flavor, Holder, Token};
+use super::{Flavor, Holder, Probe, Token};
 
 /// A channel that never delivers (see the module docs); a receive-only
 /// flavour, `Sync` whatever `T` is (it holds no `T`).
@@ -90,6 +90,11 @@ impl<T> Flavor for Channel<T> {
 
     fn is_ready(&self, _send: bool) -> bool {
         false
+    }
+
+    /// Never ready, in one unchanging state.
+    fn probe(&self, _send: bool) -> Probe {
+        Probe::NotReady(0)
     }
 
     fn watch(&self, _oper: Operation, _cx: &Waiter, _send: bool) -> bool {

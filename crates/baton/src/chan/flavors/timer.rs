@@ -29,7 +29,7 @@ use super::super::error::{RecvTimeoutError, SendTimeoutError, TryRecvError};
 use super::super::lock::SpinMutex;
 use super::super::waiter::{Operation, Selected, Waiter};
 use super::super::waker::SyncWaker;
-use super::{Flavor, Holder, Token};
+use super::{Flavor, Holder, Probe, Token};
 use crate::shim::Arc;
 
 struct State {
@@ -40,6 +40,9 @@ struct State {
     /// Whether the timer delivered or dropped a value since its last
     /// reset (for `Timer::stop`/`reset`'s answer).
     fired: bool,
+    /// Changes of `next` (wrapping): the version for select's snapshot
+    /// (`probe`).
+    version: u64,
 }
 
 /// A time channel (see the module docs).
@@ -60,6 +63,7 @@ impl Channel {
                 next: when,
                 period,
                 fired: false,
+                version: 0,
             }),
             receivers: SyncWaker::new(),
         }
@@ -72,6 +76,7 @@ impl Channel {
             Some(t) if t <= Instant::now() => {
                 st.next = st.period.map(|p| next_tick(t, p, Instant::now()));
                 st.fired = true;
+                st.version = st.version.wrapping_add(1);
                 Ok(t)
             }
             _ => Err(TryRecvError::Empty),
@@ -117,6 +122,19 @@ impl Channel {
         self.state.lock().next.is_some_and(|t| t <= Instant::now())
     }
 
+    /// Select's snapshot probe: not ready while no value is due, with the
+    /// version of `next`. Two "not ready" probes with one version saw the
+    /// same `next`, still ahead of the clock the second time, so it was
+    /// ahead of it (the clock only moves on) at every instant between.
+    pub(crate) fn probe(&self) -> Probe {
+        let st = self.state.lock();
+        if st.next.is_some_and(|t| t <= Instant::now()) {
+            Probe::Ready
+        } else {
+            Probe::NotReady(st.version)
+        }
+    }
+
     /// Stops delivering; returns whether a value had been delivered or was
     /// due (it is discarded) since the last reset.
     pub(crate) fn stop(&self) -> bool {
@@ -126,6 +144,7 @@ impl Channel {
             let fired = st.fired || due;
             st.next = None;
             st.fired = false;
+            st.version = st.version.wrapping_add(1);
             fired
         };
         self.receivers.select_all();
@@ -146,6 +165,7 @@ impl Channel {
             }
             st.next = now.checked_add(d);
             st.fired = false;
+            st.version = st.version.wrapping_add(1);
             fired
         };
         self.receivers.select_all();
@@ -241,6 +261,10 @@ impl<T> Flavor for Rx<T> {
 
     fn is_ready(&self, _send: bool) -> bool {
         self.chan.is_ready()
+    }
+
+    fn probe(&self, _send: bool) -> Probe {
+        self.chan.probe()
     }
 
     fn watch(&self, oper: Operation, cx: &Waiter, _send: bool) -> bool {

@@ -48,7 +48,7 @@ use super::super::error::{RecvTimeoutError, SendTimeoutError, TryRecvError};
 use super::super::lock::SpinMutex;
 use super::super::waiter::{wait_done, Operation, Selected, Waiter, WaiterState};
 use super::super::waker::{unpark_all, Waker};
-use super::{Flavor, Token};
+use super::{Flavor, Probe, Token};
 
 /// Where a value travels between the two sides (see the invariants).
 struct Packet<T> {
@@ -501,6 +501,28 @@ impl<T> Flavor for Channel<T> {
             &inner.senders
         };
         theirs.can_select(None) || inner.is_closed
+    }
+
+    /// Not ready while no counterpart's selector is waiting and the channel
+    /// is open, with version "counterpart selectors ever registered" (under
+    /// the lock, with the check). The side becomes ready only when a
+    /// counterpart registers (or on close): a selector already there stops
+    /// being selectable once its waiter is chosen or aborted, and a waiter
+    /// waits again only after it has left every list (its owner
+    /// unregisters before it returns). So two "not ready" probes with one
+    /// version prove it was not ready in between.
+    fn probe(&self, send: bool) -> Probe {
+        let inner = self.inner.lock();
+        let theirs = if send {
+            &inner.receivers
+        } else {
+            &inner.senders
+        };
+        if theirs.can_select(None) || inner.is_closed {
+            Probe::Ready
+        } else {
+            Probe::NotReady(theirs.registered())
+        }
     }
 
     /// Registers an observer of the send (`send`) or receive side.

@@ -4,7 +4,7 @@
 
 use std::time::Instant;
 
-use super::super::flavors::{with_flavor, AnyFlavor, Token};
+use super::super::flavors::{with_flavor, AnyFlavor, Probe, Token};
 use super::super::waiter::{Operation, Waiter};
 use super::super::{Receiver, Sender};
 
@@ -27,6 +27,10 @@ pub(crate) trait SelectHandle {
     fn accept(&self, token: &mut Token, cx: &Waiter) -> bool;
     /// Whether the operation could complete now (a probe).
     fn is_ready(&self) -> bool;
+    /// As `is_ready`, with the version of a "not ready" answer, for the
+    /// snapshot a select with no time left takes (`run.rs`, "Nothing
+    /// ready").
+    fn probe(&self) -> Probe;
     /// Registers an observer (for `ready`); returns whether ready now.
     fn watch(&self, oper: Operation, cx: &Waiter) -> bool;
     /// Removes the observer.
@@ -101,6 +105,10 @@ impl<H: Half> SelectHandle for H {
 
     fn is_ready(&self) -> bool {
         with_flavor!(self.flavor(), c => c.is_ready(H::SEND))
+    }
+
+    fn probe(&self) -> Probe {
+        with_flavor!(self.flavor(), c => c.probe(H::SEND))
     }
 
     fn watch(&self, oper: Operation, cx: &Waiter) -> bool {
