@@ -41,9 +41,12 @@ use super::tree::{Hook, Node};
 
 type Key = (Instant, u64);
 
+/// A pending deadline's context and the cause to record.
+type Entry = (Arc<Node>, Option<Cause>);
+
 struct Timers {
     /// Pending deadlines: the context to cancel and the cause to record.
-    pending: Mutex<BTreeMap<Key, (Arc<Node>, Option<Cause>)>>,
+    pending: Mutex<BTreeMap<Key, Entry>>,
     /// Distinguishes equal deadlines.
     seq: AtomicU64,
     /// The timer thread's unparker, set by the thread when it starts.
@@ -81,11 +84,9 @@ pub(super) fn arm(node: &Arc<Node>, deadline: Instant, cause: Option<Cause>) {
         }
     }
     let disarm = Hook::Run(Box::new(move || disarm(key)));
-    if let Err(hook) = node.register(disarm) {
+    if let Err(Hook::Run(f)) = node.register(disarm) {
         // Cancelled meanwhile: withdraw the entry now.
-        if let Hook::Run(f) = hook {
-            f();
-        }
+        f();
     }
 }
 

@@ -153,9 +153,7 @@ impl Node {
 
     /// The winning cause once done (the error itself when none was given).
     pub(crate) fn cause(&self) -> Option<Cause> {
-        if self.err().is_none() {
-            return None;
-        }
+        self.err()?;
         self.with_locked(|l| l.cause.clone())
     }
 
