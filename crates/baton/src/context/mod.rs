@@ -376,7 +376,7 @@ impl Context {
 fn make_done(node: &Node) -> Receiver<()> {
     let (tx, rx) = chan::rendezvous::<()>();
     // Already cancelled: the hook comes back and dropping it closes now.
-    let _ = node.register(Hook::Run(Box::new(move || drop(tx))));
+    let _ = node.register_permanent(Hook::Run(Box::new(move || drop(tx))));
     rx
 }
 
@@ -384,7 +384,14 @@ impl fmt::Debug for Context {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.0.kind {
             Kind::Root { name, .. } => f.write_str(name),
-            Kind::Cancel { parent, how, .. } => write!(f, "{parent:?}.{how}"),
+            Kind::Cancel { parent, how, .. } => match (*how, self.0.deadline) {
+                // Go: "WithDeadline(<time> [<remaining>])".
+                ("WithDeadline", Some(d)) => {
+                    let left = d.saturating_duration_since(Instant::now());
+                    write!(f, "{parent:?}.WithDeadline({left:?} left)")
+                }
+                _ => write!(f, "{parent:?}.{how}"),
+            },
             Kind::Value {
                 parent, type_name, ..
             } => write!(f, "{parent:?}.WithValue({type_name})"),
