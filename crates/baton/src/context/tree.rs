@@ -225,7 +225,7 @@ impl Node {
     /// (`None`: the error itself). Returns whether this call did it (false:
     /// it was already done, and its first error and cause stand).
     pub(crate) fn cancel(&self, err: Error, cause: Option<Cause>) -> bool {
-        let cause = cause.unwrap_or_else(|| Arc::new(err) as Cause);
+        let cause = cause.unwrap_or_else(|| std::sync::Arc::new(err) as Cause);
         let Some(taken) = self.take(err, &cause) else {
             return false;
         };
