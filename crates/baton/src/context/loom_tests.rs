@@ -106,10 +106,7 @@ fn loom_waiter_is_woken_by_cancel() {
         let n = Node::new();
         let n1 = n.clone();
         let waiter = loom::thread::spawn(move || {
-            let token = match n1.register(Hook::Unpark(park::current())) {
-                Ok(t) => Some(t),
-                Err(_) => None,
-            };
+            let token = n1.register(Hook::Unpark(park::current())).ok();
             while n1.err().is_none() {
                 park::park();
             }
