@@ -55,7 +55,7 @@
 
 use crate::park::spin_lock::SpinLock;
 use crate::park::Unparker;
-use crate::shim::atomic::{AtomicU8, Ordering};
+use crate::shim::atomic::{AtomicU8, AtomicUsize, Ordering};
 use crate::shim::{Arc, UnsafeCell};
 
 use super::error::{Cause, Error};
@@ -89,6 +89,10 @@ pub(crate) struct Node {
     /// `LIVE`, `CANCELED` or `DEADLINE` (the table above). Written only
     /// under `lock`, once; read anywhere.
     state: AtomicU8,
+    /// Live cancel functions (`CancelFunc` clones); the last one dropped
+    /// cancels. Only counts: `Relaxed` increments, `AcqRel` decrement so
+    /// the last dropper sees every other's uses (as `Arc` does).
+    cancellers: AtomicUsize,
     /// Guards `locked`.
     lock: SpinLock,
     /// Only touched with `lock` held.
@@ -128,6 +132,7 @@ impl Node {
     pub(crate) fn new() -> Arc<Node> {
         Arc::new(Node {
             state: AtomicU8::new(LIVE),
+            cancellers: AtomicUsize::new(0),
             lock: SpinLock::new(),
             locked: UnsafeCell::new(Locked {
                 hooks: Slab::new(),
@@ -154,6 +159,16 @@ impl Node {
             CANCELED => Some(Error::Canceled),
             _ => Some(Error::DeadlineExceeded),
         }
+    }
+
+    /// One more cancel function.
+    pub(crate) fn add_canceller(&self) {
+        self.cancellers.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// One cancel function fewer; `true` if it was the last.
+    pub(crate) fn drop_canceller(&self) -> bool {
+        self.cancellers.fetch_sub(1, Ordering::AcqRel) == 1
     }
 
     /// The winning cause once done (the error itself when none was given).
@@ -225,6 +240,11 @@ impl Node {
     /// (`None`: the error itself). Returns whether this call did it (false:
     /// it was already done, and its first error and cause stand).
     pub(crate) fn cancel(&self, err: Error, cause: Option<Cause>) -> bool {
+        if self.state.load(Ordering::Acquire) != LIVE {
+            // Done for good: no need for the lock (the usual case for the
+            // last cancel function, dropped after an explicit cancel).
+            return false;
+        }
         let cause = cause.unwrap_or_else(|| std::sync::Arc::new(err) as Cause);
         let Some(taken) = self.take(err, &cause) else {
             return false;
