@@ -10,11 +10,9 @@
 
 use core::fmt;
 
-use crate::shim::atomic::{AtomicBool, Ordering};
-use crate::shim::Arc;
-
-use super::tree::{Hook, Node, Token};
+use super::tree::{Hook, Member, Token};
 use super::Context;
+use crate::shim::atomic::{AtomicBool, Ordering};
 
 /// Arranges for `f` to run in a new goroutine once `ctx` is done (at once,
 /// if it is done already); never, for a context that cannot be done (Go's
@@ -31,16 +29,16 @@ use super::Context;
 /// assert_eq!(rx.recv(), Ok("cleaned up"));
 /// ```
 pub fn after_func(ctx: &Context, f: impl FnOnce() + Send + 'static) -> AfterFunc {
-    let Some(node) = ctx.node() else {
+    let Some(source) = ctx.source() else {
         return AfterFunc {
             reg: None,
             stopped: AtomicBool::new(false),
         };
     };
     let hook = Hook::Run(Box::new(move || drop(crate::go(f))));
-    match node.register(hook) {
+    match source.0.node().register(hook) {
         Ok(token) => AfterFunc {
-            reg: Some((Arc::clone(node), token)),
+            reg: Some((source.clone(), token)),
             stopped: AtomicBool::new(false),
         },
         Err(hook) => {
@@ -58,8 +56,9 @@ pub fn after_func(ctx: &Context, f: impl FnOnce() + Send + 'static) -> AfterFunc
 
 /// The registration made by [`after_func`].
 pub struct AfterFunc {
-    /// The node and token, while the function may still be started.
-    reg: Option<(Arc<Node>, Token)>,
+    /// The cancellable context and token, while the function may still be
+    /// started.
+    reg: Option<(Context, Token)>,
     /// Set by the first `stop` (and when the function was started at once).
     stopped: AtomicBool,
 }
@@ -84,7 +83,7 @@ impl AfterFunc {
         }
         match &self.reg {
             // Withdrawn before a cancel took it: it will never start.
-            Some((node, token)) => node.withdraw(*token).is_some(),
+            Some((ctx, token)) => ctx.0.node().withdraw(*token).is_some(),
             // A context that cannot be done: the function would never have
             // started, and now it is certain.
             None => true,

@@ -33,16 +33,16 @@ use std::time::Instant;
 
 use crate::park::{self, Unparker};
 use crate::shim::atomic::{AtomicU64, Ordering};
-use crate::shim::Arc;
 use crate::sync::Mutex;
 
 use super::error::{Cause, Error};
-use super::tree::{Hook, Node};
+use super::tree::{self, Hook};
+use super::Context;
 
 type Key = (Instant, u64);
 
 /// A pending deadline's context and the cause to record.
-type Entry = (Arc<Node>, Option<Cause>);
+type Entry = (Context, Option<Cause>);
 
 struct Timers {
     /// Pending deadlines: the context to cancel and the cause to record.
@@ -70,12 +70,12 @@ fn timers() -> &'static Timers {
 
 /// Cancels `node` with `DeadlineExceeded` (and `cause`) at `deadline`,
 /// unless it is cancelled before.
-pub(super) fn arm(node: &Arc<Node>, deadline: Instant, cause: Option<Cause>) {
+pub(super) fn arm(ctx: &Context, deadline: Instant, cause: Option<Cause>) {
     let t = timers();
     let key = (deadline, t.seq.fetch_add(1, Ordering::Relaxed));
     let first = {
         let mut pending = t.pending.lock();
-        pending.insert(key, (Arc::clone(node), cause));
+        pending.insert(key, (ctx.clone(), cause));
         pending.keys().next() == Some(&key)
     };
     if first {
@@ -84,6 +84,9 @@ pub(super) fn arm(node: &Arc<Node>, deadline: Instant, cause: Option<Cause>) {
         }
     }
     let disarm = Hook::Run(Box::new(move || disarm(key)));
+    let node = ctx
+        .node()
+        .expect("a deadline is armed on a cancellable context");
     if let Err(Hook::Run(f)) = node.register_permanent(disarm) {
         // Cancelled meanwhile: withdraw the entry now.
         f();
@@ -92,7 +95,7 @@ pub(super) fn arm(node: &Arc<Node>, deadline: Instant, cause: Option<Cause>) {
 
 fn disarm(key: Key) {
     let removed = timers().pending.lock().remove(&key);
-    drop(removed); // outside the lock: it may hold the last node reference
+    drop(removed); // outside the lock: it may hold the last context reference
 }
 
 /// Pending deadlines, for tests that check nothing is left behind.
@@ -113,8 +116,8 @@ fn run() {
             let due = core::mem::replace(&mut *pending, later);
             (due, pending.keys().next().map(|k| k.0))
         };
-        for (_, (node, cause)) in due {
-            node.cancel(Error::DeadlineExceeded, cause);
+        for (_, (ctx, cause)) in due {
+            tree::cancel(&*ctx.0, Error::DeadlineExceeded, cause);
         }
         match next {
             Some(d) => {

@@ -5,10 +5,40 @@
 use std::sync::Arc as StdArc;
 
 use super::error::{Cause, Error};
-use super::tree::{Hook, Node};
+use super::tree::{self, Hook, Member, MemberRef, Node};
 use crate::park;
 use crate::shim::atomic::{AtomicUsize, Ordering};
 use crate::shim::Arc;
+
+/// A stand-in for a cancellable context: a node and a strong parent.
+struct M {
+    node: Node,
+    parent: Option<MemberRef>,
+}
+
+impl Member for M {
+    fn node(&self) -> &Node {
+        &self.node
+    }
+    fn parent(&self) -> Option<&dyn Member> {
+        self.parent.as_deref()
+    }
+}
+
+/// A new member under `parent`, attached (as `with_cancel` does).
+fn child_of(parent: Option<&MemberRef>) -> MemberRef {
+    let m: StdArc<dyn Member> = StdArc::new(M {
+        node: Node::new(),
+        parent: parent.cloned(),
+    });
+    let m = Arc::from_std(m);
+    Node::attach(&m);
+    m
+}
+
+fn root() -> MemberRef {
+    child_of(None)
+}
 
 fn model(f: impl Fn() + Sync + Send + 'static) {
     let mut b = loom::model::Builder::new();
@@ -25,16 +55,17 @@ fn cause(s: &'static str) -> Cause {
 #[test]
 fn loom_cancel_first_wins() {
     model(|| {
-        let n = Node::new();
+        let m = root();
         let a = cause("a");
-        let n1 = n.clone();
+        let m1 = m.clone();
         let a1 = a.clone();
         let t = loom::thread::spawn(move || {
-            let won = n1.cancel(Error::DeadlineExceeded, Some(a1));
-            assert!(n1.err().is_some(), "done once cancel returns");
+            let won = tree::cancel(&*m1, Error::DeadlineExceeded, Some(a1));
+            assert!(m1.node().err().is_some(), "done once cancel returns");
             won
         });
-        let won_here = n.cancel(Error::Canceled, None);
+        let won_here = tree::cancel(&*m, Error::Canceled, None);
+        let n = m.node();
         assert!(n.err().is_some(), "done once cancel returns");
         let won_there = t.join().unwrap();
         assert!(won_here ^ won_there, "exactly one cancel wins");
@@ -55,21 +86,24 @@ fn loom_cancel_first_wins() {
 #[test]
 fn loom_child_cancel_races_parent_cancel() {
     model(|| {
-        let parent = Node::new();
-        let child = Node::new();
-        Node::attach(&parent, &child);
-        assert_eq!(parent.registrations(), 1);
+        let parent = root();
+        let child = child_of(Some(&parent));
+        assert_eq!(parent.node().registrations(), 1);
         let (pc, cc) = (cause("parent"), cause("child"));
         let c1 = child.clone();
         let cc1 = cc.clone();
         let t = loom::thread::spawn(move || {
-            c1.cancel(Error::Canceled, Some(cc1));
+            tree::cancel(&*c1, Error::Canceled, Some(cc1));
         });
-        parent.cancel(Error::Canceled, Some(pc.clone()));
+        tree::cancel(&*parent, Error::Canceled, Some(pc.clone()));
         t.join().unwrap();
-        assert_eq!(parent.registrations(), 0, "the child stays registered");
-        assert_eq!(child.err(), Some(Error::Canceled));
-        let got = child.cause().unwrap();
+        assert_eq!(
+            parent.node().registrations(),
+            0,
+            "the child stays registered"
+        );
+        assert_eq!(child.node().err(), Some(Error::Canceled));
+        let got = child.node().cause().unwrap();
         assert!(StdArc::ptr_eq(&got, &pc) || StdArc::ptr_eq(&got, &cc));
     });
 }
@@ -80,19 +114,18 @@ fn loom_child_cancel_races_parent_cancel() {
 #[test]
 fn loom_attach_races_parent_cancel() {
     model(|| {
-        let parent = Node::new();
+        let parent = root();
         let pc = cause("parent");
         let p1 = parent.clone();
         let pc1 = pc.clone();
         let t = loom::thread::spawn(move || {
-            p1.cancel(Error::DeadlineExceeded, Some(pc1));
+            tree::cancel(&*p1, Error::DeadlineExceeded, Some(pc1));
         });
-        let child = Node::new();
-        Node::attach(&parent, &child);
+        let child = child_of(Some(&parent));
         t.join().unwrap();
-        assert_eq!(child.err(), Some(Error::DeadlineExceeded));
-        assert!(StdArc::ptr_eq(&child.cause().unwrap(), &pc));
-        assert_eq!(parent.registrations(), 0);
+        assert_eq!(child.node().err(), Some(Error::DeadlineExceeded));
+        assert!(StdArc::ptr_eq(&child.node().cause().unwrap(), &pc));
+        assert_eq!(parent.node().registrations(), 0);
     });
 }
 
@@ -103,9 +136,10 @@ fn loom_attach_races_parent_cancel() {
 #[test]
 fn loom_waiter_is_woken_by_cancel() {
     model(|| {
-        let n = Node::new();
-        let n1 = n.clone();
+        let m = root();
+        let m1 = m.clone();
         let waiter = loom::thread::spawn(move || {
+            let n1 = m1.node();
             let token = n1.register(Hook::Unpark(park::current())).ok();
             while n1.err().is_none() {
                 park::park();
@@ -114,9 +148,9 @@ fn loom_waiter_is_woken_by_cancel() {
                 assert!(n1.withdraw(t).is_none(), "the cancel took it");
             }
         });
-        n.cancel(Error::Canceled, None);
+        tree::cancel(&*m, Error::Canceled, None);
         waiter.join().unwrap();
-        assert_eq!(n.registrations(), 0);
+        assert_eq!(m.node().registrations(), 0);
     });
 }
 
@@ -125,7 +159,8 @@ fn loom_waiter_is_woken_by_cancel() {
 #[test]
 fn loom_withdraw_or_run_exactly_once() {
     model(|| {
-        let n = Node::new();
+        let m = root();
+        let n = m.node();
         let ran = Arc::new(AtomicUsize::new(0));
         let r1 = ran.clone();
         let token = n
@@ -134,9 +169,9 @@ fn loom_withdraw_or_run_exactly_once() {
             })))
             .ok()
             .unwrap();
-        let n1 = n.clone();
-        let t = loom::thread::spawn(move || n1.withdraw(token).is_some());
-        n.cancel(Error::Canceled, None);
+        let m1 = m.clone();
+        let t = loom::thread::spawn(move || m1.node().withdraw(token).is_some());
+        tree::cancel(&*m, Error::Canceled, None);
         let withdrew = t.join().unwrap();
         let ran = ran.load(Ordering::Relaxed);
         assert_eq!(
@@ -154,22 +189,44 @@ fn loom_withdraw_or_run_exactly_once() {
 #[test]
 fn loom_grandchild_sees_either_cancel() {
     model(|| {
-        let top = Node::new();
-        let mid = Node::new();
-        let low = Node::new();
-        Node::attach(&top, &mid);
-        Node::attach(&mid, &low);
+        let top = root();
+        let mid = child_of(Some(&top));
+        let low = child_of(Some(&mid));
         let m1 = mid.clone();
         let t = loom::thread::spawn(move || {
-            m1.cancel(Error::Canceled, None);
+            tree::cancel(&*m1, Error::Canceled, None);
         });
-        top.cancel(Error::DeadlineExceeded, None);
+        tree::cancel(&*top, Error::DeadlineExceeded, None);
         t.join().unwrap();
-        for n in [&top, &mid, &low] {
-            assert!(n.err().is_some());
-            assert_eq!(n.registrations(), 0);
+        for m in [&top, &mid, &low] {
+            assert!(m.node().err().is_some());
+            assert_eq!(m.node().registrations(), 0);
         }
         // The grandchild's error is its parent's, whichever cancel won there.
-        assert_eq!(low.err(), mid.err());
+        assert_eq!(low.node().err(), mid.node().err());
+    });
+}
+
+/// The last of two cancel-function handles dropped on two threads cancels,
+/// exactly once, whichever it is (the count in the node).
+#[test]
+fn loom_last_cancel_func_cancels_once() {
+    model(|| {
+        let m = root();
+        let n = m.node();
+        n.add_canceller();
+        n.add_canceller();
+        let cancels = Arc::new(AtomicUsize::new(0));
+        let drop_one = |m: MemberRef, cancels: Arc<AtomicUsize>| {
+            if m.node().drop_canceller() && tree::cancel(&*m, Error::Canceled, None) {
+                cancels.fetch_add(1, Ordering::Relaxed);
+            }
+        };
+        let (m1, c1) = (m.clone(), cancels.clone());
+        let t = loom::thread::spawn(move || drop_one(m1, c1));
+        drop_one(m.clone(), cancels.clone());
+        t.join().unwrap();
+        assert_eq!(cancels.load(Ordering::Relaxed), 1);
+        assert_eq!(m.node().err(), Some(Error::Canceled));
     });
 }

@@ -143,7 +143,7 @@ use std::time::{Duration, Instant};
 
 use crate::chan::{self, Receiver};
 use crate::sync::OnceCell;
-use tree::{Hook, Node};
+use tree::{Hook, Member, MemberRef, Node};
 
 /// A cancellation signal, a deadline and request-scoped values, passed
 /// down a call tree (Go's `context.Context`). See the module docs for the
@@ -198,10 +198,25 @@ impl Drop for Inner {
     }
 }
 
+impl Member for Inner {
+    fn node(&self) -> &Node {
+        match &self.kind {
+            Kind::Cancel { node, .. } => node,
+            _ => unreachable!("baton::context: only cancellable contexts are in the tree"),
+        }
+    }
+
+    fn parent(&self) -> Option<&dyn Member> {
+        let source = self.parent.as_ref()?.source()?;
+        Some(&*source.0)
+    }
+}
+
 enum Kind {
     /// A context with its own cancellation.
     Cancel {
-        node: Arc<Node>,
+        /// The cancellation state, in this allocation (see `tree::Member`).
+        node: Node,
         /// Created on first use; closed by a hook on `node`.
         done: OnceCell<Receiver<()>>,
         /// How it was derived, for `Debug`.
@@ -362,7 +377,7 @@ impl Context {
 
     /// The node that answers `err()` for this context, if it can be done.
     #[inline]
-    fn node(&self) -> Option<&Arc<Node>> {
+    fn node(&self) -> Option<&Node> {
         match &self.0.kind {
             Kind::Cancel { node, .. } => Some(node),
             Kind::Value {
@@ -479,30 +494,34 @@ pub struct CancelFunc(Canceller);
 #[derive(Clone)]
 pub struct CancelCauseFunc(Canceller);
 
-/// What both cancel functions are: a counted handle on the node (the count
-/// lives in the node, so a cancel function costs no allocation of its
-/// own); the last one dropped cancels.
-struct Canceller(Arc<Node>);
+/// What both cancel functions are: a counted handle on the context (the
+/// count lives in its node, so a cancel function costs no allocation of
+/// its own); the last one dropped cancels.
+struct Canceller(Context);
 
 impl Canceller {
-    /// The first handle of a new node.
-    fn first(node: Arc<Node>) -> Self {
-        node.add_canceller();
-        Canceller(node)
+    /// The first handle of a new cancellable context.
+    fn first(ctx: Context) -> Self {
+        ctx.0.node().add_canceller();
+        Canceller(ctx)
+    }
+
+    fn cancel(&self, cause: Option<Cause>) {
+        tree::cancel(&*self.0 .0, Error::Canceled, cause);
     }
 }
 
 impl Clone for Canceller {
     fn clone(&self) -> Self {
-        self.0.add_canceller();
-        Canceller(Arc::clone(&self.0))
+        self.0 .0.node().add_canceller();
+        Canceller(self.0.clone())
     }
 }
 
 impl Drop for Canceller {
     fn drop(&mut self) {
-        if self.0.drop_canceller() {
-            self.0.cancel(Error::Canceled, None);
+        if self.0 .0.node().drop_canceller() {
+            self.cancel(None);
         }
     }
 }
@@ -520,7 +539,7 @@ impl CancelFunc {
     /// assert!(parent.is_done() && child.is_done());
     /// ```
     pub fn cancel(&self) {
-        self.0 .0.cancel(Error::Canceled, None);
+        self.0.cancel(None);
     }
 }
 
@@ -540,14 +559,14 @@ impl CancelCauseFunc {
     /// assert!(Arc::ptr_eq(&context::cause(&ctx).unwrap(), &first));
     /// ```
     pub fn cancel(&self, cause: Cause) {
-        self.0 .0.cancel(Error::Canceled, Some(cause));
+        self.0.cancel(Some(cause));
     }
 }
 
 impl fmt::Debug for CancelFunc {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("CancelFunc")
-            .field("done", &self.0 .0.err().is_some())
+            .field("done", &self.0 .0.is_done())
             .finish()
     }
 }
@@ -555,7 +574,7 @@ impl fmt::Debug for CancelFunc {
 impl fmt::Debug for CancelCauseFunc {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("CancelCauseFunc")
-            .field("done", &self.0 .0.err().is_some())
+            .field("done", &self.0 .0.is_done())
             .finish()
     }
 }
@@ -576,8 +595,8 @@ impl fmt::Debug for CancelCauseFunc {
 /// drop(cancel_parent);
 /// ```
 pub fn with_cancel(parent: &Context) -> (Context, CancelFunc) {
-    let (ctx, node) = derive(parent, "WithCancel", parent.deadline());
-    (ctx, CancelFunc(Canceller::first(node)))
+    let ctx = derive(parent, "WithCancel", parent.deadline());
+    (ctx.clone(), CancelFunc(Canceller::first(ctx)))
 }
 
 /// As [`with_cancel`], with a cancel function that records a cause (Go's
@@ -593,8 +612,8 @@ pub fn with_cancel(parent: &Context) -> (Context, CancelFunc) {
 /// assert_eq!(context::cause(&child).unwrap().to_string(), "shutting down");
 /// ```
 pub fn with_cancel_cause(parent: &Context) -> (Context, CancelCauseFunc) {
-    let (ctx, node) = derive(parent, "WithCancelCause", parent.deadline());
-    (ctx, CancelCauseFunc(Canceller::first(node)))
+    let ctx = derive(parent, "WithCancelCause", parent.deadline());
+    (ctx.clone(), CancelCauseFunc(Canceller::first(ctx)))
 }
 
 /// Derives a child that is also done at `deadline` (Go's
@@ -614,8 +633,8 @@ pub fn with_cancel_cause(parent: &Context) -> (Context, CancelCauseFunc) {
 /// assert_eq!(ctx.err(), Some(context::Error::DeadlineExceeded));
 /// ```
 pub fn with_deadline(parent: &Context, deadline: Instant) -> (Context, CancelFunc) {
-    let node = deadline_child(parent, deadline, None, "WithDeadline");
-    (node.0, CancelFunc(Canceller::first(node.1)))
+    let ctx = deadline_child(parent, deadline, None);
+    (ctx.clone(), CancelFunc(Canceller::first(ctx)))
 }
 
 /// [`with_deadline`] at now + `timeout` (Go's `context.WithTimeout`).
@@ -656,8 +675,8 @@ pub fn with_deadline_cause(
     deadline: Instant,
     cause: Cause,
 ) -> (Context, CancelFunc) {
-    let node = deadline_child(parent, deadline, Some(cause), "WithDeadline");
-    (node.0, CancelFunc(Canceller::first(node.1)))
+    let ctx = deadline_child(parent, deadline, Some(cause));
+    (ctx.clone(), CancelFunc(Canceller::first(ctx)))
 }
 
 /// [`with_deadline_cause`] at now + `timeout` (Go's
@@ -730,40 +749,34 @@ pub fn cause(ctx: &Context) -> Option<Cause> {
 
 /// A new cancellable child of `parent`, registered in its nearest
 /// cancellable ancestor.
-fn derive(parent: &Context, how: &'static str, deadline: Option<Instant>) -> (Context, Arc<Node>) {
-    let node = Node::new();
-    if let Some(p) = parent.node() {
-        Node::attach(p, &node);
-    }
+fn derive(parent: &Context, how: &'static str, deadline: Option<Instant>) -> Context {
     let ctx = Context(Arc::new(Inner {
         kind: Kind::Cancel {
-            node: Arc::clone(&node),
+            node: Node::new(),
             done: OnceCell::new(),
             how,
         },
         parent: Some(parent.clone()),
         deadline,
     }));
-    (ctx, node)
+    if parent.node().is_some() {
+        Node::attach(&(Arc::clone(&ctx.0) as MemberRef));
+    }
+    ctx
 }
 
-fn deadline_child(
-    parent: &Context,
-    deadline: Instant,
-    cause: Option<Cause>,
-    how: &'static str,
-) -> (Context, Arc<Node>) {
+fn deadline_child(parent: &Context, deadline: Instant, cause: Option<Cause>) -> Context {
     if let Some(cur) = parent.deadline() {
         if cur <= deadline {
             // The parent's deadline comes first and will cancel this child.
             return derive(parent, "WithCancel", Some(cur));
         }
     }
-    let (ctx, node) = derive(parent, how, Some(deadline));
+    let ctx = derive(parent, "WithDeadline", Some(deadline));
     if Instant::now() >= deadline {
-        node.cancel(Error::DeadlineExceeded, cause);
+        tree::cancel(&*ctx.0, Error::DeadlineExceeded, cause);
     } else {
-        deadline::arm(&node, deadline, cause);
+        deadline::arm(&ctx, deadline, cause);
     }
-    (ctx, node)
+    ctx
 }

@@ -64,10 +64,27 @@ const LIVE: u8 = 0;
 const CANCELED: u8 = 1;
 const DEADLINE: u8 = 2;
 
+/// What owns a node: a cancellable context (and, in the loom models, a
+/// stand-in). The tree reaches a node's parent through its owner (the
+/// context holds its parent strongly), so a child needs no reference of
+/// its own to the parent's node, and the node lives inside the context's
+/// one allocation.
+pub(crate) trait Member: Send + Sync {
+    /// This member's node.
+    fn node(&self) -> &Node;
+    /// The member whose node this one is registered in as a child (its
+    /// nearest cancellable ancestor), if any. Alive as long as `self` is.
+    fn parent(&self) -> Option<&dyn Member>;
+}
+
+/// A shared handle on a member, as a parent's hook table holds its
+/// children.
+pub(crate) type MemberRef = Arc<dyn Member>;
+
 /// Something to do when a node is cancelled.
 pub(crate) enum Hook {
     /// A child context: cancel it with this node's error and cause.
-    Child(Arc<Node>),
+    Child(MemberRef),
     /// A parked waiter (a context-taking blocking call): wake it.
     Unpark(Unparker),
     /// Run this (a done channel's sender being dropped, an `after_func`
@@ -111,28 +128,29 @@ struct Locked {
     /// itself" (made into a `Cause` when asked for, so a plain cancel
     /// allocates nothing).
     cause: Option<Cause>,
-    /// Where this node is registered as a child, until it is cancelled.
-    parent: Option<(Arc<Node>, Token)>,
+    /// This node's registration in its parent's node (see
+    /// [`Member::parent`]), until it is cancelled.
+    in_parent: Option<Token>,
 }
 
 /// What a successful cancel hands back to run outside the lock.
 struct Taken {
     hooks: Vec<Hook>,
-    parent: Option<(Arc<Node>, Token)>,
+    in_parent: Option<Token>,
 }
 
 // SAFETY: `locked` is only accessed with `lock` held (every access goes
 // through `Node::with_locked`), so the node is a mutex around `Locked`,
-// whose contents (`Arc<Node>`, `Unparker`, boxed `Send` closures, a
-// `Send + Sync` cause) are all `Send`.
+// whose contents (`Send + Sync` members, `Unparker`s, boxed `Send`
+// closures, a `Send + Sync` cause) are all `Send`.
 unsafe impl Send for Node {}
 // SAFETY: as above: shared access never touches `locked` without the lock.
 unsafe impl Sync for Node {}
 
 impl Node {
     /// A live node with no registrations and no parent.
-    pub(crate) fn new() -> Arc<Node> {
-        Arc::new(Node {
+    pub(crate) fn new() -> Node {
+        Node {
             state: AtomicU8::new(LIVE),
             cancellers: AtomicUsize::new(0),
             lock: SpinLock::new(),
@@ -140,9 +158,9 @@ impl Node {
                 hooks: Slab::new(),
                 permanent: Vec::new(),
                 cause: None,
-                parent: None,
+                in_parent: None,
             }),
-        })
+        }
     }
 
     #[inline]
@@ -218,53 +236,36 @@ impl Node {
         self.with_locked(|l| l.hooks.len())
     }
 
-    /// Makes `child` a child of `parent` (Go's `propagateCancel` for a
-    /// parent that is a `cancelCtx`): a parent already done cancels the
-    /// child at once with its own error and cause.
-    pub(crate) fn attach(parent: &Arc<Node>, child: &Arc<Node>) {
-        match parent.register(Hook::Child(Arc::clone(child))) {
+    /// Registers `child` in its parent's node (Go's `propagateCancel` for
+    /// a parent that is a `cancelCtx`): a parent already done cancels the
+    /// child at once with its own error and cause. Call once, before the
+    /// child is shared.
+    pub(crate) fn attach(child: &MemberRef) {
+        let Some(parent) = child.parent() else {
+            return;
+        };
+        let pnode = parent.node();
+        match pnode.register(Hook::Child(Arc::clone(child))) {
             Ok(token) => {
-                let stranded = child.with_locked(|l| {
+                let stranded = child.node().with_locked(|l| {
                     if l.hooks.is_closed() {
                         // Cancelled already (by the parent, between the two
                         // locks): nothing to withdraw later.
                         Some(token)
                     } else {
-                        l.parent = Some((Arc::clone(parent), token));
+                        l.in_parent = Some(token);
                         None
                     }
                 });
                 if let Some(token) = stranded {
-                    parent.withdraw(token);
+                    drop(pnode.withdraw(token));
                 }
             }
             Err(_) => {
-                let err = parent.err().expect("a closed node is done");
-                child.cancel(err, parent.given_cause());
+                let err = pnode.err().expect("a closed node is done");
+                cancel(&**child, err, pnode.given_cause());
             }
         }
-    }
-
-    /// Cancels the node and its descendants with `err` and `cause`
-    /// (`None`: the error itself, for every descendant too). Returns whether this call did it (false:
-    /// it was already done, and its first error and cause stand).
-    pub(crate) fn cancel(&self, err: Error, cause: Option<Cause>) -> bool {
-        if self.state.load(Ordering::Acquire) != LIVE {
-            // Done for good: no need for the lock (the usual case for the
-            // last cancel function, dropped after an explicit cancel).
-            return false;
-        }
-        let Some(taken) = self.take(err, &cause) else {
-            return false;
-        };
-        let mut work = Vec::new();
-        run(taken, &mut work);
-        while let Some(child) = work.pop() {
-            if let Some(taken) = child.take(err, &cause) {
-                run(taken, &mut work);
-            }
-        }
-        true
     }
 
     /// The transition: under the lock, `LIVE` to done, the cause stored,
@@ -290,18 +291,42 @@ impl Node {
             }
             Some(Taken {
                 hooks,
-                parent: l.parent.take(),
+                in_parent: l.in_parent.take(),
             })
         })
     }
 }
 
-/// Runs what a cancel took, outside any lock: withdraws from the parent,
-/// wakes waiters, runs callbacks, and queues children on `work`.
-fn run(taken: Taken, work: &mut Vec<Arc<Node>>) {
-    if let Some((parent, token)) = taken.parent {
+/// Cancels `member`'s node and its descendants with `err` and `cause`
+/// (`None`: the error itself, for every descendant too). Returns whether
+/// this call did it (false: it was already done, and its first error and
+/// cause stand).
+pub(crate) fn cancel(member: &dyn Member, err: Error, cause: Option<Cause>) -> bool {
+    if member.node().state.load(Ordering::Acquire) != LIVE {
+        // Done for good: no need for the lock (the usual case for the last
+        // cancel function, dropped after an explicit cancel).
+        return false;
+    }
+    let Some(taken) = member.node().take(err, &cause) else {
+        return false;
+    };
+    let mut work = Vec::new();
+    run(member, taken, &mut work);
+    while let Some(child) = work.pop() {
+        if let Some(taken) = child.node().take(err, &cause) {
+            run(&*child, taken, &mut work);
+        }
+    }
+    true
+}
+
+/// Runs what a cancel of `member` took, outside any lock: withdraws from
+/// the parent, wakes waiters, runs callbacks, and queues children on
+/// `work`.
+fn run(member: &dyn Member, taken: Taken, work: &mut Vec<MemberRef>) {
+    if let (Some(token), Some(parent)) = (taken.in_parent, member.parent()) {
         // Nothing if the parent's own cancel took the entry already.
-        drop(parent.withdraw(token));
+        drop(parent.node().withdraw(token));
     }
     for hook in taken.hooks {
         match hook {

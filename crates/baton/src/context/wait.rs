@@ -20,15 +20,14 @@
 //! more, which the park contract allows (a spurious wake-up later).
 
 use crate::park::Unparker;
-use crate::shim::Arc;
 
 use super::error::Error;
-use super::tree::{Hook, Node, Token};
+use super::tree::{Hook, Member, Token};
 use super::Context;
 
 /// A waiter's registration on a context; withdrawn on drop.
 pub(crate) struct Waiter {
-    reg: Option<(Arc<Node>, Token)>,
+    reg: Option<(Context, Token)>,
 }
 
 impl Waiter {
@@ -36,12 +35,13 @@ impl Waiter {
     /// error if it is done already. A context that cannot be done needs no
     /// registration.
     pub(crate) fn new(ctx: &Context, unparker: Unparker) -> Result<Waiter, Error> {
-        let Some(node) = ctx.node() else {
+        let Some(source) = ctx.source() else {
             return Ok(Waiter { reg: None });
         };
+        let node = source.0.node();
         match node.register(Hook::Unpark(unparker)) {
             Ok(token) => Ok(Waiter {
-                reg: Some((Arc::clone(node), token)),
+                reg: Some((source.clone(), token)),
             }),
             Err(_) => Err(node.err().expect("a node that refuses hooks is done")),
         }
@@ -50,8 +50,8 @@ impl Waiter {
 
 impl Drop for Waiter {
     fn drop(&mut self) {
-        if let Some((node, token)) = self.reg.take() {
-            drop(node.withdraw(token));
+        if let Some((ctx, token)) = self.reg.take() {
+            drop(ctx.0.node().withdraw(token));
         }
     }
 }
