@@ -49,7 +49,6 @@ pub(crate) use loom::cell::UnsafeCell;
 pub(crate) struct UnsafeCell<T: ?Sized>(std::cell::UnsafeCell<T>);
 
 #[cfg(not(loom))]
-#[allow(dead_code)] // not every method is used by every layer yet
 impl<T> UnsafeCell<T> {
     pub(crate) const fn new(value: T) -> Self {
         Self(std::cell::UnsafeCell::new(value))
@@ -61,7 +60,6 @@ impl<T> UnsafeCell<T> {
 }
 
 #[cfg(not(loom))]
-#[allow(dead_code)]
 impl<T: ?Sized> UnsafeCell<T> {
     /// Runs `f` with a shared pointer to the contents.
     #[inline(always)]
@@ -222,7 +220,6 @@ pub(crate) use std::sync::{Mutex, MutexGuard};
 /// Locks `m`, ignoring poisoning: baton's own critical sections never panic
 /// half-way (they only move values in and out of collections), so a poisoned
 /// lock holds consistent data.
-#[allow(dead_code)]
 #[inline]
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())

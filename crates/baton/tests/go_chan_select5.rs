@@ -11,9 +11,9 @@
 //!
 //! - every channel expression is evaluated exactly once, in source order,
 //!   before anything is chosen (Go's rule too);
-//! - a send arm's value expression is evaluated only if that arm is chosen
-//!   — **unlike Go**, which evaluates every send value on entry; the
-//!   `select!` docs say so;
+//! - every send arm's value expression is evaluated exactly once, in source
+//!   order, on entry — whichever arm runs, `default` included (Go's rule;
+//!   baton followed crossbeam's "only if chosen" until issue 10, item 1);
 //! - the arm that ran was ready, `default` runs only when none was, and
 //!   the channels afterwards show exactly the one operation that ran.
 //!
@@ -188,6 +188,7 @@ fn check(name: &str, sends: [bool; 3], run: Runner, states: [State; 3], default:
         return; // would block (see the module docs)
     }
     let o = outcome(|l, got| run(&c, default, l, got));
+    let all_sends: Vec<usize> = (0..3).filter(|&i| sends[i]).collect();
 
     assert_eq!(
         o.channels,
@@ -200,9 +201,9 @@ fn check(name: &str, sends: [bool; 3], run: Runner, states: [State; 3], default:
                 ready.is_empty(),
                 "{what}: default ran while {ready:?} were ready"
             );
-            assert!(
-                o.values.is_empty(),
-                "{what}: a send value was evaluated for default"
+            assert_eq!(
+                o.values, all_sends,
+                "{what}: every send value, once, in order, also for default"
             );
         }
         Some(i) => {
@@ -210,8 +211,10 @@ fn check(name: &str, sends: [bool; 3], run: Runner, states: [State; 3], default:
                 ready.contains(&i),
                 "{what}: arm {i} ran but only {ready:?} were ready"
             );
-            let expect: &[usize] = if sends[i] { &[i] } else { &[] };
-            assert_eq!(o.values, expect, "{what}: send values evaluated");
+            assert_eq!(
+                o.values, all_sends,
+                "{what}: every send value, once, in order"
+            );
             if !sends[i] {
                 assert_eq!(o.received, Some(PRELOADED), "{what}: received value");
             }

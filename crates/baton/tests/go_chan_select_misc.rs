@@ -4,7 +4,9 @@
 //!   100,000 selects leave every value accounted for and every waiter
 //!   unregistered — the dummy channel's drop would flag a leftover).
 //! - `test/chan/select4.go`: a select proceeds with the ready arm and never
-//!   evaluates a non-chosen arm's operands.
+//!   evaluates the left-hand side of a receive that was not chosen (Go's
+//!   `case *f() = <-c1`; here the arm's body). Send values, by contrast,
+//!   are evaluated on entry, in Go and in baton.
 //! - `test/chan/select6.go` (Go issue 2075): a select that lost on `c1`
 //!   must leave `c1`'s queue of waiters intact for later receivers.
 //! - `test/chan/select7.go`: sends (plain, select, select with a second
@@ -49,10 +51,15 @@ fn select4() {
         0
     }
     let (tx, c) = bounded(1);
-    let (c1_tx, _c1) = rendezvous::<i32>();
+    let (_c1_tx, c1) = rendezvous::<i32>();
     tx.send(42).unwrap();
     let x = select! {
-        send(c1_tx, f()) -> _ => panic!("BUG: chose a send nobody receives"),
+        // Go: `case *f() = <-c1:` — the assignment's target is evaluated
+        // only if the arm is chosen.
+        recv(c1) -> v => {
+            let _ = (f(), v);
+            panic!("BUG: chose a receive nobody sends to")
+        }
         recv(c) -> v => v.unwrap(),
     };
     assert_eq!(x, 42);

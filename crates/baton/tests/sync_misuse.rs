@@ -39,6 +39,26 @@ fn waitgroup_counter_overflow() {
 }
 
 #[test]
+fn waitgroup_counter_overflow_from_a_huge_delta() {
+    // `isize::MAX` on a counter of 2 overflowed the sum itself: "attempt to
+    // add with overflow" in debug, a wrapped-around "negative WaitGroup
+    // counter" in release.
+    let wg = WaitGroup::new();
+    wg.add(2);
+    assert_eq!(
+        panic_message(|| wg.add(isize::MAX)),
+        "sync: WaitGroup counter overflow"
+    );
+    assert_eq!(wg.counter(), 2, "the failed add changed nothing");
+    assert_eq!(
+        panic_message(|| wg.add(isize::MIN)),
+        "sync: negative WaitGroup counter"
+    );
+    wg.add(-2);
+    wg.wait();
+}
+
+#[test]
 fn waitgroup_correct_reuse_never_trips_the_misuse_check() {
     // The misuse window (an `add` from zero while the previous round's
     // waiters are being released) cannot be hit deterministically from

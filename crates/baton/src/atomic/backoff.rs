@@ -131,6 +131,13 @@ impl Backoff {
         }
     }
 
+    /// Whether [`spin`](Self::spin) has reached its longest step: a waiter
+    /// that spins before parking (never yielding) parks from here on.
+    #[inline]
+    pub(crate) fn spin_is_completed(&self) -> bool {
+        self.step.get() > SPIN_LIMIT
+    }
+
     /// Whether backing off has gone on long enough that a blocking caller
     /// should park (or otherwise sleep) instead of snoozing further.
     ///

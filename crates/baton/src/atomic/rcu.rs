@@ -147,9 +147,34 @@
 //! - `mem::forget` on a guard leaks every later version of that `Rcu` until
 //!   the `Rcu` is dropped (safe, but a leak).
 //! - Never call [`synchronize`](Rcu::synchronize) while the calling thread
-//!   holds a guard of the same `Rcu`: it would wait for itself forever.
+//!   (or goroutine) holds a guard of the same `Rcu`: it would wait for
+//!   itself forever. Debug builds panic with a message instead.
 //! - Old versions are dropped on whichever thread runs the pass that frees
 //!   them (a writer, or `synchronize`).
+//!
+//! ## How `synchronize` waits
+//!
+//! A grace period waits for readers, and a reader may be a goroutine that
+//! holds its guard across a park (a `sleep`, a channel receive) on the same
+//! worker as the caller. So `synchronize` must never spin or yield the OS
+//! thread without end (issue 10: on a one-worker runtime it hung, because
+//! the reader never got the worker back;
+//! `tests/regress_rcu_synchronize_parked_reader.rs`). It runs passes; on an
+//! OS thread it spins a little between them (a reader about to drop is
+//! the common case); then it parks with a time-out that doubles from
+//! 50 us to 10 ms: a goroutine's park lets its worker run the reader, a
+//! thread's sleeps without burning CPU.
+//!
+//! Rejected: readers waking the writer. A guard's drop would have to read
+//! a "writer waiting" word after its decrement (with `SeqCst` on both
+//! sides, Dekker's pattern), putting a second shared line and a branch on
+//! the wait-free read path, which is what the cell is for. `synchronize`
+//! is rare and already slow (it waits for every reader), so polling with a
+//! bounded nap is the better trade.
+//!
+//! In debug builds a guard marks its cell as held by its goroutine or
+//! thread (`park::held`), and `synchronize` panics instead of waiting for
+//! the caller's own guard.
 
 mod garbage;
 mod guard;
@@ -160,9 +185,12 @@ use core::ptr::NonNull;
 
 use crate::atomic::thread_index::thread_index;
 use crate::atomic::{Backoff, CachePadded};
+use crate::park::held::{self, Kind};
+use crate::park::{self, wait_reason, Parker, WaitReason};
 use crate::shim::atomic::Ordering::{Relaxed, SeqCst};
 use crate::shim::atomic::{AtomicPtr, AtomicU64, AtomicUsize};
 use crate::shim::{self, Arc};
+use std::time::Duration;
 
 use garbage::Garbage;
 pub use guard::RcuGuard;
@@ -179,6 +207,16 @@ const SLOTS_PER_CORE: usize = 4;
 
 /// The most slots [`Rcu::new`] picks: 1024 slots are 128 KiB per cell.
 const MAX_DEFAULT_SLOTS: usize = 1024;
+
+/// `synchronize`'s first park once its spin is over: about one wake-up's
+/// cost, so a reader that drops its guard soon costs the writer little.
+const SYNC_NAP_MIN: Duration = Duration::from_micros(50);
+
+/// `synchronize`'s longest park: a reader that holds its guard for long
+/// (across a `sleep`) is polled about a hundred times a second, which
+/// costs nothing measurable, and delays `synchronize` by at most this much
+/// after the guard drops.
+const SYNC_NAP_MAX: Duration = Duration::from_millis(10);
 
 /// A read-copy-update cell: wait-free reads of a shared value that writers
 /// replace as a whole.
@@ -350,6 +388,7 @@ impl<T> Rcu<T> {
             // never null (invariant).
             ptr: unsafe { NonNull::new_unchecked(ptr) },
             active,
+            _mark: held::Mark::new(self.id(), Kind::RcuGuard),
         }
     }
 
@@ -481,6 +520,8 @@ impl<T> Rcu<T> {
                     // count taken for the cell above, which we take back.
                     drop(unsafe { Arc::from_raw(new_ptr) });
                     drop(guard);
+                    // Spin audit (issue 10): a lost CAS means another writer
+                    // stored; a retry loop, never a wait for anyone.
                     backoff.spin();
                 }
             }
@@ -523,9 +564,16 @@ impl<T> Rcu<T> {
     }
 
     /// Waits until every version retired before this call is freed. It
-    /// waits for the readers that still hold guards (spinning, then
-    /// yielding), so it must not be called while this thread holds a guard
-    /// of this cell.
+    /// waits for the readers that still hold guards: a short spin on an OS
+    /// thread, then parking with a growing time-out (module docs, "How
+    /// `synchronize` waits"), so a reader that is a parked goroutine gets
+    /// its worker back. It must not be called while the caller holds a
+    /// guard of this cell: it would wait for itself forever.
+    ///
+    /// # Panics
+    ///
+    /// In debug builds, if the calling goroutine or thread holds a guard of
+    /// this cell (that wait could never end).
     ///
     /// ```
     /// let cell = baton::atomic::Rcu::new(String::from("a"));
@@ -544,13 +592,46 @@ impl<T> Rcu<T> {
         // order), so it is freed once a pass runs at `E >= goal`.
         // Relaxed: coherence with that earlier read is all we need.
         let goal = self.head.epoch.load(Relaxed) + GRACE;
-        let backoff = Backoff::new();
-        loop {
-            match self.reclaim_pass(goal) {
-                Some(epoch) if epoch >= goal => return,
-                _ => backoff.snooze(),
-            }
+        if let Some(Kind::RcuGuard) = held::held(self.id()) {
+            panic!(
+                "baton::atomic::Rcu::synchronize called while this goroutine or thread holds \
+                 a guard (from `load`) of the same Rcu: it would wait for itself forever; \
+                 drop the guard first, or keep the value with `load_full`"
+            );
         }
+        let may_spin = !cfg!(loom) && Parker::current().is_thread();
+        let backoff = Backoff::new();
+        let mut nap = SYNC_NAP_MIN;
+        let mut reason = None;
+        loop {
+            if let Some(epoch) = self.reclaim_pass(goal) {
+                if epoch >= goal {
+                    return;
+                }
+            }
+            if may_spin && !backoff.spin_is_completed() {
+                backoff.spin();
+                continue;
+            }
+            // The readers we wait for may be goroutines parked on this very
+            // worker: park (a goroutine lets its worker run them; a thread
+            // sleeps), never yield in a loop. Readers do not wake us (their
+            // drop is one decrement, kept free of a waker check), so the
+            // park has a time-out that grows to `SYNC_NAP_MAX`.
+            reason.get_or_insert_with(|| wait_reason(WaitReason::RcuSynchronize));
+            park::park_timeout(nap);
+            // Under loom a timed park never blocks (no clock): yield, so
+            // the model runs the readers instead of this loop.
+            if cfg!(loom) {
+                shim::spin_loop();
+            }
+            nap = (nap * 2).min(SYNC_NAP_MAX);
+        }
+    }
+
+    /// This cell's identity for the held-guard marker.
+    fn id(&self) -> *const () {
+        (self as *const Self).cast()
     }
 
     /// Retires an unlinked version and runs a pass.

@@ -53,36 +53,64 @@
 //!
 //! ## The version word
 //!
-//! `seq = (v << 1) | locked`: `v` counts completed flips (each write flips
-//! once), and readers read copy `v & 1`; `locked` is the writers' lock.
+//! `seq = (v << 2) | parked << 1 | locked`: `v` counts completed flips
+//! (each write flips once), and readers read copy `v & 1`; `locked` is the
+//! writers' lock; `parked` says a writer may be parked in `waiters`, so the
+//! unlocking writer must wake one.
 //!
-//! | `v & 1` | `locked` | readers | writers |
-//! |---|---|---|---|
-//! | `i` | 0 | read copy `i` (both copies hold the value) | may CAS `locked` to 1 |
-//! | `i` | 1 | read copy `i`; the owner may be writing copy `1 - i` | back off and retry |
+//! | `v & 1` | `locked` | `parked` | readers | writers |
+//! |---|---|---|---|---|
+//! | `i` | 0 | 0 | read copy `i` (both copies hold the value) | may CAS `locked` to 1 |
+//! | `i` | 0 | 1 | as above | may CAS `locked` to 1 (a woken writer is on its way) |
+//! | `i` | 1 | 0 | read copy `i`; the owner may be writing copy `1 - i` | spin briefly (threads only), then set `parked` and park |
+//! | `i` | 1 | 1 | as above | park (the owner's unlock wakes the queue's front) |
 //!
-//! A write, by the lock owner, with `v & 1 == i`: write copy `1 - i`; store
-//! `v + 1` (still locked): readers move to copy `1 - i`; write copy `i`;
-//! clear `locked`. Readers compare only `v`, so taking or releasing the
-//! lock alone never makes them retry. `v` wraps at `usize::MAX / 2`; a
-//! reader could mistake a torn copy for a whole one only if exactly
-//! `2^(usize::BITS - 1)` writes completed during its copy.
+//! A write, by the lock owner, with `v & 1 == i`: write copy `1 - i`; add
+//! one flip to `v` (still locked; an RMW, so a `parked` bit set meanwhile
+//! is kept): readers move to copy `1 - i`; write copy `i`; clear `locked`
+//! and `parked` in one RMW, and if `parked` was set, wake the front waiter
+//! (and set `parked` again if others remain). Readers compare only `v`, so
+//! taking or releasing the lock, or parking, never makes them retry. `v`
+//! wraps at `usize::MAX / 4`; a reader could mistake a torn copy for a
+//! whole one only if exactly `2^(usize::BITS - 2)` writes completed during
+//! its copy.
+//!
+//! ## Writers wait by parking
+//!
+//! A writer may hold the lock for as long as an [`update`](SeqLock::update)
+//! closure runs, and that closure may block (receive from a channel, say):
+//! a waiting writer must not spin or yield the OS thread without end, or
+//! on a one-worker runtime the goroutine holding the lock never gets its
+//! worker back (issue 10, `tests/regress_seqlock_write_parked_updater.rs`).
+//! So a writer that finds the lock taken spins a little (only on an OS
+//! thread: a spinning goroutine keeps its worker from the holder) and then
+//! parks in a [`WaitQueue`], like `sync::Mutex`. The `parked` bit is set
+//! under the queue's lock by a waiter that saw `locked`, and the unlocking
+//! writer's RMW reads it, so a wake is never lost: either the unlock comes
+//! first (the waiter's validation sees `locked` clear and retries) or the
+//! bit is in place when the unlock reads it (and the waiter is queued,
+//! both having happened in one critical section of the queue's lock).
 //!
 //! ## Orderings
 //!
-//! Writer: `CAS(v<<1, v<<1 | 1, Acquire)`; `fence(Release)`; chunk stores to
-//! copy `1 - i` (`Relaxed`); `store((v+1)<<1 | 1, Release)`;
+//! Writer: `CAS(s, s | LOCKED, Acquire)`; `fence(Release)`; chunk stores
+//! to copy `1 - i` (`Relaxed`); `fetch_add(FLIP, Release)` (the flip);
 //! `fence(Release)`; chunk stores to copy `i` (`Relaxed`);
-//! `store((v+1)<<1, Release)`. Reader: `load(Acquire) -> s1`; chunk loads
-//! from copy `v1 & 1` (`Relaxed`); `fence(Acquire)`; `load(Relaxed) -> s2`;
-//! accept if `v1 == v2`.
+//! `fetch_and(!(LOCKED | PARKED), Release)` (the unlock). Waiters set
+//! `parked` with `Relaxed` RMWs. Reader: `load(Acquire) -> s1`; chunk
+//! loads from copy `v1 & 1` (`Relaxed`); `fence(Acquire)`;
+//! `load(Relaxed) -> s2`; accept if `v1 == v2`.
+//!
+//! The flip and the unlock are RMWs, not stores, so that a `parked` bit a
+//! waiter sets meanwhile is neither lost nor missed; every write to the
+//! word is an RMW, so each continues the release sequences before it.
 //!
 //! - **Reader's first load, `Acquire`**: it reads `v1` from the flip
-//!   that set it, from that writer's unlock, or from a later lock CAS
-//!   (which continues the unlock's release sequence); all are `Release`
-//!   stores made after the flipping writer finished copy `v1 & 1`, so that
-//!   copy's chunks happen before the reader's loads, which therefore see
-//!   them or later ones.
+//!   that set it, from that writer's unlock, or from a later lock CAS or
+//!   `parked` RMW (which continue the unlock's release sequence); the
+//!   flip and unlock are `Release` RMWs made after the flipping writer
+//!   finished copy `v1 & 1`, so that copy's chunks happen before the
+//!   reader's loads, which therefore see them or later ones.
 //! - **The fences.** After `v1` is published, copy `v1 & 1` is written only
 //!   by the write that starts at `v1` (after its flip to `v1 + 1`) and by
 //!   the one that starts at `v1 + 1` (after its lock CAS, which stores
@@ -107,6 +135,10 @@
 //!   before our stores to copy `i`, for readers still copying it.
 //! - **The unlock, `Release`**: our stores to copy `i` happen before the
 //!   next writer's CAS, and so before its flip back to copy `i`.
+//! - **`parked`, `Relaxed`**: set under the wait queue's lock, whose
+//!   acquire/release orders it with the unlocker's wake; the unlock's RMW
+//!   reads it (or the waiter's validation sees the unlock), which is all
+//!   the no-lost-wake argument above needs.
 //!
 //! ## Alternatives rejected
 //!
@@ -129,9 +161,10 @@
 //!   and the lock holds two copies.
 //! - Readers never wait, but under a steady stream of writes a reader
 //!   retries whenever a flip lands inside its copy.
-//! - Writers serialise by spinning with [`Backoff`] (then yielding), never
-//!   by blocking in the OS: keep `update` closures short, and use a real
-//!   lock if writers hold the value for long.
+//! - Writers serialise on a lock bit: a writer that finds it taken spins
+//!   briefly and then parks until the holder unlocks (see above). Keep
+//!   `update` closures short all the same: readers do not wait, but every
+//!   other writer does.
 
 mod chunks;
 
@@ -140,13 +173,22 @@ use core::fmt;
 use chunks::Chunks;
 
 use crate::atomic::Backoff;
+use crate::park::held::{self, Kind};
+use crate::park::wait_queue::{WaitQueue, Waited};
+use crate::park::{wait_reason, Parker, WaitReason};
 use crate::shim::atomic::Ordering::{Acquire, Relaxed, Release};
 use crate::shim::atomic::{fence, AtomicUsize};
 
 /// The writers' lock bit in the version word.
 const LOCKED: usize = 1;
-/// One flip: the version `v` sits above the lock bit.
-const FLIP: usize = 2;
+/// A writer may be parked in `waiters`: the unlock must wake one.
+const PARKED: usize = 2;
+/// One flip: the version `v` sits above the lock and parked bits.
+const FLIP: usize = 4;
+/// The bits readers ignore when comparing versions.
+const NOT_VERSION: usize = LOCKED | PARKED;
+/// The token a woken writer gets: "the lock was released, try again".
+const TRY_AGAIN: usize = 0;
 
 /// A sequence lock: lock-free snapshot reads of a small `Copy` value that
 /// never wait for a writer; writers serialised by a lock bit.
@@ -172,12 +214,15 @@ const FLIP: usize = 2;
 /// assert_eq!(quote.read(), Quote { bid: 1099, ask: 1100 });
 /// ```
 pub struct SeqLock<T> {
-    /// `(v << 1) | locked` (see the state table). Read by all; written by
-    /// the writer that holds `locked`, and by the CAS that takes it.
+    /// `(v << 2) | parked << 1 | locked` (see the state table). Read by
+    /// all; `v` and `locked` written by the writer that holds `locked` (and
+    /// the CAS that takes it), `parked` set by waiters under `waiters`' lock.
     seq: AtomicUsize,
     /// The two copies; readers read copy `v & 1`. Stored only by the lock
     /// holder, loaded by anyone.
     copies: [Chunks<T>; 2],
+    /// Writers parked until the lock is released.
+    waiters: WaitQueue,
 }
 
 // SAFETY: a `SeqLock<T>` owns `T`s; moving it moves them.
@@ -198,6 +243,7 @@ impl<T: Copy> SeqLock<T> {
         Self {
             seq: AtomicUsize::new(0),
             copies: [Chunks::new(value), Chunks::new(value)],
+            waiters: WaitQueue::new(()),
         }
     }
 
@@ -222,7 +268,9 @@ impl<T: Copy> SeqLock<T> {
         let backoff = Backoff::new();
         loop {
             // A failed try means a writer made progress, so a short spin
-            // (never a yield) is enough before trying again.
+            // (never a yield) is enough before trying again. Spin audit
+            // (issue 10): a reader never waits for a writer (two copies),
+            // so this cannot wait for a parked goroutine.
             backoff.spin();
             if let Some(value) = self.try_read() {
                 return value;
@@ -247,7 +295,7 @@ impl<T: Copy> SeqLock<T> {
         // writer's later version is visible to the load below (module docs).
         fence(Acquire);
         let s2 = self.seq.load(Relaxed);
-        if (s1 ^ s2) & !LOCKED != 0 {
+        if (s1 ^ s2) & !NOT_VERSION != 0 {
             return None;
         }
         // SAFETY: no flip happened during the copy, so no write touched the
@@ -255,8 +303,8 @@ impl<T: Copy> SeqLock<T> {
         Some(unsafe { copy.assume_init_ref().assume_init() })
     }
 
-    /// Replaces the value. Waits (spinning, then yielding) while another
-    /// writer is writing; readers never wait for it.
+    /// Replaces the value. Waits (a short spin on an OS thread, then
+    /// parking) while another writer is writing; readers never wait for it.
     ///
     /// ```
     /// let lock = baton::atomic::SeqLock::new(1u16);
@@ -272,6 +320,9 @@ impl<T: Copy> SeqLock<T> {
     /// concurrent updates are never lost. Readers do not wait while `f`
     /// runs (they read the current value), but other writers do: keep it
     /// short. If `f` panics the value is left unchanged.
+    ///
+    /// `f` must not write to this lock (it holds the writers' lock); debug
+    /// builds panic with a message if it tries.
     ///
     /// ```
     /// let hits = baton::atomic::SeqLock::new([0u64; 2]);
@@ -311,29 +362,78 @@ impl<T: Copy> SeqLock<T> {
         self.locked(s)
     }
 
+    /// Waits for the lock: spins while the holder is likely to finish soon
+    /// (OS threads only), then parks in `waiters` (module docs, "Writers
+    /// wait by parking"). The holder may be a parked goroutine, so the wait
+    /// must end in a park, never in a yield loop.
     #[cold]
     fn lock_slow(&self) -> Write<'_, T> {
+        if held::held(self.id()).is_some() {
+            panic!(
+                "baton::atomic::SeqLock::write (or update) called from inside an update of the \
+                 same SeqLock, on the same goroutine or thread: it would wait for itself \
+                 forever; change the value through the update closure's `&mut T` instead"
+            );
+        }
+        let may_spin = !cfg!(loom) && Parker::current().is_thread();
         let backoff = Backoff::new();
+        let _reason = wait_reason(WaitReason::SeqLockWrite);
         loop {
             let s = self.seq.load(Relaxed);
-            if s & LOCKED == 0
-                && self
+            if s & LOCKED == 0 {
+                // Keeps `parked`: other writers may still be queued.
+                // Acquire: the previous write's chunks happen before ours.
+                if self
                     .seq
                     .compare_exchange_weak(s, s | LOCKED, Acquire, Relaxed)
                     .is_ok()
-            {
-                return self.locked(s);
+                {
+                    return self.locked(s);
+                }
+                continue;
             }
-            backoff.snooze();
+            if may_spin && !backoff.spin_is_completed() {
+                backoff.spin();
+                continue;
+            }
+            let waited = self.waiters.wait(
+                0,
+                None,
+                // Under the queue's lock: queue only while the lock is held
+                // and `parked` is set, so the holder's unlock will wake us.
+                |_| loop {
+                    let s = self.seq.load(Relaxed);
+                    if s & LOCKED == 0 {
+                        return false;
+                    }
+                    if s & PARKED != 0
+                        || self
+                            .seq
+                            .compare_exchange_weak(s, s | PARKED, Relaxed, Relaxed)
+                            .is_ok()
+                    {
+                        return true;
+                    }
+                },
+                || {},
+                |_| {},
+            );
+            debug_assert!(matches!(
+                waited,
+                Waited::NotQueued | Waited::Woken(TRY_AGAIN)
+            ));
+            backoff.reset();
         }
     }
 
     /// After the CAS `s -> s | LOCKED` succeeded.
     #[inline(always)]
     fn locked(&self, s: usize) -> Write<'_, T> {
+        // Debug builds: the held marker, for `lock_slow`'s self-deadlock
+        // check (compiled away in release builds).
+        held::mark(self.id(), Kind::Exclusive);
         Write {
             lock: self,
-            seq: s,
             current: (s / FLIP) & 1,
         }
     }
@@ -370,14 +470,33 @@ impl<T: Copy> SeqLock<T> {
     }
 }
 
+impl<T> SeqLock<T> {
+    /// This lock's identity for the held marker (`park::held`).
+    fn id(&self) -> *const () {
+        (self as *const Self).cast()
+    }
+
+    /// Wakes the front parked writer after an unlock that cleared `parked`;
+    /// sets `parked` again if more remain, so that the next unlock wakes
+    /// the next one.
+    #[cold]
+    fn wake_writer(&self) {
+        let mut q = self.waiters.lock();
+        q.wake_front(TRY_AGAIN);
+        if !q.is_empty() {
+            // Relaxed: ordered by the queue's lock with the waiters'
+            // validation; the woken writer retries the lock regardless.
+            self.seq.fetch_or(PARKED, Relaxed);
+        }
+    }
+}
+
 /// A held writers' lock. [`publish`](Write::publish) writes a value;
 /// dropping it unpublished (an `update` closure panicked) just unlocks,
 /// leaving the value unchanged.
 struct Write<'a, T> {
     lock: &'a SeqLock<T>,
-    /// The version word as it was before we locked (`locked` clear).
-    seq: usize,
-    /// The copy readers read when we locked: `(seq / FLIP) & 1`.
+    /// The copy readers read when we locked: `(v / FLIP) & 1`.
     current: usize,
 }
 
@@ -385,22 +504,22 @@ impl<T: Copy> Write<'_, T> {
     /// Writes `value` to the other copy, flips readers to it, and brings
     /// the first copy up to date; the drop then unlocks.
     #[inline]
-    fn publish(mut self, value: &T) {
+    fn publish(self, value: &T) {
         let lock = self.lock;
         let other = self.current ^ 1;
         // Release fence: orders our lock CAS before these stores, for a
         // stale reader still copying `other` (module docs, "The fences").
         fence(Release);
         lock.copies[other].store(value, Relaxed);
-        let flipped = self.seq.wrapping_add(FLIP);
         // Release: the stores above happen before any reader sent here.
-        lock.seq.store(flipped | LOCKED, Release);
+        // An RMW, not a store: a waiter may have set `parked` meanwhile.
+        // (The add wraps `v` at the top of the word, as intended.)
+        lock.seq.fetch_add(FLIP, Release);
         // Release fence: orders the flip before the stores below, for
         // readers still copying the old current copy.
         fence(Release);
         lock.copies[self.current].store(value, Relaxed);
-        self.seq = flipped;
-        // `drop` unlocks at `flipped`.
+        // `drop` unlocks.
     }
 }
 
@@ -408,8 +527,13 @@ impl<T> Drop for Write<'_, T> {
     #[inline]
     fn drop(&mut self) {
         // Release: our stores happen before the next writer's CAS (and so
-        // before its flip back to the copy we wrote last).
-        self.lock.seq.store(self.seq, Release);
+        // before its flip back to the copy we wrote last). An RMW: it must
+        // read a `parked` bit set by a waiter, and clear it with the lock.
+        held::unmark(self.lock.id(), Kind::Exclusive);
+        let prev = self.lock.seq.fetch_and(!NOT_VERSION, Release);
+        if prev & PARKED != 0 {
+            self.lock.wake_writer();
+        }
     }
 }
 
@@ -630,6 +754,33 @@ mod loom_tests {
                 u.join().unwrap();
             }
             assert_eq!(lock.read(), [2, 2]);
+        });
+    }
+
+    /// Three writers contend, so two may park at once: every unlock that
+    /// finds `parked` wakes one, re-arms the bit while others remain, and
+    /// no writer sleeps through the last unlock (loom reports a deadlock
+    /// if one does). No update is lost.
+    #[test]
+    fn loom_seqlock_parked_writers_are_all_woken() {
+        loom::model(|| {
+            let lock = Arc::new(SeqLock::new(0u64));
+            let writers: Vec<_> = (0..2)
+                .map(|_| {
+                    let lock = lock.clone();
+                    thread::spawn(move || lock.update(|v| *v += 1))
+                })
+                .collect();
+            lock.update(|v| *v += 1);
+            for w in writers {
+                w.join().unwrap();
+            }
+            assert_eq!(lock.read(), 3);
+            assert_eq!(
+                lock.seq.load(Relaxed) & NOT_VERSION,
+                0,
+                "unlocked, nobody parked"
+            );
         });
     }
 

@@ -38,7 +38,9 @@
 //! # Spin, then park
 //!
 //! A waiting **thread** spins a little, then yields its time slice a number
-//! of times, before it parks (see [`SPIN_STEPS`] and [`YIELD_STEPS`]); a
+//! of times, before it parks (see [`SPIN_STEPS`], [`YIELD_STEPS`] and
+//! [`YIELD_BUDGET`]: the yields stop after a few tens of microseconds, so a
+//! busy machine cannot stretch them into milliseconds); a
 //! waiting **goroutine** never spins, because the
 //! goroutine it waits for may need the very worker it would spin on.
 //!
@@ -75,13 +77,31 @@ const SPIN_STEPS: u32 = 3;
 /// each way (a futex wake on the waker's side, a schedule on the sleeper's),
 /// and kanal, which yields up to 256 times before it parks, reaches 1.1 us
 /// per thread ping-pong round trip where crossbeam, flume and std (which
-/// park after a few microseconds) take about 16 us. A yield costs about a
-/// microsecond on an idle core and hands the core over on a busy one,
-/// which is what a waiter wants there too: the thread it waits for may be
-/// the one that runs. The waker of a yielding (not parked) thread pays no
-/// syscall. Past this many yields the wait is a long one, and parking
-/// frees the core.
-const YIELD_STEPS: u32 = 128;
+/// park after a few microseconds) take about 16 us. So baton yielded up to
+/// 128 times. That collapsed on a busy machine (issue 10, item 0c): a
+/// thread that keeps yielding instead of sleeping stays a runnable CPU
+/// competitor, and the scheduler serves it and its partner only their fair
+/// share among the busy programs, where a sleeper that is woken runs at
+/// once. With the load average near 10 on the 2 cores, 100,000 rendezvous
+/// hand-offs between two threads beside three busy processes did not
+/// finish in 60 s with 128 yields (nor with the time budget below), and
+/// took 0.6-1.5 s with 4 or none
+/// (`tests/regress_rendezvous_collapse_under_load.rs`). Four is what
+/// crossbeam's `Backoff` yields before it reports completion; it keeps a
+/// partner that answers within a few microseconds from costing a park.
+const YIELD_STEPS: u32 = 4;
+
+/// The most time a waiting thread spends yielding (after the pure spin)
+/// before it parks, however few of its [`YIELD_STEPS`] it has used.
+///
+/// On an idle core a yield returns in about a microsecond, so this budget
+/// leaves the yield steps above untouched. On a busy machine a yield hands
+/// the core to another runnable program for up to a whole time slice
+/// (milliseconds), and the partner we wait for may need that very core:
+/// 128 such yields made each rendezvous hand-off take milliseconds (issue
+/// 10, item 0c). Past this budget the waiter parks, and the futex wake of a
+/// sleeper preempts a busy program at once, where a yielder waits its turn.
+const YIELD_BUDGET: std::time::Duration = std::time::Duration::from_micros(50);
 
 /// An identifier of one blocked operation (see the module docs).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -296,6 +316,15 @@ impl Context {
     }
 
     /// Waits for the packet a selector hands over after selecting us.
+    ///
+    /// Bounded, and never waiting for a parked goroutine: the selector
+    /// stores the packet right after its selecting CAS, in the same critical
+    /// section of the channel's spin lock (`Waker::try_select`), and nothing
+    /// in such a section parks or yields to the scheduler. So the selector
+    /// is running (or preempted by the OS, on another thread; a goroutine
+    /// cannot be switched out mid-section) and finishes within a few
+    /// instructions; the `snooze` yields the time slice in case the OS
+    /// preempted it.
     pub(crate) fn wait_packet(&self) -> *mut () {
         let backoff = crate::atomic::Backoff::new();
         loop {
@@ -308,6 +337,38 @@ impl Context {
         }
     }
 
+    /// Waits, after this context was selected, until `done()` holds: spins
+    /// briefly (a thread only, see [`Spin`]), then parks. Whoever makes
+    /// `done()` true must unpark this context's owner *after* doing so
+    /// (every pairer in `zero.rs` does, through the context's unparker), so
+    /// no wake-up is lost: a wake that came before the park is kept as a
+    /// token, and each return from `park` re-checks `done()`.
+    pub(crate) fn wait_done(&self, done: impl FnMut() -> bool) {
+        wait_done(&self.parker, done);
+    }
+}
+
+/// As [`Context::wait_done`], with the caller's own `parker` (a wait after
+/// the context is gone, e.g. a select reading the packet of its chosen arm).
+///
+/// It never waits by spinning alone: the other side may be a goroutine
+/// parked, or queued on the very worker we run on, and only a park lets it
+/// run (item 2 of issue 10); and on a busy machine a yield-only wait hands
+/// whole time slices to unrelated programs (the rendezvous collapse, issue
+/// 10 item 0c).
+pub(crate) fn wait_done(parker: &Parker, mut done: impl FnMut() -> bool) {
+    if done() {
+        return;
+    }
+    let mut spin = Spin::new(None);
+    while !done() {
+        if !spin.next() {
+            parker.park();
+        }
+    }
+}
+
+impl Context {
     /// Waits until an operation is selected or `deadline` passes (then
     /// aborts, unless a selector won the race). A thread spins first.
     ///
@@ -371,13 +432,20 @@ pub(crate) struct Spin {
     /// Steps taken; `u32::MAX` = never spin.
     step: u32,
     deadline: Option<Instant>,
+    /// When the yield phase must end ([`YIELD_BUDGET`] after its first
+    /// yield); set on that first yield.
+    yield_end: Option<Instant>,
 }
 
 impl Spin {
     /// A spin that stops at `deadline`.
     #[inline]
     pub(crate) fn new(deadline: Option<Instant>) -> Self {
-        Spin { step: 0, deadline }
+        Spin {
+            step: 0,
+            deadline,
+            yield_end: None,
+        }
     }
 
     /// Waits a little; `false` when spinning should stop.
@@ -397,12 +465,74 @@ impl Spin {
             }
             return true;
         }
-        if self.step > SPIN_STEPS + YIELD_STEPS
-            || self.deadline.is_some_and(|d| Instant::now() >= d)
-        {
+        if self.step > SPIN_STEPS + YIELD_STEPS {
+            return false;
+        }
+        let now = Instant::now();
+        if self.yield_end.is_none() && yields_are_slow() {
+            // A busy machine (see `SLOW_YIELD`): park at once.
+            self.step = u32::MAX;
+            return false;
+        }
+        let end = *self.yield_end.get_or_insert(now + YIELD_BUDGET);
+        if now >= end || self.deadline.is_some_and(|d| now >= d) {
             return false;
         }
         shim::yield_now();
+        if now.elapsed() >= SLOW_YIELD {
+            // The core went to another program: look once more (the caller
+            // re-checks its condition), then park.
+            note_slow_yield();
+            self.step = SPIN_STEPS + YIELD_STEPS;
+        }
         true
     }
 }
+
+/// A yield that kept the caller off the core this long means another
+/// runnable program took the core (on an idle core a yield returns in about
+/// a microsecond): the machine is busy, and each further yield would hand
+/// that program a whole time slice while the partner we wait for waits for
+/// a core too.
+const SLOW_YIELD: std::time::Duration = std::time::Duration::from_micros(20);
+
+/// After a slow yield, this many of the thread's next waits skip the yield
+/// phase and park right after the pure spin; then one tries yielding again
+/// (so a machine that became idle gets the yields back, at the price of one
+/// slow yield per this many waits while it stays busy).
+#[cfg(not(loom))]
+const WAITS_WITHOUT_YIELD: u32 = 256;
+
+#[cfg(not(loom))]
+shim::thread_local! {
+    /// Waits left that skip the yield phase (see `WAITS_WITHOUT_YIELD`).
+    static SKIP_YIELDS: core::cell::Cell<u32> = const { core::cell::Cell::new(0) };
+}
+
+/// Whether this wait should skip yielding (counts one skipped wait).
+#[cfg(not(loom))]
+fn yields_are_slow() -> bool {
+    SKIP_YIELDS
+        .try_with(|c| {
+            let n = c.get();
+            if n > 0 {
+                c.set(n - 1);
+            }
+            n > 0
+        })
+        .unwrap_or(false)
+}
+
+#[cfg(not(loom))]
+fn note_slow_yield() {
+    let _ = SKIP_YIELDS.try_with(|c| c.set(WAITS_WITHOUT_YIELD));
+}
+
+// Loom never reaches the yield phase (`Spin::next` returns first).
+#[cfg(loom)]
+fn yields_are_slow() -> bool {
+    true
+}
+
+#[cfg(loom)]
+fn note_slow_yield() {}

@@ -7,6 +7,13 @@
 //! mutex held by a preempted thread would block the whole worker; the spin
 //! lock yields the time slice once spinning stops paying (see
 //! `park::spin_lock`).
+//!
+//! Its wait cannot be one for a parked goroutine (issue 10, item 2): no
+//! holder parks or yields to the scheduler inside a section, and baton
+//! does not preempt goroutines, so a holder is always running (or, on
+//! another worker thread, preempted by the OS, which the waiter's yield
+//! lets run); a waiter is never waiting for a goroutine queued behind it
+//! on its own worker.
 
 use core::fmt;
 use core::ops::{Deref, DerefMut};

@@ -139,3 +139,126 @@ fn loom_select_rendezvous_send_arm() {
         assert_eq!(t.join().unwrap(), Ok(9));
     });
 }
+
+/// Claims a send on `tx` as a select would, then abandons it (what
+/// dropping its `SelectedOperation` does).
+fn abandon_one_send<T>(tx: &Sender<T>) {
+    let token = &mut flavors::Token::default();
+    match &tx.flavor {
+        SenderFlavor::Array(h) => {
+            assert!(h.chan.start_send(token));
+            // SAFETY: just claimed, used once.
+            unsafe { h.chan.abandon_send(token) }
+        }
+        SenderFlavor::List(h) => {
+            assert!(h.chan.start_send(token));
+            // SAFETY: just claimed, used once.
+            unsafe { h.chan.abandon_send(token) }
+        }
+        SenderFlavor::Zero(h) => {
+            // Pairs only if a receiver is waiting now.
+            if h.chan.start_send(token) {
+                // SAFETY: just paired, used once.
+                unsafe { h.chan.abandon_send(token) }
+            }
+        }
+    }
+}
+
+/// An abandoned send poisons the only slot of a ring; a blocked receiver
+/// skips it while the next send waits for the room it frees, and the close
+/// still arrives: no lost wake-up, no value from the poisoned slot.
+#[test]
+fn loom_array_abandoned_send_is_skipped() {
+    model(|| {
+        let (tx, rx) = bounded::<u32>(1);
+        let t = thread::spawn(move || {
+            abandon_one_send(&tx);
+            tx.send(2).unwrap();
+        });
+        assert_eq!(rx.recv(), Ok(2));
+        assert_eq!(rx.recv(), Err(RecvError::Closed));
+        t.join().unwrap();
+    });
+}
+
+/// The same on the list flavour, where the receiver claims a slot before
+/// its send completes and must skip it once it is marked `SKIP`.
+#[test]
+fn loom_list_abandoned_send_is_skipped() {
+    model(|| {
+        let (tx, rx) = unbounded::<u32>();
+        let t = thread::spawn(move || {
+            abandon_one_send(&tx);
+            tx.send(2).unwrap();
+        });
+        assert_eq!(rx.recv(), Ok(2));
+        assert_eq!(rx.recv(), Err(RecvError::Closed));
+        t.join().unwrap();
+    });
+}
+
+/// A send paired with a blocked rendezvous receiver and then abandoned:
+/// the receiver waits again and gets the next send; nothing is lost.
+#[test]
+fn loom_zero_abandoned_send_lets_the_receiver_wait_again() {
+    model(|| {
+        let (tx, rx) = rendezvous::<u32>();
+        let t = thread::spawn(move || {
+            abandon_one_send(&tx);
+            tx.send(2).unwrap();
+        });
+        assert_eq!(rx.recv(), Ok(2));
+        t.join().unwrap();
+    });
+}
+
+/// A channel of shared tokens (to count drops).
+type MakeArcs = fn() -> (Sender<std::sync::Arc<()>>, Receiver<std::sync::Arc<()>>);
+
+/// The last receiver's drop (which discards the buffer) races sends: every
+/// value is dropped exactly once — by the discard, by the channel's own
+/// drop (a send still in flight), or handed back to its sender.
+fn last_receiver_drop_races_sends(make: MakeArcs) {
+    model(move || {
+        let v = std::sync::Arc::new(());
+        let (tx, rx) = make();
+        let v2 = v.clone();
+        let t = thread::spawn(move || {
+            for _ in 0..2 {
+                let _ = tx.send(v2.clone());
+            }
+        });
+        drop(rx);
+        t.join().unwrap();
+        assert_eq!(std::sync::Arc::strong_count(&v), 1);
+    });
+}
+
+#[test]
+fn loom_array_last_receiver_drop_races_sends() {
+    last_receiver_drop_races_sends(|| bounded(2));
+}
+
+#[test]
+fn loom_list_last_receiver_drop_races_sends() {
+    last_receiver_drop_races_sends(unbounded);
+}
+
+/// A select's receive arm on a rendezvous channel (heap packet) chosen by
+/// a plain send, which writes after its claim: the select reads the packet
+/// after its wait, parking (not spinning) until the value is there.
+#[test]
+fn loom_select_rendezvous_recv_arm() {
+    model(|| {
+        let (tx, rx) = rendezvous::<u32>();
+        let t = thread::spawn(move || tx.send(4));
+        let never = never::<u32>();
+        let got = crate::select! {
+            recv(rx) -> v => v.unwrap(),
+            recv(never) -> _ => unreachable!(),
+        };
+        assert_eq!(got, 4);
+        assert_eq!(t.join().unwrap(), Ok(()));
+    });
+}

@@ -32,8 +32,22 @@
 //!
 //! - **Nothing is lost.** A send that fails hands its value back
 //!   ([`SendError`], [`TrySendError`], [`SendTimeoutError`]). Values are
-//!   dropped inside a channel only when the channel itself is dropped (its
-//!   last handle is gone) with values still in it.
+//!   dropped inside a channel only when nobody can receive them any more:
+//!   when the last [`Receiver`] goes (as crossbeam-channel does; Go keeps
+//!   them until the channel is garbage), or when the channel itself is
+//!   dropped. A value whose `Drop` panics there does not leak the others:
+//!   they are dropped too, then the panic goes on (as `Vec` does).
+//! - **Panics leave channels usable.** A two-phase operation (below) may
+//!   be abandoned between its phases: a [`SelectedOperation`] dropped or
+//!   unwound. Its claim is then released — a claimed send *poisons* its
+//!   slot, which receivers skip; a claimed receive drops its value — so
+//!   the channel keeps working and a receiver still sees `Closed` once
+//!   the senders are gone. `select!` evaluates send values before
+//!   selecting (as Go), so a panicking value expression never claims.
+//!   [`Sender`] and [`Receiver`] are therefore `UnwindSafe`. A *forgotten*
+//!   operation (`mem::forget`) releases nothing and can leave that channel
+//!   stuck, like a forgotten lock guard, but it is never unsound: no slot
+//!   that was not written is ever read or dropped.
 //! - **Closing.** [`Sender::close`] closes the channel for everyone, and so
 //!   does dropping the last `Sender`: later sends fail, blocked senders
 //!   wake with their values, and receivers get every value sent before the
@@ -49,6 +63,77 @@
 //! - **Order.** Each channel is FIFO: values from one sender arrive in the
 //!   order sent. Waiting receivers are not served in strict arrival order
 //!   (a receiver that spins may overtake one that sleeps).
+//! - **Non-blocking selects are linearizable** in the sense crossbeam tests:
+//!   `try_select`, `select!` with `default`, a zero time-out and
+//!   `try_ready` look at every arm three times before they answer "nothing
+//!   ready", so a value that moves from one arm to another during the look
+//!   is not missed (`select/run.rs`). They do not lock all the channels as
+//!   Go does, so a value that keeps bouncing between arms faster than a
+//!   pass could in principle still be missed.
+//!
+//! # Large messages: send a `Box`
+//!
+//! A message travels by value through the frames of the operation, and a
+//! frame may hold its own copy, so one operation uses a multiple of the
+//! message's size of the caller's stack. Measured with
+//! `tests/chan_stack_use.rs` (a 64 KiB array, stack reached beyond the
+//! caller's, making the message included):
+//!
+//! | operation | debug | release |
+//! |---|---|---|
+//! | send, buffered | 21x | 3x |
+//! | send, unbounded (first of a block) | 17x | 3x |
+//! | send then receive, buffered | 23x | 6x |
+//! | rendezvous send / receive, blocking | 18-27x / 13x | 5x / 6x |
+//! | `select!` send / receive arm | 16x / 24x | 3x / 7x |
+//!
+//! A goroutine's stack is small (64 KiB by default), so **a message larger
+//! than a few hundred bytes should be sent boxed** (`Sender<Box<T>>`, or a
+//! `Vec`): the channel then moves one pointer, and the stack use does not
+//! grow with the message. Build the box on the heap directly
+//! (`vec![0; n].into_boxed_slice()`, or `Box::new` in a release build,
+//! which builds in place): in a debug build `Box::new([0u8; N])` makes the
+//! array on the stack first. Otherwise give the goroutine a bigger stack
+//! ([`runtime::Options::stack_size`](crate::runtime::Options::stack_size)).
+//!
+//! ```
+//! use baton::chan;
+//!
+//! let (tx, rx) = chan::bounded::<Box<[u8; 1 << 20]>>(1);
+//! // A 1 MiB message through a goroutine's 64 KiB stack: only the pointer
+//! // is on it.
+//! let h = baton::go(move || {
+//!     let msg: Box<[u8; 1 << 20]> = vec![7; 1 << 20].into_boxed_slice().try_into().unwrap();
+//!     tx.send(msg).unwrap();
+//! });
+//! assert_eq!(rx.recv().unwrap()[1 << 19], 7);
+//! h.join().unwrap();
+//! ```
+//!
+//! # Every wait ends in a park
+//!
+//! A wait that depends on another thread or goroutine spins at most
+//! briefly and then parks (`crate::park`), and the side that ends the wait
+//! unparks the waiter after it has made the change. A goroutine never spins
+//! (the one it waits for may need its worker); a thread spins a few
+//! microseconds, and stops yielding at once when the machine is busy
+//! (`context.rs`, the `Spin` policy). The loops that spin without
+//! parking are each bounded by a step that the other side takes without
+//! parking or running user code in between, stated at each loop:
+//!
+//! - `context.rs` `wait_packet`: the selector stores the packet in the same
+//!   spin-locked section as its selecting CAS.
+//! - `zero.rs` `wait_for_writer` (after the writer has passed): the writer
+//!   stores `ready` right after its swap.
+//! - the channel spin lock (`lock.rs`, `park::spin_lock`): sections never
+//!   park, yield or run user code, and a goroutine cannot be switched out
+//!   inside one.
+//! - `array.rs` and `list.rs` (`Backoff::snooze` loops: a slot being
+//!   written or read, a block being installed): the other side is between
+//!   the two phases of an operation. For plain sends and receives nothing
+//!   runs between them; a `select` send arm (issue 10, item 1) and a
+//!   `SelectedOperation` held across other code can stretch that window,
+//!   which those files' own fixes address.
 //!
 //! ```
 //! use baton::chan;
@@ -81,6 +166,18 @@
 //! rendezvous point and the spin-then-park policy), `waker.rs` (who is
 //! blocked on each side, and the no-lost-wake-up argument), `select/`
 //! (the select algorithm, the builder, the macro).
+//!
+//! ## Invariants of the buffered flavours' slots
+//!
+//! A slot is *free*, *claimed* (phase 1 done, by exactly one sender or
+//! receiver), *written* (holds a value), or *poisoned* (an abandoned send:
+//! written with nothing). Only the claimer touches a claimed slot's value;
+//! a receiver claims only written or poisoned slots (array) or waits for
+//! its claimed slot to become written or poisoned (list) before phase 1
+//! returns; poisoned slots are skipped and freed as if read. `Drop` and
+//! the last receiver's discard drop exactly the written slots, since safe
+//! code can leave a slot claimed forever (`mem::forget`). The stamp and
+//! state encodings are in `flavors/array.rs` and `flavors/list.rs`.
 //!
 //! ## Alternatives rejected
 //!
@@ -136,6 +233,16 @@ use sender::SenderFlavor;
 /// `bounded(0)` is a [`rendezvous`] channel.
 ///
 /// The buffer is allocated once, here.
+///
+/// # Panics
+///
+/// If `cap` is out of range — its ring would not fit in memory's address
+/// space, or its stamps in a word (Go: "makechan: size out of range") —
+/// with a message saying so, in every build.
+///
+/// ```should_panic
+/// let _ = baton::chan::bounded::<u64>(usize::MAX / 2); // capacity out of range
+/// ```
 ///
 /// ```
 /// let (tx, rx) = baton::chan::bounded(2);

@@ -15,7 +15,25 @@ use super::iter::{Iter, TryIter};
 /// `Send + Sync` when `T: Send`.
 ///
 /// Dropping the last `Receiver` closes the channel: later sends fail and
-/// hand their values back.
+/// hand their values back, and the values still buffered are dropped then
+/// (nobody can receive them), not when the last `Sender` goes — as
+/// crossbeam-channel does; Go keeps them until the channel is collected.
+///
+/// ```
+/// use std::sync::Arc;
+/// let v = Arc::new(());
+/// let (tx, rx) = baton::chan::bounded(4);
+/// tx.send(v.clone()).unwrap();
+/// drop(rx); // the buffered clone is dropped here
+/// assert_eq!(Arc::strong_count(&v), 1);
+/// assert!(tx.send(v.clone()).is_err()); // and a later send gets its value back
+/// ```
+///
+/// `Receiver` is `UnwindSafe` and `RefUnwindSafe`: a panic anywhere, even
+/// between the two phases of a selected operation, leaves the channel
+/// consistent (an abandoned operation is released, see
+/// [`SelectedOperation`](super::SelectedOperation)), so a channel shared
+/// across `catch_unwind` is safe to keep using.
 ///
 /// ```
 /// let (tx, rx) = baton::chan::bounded(8);
@@ -29,6 +47,10 @@ use super::iter::{Iter, TryIter};
 pub struct Receiver<T> {
     pub(crate) flavor: ReceiverFlavor<T>,
 }
+
+// A panic never leaves a channel in a broken state (see the type's docs).
+impl<T> std::panic::UnwindSafe for Receiver<T> {}
+impl<T> std::panic::RefUnwindSafe for Receiver<T> {}
 
 pub(crate) enum ReceiverFlavor<T> {
     Array(Arc<Counted<array::Channel<T>>>),
@@ -261,14 +283,17 @@ impl<T> Clone for Receiver<T> {
 impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
         match &self.flavor {
+            // The last receiver: nobody can receive the buffered values
+            // any more, so they are dropped now (as crossbeam does), not
+            // when the last sender goes.
             ReceiverFlavor::Array(h) => {
                 if h.release(false) {
-                    h.chan.disconnect();
+                    h.chan.disconnect_receivers();
                 }
             }
             ReceiverFlavor::List(h) => {
                 if h.release(false) {
-                    h.chan.disconnect();
+                    h.chan.disconnect_receivers();
                 }
             }
             ReceiverFlavor::Zero(h) => {

@@ -16,6 +16,10 @@ use super::flavors::{array, list, zero};
 /// [`close`](Self::close): receivers still get every value sent before,
 /// then [`RecvError::Closed`](super::RecvError::Closed).
 ///
+/// `Sender` is `UnwindSafe` and `RefUnwindSafe`: a panic anywhere, even
+/// between the two phases of a selected send, leaves the channel
+/// consistent (see [`SelectedOperation`](super::SelectedOperation)).
+///
 /// ```
 /// use baton::chan;
 ///
@@ -31,6 +35,10 @@ use super::flavors::{array, list, zero};
 pub struct Sender<T> {
     pub(crate) flavor: SenderFlavor<T>,
 }
+
+// A panic never leaves a channel in a broken state (see the type's docs).
+impl<T> std::panic::UnwindSafe for Sender<T> {}
+impl<T> std::panic::RefUnwindSafe for Sender<T> {}
 
 pub(crate) enum SenderFlavor<T> {
     Array(Arc<Counted<array::Channel<T>>>),

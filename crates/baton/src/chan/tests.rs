@@ -129,7 +129,7 @@ fn select_recv_and_send_arms() {
 }
 
 #[test]
-fn select_send_arm_not_chosen_keeps_its_value() {
+fn select_send_arm_value_is_evaluated_once_before_selecting() {
     let evaluated = AtomicUsize::new(0);
     let (tx, _rx) = bounded::<usize>(1);
     tx.send(0).unwrap(); // full: the send arm is not ready
@@ -140,7 +140,10 @@ fn select_send_arm_not_chosen_keeps_its_value() {
         recv(rx2) -> v => v.unwrap(),
     };
     assert_eq!(got, 7);
-    assert_eq!(evaluated.load(Ordering::SeqCst), 0);
+    // Go's rule: evaluated once, before selecting, even though not chosen.
+    assert_eq!(evaluated.load(Ordering::SeqCst), 1);
+    assert_eq!(_rx.try_recv(), Ok(0)); // and not sent
+    assert!(_rx.try_recv().is_err());
 }
 
 #[test]

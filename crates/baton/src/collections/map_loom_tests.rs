@@ -48,6 +48,37 @@ fn loom_handle_get_never_sees_another_generation() {
     });
 }
 
+/// Tag leases across threads (loom leases only two tags): maps A and B
+/// hold both; one thread drops A while the main thread asks for a third
+/// map. Either A was still alive (`TooManyMaps`), or the new map reuses
+/// A's tag with A's floors, so A's handle is refused and no handle is
+/// issued twice.
+#[test]
+fn loom_handle_tag_reuse_keeps_old_handles_out() {
+    loom::model(|| {
+        // A handle's tag: its top 12 bits (the layout table).
+        let tag = |h: Handle| h.to_raw() >> 52;
+        let a = HandleMap::with_shards(1);
+        let b = HandleMap::with_shards(1);
+        let h = a.insert(Val::new(1));
+        let hb = b.insert(Val::new(3));
+        assert_ne!(tag(h), tag(hb));
+        let t = thread::spawn(move || drop(a));
+        match HandleMap::try_with_shards(1) {
+            Err(e) => assert_eq!(e, TooManyMaps),
+            Ok(c) => {
+                let hc = c.insert(Val::new(2));
+                assert_eq!(tag(hc), tag(h), "the only free tag");
+                assert_ne!(hc, h, "a handle issued twice");
+                assert!(c.with(h, Val::read).is_err(), "A's handle resolved in C");
+                assert_eq!(c.with(hc, Val::read), Ok(2));
+            }
+        }
+        t.join().unwrap();
+        assert_eq!(b.with(h, Val::read), Err(HandleError::WrongMap));
+    });
+}
+
 /// Two threads race to remove the same handle: exactly one gets the value.
 /// Meanwhile the main thread inserts (into its own shard or the same one).
 #[test]

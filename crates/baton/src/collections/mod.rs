@@ -39,14 +39,14 @@ mod handle_map;
 mod ms_queue;
 mod queue;
 mod sharded_map;
-mod stack;
+mod treiber;
 
 pub use fx_hash::{FxBuildHasher, FxHasher};
-pub use handle_map::{Handle, HandleError, HandleMap};
+pub use handle_map::{Handle, HandleError, HandleMap, TooManyMaps};
 pub use ms_queue::MsQueue;
 pub use queue::Queue;
 pub use sharded_map::{default_shards, ShardedMap};
-pub use stack::Stack;
+pub use treiber::Stack;
 
 #[cfg(all(test, not(loom)))]
 mod tests;

@@ -166,6 +166,8 @@ impl<T> MsQueue<T> {
                     .compare_exchange(tail, new, Release, Relaxed, &guard);
                 return;
             }
+            // Spin audit (issue 10): a lost CAS means another thread made
+            // progress; a retry loop, never a wait for anyone.
             backoff.spin();
         }
     }
@@ -212,6 +214,8 @@ impl<T> MsQueue<T> {
                     return Some(value);
                 }
             }
+            // Spin audit (issue 10): a lost CAS means another thread made
+            // progress; a retry loop, never a wait for anyone.
             backoff.spin();
         }
     }

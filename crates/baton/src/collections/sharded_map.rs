@@ -40,7 +40,10 @@
 //! [`upsert`](ShardedMap::upsert), [`retain`](ShardedMap::retain) and
 //! [`for_each`](ShardedMap::for_each) run your closure while holding a
 //! shard lock. A closure that calls the same map again may deadlock (locks
-//! are not re-entrant). That is the *only* way to deadlock on this map, and
+//! are not re-entrant); in debug builds, a call that reaches the shard the
+//! closure holds panics with a message saying so (always, also the reads
+//! that would only hang once a writer waits). That is the *only* way to
+//! deadlock on this map, and
 //! it is visible in one place, the closure body: the classic dashmap
 //! deadlock (keep a `Ref` from `get`, then `insert` elsewhere in the
 //! function) cannot be written, because nothing like `Ref` exists. Copy out
@@ -65,6 +68,9 @@ use std::collections::HashMap;
 use super::fx_hash::FxBuildHasher;
 use crate::atomic::CachePadded;
 use crate::sync::RwLock;
+
+/// This container's name in re-entry panics (`RwLock::read_in`).
+const MAP: &str = "ShardedMap";
 
 /// Bits at the top of the hash that the inner `HashMap` uses as its tag.
 const TAG_BITS: u32 = 7;
@@ -257,7 +263,7 @@ impl<K, V, S> ShardedMap<K, V, S> {
     /// Each shard's length, for tests of the spread.
     #[cfg(all(test, not(loom)))]
     pub(super) fn shard_lens(&self) -> Vec<usize> {
-        self.shards.iter().map(|s| s.read().len()).collect()
+        self.shards.iter().map(|s| s.read_in(MAP).len()).collect()
     }
 
     /// The number of entries, summed shard by shard: **not a snapshot**
@@ -270,7 +276,7 @@ impl<K, V, S> ShardedMap<K, V, S> {
     /// assert_eq!(m.len(), 2);
     /// ```
     pub fn len(&self) -> usize {
-        self.shards.iter().map(|s| s.read().len()).sum()
+        self.shards.iter().map(|s| s.read_in(MAP).len()).sum()
     }
 
     /// Whether every shard is empty (shard by shard: not a snapshot).
@@ -280,7 +286,7 @@ impl<K, V, S> ShardedMap<K, V, S> {
     /// assert!(m.is_empty());
     /// ```
     pub fn is_empty(&self) -> bool {
-        self.shards.iter().all(|s| s.read().is_empty())
+        self.shards.iter().all(|s| s.read_in(MAP).is_empty())
     }
 
     /// Removes every entry, shard by shard: an insert into an
@@ -294,7 +300,7 @@ impl<K, V, S> ShardedMap<K, V, S> {
     /// ```
     pub fn clear(&self) {
         for s in self.shards.iter() {
-            s.write().clear();
+            s.write_in(MAP).clear();
         }
     }
 
@@ -316,7 +322,7 @@ impl<K, V, S> ShardedMap<K, V, S> {
     /// ```
     pub fn retain(&self, mut keep: impl FnMut(&K, &mut V) -> bool) {
         for s in self.shards.iter() {
-            s.write().retain(|k, v| keep(k, v));
+            s.write_in(MAP).retain(|k, v| keep(k, v));
         }
     }
 
@@ -336,7 +342,7 @@ impl<K, V, S> ShardedMap<K, V, S> {
     /// ```
     pub fn for_each(&self, mut f: impl FnMut(&K, &V)) {
         for s in self.shards.iter() {
-            for (k, v) in s.read().iter() {
+            for (k, v) in s.read_in(MAP).iter() {
                 f(k, v);
             }
         }
@@ -366,7 +372,7 @@ impl<K: Hash + Eq, V, S: BuildHasher> ShardedMap<K, V, S> {
     /// ```
     #[inline]
     pub fn insert(&self, key: K, value: V) -> Option<V> {
-        self.shard_of(&key).write().insert(key, value)
+        self.shard_of(&key).write_in(MAP).insert(key, value)
     }
 
     /// Removes `key`, returning its value.
@@ -383,7 +389,7 @@ impl<K: Hash + Eq, V, S: BuildHasher> ShardedMap<K, V, S> {
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        self.shard_of(key).write().remove(key)
+        self.shard_of(key).write_in(MAP).remove(key)
     }
 
     /// Whether `key` is present.
@@ -399,7 +405,7 @@ impl<K: Hash + Eq, V, S: BuildHasher> ShardedMap<K, V, S> {
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        self.shard_of(key).read().contains_key(key)
+        self.shard_of(key).read_in(MAP).contains_key(key)
     }
 
     /// A clone of the value under `key`.
@@ -416,7 +422,7 @@ impl<K: Hash + Eq, V, S: BuildHasher> ShardedMap<K, V, S> {
         Q: Hash + Eq + ?Sized,
         V: Clone,
     {
-        self.shard_of(key).read().get(key).cloned()
+        self.shard_of(key).read_in(MAP).get(key).cloned()
     }
 
     /// Calls `f` on the value under `key` under the shard's read lock and
@@ -435,7 +441,7 @@ impl<K: Hash + Eq, V, S: BuildHasher> ShardedMap<K, V, S> {
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        self.shard_of(key).read().get(key).map(f)
+        self.shard_of(key).read_in(MAP).get(key).map(f)
     }
 
     /// Calls `f` on the value under `key` under the shard's write lock and
@@ -454,7 +460,7 @@ impl<K: Hash + Eq, V, S: BuildHasher> ShardedMap<K, V, S> {
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        self.shard_of(key).write().get_mut(key).map(f)
+        self.shard_of(key).write_in(MAP).get_mut(key).map(f)
     }
 
     /// Inserts or updates `key` atomically (under the shard's write lock):
@@ -481,7 +487,7 @@ impl<K: Hash + Eq, V, S: BuildHasher> ShardedMap<K, V, S> {
     /// ```
     #[inline]
     pub fn upsert(&self, key: K, f: impl FnOnce(Option<&mut V>) -> Option<V>) -> bool {
-        let mut shard = self.shard_of(&key).write();
+        let mut shard = self.shard_of(&key).write_in(MAP);
         match shard.get_mut(&key) {
             Some(v) => {
                 if let Some(new) = f(Some(v)) {

@@ -13,9 +13,9 @@
 //! 1. **Scope.** A hook is installed only while goroutine code runs on the
 //!    thread (install when switching into a goroutine, uninstall when
 //!    switching back to the scheduler): the scheduler's own idle sleep must
-//!    park the OS thread, so it must see no hook. [`install`] returns a guard
-//!    that restores the previous slot; `set_current` is the raw form for a
-//!    switch loop that prefers two stores to a guard.
+//!    park the OS thread, so it must see no hook. [`set_current`] sets and
+//!    clears the slot (a switch loop prefers two stores to a guard); tests
+//!    use `install`, a guard that restores the previous slot.
 //! 2. **`park` switches to the scheduler** and returns on the same OS thread
 //!    once the goroutine is resumed (goroutines never migrate after they
 //!    start, see DESIGN.md). It must never block the worker thread.
@@ -41,7 +41,6 @@
 
 use core::cell::Cell;
 use core::fmt;
-use core::marker::PhantomData;
 use std::time::Instant;
 
 use crate::shim;
@@ -60,6 +59,9 @@ pub(crate) trait ParkHook: Sync {
     /// Labels the running goroutine's waits (for dumps) and returns the
     /// previous label; see [`wait_reason`](super::wait_reason).
     fn set_wait_reason(&self, reason: super::WaitReason) -> super::WaitReason;
+    /// The running goroutine's id (never zero, never reused), which
+    /// [`held::holder`](super::held::holder) uses as a lock holder's id.
+    fn goroutine_id(&self) -> u64;
 }
 
 /// Wakes one goroutine: makes its token available and, if it is parked,
@@ -89,33 +91,37 @@ pub(super) fn current() -> Option<&'static dyn ParkHook> {
 }
 
 /// Sets this thread's hook slot, returning the previous value.
-#[allow(dead_code)] // the runtime (a later layer) calls it
+#[cfg_attr(loom, allow(dead_code))] // the runtime calls it; it is not built under loom
 pub(crate) fn set_current(hook: Option<&'static dyn ParkHook>) -> Option<&'static dyn ParkHook> {
     HOOK.with(|slot| slot.replace(hook))
 }
 
 /// Installs `hook` on this thread until the guard drops (which restores the
-/// previous slot).
-#[allow(dead_code)] // the runtime (a later layer) calls it
+/// previous slot). Only tests install hooks this way; the runtime sets
+/// the slot with [`set_current`].
+#[cfg(all(test, not(loom)))]
 pub(crate) fn install(hook: &'static dyn ParkHook) -> HookGuard {
     HookGuard {
         previous: set_current(Some(hook)),
-        _not_send: PhantomData,
+        _not_send: core::marker::PhantomData,
     }
 }
 
 /// Restores the previous hook slot on drop; tied to its thread.
+#[cfg(all(test, not(loom)))]
 pub(crate) struct HookGuard {
     previous: Option<&'static dyn ParkHook>,
-    _not_send: PhantomData<*const ()>,
+    _not_send: core::marker::PhantomData<*const ()>,
 }
 
+#[cfg(all(test, not(loom)))]
 impl Drop for HookGuard {
     fn drop(&mut self) {
         set_current(self.previous);
     }
 }
 
+#[cfg(all(test, not(loom)))]
 impl fmt::Debug for HookGuard {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("HookGuard")

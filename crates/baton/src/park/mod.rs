@@ -26,6 +26,11 @@
 //!   token). Callers still publish their *condition* with their own atomics,
 //!   because a spurious return carries no such guarantee.
 //!
+//! [`held`] gives the caller's identity as a lock holder (its goroutine, or
+//! its thread outside one) and, in debug builds, the marker of what each
+//! holder holds, which the primitives use to turn a certain self-deadlock
+//! into a panic with a message.
+//!
 //! Most code does not call these directly but waits through a
 //! [`WaitQueue`](wait_queue::WaitQueue), which adds FIFO order, direct
 //! hand-off and timed-out-waiter removal on top.
@@ -68,14 +73,14 @@
 //! works there too (it makes a private parker): the wait queue uses that,
 //! so every baton primitive can be used from thread-local destructors.
 
+pub(crate) mod held;
 pub(crate) mod hook;
 mod reason;
 pub(crate) mod spin_lock;
 mod thread;
 pub(crate) mod wait_queue;
 
-#[allow(unused_imports)] // the runtime (a later layer) reads reasons
-pub(crate) use reason::{wait_reason, ReasonGuard, WaitReason};
+pub(crate) use reason::{wait_reason, WaitReason};
 
 use core::fmt;
 use core::marker::PhantomData;
@@ -95,7 +100,7 @@ const TLS_GONE: &str = "baton::park: the thread's parker is gone (parking from a
 
 /// An [`Unparker`] for the running goroutine, or the current thread when not
 /// in a goroutine.
-#[allow(dead_code)] // the free functions are for primitives without a wait queue
+#[cfg_attr(loom, allow(dead_code))] // its users are not built under loom
 pub(crate) fn current() -> Unparker {
     match hook::current() {
         Some(h) => Unparker(UnparkerKind::Task(h.unparker())),
@@ -108,7 +113,6 @@ pub(crate) fn current() -> Unparker {
 /// Whether the caller is a goroutine (parking switches to the scheduler)
 /// rather than a plain thread.
 #[inline]
-#[allow(dead_code)] // channels use it
 pub(crate) fn in_goroutine() -> bool {
     hook::current().is_some()
 }
@@ -116,7 +120,6 @@ pub(crate) fn in_goroutine() -> bool {
 /// Parks the running goroutine or thread until its token is available (see
 /// the module docs: a wake before the park is not lost; may return
 /// spuriously).
-#[allow(dead_code)]
 pub(crate) fn park() {
     match hook::current() {
         Some(h) => h.park(),
@@ -126,7 +129,6 @@ pub(crate) fn park() {
 
 /// As [`park`], giving up at `deadline`. Returns `true` if it timed out,
 /// `false` if it consumed a token.
-#[allow(dead_code)]
 pub(crate) fn park_deadline(deadline: Instant) -> bool {
     match hook::current() {
         Some(h) => h.park_deadline(deadline),
@@ -138,7 +140,7 @@ pub(crate) fn park_deadline(deadline: Instant) -> bool {
 
 /// As [`park_deadline`] with `deadline = now + timeout` (an unrepresentable
 /// deadline parks with none, and then never reports a time-out).
-#[allow(dead_code)]
+#[cfg_attr(loom, allow(dead_code))] // its users are not built under loom
 pub(crate) fn park_timeout(timeout: Duration) -> bool {
     match Instant::now().checked_add(timeout) {
         Some(deadline) => park_deadline(deadline),
@@ -185,7 +187,6 @@ impl Parker {
     /// Whether this parks an OS thread (not a goroutine): only then may a
     /// waiter spin before parking, since a spinning goroutine would keep
     /// its worker from running the goroutine it waits for.
-    #[allow(dead_code)] // channels use it
     pub(crate) fn is_thread(&self) -> bool {
         matches!(self.kind, ParkerKind::Thread(_))
     }
@@ -353,6 +354,9 @@ mod tests {
         }
         fn set_wait_reason(&self, reason: WaitReason) -> WaitReason {
             reason
+        }
+        fn goroutine_id(&self) -> u64 {
+            u64::MAX / 2
         }
     }
     static FAKE: FakeHook = FakeHook {

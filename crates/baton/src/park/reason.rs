@@ -59,10 +59,14 @@ pub(crate) enum WaitReason {
     SelectNoCases,
     /// `runtime::dump`, waiting for the workers' answers.
     Dump,
+    /// `atomic::SeqLock::write`/`update`, while another writer holds it.
+    SeqLockWrite,
+    /// `atomic::Rcu::synchronize`, waiting for readers' guards.
+    RcuSynchronize,
 }
 
 impl WaitReason {
-    const ALL: [WaitReason; 15] = [
+    const ALL: [WaitReason; 17] = [
         WaitReason::Unknown,
         WaitReason::Mutex,
         WaitReason::Cond,
@@ -78,6 +82,8 @@ impl WaitReason {
         WaitReason::Select,
         WaitReason::SelectNoCases,
         WaitReason::Dump,
+        WaitReason::SeqLockWrite,
+        WaitReason::RcuSynchronize,
     ];
 
     /// What a dump prints.
@@ -98,6 +104,8 @@ impl WaitReason {
             WaitReason::Select => "select",
             WaitReason::SelectNoCases => "select (no cases)",
             WaitReason::Dump => "dump",
+            WaitReason::SeqLockWrite => "seqlock write",
+            WaitReason::RcuSynchronize => "rcu synchronize",
         }
     }
 

@@ -63,6 +63,13 @@ impl SpinLock {
         SpinGuard { lock: self }
     }
 
+    /// Spin audit (issue 10): this loop cannot wait for a parked goroutine.
+    /// The lock is held only across short critical sections that never
+    /// park, block or run user code (a wait queue's link updates and its
+    /// primitive's state; wakes are delivered after it is released), and
+    /// goroutines are not preempted, so a holder finishes its section
+    /// before its worker runs anything else. Only the OS can delay a
+    /// holder, which `snooze`'s yields cover.
     #[cold]
     fn lock_contended(&self) {
         let backoff = Backoff::new();

@@ -305,7 +305,7 @@ impl<S> Locked<'_, S> {
     }
 
     /// The primitive's state kept beside the waiters, mutably.
-    #[allow(dead_code)] // for primitives that keep their state here (semaphore)
+    #[cfg(test)]
     pub(crate) fn state_mut(&mut self) -> &mut S {
         &mut self.inner_mut().state
     }

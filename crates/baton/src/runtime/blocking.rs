@@ -14,6 +14,15 @@
 //! starts a thread; at the cap, the job waits in the queue for the next free
 //! thread.
 //!
+//! ## Spawning from a job
+//!
+//! A job runs on a pool thread, not on a worker, yet it belongs to the
+//! runtime of the goroutine that submitted it: while the job runs, its
+//! thread records that runtime (`JOB_RUNTIME`), so a `go` inside the
+//! closure spawns there, as it would have without `blocking`, and
+//! `runtime::stats` reports that runtime. The record is cleared before the
+//! job completes, so a pool thread never keeps a runtime alive while idle.
+//!
 //! ## Why the closure may borrow
 //!
 //! The calling goroutine does not return from `blocking` until the job has
@@ -30,8 +39,9 @@ use std::panic::{catch_unwind, resume_unwind};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use super::context;
-use super::join_cell::JoinCell;
+use super::sched::current;
+use super::sched::join_cell::JoinCell;
+use super::sched::shared::Shared;
 use crate::park::{self, Unparker};
 use crate::shim::{lock, thread, Arc, Mutex, UnsafeCell};
 
@@ -150,6 +160,37 @@ pub(crate) fn pool_quiet() -> Option<usize> {
     (st.queue.is_empty() && st.idle.len() == st.threads).then_some(st.threads)
 }
 
+crate::shim::thread_local! {
+    /// The runtime whose goroutine submitted the job this pool thread is
+    /// running (`None` between jobs, and on every other thread). Only
+    /// this thread reads or writes it.
+    static JOB_RUNTIME: core::cell::RefCell<Option<Arc<Shared>>> =
+        const { core::cell::RefCell::new(None) };
+}
+
+/// The runtime that owns the blocking job running on this thread, if any.
+pub(crate) fn job_runtime() -> Option<Arc<Shared>> {
+    JOB_RUNTIME.with(|r| r.borrow().clone())
+}
+
+/// Marks this pool thread as running a job of `owner` until dropped, then
+/// restores the previous mark (a job that calls `blocking` runs it inline:
+/// nesting).
+struct JobRuntime(Option<Arc<Shared>>);
+
+impl JobRuntime {
+    fn enter(owner: Option<Arc<Shared>>) -> Self {
+        Self(JOB_RUNTIME.with(|r| r.replace(owner)))
+    }
+}
+
+impl Drop for JobRuntime {
+    fn drop(&mut self) {
+        let previous = self.0.take();
+        JOB_RUNTIME.with(|r| *r.borrow_mut() = previous);
+    }
+}
+
 /// The caller's result slot, written by the pool thread.
 struct ResultSlot<T>(*const UnsafeCell<Option<std::thread::Result<T>>>);
 
@@ -163,7 +204,9 @@ unsafe impl<T: Send> Send for ResultSlot<T> {}
 /// simply calls `f`.
 ///
 /// `f` may borrow from the caller (it is waited for). A panic in `f` is
-/// resumed in the caller.
+/// resumed in the caller. A [`go`](crate::go) inside `f` spawns on the
+/// caller's runtime (not the global one), and
+/// [`stats`](super::stats()) inside `f` reads that runtime.
 ///
 /// ```
 /// use std::time::Duration;
@@ -188,16 +231,22 @@ where
     F: FnOnce() -> T + Send,
     T: Send,
 {
-    if !context::in_goroutine() {
+    if !current::in_goroutine() {
         return f();
     }
     let result: UnsafeCell<Option<std::thread::Result<T>>> = UnsafeCell::new(None);
     let done: Arc<JoinCell<Unparker>> = Arc::new(JoinCell::new());
     let slot = ResultSlot(&result);
     let job_done = done.clone();
+    let owner = current::with_worker(|w| w.map(|w| w.shared_arc()));
     let job = Box::new(move || {
         let slot = slot;
-        let r = catch_unwind(AssertUnwindSafe(f));
+        let r = {
+            // `go` inside `f` spawns on the caller's runtime (module docs);
+            // the mark is gone before the job completes.
+            let _owner = JobRuntime::enter(owner);
+            catch_unwind(AssertUnwindSafe(f))
+        };
         // SAFETY: the caller is parked in the loop below until `complete`,
         // and its frame (on a stack that is never freed while it waits; see
         // the module docs) holds the slot; only this job writes it.
@@ -271,6 +320,35 @@ mod tests {
                 seen
             });
             assert_eq!(progressed, 100);
+        });
+    }
+
+    #[test]
+    fn go_inside_spawns_on_the_callers_runtime() {
+        within(60, "go_inside_spawns_on_the_callers_runtime", || {
+            let rt = Builder::new().workers(1).name("blk-owner").build();
+            let (name, workers) = rt.run(|| {
+                blocking(|| {
+                    assert!(job_runtime().is_some(), "the job knows its runtime");
+                    let h = crate::go(|| std::thread::current().name().map(String::from));
+                    (h.join().unwrap(), crate::runtime::stats().workers)
+                })
+            });
+            assert_eq!(name.as_deref(), Some("blk-owner-0"));
+            assert_eq!(workers, 1, "stats in a job reads the caller's runtime");
+            // A `blocking` inside a job runs inline and keeps the mark.
+            let rt2 = Builder::new().workers(1).build();
+            let leftover = rt2.run(|| {
+                blocking(|| ());
+                blocking(|| {
+                    std::thread::current()
+                        .name()
+                        .map(String::from)
+                        .zip(Some(blocking(|| job_runtime().is_some())))
+                })
+            });
+            assert_eq!(leftover, Some(("baton-blocking".to_owned(), true)));
+            assert!(job_runtime().is_none(), "a plain thread has no job runtime");
         });
     }
 

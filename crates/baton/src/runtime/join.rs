@@ -6,9 +6,9 @@ use core::fmt;
 use core::panic::{AssertUnwindSafe, Location};
 use std::panic::catch_unwind;
 
-use super::context;
-use super::goroutine::{GoroutineId, Header, JobOf};
-use super::join_cell::Wake;
+use super::sched::current;
+use super::sched::goroutine::{GoroutineId, Header, JobOf};
+use super::sched::join_cell::Wake;
 use super::scope::ScopeData;
 use crate::park::{self, Unparker};
 use crate::shim::{Arc, UnsafeCell};
@@ -282,7 +282,7 @@ impl<T> JoinHandle<T> {
 
     #[cold]
     fn wait(&self) {
-        let is_self = context::with_goroutine(|g| g.is_some_and(|g| Arc::ptr_eq(g, &self.header)));
+        let is_self = current::with_goroutine(|g| g.is_some_and(|g| Arc::ptr_eq(g, &self.header)));
         assert!(
             !is_self,
             "baton: {} tried to join itself; it would wait forever",

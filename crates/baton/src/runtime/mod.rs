@@ -74,6 +74,44 @@
 //!   30,000 goroutines can be alive at once. Past the cap, [`go`] panics and
 //!   [`try_go`] returns an error, both naming the `sysctl` to raise it.
 //!
+//! ## Thread-keyed state: goroutines of one worker share it
+//!
+//! Everything Rust and its libraries key by OS thread is shared by all the
+//! goroutines of one worker, because they *are* on one thread: values in
+//! `thread_local!`, [`std::thread::current`] (its id and name), std's
+//! reentrant `stdout().lock()`/`stderr().lock()` (and any other lock that
+//! is reentrant per thread), `tracing`'s current span, per-thread random
+//! generators (`rand::thread_rng`), per-thread allocator caches. This is
+//! inherent to M:N scheduling over Rust's thread-locals (a goroutine cannot
+//! get thread-locals of its own: LLVM caches their addresses across calls,
+//! see the soundness rules), and Go has no thread-locals to share. What it
+//! means:
+//!
+//! - A reentrant lock held across a park lets another goroutine of the
+//!   worker in: two goroutines both holding `stdout().lock()` can
+//!   interleave their lines. A `RefCell` in a thread-local borrowed across
+//!   a park panics (`already borrowed`) in the next goroutine that borrows
+//!   it; a span entered across a park is "current" in the others.
+//! - A *non*-reentrant thread lock (`std::sync::Mutex`) held across a park
+//!   blocks the whole worker when another goroutine of it locks it: a
+//!   deadlock if the holder is parked on that worker.
+//!
+//! The safe patterns:
+//!
+//! - Never hold a thread-keyed lock, guard or `RefCell` borrow across
+//!   anything that can park (a channel operation, a `baton::sync` wait,
+//!   [`sleep`](crate::time::sleep), [`yield_now`], [`JoinHandle::join`],
+//!   [`blocking`]): lock, use, release, then wait.
+//! - Keep a goroutine's own state in values it owns (captured by its
+//!   closure, passed as arguments), not in thread-locals.
+//! - For per-worker caches (a random generator, a buffer pool), use
+//!   [`WorkerLocal`], or a thread-local touched only in sections that do
+//!   not park: sharing it among a worker's goroutines is then harmless.
+//! - To exclude other goroutines, use `baton::sync` locks: they park the
+//!   goroutine (not the thread) and are not reentrant.
+//!
+//! `tests/runtime_thread_keyed_state.rs` pins this behaviour.
+//!
 //! ## Alternatives rejected
 //!
 //! - **Migrating started goroutines** (as `may` does): better balance, but
@@ -98,29 +136,38 @@
 //!
 //! ## Inside
 //!
-//! `worker.rs` (the scheduling loop and its order, spinning before sleep),
-//! `hook.rs` (the park contract for goroutines, wait reasons), `blocking.rs`,
-//! `overflow.rs`, `options.rs` (per-goroutine settings), `usage.rs` (stack
-//! usage), `stats.rs`, `dump.rs` (workers answer dump requests),
-//! `deadlock.rs` (the detection rule and why it has no false positives),
-//! `sigquit.rs`, `pin.rs` (pinning workers to CPUs, and why it is offered),
-//! `monitor.rs` (Go's sysmon: the long-run report, sampling switch
-//! counters so the switch path pays nothing), `worker_local.rs`
-//! ([`WorkerLocal`], and why `T` needs `Send` but not `Sync`),
-//! `ring.rs` (stealable
-//! run queue of unstarted goroutines), `inbox.rs` (cross-thread wake-ups),
-//! `idle.rs` (sleeping and waking workers), `park_state.rs` (the park/unpark
-//! race), `join_cell.rs`, `stack.rs`, `timers.rs`, `context.rs` (the
-//! thread-locals and the switch). Under `cfg(loom)` only the lock-free
-//! structures are compiled, and each has loom models.
+//! Three rooms. Dependencies point one way: the API files and `diag/` use
+//! `sched/`; `sched/` imports neither (where it must call out, as the
+//! deadlock check before a worker sleeps and the dump line formatter, the
+//! caller hands it a function), except `builder::OnDeadlock` in its config.
+//!
+//! - Here, the API: `spawn.rs`, `options.rs` (per-goroutine settings),
+//!   `join.rs`, `scope.rs`, `builder.rs` ([`Builder`], [`OnDeadlock`]),
+//!   `rt.rs` ([`Runtime`] and the global runtime), `blocking.rs`, `pin.rs`
+//!   (pinning workers to CPUs, and why it is offered), `worker_local.rs`
+//!   ([`WorkerLocal`], and why `T` needs `Send` but not `Sync`).
+//! - `sched/`, the scheduler: `worker.rs` (the scheduling loop and its
+//!   order, spinning before sleep), `ring.rs` (stealable run queue of
+//!   unstarted goroutines), `inbox.rs` (cross-thread wake-ups),
+//!   `injector.rs` (the global queue), `idle.rs` (sleeping and waking
+//!   workers), `shared.rs` (the state all workers share), `goroutine.rs`,
+//!   `current.rs` (the thread-locals and the switch), `park_hook.rs` (the
+//!   park contract for goroutines), `park_state.rs` (the park/unpark race),
+//!   `join_cell.rs`, `stack.rs`, `timers.rs`, `counters.rs` (written by the
+//!   scheduler, read by `diag/stats.rs`), `dump_inbox.rs` (where workers
+//!   answer dump requests).
+//! - `diag/`, the diagnostics, which read the scheduler's state:
+//!   `stats.rs`, `dump.rs`, `sigquit.rs`, `deadlock.rs` (the detection rule
+//!   and why it has no false positives), `monitor.rs` (Go's sysmon: the
+//!   long-run report, sampling switch counters so the switch path pays
+//!   nothing), `usage.rs` (stack usage), `overflow.rs`.
+//!
+//! Under `cfg(loom)` only the lock-free structures are compiled, and each
+//! has loom models.
 
-#![cfg_attr(loom, allow(dead_code, unused_imports))]
-
-mod idle;
-mod inbox;
-mod join_cell;
-mod park_state;
-mod ring;
+#[cfg(not(loom))]
+pub(crate) mod diag;
+pub(crate) mod sched;
 mod worker_local;
 
 #[cfg(not(loom))]
@@ -128,68 +175,44 @@ mod blocking;
 #[cfg(not(loom))]
 mod builder;
 #[cfg(not(loom))]
-mod context;
-#[cfg(not(loom))]
-mod deadlock;
-#[cfg(not(loom))]
-mod dump;
-#[cfg(not(loom))]
-mod goroutine;
-#[cfg(not(loom))]
-mod hook;
-#[cfg(not(loom))]
 mod join;
-#[cfg(not(loom))]
-mod monitor;
 #[cfg(not(loom))]
 mod options;
 #[cfg(not(loom))]
-mod overflow;
-#[cfg(not(loom))]
 mod pin;
+#[cfg(not(loom))]
+mod rt;
 #[cfg(not(loom))]
 mod scope;
 #[cfg(not(loom))]
-mod shared;
-#[cfg(not(loom))]
-mod sigquit;
-#[cfg(not(loom))]
 mod spawn;
-#[cfg(not(loom))]
-mod stack;
-#[cfg(not(loom))]
-mod stats;
 #[cfg(all(test, not(loom)))]
 mod tests;
-#[cfg(not(loom))]
-mod timers;
-#[cfg(not(loom))]
-mod usage;
-#[cfg(not(loom))]
-mod worker;
 
 #[cfg(not(loom))]
 pub use blocking::blocking;
 #[cfg(not(loom))]
-pub use builder::{Builder, Runtime};
+pub use builder::{Builder, OnDeadlock};
 #[cfg(not(loom))]
-pub use deadlock::{Deadlock, OnDeadlock, RunError};
+pub use diag::deadlock::{Deadlock, RunError};
 #[cfg(not(loom))]
-pub use dump::dump;
+pub use diag::dump::dump;
 #[cfg(not(loom))]
-pub use goroutine::GoroutineId;
+pub use diag::stats::{stats, Stats};
+#[cfg(not(loom))]
+pub use diag::usage::{stack_usage, StackUsage};
 #[cfg(not(loom))]
 pub use join::{JoinHandle, Panic};
 #[cfg(not(loom))]
 pub use options::{go_with, try_go_with, Options};
 #[cfg(not(loom))]
+pub use rt::Runtime;
+#[cfg(not(loom))]
+pub use sched::goroutine::GoroutineId;
+#[cfg(not(loom))]
+pub use sched::stack::{DEFAULT_STACK_SIZE, STACK_KEEP};
+#[cfg(not(loom))]
 pub use scope::{scope, Scope, ScopedJoinHandle};
 #[cfg(not(loom))]
 pub use spawn::{current, go, try_go, yield_now, SpawnError};
-#[cfg(not(loom))]
-pub use stack::{DEFAULT_STACK_SIZE, STACK_KEEP};
-#[cfg(not(loom))]
-pub use stats::{stats, Stats};
-#[cfg(not(loom))]
-pub use usage::{stack_usage, StackUsage};
 pub use worker_local::{WorkerLocal, WorkerLocalIntoIter};

@@ -13,8 +13,8 @@
 use core::panic::Location;
 
 use super::join::JoinHandle;
+use super::sched::stack::usable_size;
 use super::spawn::{current_shared, spawn_with_unchecked, SpawnError};
-use super::stack::usable_size;
 
 /// Settings for one goroutine, for [`go_with`]; anything left unset is the
 /// runtime's.

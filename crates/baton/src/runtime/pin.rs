@@ -47,9 +47,9 @@ pub(crate) fn pin_current_thread(cpu: usize) -> bool {
 
 #[cfg(all(test, not(loom)))]
 mod tests {
-    use super::super::tests::within;
-    use super::super::Builder;
     use super::*;
+    use crate::runtime::tests::within;
+    use crate::runtime::Builder;
 
     #[test]
     fn each_worker_runs_on_its_own_cpu() {

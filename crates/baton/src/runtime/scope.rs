@@ -23,7 +23,7 @@ use core::panic::{AssertUnwindSafe, Location};
 use std::panic::{catch_unwind, resume_unwind};
 
 use super::join::{JoinHandle, Panic};
-use super::shared::Shared;
+use super::sched::shared::Shared;
 use super::spawn::current_shared;
 use super::GoroutineId;
 use crate::park::{self, Unparker};

@@ -1,17 +1,17 @@
 //! Spawning: [`go`], [`try_go`], and the free functions about the running
-//! goroutine ([`yield_now`], [`current`]).
+//! goroutine ([`yield_now`], [`current`](current())).
 
 use core::fmt;
 use core::panic::Location;
 
-use super::builder::global;
-use super::context::{self, Suspend};
-use super::goroutine::{GoroutineId, Header, Job, JobOf, Task};
 use super::join::{make_job, JoinHandle, Packet};
 use super::options::Options;
+use super::rt::global;
+use super::sched::current::{self, Suspend};
+use super::sched::goroutine::{GoroutineId, Header, Job, JobOf, Task};
+use super::sched::shared::Shared;
+use super::sched::stack::MapLimit;
 use super::scope::ScopeData;
-use super::shared::Shared;
-use super::stack::MapLimit;
 use crate::shim::Arc;
 
 /// Starts a goroutine running `f` and returns a handle to join it.
@@ -81,9 +81,75 @@ where
     unsafe { spawn_unchecked(&shared, f, site, None) }
 }
 
-/// The runtime of the calling worker, or the global one.
+/// Go's `WaitGroup.Go`, here in the runtime layer because it spawns
+/// (`sync` sits below the runtime and never calls it).
+impl crate::sync::WaitGroup {
+    /// Adds one to the counter and starts a goroutine running `f` (as
+    /// [`go`](fn@go)) that calls [`done`](crate::sync::WaitGroup::done)
+    /// when `f` returns, and also when `f` panics (the panic still goes to
+    /// whoever joins the returned handle). The `add` happens before the
+    /// spawn, as Go requires, so a [`wait`](crate::sync::WaitGroup::wait)
+    /// that follows cannot miss the goroutine.
+    ///
+    /// # Panics
+    ///
+    /// As [`add`](crate::sync::WaitGroup::add)`(1)` and as [`go`](fn@go);
+    /// if the spawn fails, the count is taken back before the panic.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use baton::sync::WaitGroup;
+    ///
+    /// let wg = Arc::new(WaitGroup::new());
+    /// let sum = Arc::new(AtomicUsize::new(0));
+    /// let handles: Vec<_> = (1..=4)
+    ///     .map(|i| {
+    ///         let sum = sum.clone();
+    ///         wg.go(move || {
+    ///             assert_ne!(i, 3, "job 3 fails");
+    ///             sum.fetch_add(i, Ordering::Relaxed);
+    ///         })
+    ///     })
+    ///     .collect();
+    /// wg.wait(); // returns although job 3 panicked
+    /// assert_eq!(sum.load(Ordering::Relaxed), 1 + 2 + 4);
+    /// let failed = handles.into_iter().map(|h| h.join()).filter(Result::is_err);
+    /// assert_eq!(failed.count(), 1, "the panic goes to the joiner");
+    /// ```
+    #[track_caller]
+    pub fn go<F, T>(self: &std::sync::Arc<Self>, f: F) -> JoinHandle<T>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        self.add(1);
+        let wg = self.clone();
+        let job = move || {
+            // Dropped when `f` returns or unwinds: `done` either way.
+            let _done = wg.adopt_guard();
+            f()
+        };
+        match try_go(job) {
+            Ok(h) => h,
+            Err(e) => {
+                self.done();
+                panic!("WaitGroup::go: {e}")
+            }
+        }
+    }
+}
+
+/// The runtime of the calling worker; on a blocking-pool thread, the
+/// runtime of the goroutine whose job it runs; otherwise the global one.
 pub(crate) fn current_shared() -> Arc<Shared> {
-    context::with_worker(|w| w.map(|w| w.shared_arc())).unwrap_or_else(|| global().clone())
+    owning_shared().unwrap_or_else(|| global().clone())
+}
+
+/// The runtime the caller belongs to without starting one: its worker's,
+/// or, on a blocking-pool thread, that of the goroutine whose job it runs.
+pub(crate) fn owning_shared() -> Option<Arc<Shared>> {
+    current::with_worker(|w| w.map(|w| w.shared_arc())).or_else(super::blocking::job_runtime)
 }
 
 /// Spawns `f` on `shared` with the default [`Options`].
@@ -203,8 +269,8 @@ impl<F> std::error::Error for SpawnError<F> {}
 /// assert_eq!(h.join().unwrap(), "done");
 /// ```
 pub fn yield_now() {
-    if context::in_goroutine() {
-        context::suspend(Suspend::Yield);
+    if current::in_goroutine() {
+        current::suspend(Suspend::Yield);
     } else {
         crate::shim::yield_now();
     }
@@ -218,19 +284,19 @@ pub fn yield_now() {
 /// assert!(id.is_some());
 /// ```
 pub fn current() -> Option<GoroutineId> {
-    context::with_goroutine(|g| g.map(|g| g.id))
+    current::with_goroutine(|g| g.map(|g| g.id))
 }
 
 #[cfg(all(test, not(loom)))]
 mod tests {
-    use super::super::stack::{MapBudget, POOL_PER_WORKER};
-    use super::super::Builder;
+    use crate::runtime::sched::stack::{MapBudget, POOL_PER_WORKER};
+    use crate::runtime::Builder;
     use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
     use std::sync::Arc;
 
     #[test]
     fn try_go_at_the_map_cap_returns_the_closure_and_the_sysctl() {
-        super::super::tests::within(60, "try_go at the map cap", || {
+        crate::runtime::tests::within(60, "try_go at the map cap", || {
             let budget: &'static MapBudget =
                 Box::leak(Box::new(MapBudget::exact(POOL_PER_WORKER + 3)));
             let rt = Builder::new().workers(1).budget(budget).build();

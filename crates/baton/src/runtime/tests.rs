@@ -11,7 +11,7 @@ use crate::park::{self, Unparker};
 
 /// Runs `f` on a fresh thread; fails (naming `what`) if it takes over
 /// `secs` seconds, so a lost wake-up fails the test instead of hanging it.
-pub(super) fn within(secs: u64, what: &str, f: impl FnOnce() + Send + 'static) {
+pub(crate) fn within(secs: u64, what: &str, f: impl FnOnce() + Send + 'static) {
     let (tx, rx) = std::sync::mpsc::channel();
     let t = std::thread::spawn(move || {
         let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
@@ -200,7 +200,7 @@ fn many_stale_timers_are_compacted() {
                 let _ = park::park_deadline(Instant::now() + Duration::from_secs(3600));
                 waker.join().unwrap();
                 if i % 1000 == 999 {
-                    let timers = super::context::with_worker(|w| w.unwrap().timer_count());
+                    let timers = super::sched::current::with_worker(|w| w.unwrap().timer_count());
                     assert!(timers < 200, "{timers} stale timers kept");
                 }
             }

@@ -530,9 +530,9 @@ impl<T> IntoIterator for WorkerLocal<T> {
 
 #[cfg(all(test, not(loom)))]
 mod tests {
-    use super::super::tests::within;
-    use super::super::Builder;
     use super::*;
+    use crate::runtime::tests::within;
+    use crate::runtime::Builder;
     use core::cell::Cell;
     use std::collections::HashSet;
     use std::sync::Arc;

@@ -212,6 +212,9 @@ impl Cond {
     /// Gives up the guard without unlocking (the wait unlocks).
     fn release_guard<T: ?Sized>(guard: MutexGuard<'_, T>) -> &Mutex<T> {
         let mutex = guard.mutex;
+        // The wait unlocks it: no longer held (debug marker; the guard
+        // made again after the wait marks it again).
+        guard.unmark();
         core::mem::forget(guard);
         mutex
     }

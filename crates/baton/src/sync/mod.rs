@@ -5,11 +5,11 @@
 //! |---|---|---|
 //! | [`Mutex`] | `sync.Mutex` | exclusive access to a value; fair under long waits (1 ms starvation mode) |
 //! | [`Cond`] | `sync.Cond` | waiting for a condition on data guarded by a [`Mutex`] |
-//! | [`WaitGroup`] | `sync.WaitGroup` | waiting for a set of tasks to finish |
+//! | [`WaitGroup`] | `sync.WaitGroup` | waiting for a set of tasks to finish; `add_guard` and `go` call `done` even when a task panics |
 //! | [`Once`], [`OnceCell`] | `sync.Once`, `sync.OnceValue` | one-time initialisation; a panicking initialiser lets the next caller retry |
 //! | [`RwLock`] | `sync.RWMutex` | many readers or one writer; writer-preferring, readers admitted in batches, nobody starves |
 //! | [`ShardedRwLock`] | drwmutex | read-mostly data read on every core: readers on per-thread slots, writers lock every slot |
-//! | [`Semaphore`] | `x/sync/semaphore.Weighted` | bounding concurrent use by weight; FIFO, so large requests are not starved |
+//! | [`Semaphore`] | `x/sync/semaphore.Weighted` | bounding concurrent use by weight; FIFO, so large requests are not starved; owned permits (`acquire_owned`) move into goroutines |
 //! | [`Pool`] | `sync.Pool` | reusing expensive objects; lossy by design, never blocks |
 //!
 //! # Usage rules
@@ -47,6 +47,6 @@ pub use once::Once;
 pub use once_cell::OnceCell;
 pub use pool::{Pool, PoolGuard};
 pub use rwlock::{RwLock, RwLockReadGuard, RwLockWriteGuard};
-pub use semaphore::{Semaphore, SemaphorePermit};
+pub use semaphore::{OwnedSemaphorePermit, Semaphore, SemaphorePermit};
 pub use sharded_rwlock::{ShardedRwLock, ShardedRwLockReadGuard, ShardedRwLockWriteGuard};
-pub use waitgroup::WaitGroup;
+pub use waitgroup::{WaitGroup, WaitGroupGuard};

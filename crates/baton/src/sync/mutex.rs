@@ -17,6 +17,18 @@
 //! `catch_unwind` around the critical section. The data may be left
 //! half-updated by such a panic; keep critical sections short and their
 //! invariants simple.
+//!
+//! # Locking twice
+//!
+//! A `Mutex` is not re-entrant: a second `lock` by the goroutine (or, outside
+//! a goroutine, the thread) that holds it would wait forever. In debug
+//! builds each guard marks its mutex as held by its goroutine or thread
+//! (`park::held`, a thread-local list keyed by holder; goroutines never
+//! change threads), and `lock` panics with a message instead of hanging.
+//! Release builds compile the marker away, so the fast path is unchanged;
+//! there, such a hang inside a runtime shows in the deadlock report's dump
+//! as a goroutine waiting in `mutex`. Another goroutine on the same worker
+//! asking for a mutex held across a park is an ordinary wait, not a panic.
 
 use core::fmt;
 use core::marker::PhantomData;
@@ -25,6 +37,7 @@ use core::time::Duration;
 use std::time::Instant;
 
 use super::raw_mutex::RawMutex;
+use crate::park::held::{self, Kind};
 use crate::shim::UnsafeCell;
 
 /// A mutual-exclusion lock protecting a `T`, as Go's `sync.Mutex`.
@@ -140,6 +153,12 @@ impl<T: ?Sized> Mutex<T> {
     ///
     /// Locking a mutex the caller already holds deadlocks, as in Go.
     ///
+    /// # Panics
+    ///
+    /// In debug builds, if the calling goroutine (or thread, outside a
+    /// goroutine) already holds this mutex: that wait could never end, so
+    /// it panics with a message instead of hanging silently.
+    ///
     /// ```
     /// let m = baton::sync::Mutex::new(1);
     /// *m.lock() += 1;
@@ -147,8 +166,29 @@ impl<T: ?Sized> Mutex<T> {
     /// ```
     #[inline]
     pub fn lock(&self) -> MutexGuard<'_, T> {
+        if cfg!(debug_assertions) {
+            self.check_not_held();
+        }
         self.raw.lock();
         MutexGuard::new(self)
+    }
+
+    /// Debug builds: panics if the caller already holds this mutex.
+    #[cold]
+    #[inline(never)]
+    fn check_not_held(&self) {
+        if held::held(self.id()) == Some(Kind::Exclusive) {
+            panic!(
+                "baton::sync::Mutex locked twice by the same goroutine or thread: the second \
+                 lock would wait for the first forever (Mutex is not reentrant); drop the \
+                 first guard before locking again, or pass the guard (or `&mut T`) down"
+            );
+        }
+    }
+
+    /// This mutex's identity for the held marker (`park::held`).
+    fn id(&self) -> *const () {
+        (self as *const Self).cast()
     }
 
     /// Locks if the mutex is free right now; never waits. Like Go's
@@ -255,10 +295,17 @@ impl<T: ?Sized + fmt::Debug> fmt::Debug for Mutex<T> {
 impl<'a, T: ?Sized> MutexGuard<'a, T> {
     /// Wraps a lock the caller has just acquired.
     pub(super) fn new(mutex: &'a Mutex<T>) -> Self {
+        held::mark(mutex.id(), Kind::Exclusive);
         Self {
             mutex,
             _not_send: PhantomData,
         }
+    }
+
+    /// Removes the held marker, for a caller that forgets the guard and
+    /// unlocks through the raw lock (`Cond::wait`).
+    pub(super) fn unmark(&self) {
+        held::unmark(self.mutex.id(), Kind::Exclusive);
     }
 }
 
@@ -283,6 +330,7 @@ impl<T: ?Sized> DerefMut for MutexGuard<'_, T> {
 impl<T: ?Sized> Drop for MutexGuard<'_, T> {
     #[inline]
     fn drop(&mut self) {
+        held::unmark(self.mutex.id(), Kind::Exclusive);
         // SAFETY: a guard exists only while its lock is held, and each
         // guard unlocks once.
         unsafe { self.mutex.raw.unlock() };

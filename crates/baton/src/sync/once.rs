@@ -28,7 +28,16 @@
 //! return a value.
 //!
 //! Calling `call_once` on the same `Once` from inside its own action
-//! deadlocks, as in Go.
+//! would deadlock (it does in Go); baton panics instead, naming the
+//! mistake. The runner stores its holder id (its goroutine, or its thread
+//! outside a goroutine: `park::held`) in `runner` after claiming the
+//! action and clears it before finishing; a caller about to wait compares
+//! it with its own. `Relaxed` suffices both ways: only the runner writes
+//! its own id, so a waiter can read its own id there only if it is the
+//! runner, and then it reads its own earlier write (program order); any
+//! other value, stale or not, is some other holder's or 0. This costs
+//! nothing on the completed fast path (it runs only before a wait), so it
+//! is on in release builds too.
 //!
 //! # Orderings
 //!
@@ -40,8 +49,9 @@
 
 use core::fmt;
 
+use crate::park::held;
 use crate::park::wait_queue::WaitQueue;
-use crate::shim::atomic::{AtomicU32, Ordering};
+use crate::shim::atomic::{AtomicU32, AtomicU64, Ordering};
 
 const INCOMPLETE: u32 = 0;
 const RUNNING: u32 = 1;
@@ -70,6 +80,10 @@ pub struct Once {
     /// See the state table.
     state: AtomicU32,
     queue: WaitQueue<()>,
+    /// The holder id (`park::held`) of the caller running the action, 0
+    /// when none: written only by the runner, read by waiters to detect a
+    /// recursive call (module docs).
+    runner: AtomicU64,
 }
 
 impl Once {
@@ -83,6 +97,7 @@ impl Once {
         Self {
             state: AtomicU32::new(INCOMPLETE),
             queue: WaitQueue::new(()),
+            runner: AtomicU64::new(0),
         }
     }
 
@@ -92,6 +107,7 @@ impl Once {
         Self {
             state: AtomicU32::new(INCOMPLETE),
             queue: WaitQueue::new(()),
+            runner: AtomicU64::new(0),
         }
     }
 
@@ -152,6 +168,8 @@ impl Once {
                     let f = f
                         .take()
                         .expect("a Once runs its caller's action at most once");
+                    // Relaxed: see the module docs (recursion check).
+                    self.runner.store(held::holder().get(), Ordering::Relaxed);
                     let reset = ResetOnUnwind(self);
                     let r = f();
                     core::mem::forget(reset);
@@ -159,11 +177,26 @@ impl Once {
                     return r;
                 }
                 _ => {
+                    self.check_not_recursive();
                     let _reason = crate::park::wait_reason(crate::park::WaitReason::Once);
                     self.queue
                         .wait(0, None, |_| self.enqueue_if_running(), || {}, |_| {});
                 }
             }
+        }
+    }
+
+    /// Panics if the caller is the one running the action: waiting for
+    /// itself would never end. (Not under loom, whose threads share one
+    /// holder id.)
+    fn check_not_recursive(&self) {
+        // Relaxed: see the module docs.
+        if !cfg!(loom) && self.runner.load(Ordering::Relaxed) == held::holder().get() {
+            panic!(
+                "baton::sync::Once::call_once (or OnceCell::get_or_init) called from inside \
+                 its own initialiser, on the same goroutine or thread: it would wait for \
+                 itself forever; do not re-enter the Once from its action"
+            );
         }
     }
 
@@ -192,6 +225,8 @@ impl Once {
     /// Ends a run with `phase` (`COMPLETE` or `INCOMPLETE`) and wakes the
     /// waiters, if any queued.
     fn finish(&self, phase: u32) {
+        // Relaxed: see the module docs; before the swap that ends the run.
+        self.runner.store(0, Ordering::Relaxed);
         // AcqRel: Release publishes the action's effects; Acquire pairs with
         // the waiters' `QUEUED` CAS (done under the queue lock, which the
         // wake below takes anyway).

@@ -109,6 +109,7 @@ use core::fmt;
 use std::time::Instant;
 
 use crate::atomic::Backoff;
+use crate::park::held::{self, Kind};
 use crate::park::wait_queue::{Locked, WaitQueue, Waited};
 use crate::shim::atomic::{AtomicUsize, Ordering};
 
@@ -131,6 +132,13 @@ const RETRY: usize = 3;
 
 /// Spin before parking? Not under loom: the spins only multiply the
 /// interleavings the model explores, and parking covers every path.
+///
+/// Spin audit (issue 10): every spin in this file is bounded (`Backoff`
+/// completes after 11 steps: 127 pauses, then 4 yields) and ends in a park
+/// in a wait queue, so a holder that is a goroutine parked on the waiter's
+/// own worker gets the worker back. (Spinning is useless for exactly that
+/// waiter, but short; the writer's `spin` after a lost claim CAS is a
+/// retry, not a wait.)
 const SPIN: bool = !cfg!(loom);
 
 const TOO_MANY_READERS: &str =
@@ -176,6 +184,29 @@ impl RawRwLock {
             writers: WaitQueue::new(()),
             drain: WaitQueue::new(()),
         }
+    }
+
+    /// This lock's identity for the held marker (`park::held`); the
+    /// `RwLock` guards mark it.
+    pub(crate) fn id(&self) -> *const () {
+        (self as *const Self).cast()
+    }
+
+    /// How the caller holds this lock, as far as the debug marker knows
+    /// (always `None` in release builds).
+    pub(crate) fn held(&self) -> Option<Kind> {
+        held::held(self.id())
+    }
+
+    /// Panics for a lock the caller can never get because it holds `what`.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn self_deadlock(&self, op: &str, what: &str) -> ! {
+        panic!(
+            "baton::sync::RwLock::{op} called by a goroutine or thread that holds {what} of \
+             the same RwLock: it would wait for itself forever (RwLock is not reentrant, and \
+             a waiting writer blocks new readers); drop the first guard before locking again"
+        )
     }
 
     // ----- readers -----
@@ -244,6 +275,13 @@ impl RawRwLock {
     fn lock_shared_slow(&self, seen: usize, deadline: Option<Instant>) -> bool {
         self.unlock_shared();
         assert!(seen & READER_OVERFLOW == 0, "{TOO_MANY_READERS}");
+        // A writer holds or claims the lock. If the caller holds a read
+        // lock, that writer waits for it, and this read would wait for the
+        // writer: a certain deadlock (debug builds know it; a timed read
+        // would only time out).
+        if deadline.is_none() && self.held() == Some(Kind::Shared) {
+            self.self_deadlock("read", "a read lock while a writer waits");
+        }
         let backoff = Backoff::new();
         loop {
             if self.try_lock_shared() {

@@ -17,6 +17,7 @@ use core::ops::{Deref, DerefMut};
 use std::time::{Duration, Instant};
 
 use super::raw_rwlock::RawRwLock;
+use crate::park::held::{self, Kind};
 use crate::shim::UnsafeCell;
 
 /// A reader-writer lock: many readers or one writer, Go's `sync.RWMutex`.
@@ -40,7 +41,11 @@ use crate::shim::UnsafeCell;
 ///   block; the `_timeout` forms block at most about that long.
 /// - Taking `read` twice on one thread can deadlock if a writer arrives in
 ///   between (the pending writer blocks the second `read`), as in Go; so
-///   can `write` while holding `read`. Locks are not re-entrant.
+///   can `write` while holding `read`. Locks are not re-entrant. Debug
+///   builds panic with a message instead of hanging when the goroutine (or
+///   thread) that holds the lock asks for it again and that could never be
+///   granted: `write` while holding `read` or `write`, `read` while holding
+///   `write`, or `read` while holding `read` once a writer waits.
 /// - No poisoning: a panic while holding a guard releases the lock (the
 ///   guard's drop runs during unwinding), and the data is whatever the
 ///   panicking code left, as with Go and `parking_lot`.
@@ -131,10 +136,42 @@ impl<T: ?Sized> RwLock<T> {
     /// let b = lock.read(); // readers share
     /// assert_eq!(*a + *b, 10);
     /// ```
+    ///
+    /// # Panics
+    ///
+    /// In debug builds, if the calling goroutine (or thread) holds the
+    /// write lock, or holds a read lock while a writer waits (the writer
+    /// waits for that read lock, and this read waits for the writer).
     #[inline]
     pub fn read(&self) -> RwLockReadGuard<'_, T> {
+        if cfg!(debug_assertions) && self.raw.held() == Some(Kind::Exclusive) {
+            self.raw.self_deadlock("read", "the write lock");
+        }
         self.raw.lock_shared();
         RwLockReadGuard::new(self)
+    }
+
+    /// `read` for a container built on this lock (`ShardedMap`,
+    /// `HandleMap`): in debug builds, panics with a message naming
+    /// `container` if the caller already holds this lock in any mode (a
+    /// re-entrant call from one of the container's closures), which would
+    /// deadlock at once or as soon as a writer waits.
+    #[inline]
+    pub(crate) fn read_in(&self, container: &'static str) -> RwLockReadGuard<'_, T> {
+        if cfg!(debug_assertions) && self.raw.held().is_some() {
+            reentered(container);
+        }
+        self.read()
+    }
+
+    /// `write` for a container built on this lock; see
+    /// [`read_in`](Self::read_in).
+    #[inline]
+    pub(crate) fn write_in(&self, container: &'static str) -> RwLockWriteGuard<'_, T> {
+        if cfg!(debug_assertions) && self.raw.held().is_some() {
+            reentered(container);
+        }
+        self.write()
     }
 
     /// Locks for writing, waiting until no other writer or reader holds
@@ -145,8 +182,20 @@ impl<T: ?Sized> RwLock<T> {
     /// *lock.write() += 1;
     /// assert_eq!(*lock.read(), 6);
     /// ```
+    ///
+    /// # Panics
+    ///
+    /// In debug builds, if the calling goroutine (or thread) already holds
+    /// a read or write lock of this `RwLock`: that wait could never end.
     #[inline]
     pub fn write(&self) -> RwLockWriteGuard<'_, T> {
+        if cfg!(debug_assertions) {
+            match self.raw.held() {
+                Some(Kind::Exclusive) => self.raw.self_deadlock("write", "the write lock"),
+                Some(Kind::Shared) => self.raw.self_deadlock("write", "a read lock"),
+                _ => {}
+            }
+        }
         self.raw.lock_exclusive();
         RwLockWriteGuard::new(self)
     }
@@ -279,6 +328,19 @@ pub struct RwLockReadGuard<'a, T: ?Sized> {
     _not_send: PhantomData<*const ()>,
 }
 
+/// The panic of [`RwLock::read_in`]/[`RwLock::write_in`].
+#[cold]
+#[inline(never)]
+fn reentered(container: &str) -> ! {
+    panic!(
+        "baton::collections::{container} re-entered from inside one of its own closures (a \
+         `with`/`with_mut`/`upsert`/`retain`/`for_each` callback called the same map on a key \
+         in the same shard): the shard's lock is not re-entrant, so this would deadlock, at \
+         once or as soon as a writer waits; copy what you need out of the closure and call the \
+         map after it returns"
+    )
+}
+
 // SAFETY: sharing the guard shares `&T` (hence `T: Sync`); its only other
 // field is the lock reference.
 unsafe impl<T: ?Sized + Sync> Sync for RwLockReadGuard<'_, T> {}
@@ -286,6 +348,7 @@ unsafe impl<T: ?Sized + Sync> Sync for RwLockReadGuard<'_, T> {}
 impl<'a, T: ?Sized> RwLockReadGuard<'a, T> {
     /// The caller holds a read lock on `lock`, which the guard now owns.
     fn new(lock: &'a RwLock<T>) -> Self {
+        held::mark(lock.raw.id(), Kind::Shared);
         Self {
             lock,
             _not_send: PhantomData,
@@ -305,6 +368,7 @@ impl<T: ?Sized> Deref for RwLockReadGuard<'_, T> {
 impl<T: ?Sized> Drop for RwLockReadGuard<'_, T> {
     #[inline]
     fn drop(&mut self) {
+        held::unmark(self.lock.raw.id(), Kind::Shared);
         self.lock.raw.unlock_shared();
     }
 }
@@ -338,6 +402,7 @@ unsafe impl<T: ?Sized + Sync> Sync for RwLockWriteGuard<'_, T> {}
 impl<'a, T: ?Sized> RwLockWriteGuard<'a, T> {
     /// The caller holds the write lock on `lock`, which the guard now owns.
     fn new(lock: &'a RwLock<T>) -> Self {
+        held::mark(lock.raw.id(), Kind::Exclusive);
         Self {
             lock,
             _not_send: PhantomData,
@@ -365,6 +430,7 @@ impl<T: ?Sized> DerefMut for RwLockWriteGuard<'_, T> {
 impl<T: ?Sized> Drop for RwLockWriteGuard<'_, T> {
     #[inline]
     fn drop(&mut self) {
+        held::unmark(self.lock.raw.id(), Kind::Exclusive);
         self.lock.raw.unlock_exclusive();
     }
 }

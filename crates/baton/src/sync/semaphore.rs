@@ -3,7 +3,9 @@
 //!
 //! A semaphore holds `capacity` permits; `acquire(n)` takes `n` of them,
 //! waiting until they are free, and the returned [`SemaphorePermit`] gives
-//! them back when dropped. Use it to bound concurrent access to a resource
+//! them back when dropped; on an `Arc<Semaphore>`, `acquire_owned` returns
+//! an [`OwnedSemaphorePermit`] that owns the `Arc`, so it can move into the
+//! goroutine doing the work (Go's "acquire, then `go`"). Use it to bound concurrent access to a resource
 //! (at most 8 downloads at once; at most 1 GiB of buffers, each request
 //! weighted by its size).
 //!
@@ -43,6 +45,7 @@
 //! re-checked by a compare-and-swap on the whole word.
 
 use core::fmt;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::atomic::Backoff;
@@ -257,6 +260,84 @@ impl Semaphore {
             }
         }
         Some(SemaphorePermit { sem: self, n })
+    }
+
+    /// As [`acquire`](Self::acquire), but the permit owns a clone of the
+    /// `Arc` instead of borrowing the semaphore: it is `Send + 'static`, so
+    /// Go's "acquire, then `go`" can move it into the goroutine, which
+    /// releases the permits when it drops it (tokio's `acquire_owned`).
+    ///
+    /// # Panics
+    ///
+    /// If `n` exceeds the capacity: the wait could never end.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use baton::sync::Semaphore;
+    ///
+    /// // At most 2 jobs at once: acquire in the loop (so the loop waits for
+    /// // a free slot), release in the goroutine.
+    /// let sem = Arc::new(Semaphore::new(2));
+    /// let handles: Vec<_> = (0..6)
+    ///     .map(|i| {
+    ///         let permit = sem.acquire_owned(1);
+    ///         baton::go(move || {
+    ///             let _permit = permit; // released when the job ends
+    ///             i * 10
+    ///         })
+    ///     })
+    ///     .collect();
+    /// let sum: i32 = handles.into_iter().map(|h| h.join().unwrap()).sum();
+    /// assert_eq!(sum, 150);
+    /// assert_eq!(sem.available(), 2);
+    /// ```
+    pub fn acquire_owned(self: &Arc<Self>, n: usize) -> OwnedSemaphorePermit {
+        self.acquire(n).forget();
+        OwnedSemaphorePermit::new(self.clone(), n)
+    }
+
+    /// As [`try_acquire`](Self::try_acquire), with an owned permit (see
+    /// [`acquire_owned`](Self::acquire_owned)); never blocks.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// let sem = Arc::new(baton::sync::Semaphore::new(1));
+    /// let p = sem.try_acquire_owned(1).unwrap();
+    /// assert!(sem.try_acquire_owned(1).is_none());
+    /// drop(p);
+    /// assert!(sem.try_acquire_owned(1).is_some());
+    /// ```
+    pub fn try_acquire_owned(self: &Arc<Self>, n: usize) -> Option<OwnedSemaphorePermit> {
+        let p = self.try_acquire(n)?;
+        p.forget();
+        Some(OwnedSemaphorePermit::new(self.clone(), n))
+    }
+
+    /// As [`acquire_timeout`](Self::acquire_timeout), with an owned permit
+    /// (see [`acquire_owned`](Self::acquire_owned)): `None` if the permits
+    /// were not granted within about `timeout`.
+    ///
+    /// # Panics
+    ///
+    /// If `n` exceeds the capacity.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::time::Duration;
+    /// let sem = Arc::new(baton::sync::Semaphore::new(1));
+    /// let held = sem.acquire_owned(1);
+    /// assert!(sem.acquire_timeout_owned(1, Duration::from_millis(5)).is_none());
+    /// drop(held);
+    /// assert!(sem.acquire_timeout_owned(1, Duration::from_millis(5)).is_some());
+    /// ```
+    pub fn acquire_timeout_owned(
+        self: &Arc<Self>,
+        n: usize,
+        timeout: Duration,
+    ) -> Option<OwnedSemaphorePermit> {
+        let p = self.acquire_timeout(n, timeout)?;
+        p.forget();
+        Some(OwnedSemaphorePermit::new(self.clone(), n))
     }
 
     /// Returns `n` permits: for permits kept with
@@ -497,6 +578,88 @@ impl Drop for SemaphorePermit<'_> {
 impl fmt::Debug for SemaphorePermit<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SemaphorePermit")
+            .field("permits", &self.n)
+            .finish()
+    }
+}
+
+/// Permits taken from a [`Semaphore`] in an `Arc`, by
+/// [`Semaphore::acquire_owned`] and its siblings; released when dropped.
+/// `Send + 'static`: it can move into a goroutine or thread.
+///
+/// ```
+/// use std::sync::Arc;
+/// let sem = Arc::new(baton::sync::Semaphore::new(3));
+/// let permit = sem.acquire_owned(2);
+/// assert_eq!(permit.permits(), 2);
+/// assert_eq!(sem.available(), 1);
+/// std::thread::spawn(move || drop(permit)).join().unwrap();
+/// assert_eq!(sem.available(), 3);
+/// ```
+#[must_use = "dropping the permit releases it at once"]
+pub struct OwnedSemaphorePermit {
+    sem: Arc<Semaphore>,
+    n: usize,
+}
+
+impl OwnedSemaphorePermit {
+    /// Wraps `n` permits already taken from `sem`.
+    fn new(sem: Arc<Semaphore>, n: usize) -> Self {
+        Self { sem, n }
+    }
+
+    /// How many permits this holds.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// let sem = Arc::new(baton::sync::Semaphore::new(5));
+    /// assert_eq!(sem.acquire_owned(3).permits(), 3);
+    /// ```
+    pub fn permits(&self) -> usize {
+        self.n
+    }
+
+    /// The semaphore the permits came from.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// let sem = Arc::new(baton::sync::Semaphore::new(1));
+    /// let p = sem.acquire_owned(1);
+    /// assert!(Arc::ptr_eq(p.semaphore(), &sem));
+    /// ```
+    pub fn semaphore(&self) -> &Arc<Semaphore> {
+        &self.sem
+    }
+
+    /// Keeps the permits taken: they are not released on drop. Give them
+    /// back later with [`Semaphore::release`].
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// let sem = Arc::new(baton::sync::Semaphore::new(1));
+    /// sem.acquire_owned(1).forget();
+    /// assert_eq!(sem.available(), 0);
+    /// sem.release(1);
+    /// ```
+    pub fn forget(mut self) {
+        // Zero permits: the drop below releases nothing and only drops
+        // the `Arc`.
+        self.n = 0;
+    }
+}
+
+impl Drop for OwnedSemaphorePermit {
+    #[inline]
+    fn drop(&mut self) {
+        if self.n != 0 {
+            self.sem.release(self.n);
+        }
+    }
+}
+
+impl fmt::Debug for OwnedSemaphorePermit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OwnedSemaphorePermit")
             .field("permits", &self.n)
             .finish()
     }

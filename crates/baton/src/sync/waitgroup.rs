@@ -25,6 +25,16 @@
 //! work. The waiter-count updates are `Relaxed`: they only pair with the
 //! queue's own lock.
 //!
+//! # The idiom that cannot forget
+//!
+//! A task that panics before its `done` leaves `wait` hanging forever (Go
+//! crashes the whole program instead). [`WaitGroup::add_guard`] returns a
+//! [`WaitGroupGuard`] whose drop calls `done`, also during an unwind, and
+//! `WaitGroup::go` (Go 1.25's `WaitGroup.Go`, on an `Arc<WaitGroup>`;
+//! defined in the runtime layer, which spawns) adds, spawns, and calls
+//! `done` when the goroutine ends however it ends. Prefer them to a bare
+//! `add`/`done` pair.
+//!
 //! # Reuse
 //!
 //! As in Go, a group may be reused once every `wait` of the previous round
@@ -120,7 +130,10 @@ impl WaitGroup {
         loop {
             let counter = (s >> COUNTER_SHIFT) as i64;
             let waiters = s & WAITERS_MASK;
-            let new = counter + delta;
+            // `counter` is in `0..=u32::MAX`, so only a huge positive
+            // `delta` can overflow the sum (`i64::MIN + counter` cannot):
+            // `None` means overflow, never "negative".
+            let new = counter.checked_add(delta).unwrap_or(i64::MAX);
             if new < 0 {
                 panic!("sync: negative WaitGroup counter");
             }
@@ -162,6 +175,51 @@ impl WaitGroup {
     #[inline]
     pub fn done(&self) {
         self.add(-1);
+    }
+
+    /// Adds one to the counter and returns a guard that calls
+    /// [`done`](Self::done) when it drops: at the end of the task, and also
+    /// when the task panics (the unwind drops the guard). The idiom that
+    /// cannot forget `done`: a panicking worker would otherwise leave
+    /// [`wait`](Self::wait) hanging forever.
+    ///
+    /// # Panics
+    ///
+    /// As [`add`](Self::add)`(1)`.
+    ///
+    /// ```
+    /// use baton::sync::WaitGroup;
+    ///
+    /// let wg = WaitGroup::new();
+    /// let outcome = std::panic::catch_unwind(|| {
+    ///     std::thread::scope(|s| {
+    ///         for i in 0..4 {
+    ///             let done = wg.add_guard(); // taken before the task starts
+    ///             s.spawn(move || {
+    ///                 let _done = done; // `done()` when this closure ends, however it ends
+    ///                 if i == 2 {
+    ///                     panic!("worker {i} failed");
+    ///                 }
+    ///             });
+    ///         }
+    ///         wg.wait(); // returns although worker 2 panicked
+    ///         assert_eq!(wg.counter(), 0);
+    ///     }) // the scope then re-raises the worker's panic
+    /// });
+    /// assert!(outcome.is_err());
+    /// ```
+    #[must_use = "dropping the guard calls `done` at once"]
+    pub fn add_guard(&self) -> WaitGroupGuard<'_> {
+        self.add(1);
+        WaitGroupGuard { wg: self }
+    }
+
+    /// A guard for a count the caller has already added (for
+    /// `WaitGroup::go`, which adds before it spawns and guards inside the
+    /// goroutine). Unused under loom, which does not build the spawner.
+    #[cfg_attr(loom, allow(dead_code))]
+    pub(crate) fn adopt_guard(&self) -> WaitGroupGuard<'_> {
+        WaitGroupGuard { wg: self }
     }
 
     /// Waits until the counter is zero.
@@ -263,6 +321,35 @@ impl WaitGroup {
         let mut q = self.queue.lock();
         let n = q.wake_all(0) as u64;
         self.state.fetch_sub(n, Ordering::Relaxed);
+    }
+}
+
+/// One count of a [`WaitGroup`], from [`WaitGroup::add_guard`]: calls
+/// [`done`](WaitGroup::done) when dropped, also during a panic's unwind.
+/// It may be sent to the thread or goroutine that does the work.
+///
+/// ```
+/// let wg = baton::sync::WaitGroup::new();
+/// let guard = wg.add_guard();
+/// assert_eq!(wg.counter(), 1);
+/// drop(guard);
+/// assert_eq!(wg.counter(), 0);
+/// ```
+#[must_use = "dropping the guard calls `done` at once"]
+pub struct WaitGroupGuard<'a> {
+    wg: &'a WaitGroup,
+}
+
+impl Drop for WaitGroupGuard<'_> {
+    #[inline]
+    fn drop(&mut self) {
+        self.wg.done();
+    }
+}
+
+impl fmt::Debug for WaitGroupGuard<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WaitGroupGuard").finish_non_exhaustive()
     }
 }
 

@@ -128,6 +128,8 @@ impl<T> Garbage<T> {
                 Ok(_) => return,
                 Err(seen) => {
                     head = seen;
+                    // Spin audit (issue 10): a lost CAS means another thread made
+                    // progress; a retry loop, never a wait for anyone.
                     backoff.spin();
                 }
             }

@@ -27,6 +27,10 @@ pub struct RcuGuard<'a, T> {
     pub(super) ptr: NonNull<T>,
     /// The counter this guard incremented, and decrements on drop.
     pub(super) active: &'a AtomicUsize,
+    /// Debug builds: marks the cell as held by the loading goroutine or
+    /// thread, for `synchronize`'s self-deadlock check. Zero-sized in
+    /// release builds.
+    pub(super) _mark: crate::park::held::Mark,
 }
 
 // SAFETY: a guard is a shared borrow of a `T` plus a counter that any thread

@@ -18,11 +18,23 @@
 //!   thread accesses a message at a time.
 //! - The channel is full when `head + one_lap == tail` (without the mark),
 //!   empty when `head == tail`.
+//! - A claimed slot may be *abandoned* (a selected send dropped or unwound
+//!   before it wrote): its sender stores `(t + 1) | mark_bit` — *poisoned*,
+//!   "written with nothing". A receiver that reaches a poisoned slot claims
+//!   it like a full one and releases it (`h + one_lap`) without reading, so
+//!   the lap advances and nothing waits on it. A slot whose send was
+//!   *forgotten* (`mem::forget` of the operation) keeps stamp `t` forever:
+//!   receivers reaching it wait (as for any forgotten lock guard), and
+//!   nothing ever reads its uninitialised message: `Drop` and the receivers'
+//!   discard only touch slots whose stamp says *written* (`t + 1`).
+//! - When the last receiver goes, the buffered messages are dropped (nobody
+//!   can receive them); a send still in flight then is dropped with the
+//!   channel.
 //!
 //! | part of a stamp | bits                         | meaning                        |
 //! |-----------------|------------------------------|--------------------------------|
 //! | index           | `0 .. log2(mark_bit)`        | slot position, `< cap`         |
-//! | mark            | `mark_bit`                   | closed (in `tail` only)        |
+//! | mark            | `mark_bit`                   | closed (in `tail`); poisoned (in a slot's stamp) |
 //! | lap             | `one_lap ..` (the rest)      | trips round the ring (wraps)   |
 //!
 //! # Orderings
@@ -39,7 +51,7 @@
 //!   end, so they cannot see a stale end and report full/empty wrongly
 //!   while a slot's stamp already says otherwise.
 
-use core::mem::MaybeUninit;
+use core::mem::{self, MaybeUninit};
 use core::ptr;
 use std::time::Instant;
 
@@ -101,10 +113,23 @@ unsafe impl<T: Send> Sync for Channel<T> {}
 
 impl<T> Channel<T> {
     /// A channel with room for `cap >= 1` messages.
+    ///
+    /// # Panics
+    ///
+    /// If `cap` is out of range: its stamps would not fit a word, or its
+    /// ring would not fit the address space (Go: "makechan: size out of
+    /// range"). Checked in release builds too, before any arithmetic can
+    /// overflow.
     pub(crate) fn with_capacity(cap: usize) -> Self {
         assert!(cap > 0, "capacity must be positive");
-        let mark_bit = (cap + 1).next_power_of_two();
-        let one_lap = mark_bit * 2;
+        let Some(one_lap) = Self::one_lap_for(cap) else {
+            panic!(
+                "baton::chan::bounded: capacity {cap} out of range \
+                 (Go: makechan: size out of range); at most {} for this message type",
+                Self::max_capacity()
+            );
+        };
+        let mark_bit = one_lap / 2;
         // Slot `i` starts writable at lap 0: stamp `i`.
         let buffer = (0..cap)
             .map(|i| Slot {
@@ -122,6 +147,26 @@ impl<T> Channel<T> {
             senders: SyncWaker::new(),
             receivers: SyncWaker::new(),
         }
+    }
+
+    /// `one_lap` for a ring of `cap` slots, or `None` when `cap` is out of
+    /// range: the stamps need `index`, `mark` and at least two laps' worth
+    /// of `lap` bits, and the ring must fit in `isize::MAX` bytes.
+    fn one_lap_for(cap: usize) -> Option<usize> {
+        let mark_bit = cap.checked_add(1)?.checked_next_power_of_two()?;
+        let one_lap = mark_bit.checked_mul(2)?;
+        // Room for the lap to count at least 0, 1, 2, 3 before it wraps.
+        one_lap.checked_mul(2)?;
+        let bytes = cap.checked_mul(mem::size_of::<Slot<T>>())?;
+        (bytes <= isize::MAX as usize).then_some(one_lap)
+    }
+
+    /// The largest capacity [`one_lap_for`](Self::one_lap_for) accepts
+    /// (for the panic message).
+    fn max_capacity() -> usize {
+        let by_stamps = usize::MAX / 8;
+        let by_bytes = isize::MAX as usize / mem::size_of::<Slot<T>>().max(1);
+        by_stamps.min(by_bytes)
     }
 
     pub(crate) fn senders(&self) -> &SyncWaker {
@@ -173,9 +218,10 @@ impl<T> Channel<T> {
                         backoff.spin();
                     }
                 }
-            } else if stamp.wrapping_add(self.one_lap) == tail + 1 {
-                // The slot still holds last lap's message: full, unless the
-                // head moved meanwhile. The fence keeps the head load from
+            } else if (stamp & !self.mark_bit).wrapping_add(self.one_lap) == tail + 1 {
+                // The slot still holds last lap's message (or its poison,
+                // which a receiver has yet to skip): full, unless the head
+                // moved meanwhile. The fence keeps the head load from
                 // being stale relative to the stamp we just read.
                 atomic::fence(Ordering::SeqCst);
                 let head = self.head.load(Ordering::Relaxed);
@@ -185,7 +231,16 @@ impl<T> Channel<T> {
                 backoff.spin();
                 tail = self.tail.load(Ordering::Relaxed);
             } else {
-                // A receiver is still moving the message out: wait for it.
+                // Last lap's sender has claimed the slot but not written it
+                // yet (or a stale `tail`). That slot still counts as full:
+                // report full if the head has not moved past it, so that a
+                // forgotten send makes senders wait (park) or fail, never
+                // spin; otherwise wait for the write. Fence: as above.
+                atomic::fence(Ordering::SeqCst);
+                let head = self.head.load(Ordering::Relaxed);
+                if head.wrapping_add(self.one_lap) == tail {
+                    return false;
+                }
                 backoff.snooze();
                 tail = self.tail.load(Ordering::Relaxed);
             }
@@ -227,12 +282,12 @@ impl<T> Channel<T> {
             let slot = &self.buffer[index];
             // Acquire: the sender's message is visible once the stamp is.
             let stamp = slot.stamp.load(Ordering::Acquire);
+            let new = if index + 1 < self.cap {
+                head + 1
+            } else {
+                lap.wrapping_add(self.one_lap)
+            };
             if head + 1 == stamp {
-                let new = if index + 1 < self.cap {
-                    head + 1
-                } else {
-                    lap.wrapping_add(self.one_lap)
-                };
                 // SeqCst: the change half of the waker's Dekker pair.
                 match self.head.compare_exchange_weak(
                     head,
@@ -244,6 +299,28 @@ impl<T> Channel<T> {
                         token.array.slot = slot as *const Slot<T> as *const u8;
                         token.array.stamp = head.wrapping_add(self.one_lap);
                         return true;
+                    }
+                    Err(h) => {
+                        head = h;
+                        backoff.spin();
+                    }
+                }
+            } else if (head + 1) | self.mark_bit == stamp {
+                // Poisoned by an abandoned send: claim it like a full slot
+                // and release it at once, with nothing to read.
+                match self.head.compare_exchange_weak(
+                    head,
+                    new,
+                    Ordering::SeqCst,
+                    Ordering::Relaxed,
+                ) {
+                    Ok(_) => {
+                        // Release: as `read`'s store (the next lap's sender
+                        // may write the slot).
+                        slot.stamp
+                            .store(head.wrapping_add(self.one_lap), Ordering::Release);
+                        self.senders.notify();
+                        head = new;
                     }
                     Err(h) => {
                         head = h;
@@ -293,6 +370,111 @@ impl<T> Channel<T> {
         slot.stamp.store(token.array.stamp, Ordering::Release);
         self.senders.notify();
         Ok(msg)
+    }
+
+    /// Gives up a send claimed by [`start_send`](Self::start_send) that
+    /// will never write (its `SelectedOperation` was dropped, or unwound):
+    /// poisons the slot so that receivers skip it (module invariants).
+    ///
+    /// # Safety
+    ///
+    /// As [`write`](Self::write): the token is used once, by this call
+    /// instead of `write`.
+    pub(crate) unsafe fn abandon_send(&self, token: &mut Token) {
+        if token.array.slot.is_null() {
+            return;
+        }
+        // SAFETY: as in `write`.
+        let slot: &Slot<T> = unsafe { &*(token.array.slot as *const Slot<T>) };
+        // Release: orders our claim before the receiver's skip, as a write.
+        slot.stamp
+            .store(token.array.stamp | self.mark_bit, Ordering::Release);
+        token.array.slot = ptr::null();
+        self.receivers.notify();
+    }
+
+    /// Gives up a receive claimed by [`start_recv`](Self::start_recv): the
+    /// claimed message is dropped and the slot released, as if it had been
+    /// received and dropped.
+    ///
+    /// # Safety
+    ///
+    /// As [`read`](Self::read).
+    pub(crate) unsafe fn abandon_recv(&self, token: &mut Token) {
+        // SAFETY: the caller's contract is `read`'s.
+        drop(unsafe { self.read(token) });
+    }
+
+    /// The last receiver is gone: closes the channel and drops the buffered
+    /// messages, which nobody can receive any more. Stops at a slot still
+    /// being written (or whose send was forgotten): what is left there and
+    /// after it is dropped with the channel.
+    pub(crate) fn disconnect_receivers(&self) -> bool {
+        let first = self.disconnect();
+        // No receiver is left to race with: we are the only one moving
+        // `head`. Senders can no longer claim (the mark is set).
+        let tail = self.tail.load(Ordering::SeqCst) & !self.mark_bit;
+        let mut head = self.head.load(Ordering::SeqCst);
+        while head != tail {
+            let slot = &self.buffer[head & (self.mark_bit - 1)];
+            // Acquire: the sender's message is visible once the stamp is.
+            let stamp = slot.stamp.load(Ordering::Acquire);
+            let written = stamp == head + 1;
+            if !written && stamp != (head + 1) | self.mark_bit {
+                break;
+            }
+            let next = self.next_stamp(head);
+            // Move the head first: if the message's `Drop` panics, the
+            // channel's own drop takes the rest and not this one again.
+            self.head.store(next, Ordering::SeqCst);
+            if written {
+                // SAFETY: written (stamp), and ours: no receiver is left and
+                // the head has moved past it.
+                slot.msg.with_mut(|p| unsafe { (*p).assume_init_drop() });
+            }
+            // Release: the slot is empty again (as `read`).
+            slot.stamp
+                .store(head.wrapping_add(self.one_lap), Ordering::Release);
+            head = next;
+        }
+        first
+    }
+
+    /// The stamp one slot after `stamp` (the next lap's first slot after
+    /// the last).
+    fn next_stamp(&self, stamp: usize) -> usize {
+        let index = stamp & (self.mark_bit - 1);
+        if index + 1 < self.cap {
+            stamp + 1
+        } else {
+            (stamp & !(self.one_lap - 1)).wrapping_add(self.one_lap)
+        }
+    }
+
+    /// Drops the messages in the slots from stamp `pos` up to `end` whose
+    /// stamps say *written*; the rest (claimed but never written,
+    /// poisoned) hold nothing. If a message's `Drop` panics, the others
+    /// are still dropped (a guard carries on while unwinding; a second
+    /// panic aborts, as for a `Vec`).
+    ///
+    /// Only for the channel's own `Drop` (no other thread can touch it).
+    fn drop_messages(&self, mut pos: usize, end: usize) {
+        while pos != end {
+            let slot = &self.buffer[pos & (self.mark_bit - 1)];
+            let written = slot.stamp.load(Ordering::Relaxed) == pos + 1;
+            pos = self.next_stamp(pos);
+            if written {
+                let rest = DropRest {
+                    chan: self,
+                    pos,
+                    end,
+                };
+                // SAFETY: the stamp says the message was written and not
+                // read; nobody else can touch the ring any more.
+                slot.msg.with_mut(|p| unsafe { (*p).assume_init_drop() });
+                mem::forget(rest);
+            }
+        }
     }
 
     #[inline]
@@ -402,20 +584,25 @@ impl<T> Drop for Channel<T> {
     fn drop(&mut self) {
         // The last handle is gone: drop the messages nobody received.
         // `&mut self`: no other thread can touch the ring, so plain reads
-        // (Relaxed loads) suffice.
-        let hix = self.head.load(Ordering::Relaxed) & (self.mark_bit - 1);
-        for i in 0..self.len() {
-            let index = if hix + i < self.cap {
-                hix + i
-            } else {
-                hix + i - self.cap
-            };
-            // SAFETY: slots from head for `len` positions hold initialised
-            // messages that nobody will read.
-            self.buffer[index]
-                .msg
-                .with_mut(|p| unsafe { (*p).assume_init_drop() });
-        }
+        // (Relaxed loads) suffice. Only slots whose stamp says *written*
+        // hold a message: a send may have been claimed and abandoned.
+        let head = self.head.load(Ordering::Relaxed);
+        let tail = self.tail.load(Ordering::Relaxed) & !self.mark_bit;
+        self.drop_messages(head, tail);
+    }
+}
+
+/// Carries on dropping a channel's messages from `pos` when one message's
+/// `Drop` panicked (see [`Channel::drop_messages`]).
+struct DropRest<'a, T> {
+    chan: &'a Channel<T>,
+    pos: usize,
+    end: usize,
+}
+
+impl<T> Drop for DropRest<'_, T> {
+    fn drop(&mut self) {
+        self.chan.drop_messages(self.pos, self.end);
     }
 }
 

@@ -19,12 +19,24 @@
 //! - A block is freed once every slot has been read: the receiver of the
 //!   last slot starts destruction, and a receiver still reading an earlier
 //!   slot (its `READ` bit not yet set) finishes it (`DESTROY` bit hand-off).
+//! - A receiver claims a slot, then waits for its `WRITE` bit before
+//!   `start_recv` returns, so the token `read` gets is always written. A send that was claimed and then *abandoned* (its selected
+//!   operation dropped or unwound) sets `WRITE | SKIP`: "written with
+//!   nothing". The receiver that reaches it claims it, marks it read
+//!   without moving anything, and goes on to the next slot. A send that was
+//!   *forgotten* (`mem::forget`) never sets `WRITE`: receivers reaching it
+//!   wait, as for a forgotten lock guard, and `Drop` and the receivers'
+//!   discard drop only slots with `WRITE` and without `SKIP`.
+//! - When the last receiver goes, the buffered messages are dropped (nobody
+//!   can receive them); a send still in flight then is dropped with the
+//!   channel.
 //!
 //! | slot state bit | set by                  | meaning                                 |
 //! |----------------|-------------------------|-----------------------------------------|
 //! | `WRITE` (1)    | its sender              | the message is in the slot              |
 //! | `READ` (2)     | its receiver            | the message was moved out               |
 //! | `DESTROY` (4)  | the block's destroyer   | "free the block when you are done"      |
+//! | `SKIP` (8)     | its abandoning sender   | with `WRITE`: no message, skip the slot |
 //!
 //! | index bits            | meaning                                            |
 //! |-----------------------|----------------------------------------------------|
@@ -42,7 +54,7 @@
 //! same reason as the array flavour.
 
 use core::marker::PhantomData;
-use core::mem::MaybeUninit;
+use core::mem::{self, MaybeUninit};
 use core::ptr;
 use std::time::Instant;
 
@@ -57,6 +69,7 @@ use super::{Token, TwoPhase};
 const WRITE: usize = 1;
 const READ: usize = 2;
 const DESTROY: usize = 4;
+const SKIP: usize = 8;
 
 /// Positions per block, counting the phantom end slot. Small under loom so
 /// that models cross block boundaries in a few steps.
@@ -79,10 +92,19 @@ struct Slot<T> {
 }
 
 impl<T> Slot<T> {
-    /// Waits until the sender has written the message.
-    fn wait_write(&self) {
+    /// Waits until the sender has written the message or abandoned the
+    /// send; returns the slot's state (`WRITE` set, maybe `SKIP`). The wait
+    /// is bounded by the sender's `write`, a few instructions after its
+    /// claim, unless the sender's operation was forgotten (see the
+    /// invariants).
+    fn wait_write(&self) -> usize {
         let backoff = Backoff::new();
-        while self.state.load(Ordering::Acquire) & WRITE == 0 {
+        loop {
+            // Acquire: the message (or its absence) is visible.
+            let state = self.state.load(Ordering::Acquire);
+            if state & WRITE != 0 {
+                return state;
+            }
             backoff.snooze();
         }
     }
@@ -95,6 +117,30 @@ struct Block<T> {
 }
 
 impl<T> Block<T> {
+    /// A fresh block, built in place on the heap: built on the stack and
+    /// moved, its `BLOCK_CAP` message slots cost the sender's (goroutine)
+    /// stack `BLOCK_CAP` times the message size, in debug builds several
+    /// times over (issue 10, item 7).
+    #[cfg(not(loom))]
+    fn new() -> Box<Block<T>> {
+        // (`Box::new_zeroed` would say this in one line, but is newer than
+        // the crate's minimum Rust version.)
+        let layout = std::alloc::Layout::new::<Block<T>>();
+        // SAFETY: the layout is not zero-sized (a block holds a pointer).
+        let p = unsafe { std::alloc::alloc_zeroed(layout) }.cast::<Block<T>>();
+        if p.is_null() {
+            std::alloc::handle_alloc_error(layout);
+        }
+        // SAFETY: `p` is a fresh allocation of `Block<T>`'s layout, owned by
+        // nobody else, and all-zero bytes are a valid `Block`: a null
+        // `next`, slots with state 0 (empty) and an uninitialised message
+        // (the std atomics and the shim's `UnsafeCell` outside loom are
+        // plain wrappers of their value).
+        unsafe { Box::from_raw(p) }
+    }
+
+    /// Loom's atomics are not valid as zero bytes: built field by field.
+    #[cfg(loom)]
     fn new() -> Box<Block<T>> {
         Box::new(Block {
             next: AtomicPtr::new(ptr::null_mut()),
@@ -297,9 +343,16 @@ impl<T> Channel<T> {
         Ok(())
     }
 
-    /// Phase 1 of a receive: claims a slot (`true`) or reports empty.
+    /// Phase 1 of a receive: claims a slot and waits for it to be written
+    /// (`true`; abandoned slots are skipped), or reports empty.
     #[inline]
     pub(crate) fn start_recv(&self, token: &mut Token) -> bool {
+        self.claim_recv(token, true)
+    }
+
+    /// Phase 1 of a receive; with `wait` false, an unwritten head slot (a
+    /// send in flight, or forgotten) reports empty instead of waiting.
+    fn claim_recv(&self, token: &mut Token, wait: bool) -> bool {
         let backoff = Backoff::new();
         let mut head = self.head.index.load(Ordering::Acquire);
         let mut block = self.head.block.load(Ordering::Acquire);
@@ -330,11 +383,28 @@ impl<T> Channel<T> {
                 }
             }
             if block.is_null() {
+                if !wait {
+                    return false;
+                }
                 // The first message is being sent: its block is coming.
                 backoff.snooze();
                 head = self.head.index.load(Ordering::Acquire);
                 block = self.head.block.load(Ordering::Acquire);
                 continue;
+            }
+            // Without `wait` (the discard, with no other receiver left) the
+            // slot is looked at before claiming it: only the caller moves
+            // the head or frees blocks, so `block` is alive.
+            let mut state = 0;
+            if !wait {
+                // SAFETY: as just said.
+                let slot = unsafe { &(*block).slots[offset] };
+                // Acquire: the sender's message (or its `SKIP`) is visible.
+                state = slot.state.load(Ordering::Acquire);
+                if state & WRITE == 0 {
+                    // A send in flight on this slot, or forgotten.
+                    return false;
+                }
             }
             // SeqCst: a change, like the senders' CAS.
             match self.head.index.compare_exchange_weak(
@@ -356,6 +426,21 @@ impl<T> Channel<T> {
                         self.head.block.store(next, Ordering::Release);
                         self.head.index.store(next_index, Ordering::Release);
                     }
+                    if wait {
+                        // Wait for our sender to write (or abandon).
+                        // SAFETY: `block` is alive (our slot is not read yet).
+                        state = unsafe { (*block).slots[offset].wait_write() };
+                    }
+                    if state & SKIP != 0 {
+                        // An abandoned send: nothing to read. Mark the slot
+                        // read (the block may be freed) and go on.
+                        // SAFETY: we claimed the slot; we touch the block no
+                        // more after this.
+                        unsafe { Self::release_slot(block, offset) };
+                        head = self.head.index.load(Ordering::Acquire);
+                        block = self.head.block.load(Ordering::Acquire);
+                        continue;
+                    }
                     token.list.block = block as *const u8;
                     token.list.offset = offset;
                     return true;
@@ -365,6 +450,27 @@ impl<T> Channel<T> {
                     block = self.head.block.load(Ordering::Acquire);
                     backoff.spin();
                 }
+            }
+        }
+    }
+
+    /// Marks a claimed slot read, freeing its block if it was the last one
+    /// in use (see the invariants).
+    ///
+    /// # Safety
+    ///
+    /// The caller claimed slot `offset` of the live block `block`, is done
+    /// with it, and does not touch the block after this call.
+    unsafe fn release_slot(block: *mut Block<T>, offset: usize) {
+        if offset + 1 == BLOCK_CAP {
+            // SAFETY: the last slot is read: start destruction.
+            unsafe { Block::destroy(block, 0) };
+        } else {
+            // SAFETY: the block is alive until our slot is marked read.
+            let slot = unsafe { &(*block).slots[offset] };
+            if slot.state.fetch_or(READ, Ordering::AcqRel) & DESTROY != 0 {
+                // SAFETY: the destroyer handed destruction over to us.
+                unsafe { Block::destroy(block, offset + 1) };
             }
         }
     }
@@ -382,20 +488,73 @@ impl<T> Channel<T> {
         }
         let block = token.list.block as *mut Block<T>;
         let offset = token.list.offset;
+        token.list.block = ptr::null();
         // SAFETY: the block is alive until our slot is marked read.
         let slot = unsafe { &(*block).slots[offset] };
-        slot.wait_write();
-        // SAFETY: WRITE is set (Acquire): the message is initialised, and we
-        // alone claimed it.
+        debug_assert_eq!(
+            slot.state.load(Ordering::Relaxed) & (WRITE | SKIP),
+            WRITE,
+            "a claimed slot holds a message"
+        );
+        // SAFETY: `start_recv` saw WRITE without SKIP (Acquire) on the slot
+        // it claimed: the message is initialised, and we alone own it.
         let msg = slot.msg.with(|p| unsafe { (*p).assume_init_read() });
-        if offset + 1 == BLOCK_CAP {
-            // SAFETY: the last slot is read: start destruction.
-            unsafe { Block::destroy(block, 0) };
-        } else if slot.state.fetch_or(READ, Ordering::AcqRel) & DESTROY != 0 {
-            // SAFETY: the destroyer handed destruction over to us.
-            unsafe { Block::destroy(block, offset + 1) };
-        }
+        // SAFETY: claimed by us, and we are done with it.
+        unsafe { Self::release_slot(block, offset) };
         Ok(msg)
+    }
+
+    /// Gives up a send claimed by [`start_send`](Self::start_send) that
+    /// will never write: marks the slot `WRITE | SKIP` so that its receiver
+    /// skips it (module invariants).
+    ///
+    /// # Safety
+    ///
+    /// As [`write`](Self::write): the token is used once, by this call
+    /// instead of `write`.
+    pub(crate) unsafe fn abandon_send(&self, token: &mut Token) {
+        if token.list.block.is_null() {
+            return;
+        }
+        let block = token.list.block as *const Block<T>;
+        token.list.block = ptr::null();
+        // SAFETY: the claimed slot's block stays alive until the slot is
+        // read, which needs our WRITE bit.
+        let slot = unsafe { &(*block).slots[token.list.offset] };
+        // Release: as `write`. From here on the block may be freed.
+        slot.state.fetch_or(WRITE | SKIP, Ordering::Release);
+        self.receivers.notify();
+    }
+
+    /// Gives up a receive claimed by [`start_recv`](Self::start_recv): the
+    /// message is dropped, as if received and dropped.
+    ///
+    /// # Safety
+    ///
+    /// As [`read`](Self::read).
+    pub(crate) unsafe fn abandon_recv(&self, token: &mut Token) {
+        // SAFETY: the caller's contract is `read`'s.
+        drop(unsafe { self.read(token) });
+    }
+
+    /// The last receiver is gone: closes the channel and drops the buffered
+    /// messages, which nobody can receive any more. Stops at a slot still
+    /// being written (or whose send was forgotten): it and what follows are
+    /// dropped with the channel.
+    pub(crate) fn disconnect_receivers(&self) -> bool {
+        let first = self.disconnect();
+        let token = &mut Token::default();
+        // No receiver is left: each claim takes the head slot. The head
+        // moves before the message is dropped, so a panicking `Drop` leaves
+        // the rest to the channel's own drop.
+        while self.claim_recv(token, false) {
+            // SAFETY: just claimed (a null token: closed and drained).
+            match unsafe { self.read(token) } {
+                Ok(msg) => drop(msg),
+                Err(()) => break,
+            }
+        }
+        first
     }
 
     #[inline]
@@ -494,22 +653,29 @@ impl<T> TwoPhase for Channel<T> {
     }
 }
 
-impl<T> Drop for Channel<T> {
-    fn drop(&mut self) {
-        // The last handle is gone: drop unreceived messages and free blocks.
-        // `&mut self`: nobody else can touch the list (Relaxed loads).
-        let mut head = self.head.index.load(Ordering::Relaxed) & !((1 << SHIFT) - 1);
-        let tail = self.tail.index.load(Ordering::Relaxed) & !((1 << SHIFT) - 1);
-        let mut block = self.head.block.load(Ordering::Relaxed);
+impl<T> Channel<T> {
+    /// Drops the messages between positions `head` and `tail` (index
+    /// values, flag bit cleared) and frees the blocks from `block` on. Only
+    /// slots with `WRITE` and without `SKIP` hold a message (a send may
+    /// have been claimed and abandoned or forgotten). If a message's `Drop`
+    /// panics, the rest are still dropped and the blocks freed (a guard
+    /// carries on while unwinding; a second panic aborts, as for a `Vec`).
+    ///
+    /// Only for the channel's own `Drop` (no other thread can touch it).
+    fn drop_messages(mut head: usize, tail: usize, mut block: *mut Block<T>) {
         while head != tail {
             let offset = (head >> SHIFT) % LAP;
+            head = head.wrapping_add(1 << SHIFT);
             if offset < BLOCK_CAP {
-                // SAFETY: slots between head and tail hold written, unread
-                // messages (every send completed: we have `&mut self`).
-                unsafe {
-                    (*block).slots[offset]
-                        .msg
-                        .with_mut(|p| (*p).assume_init_drop());
+                // SAFETY: positions from the head on lie in `block`, which
+                // is alive (blocks are freed here, as we pass them).
+                let slot = unsafe { &(*block).slots[offset] };
+                if slot.state.load(Ordering::Relaxed) & (WRITE | SKIP) == WRITE {
+                    let rest = DropRest { head, tail, block };
+                    // SAFETY: written and never read; nobody else can
+                    // touch the list.
+                    slot.msg.with_mut(|p| unsafe { (*p).assume_init_drop() });
+                    mem::forget(rest);
                 }
             } else {
                 // SAFETY: a fully passed block: free it and move on.
@@ -519,12 +685,36 @@ impl<T> Drop for Channel<T> {
                     block = next;
                 }
             }
-            head = head.wrapping_add(1 << SHIFT);
         }
         if !block.is_null() {
             // SAFETY: the last block; no one else holds it.
             drop(unsafe { Box::from_raw(block) });
         }
+    }
+}
+
+impl<T> Drop for Channel<T> {
+    fn drop(&mut self) {
+        // The last handle is gone: drop unreceived messages and free blocks.
+        // `&mut self`: nobody else can touch the list (Relaxed loads).
+        let head = self.head.index.load(Ordering::Relaxed) & !((1 << SHIFT) - 1);
+        let tail = self.tail.index.load(Ordering::Relaxed) & !((1 << SHIFT) - 1);
+        let block = self.head.block.load(Ordering::Relaxed);
+        Self::drop_messages(head, tail, block);
+    }
+}
+
+/// Carries on [`Channel::drop_messages`] when one message's `Drop`
+/// panicked.
+struct DropRest<T> {
+    head: usize,
+    tail: usize,
+    block: *mut Block<T>,
+}
+
+impl<T> Drop for DropRest<T> {
+    fn drop(&mut self) {
+        Channel::drop_messages(self.head, self.tail, self.block);
     }
 }
 

@@ -43,6 +43,12 @@ pub(crate) struct Token {
 
 /// The two phases of a queue flavour's operations, and how a waiter parks
 /// until the channel may be ready.
+///
+/// Safe code may abandon an operation between its phases (a dropped,
+/// unwound or forgotten `SelectedOperation`): the flavours also offer
+/// `abandon_send`/`abandon_recv`, which `select` calls instead of phase 2
+/// when it can, and never trust a claimed slot to be written (module docs
+/// of `chan`).
 pub(crate) trait TwoPhase {
     /// The message type.
     type Msg;

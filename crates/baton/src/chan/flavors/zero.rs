@@ -22,6 +22,11 @@
 //!   reference-counted context.
 //! - A heap packet is freed by its reader (after `ready`), or by its owner
 //!   when the arm is unregistered without being chosen.
+//! - A paired send may be *abandoned* (its `SelectedOperation` dropped or
+//!   unwound): the packet is then marked `ready` with no value, and the
+//!   receiver tries again — a blocked `recv` keeps its own deadline, a
+//!   selected receive waits for the next sender. A *forgotten* paired
+//!   operation leaves its partner waiting (as a forgotten lock guard).
 //!
 //! # Orderings
 //!
@@ -39,7 +44,7 @@ use crate::park::{Parker, Unparker};
 use crate::shim::atomic::{AtomicBool, AtomicPtr, Ordering};
 use crate::shim::{Arc, UnsafeCell};
 
-use super::super::context::{Context, Operation, Selected, Shared, Spin};
+use super::super::context::{wait_done, Context, Operation, Selected, Shared};
 use super::super::error::{RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};
 use super::super::lock::SpinMutex;
 use super::super::waker::{unpark_all, Waker};
@@ -83,13 +88,21 @@ impl<T> Packet<T> {
         })
     }
 
-    /// Waits until the other side has moved the value.
-    fn wait_ready(&self) {
-        let backoff = Backoff::new();
+    /// Whether the other side has moved the value.
+    #[inline]
+    fn is_ready(&self) -> bool {
         // Acquire: see the module docs.
-        while !self.ready.load(Ordering::Acquire) {
-            backoff.snooze();
-        }
+        self.ready.load(Ordering::Acquire)
+    }
+
+    /// Waits until the other side has moved the value, the waiter's context
+    /// having been selected: a short spin, then a park (see
+    /// `context::wait_done`). The pairer sets `ready` and *then* unparks
+    /// the context, so the park always ends. It cannot wait by spinning:
+    /// the pairer may be a select that claimed us and then runs user code
+    /// (or parks) before it writes, maybe a goroutine on our own worker.
+    fn wait_ready(&self, cx: &Context) {
+        cx.wait_done(|| self.is_ready());
     }
 
     /// Takes the value out (owner, after `ready`, or before anyone paired).
@@ -164,10 +177,41 @@ impl<T> Channel<T> {
         let Some(packet) = token.zero.packet else {
             return Err(msg);
         };
+        // SAFETY: the caller's contract.
+        unsafe { Self::complete_send(token, packet, Some(msg)) };
+        Ok(())
+    }
+
+    /// Gives up a send paired by `start_send` (or a send arm's accept) that
+    /// will never write (its `SelectedOperation` was dropped or unwound):
+    /// the receiver is handed an empty packet, and tries again (a blocked
+    /// `recv` with its own deadline).
+    ///
+    /// # Safety
+    ///
+    /// As [`write`](Self::write): the token is used once, by this call
+    /// instead of `write`.
+    pub(crate) unsafe fn abandon_send(&self, token: &mut Token) {
+        if let Some(packet) = token.zero.packet.take() {
+            // SAFETY: the caller's contract.
+            unsafe { Self::complete_send(token, packet, None) };
+        }
+    }
+
+    /// Puts `msg` (`None`: an abandoned send) in the paired receiver's
+    /// packet, marks it ready and wakes the receiver.
+    ///
+    /// # Safety
+    ///
+    /// `packet` is the token's paired packet, completed once.
+    unsafe fn complete_send(token: &mut Token, packet: ptr::NonNull<()>, msg: Option<T>) {
         // SAFETY: the receiver keeps its packet alive until `ready`.
         let packet = unsafe { packet.cast::<Packet<T>>().as_ref() };
-        // SAFETY: paired: we are the only side touching `msg` before `ready`.
-        packet.msg.with_mut(|p| unsafe { *p = Some(msg) });
+        if let Some(msg) = msg {
+            // SAFETY: paired: we are the only side touching `msg` before
+            // `ready`.
+            packet.msg.with_mut(|p| unsafe { *p = Some(msg) });
+        }
         // A select's send arm writing its own heap packet: a reader may be
         // parked waiting for it (see `read`). AcqRel: we see its unparker
         // fully written, and it sees `DONE` if it comes later.
@@ -188,7 +232,6 @@ impl<T> Channel<T> {
         if let Some(cx) = token.zero.cx.take() {
             cx.unpark();
         }
-        Ok(())
     }
 
     /// Phase 1 of a receive: pairs with a waiting sender.
@@ -206,13 +249,32 @@ impl<T> Channel<T> {
         }
     }
 
-    /// Phase 2 of a receive: takes the value from the paired packet.
+    /// Phase 2 of a receive: takes the value from the paired packet. If
+    /// the paired sender abandoned its send (see
+    /// [`abandon_send`](Self::abandon_send)), waits for the next sender
+    /// like `recv`: the select that chose this receive has no other way to
+    /// go on.
     ///
     /// # Safety
     ///
     /// As [`write`](Self::write), for `start_recv`.
     pub(crate) unsafe fn read(&self, token: &mut Token) -> Result<T, ()> {
-        let Some(ptr) = token.zero.packet else {
+        // SAFETY: the caller's contract.
+        match unsafe { self.read_or_abandoned(token) } {
+            Ok(Some(msg)) => Ok(msg),
+            Ok(None) => self.recv(None).map_err(|_| ()),
+            Err(()) => Err(()),
+        }
+    }
+
+    /// Phase 2 of a receive: the value, `None` if the paired sender
+    /// abandoned its send, `Err` if the channel is closed.
+    ///
+    /// # Safety
+    ///
+    /// As [`read`](Self::read).
+    unsafe fn read_or_abandoned(&self, token: &mut Token) -> Result<Option<T>, ()> {
+        let Some(ptr) = token.zero.packet.take() else {
             return Err(());
         };
         // SAFETY: the sender keeps an on-stack packet alive until `ready`; a
@@ -227,17 +289,23 @@ impl<T> Channel<T> {
             if let Some(cx) = token.zero.cx.take() {
                 cx.unpark();
             }
-            Ok(msg)
+            Ok(Some(msg))
         } else {
-            // A select's send arm: ours, chosen by a sender (the value is
-            // already there), or a sender's select that we chose, which
-            // must wake up and write. The writer may be a goroutine on our
-            // own worker, so we park (not spin) until it has written.
+            // A select's send arm: a sender's select that we chose, which
+            // must wake up and write, or our own select's receive arm,
+            // chosen by a sender that writes after its claim (a select's
+            // send arm may run user code in between). Either writer may be
+            // a goroutine on our own worker, so we park (not spin) until it
+            // has written.
             if let Some(cx) = token.zero.cx.take() {
                 wait_for_writer(packet, &cx);
+            } else if !packet.is_ready() {
+                // The sender holds our select's context (its token's `cx`)
+                // and unparks it, that is us, after `ready`.
+                wait_done(&Parker::current(), || packet.is_ready());
             }
-            packet.wait_ready();
-            let msg = packet.take().expect("a ready packet holds a value");
+            // Empty: the select's send was abandoned.
+            let msg = packet.take();
             // SAFETY: a heap packet is freed by its reader, once.
             drop(unsafe { Box::from_raw(ptr.cast::<Packet<T>>().as_ptr()) });
             Ok(msg)
@@ -299,7 +367,7 @@ impl<T> Channel<T> {
                 }
                 Selected::Operation(_) => {
                     // Paired: leave only once the receiver took the value.
-                    packet.wait_ready();
+                    packet.wait_ready(cx);
                     Ok(())
                 }
             }
@@ -307,16 +375,34 @@ impl<T> Channel<T> {
     }
 
     pub(crate) fn try_recv(&self) -> Result<T, TryRecvError> {
-        let token = &mut Token::default();
-        if self.start_recv(token) {
+        loop {
+            let token = &mut Token::default();
+            if !self.start_recv(token) {
+                return Err(TryRecvError::Empty);
+            }
             // SAFETY: just paired.
-            unsafe { self.read(token) }.map_err(|()| TryRecvError::Closed)
-        } else {
-            Err(TryRecvError::Empty)
+            match unsafe { self.read_or_abandoned(token) } {
+                Ok(Some(msg)) => return Ok(msg),
+                // The paired select abandoned its send: try the next one.
+                Ok(None) => {}
+                Err(()) => return Err(TryRecvError::Closed),
+            }
         }
     }
 
     pub(crate) fn recv(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
+        loop {
+            if let Some(res) = self.recv_once(deadline) {
+                return res;
+            }
+            // The paired select abandoned its send: wait again, with the
+            // same deadline.
+        }
+    }
+
+    /// One pairing attempt of [`recv`](Self::recv); `None` if the paired
+    /// sender abandoned its send.
+    fn recv_once(&self, deadline: Option<Instant>) -> Option<Result<T, RecvTimeoutError>> {
         let token = &mut Token::default();
         let mut inner = self.inner.lock();
         if let Some(e) = inner.senders.try_select(None) {
@@ -324,10 +410,12 @@ impl<T> Channel<T> {
             token.zero.cx = Some(e.cx);
             drop(inner);
             // SAFETY: just paired.
-            return unsafe { self.read(token) }.map_err(|()| RecvTimeoutError::Closed);
+            return unsafe { self.read_or_abandoned(token) }
+                .map_err(|()| RecvTimeoutError::Closed)
+                .transpose();
         }
         if inner.is_disconnected {
-            return Err(RecvTimeoutError::Closed);
+            return Some(Err(RecvTimeoutError::Closed));
         }
         let _why = crate::park::wait_reason(super::reason(false));
         Context::with(|cx| {
@@ -344,15 +432,16 @@ impl<T> Channel<T> {
                 Selected::Waiting => unreachable!("wait_until returned while waiting"),
                 Selected::Aborted => {
                     self.inner.lock().receivers.unregister(oper);
-                    Err(RecvTimeoutError::Timeout)
+                    Some(Err(RecvTimeoutError::Timeout))
                 }
                 Selected::Disconnected => {
                     self.inner.lock().receivers.unregister(oper);
-                    Err(RecvTimeoutError::Closed)
+                    Some(Err(RecvTimeoutError::Closed))
                 }
                 Selected::Operation(_) => {
-                    packet.wait_ready();
-                    Ok(packet.take().expect("a ready packet holds a value"))
+                    packet.wait_ready(cx);
+                    // Empty: the select that paired with us abandoned it.
+                    packet.take().map(Ok)
                 }
             }
         })
@@ -472,12 +561,16 @@ fn wait_for_writer<T>(packet: &Packet<T>, cx: &Shared) {
     }
     cx.unpark();
     if handed_over {
-        let mut spin = Spin::new(None);
-        // Acquire: as `wait_ready`.
-        while !packet.ready.load(Ordering::Acquire) {
-            if !spin.next() {
-                parker.park();
-            }
+        // The writer unparks `mine` after `ready`.
+        wait_done(&parker, || packet.is_ready());
+    } else {
+        // The writer has swapped in `DONE` and stores `ready` next, with
+        // nothing in between that parks or runs user code: a bounded wait
+        // for a running writer (nobody would unpark us, so we must not
+        // park). A goroutine writer cannot be switched out between the two.
+        let backoff = Backoff::new();
+        while !packet.is_ready() {
+            backoff.snooze();
         }
     }
 }

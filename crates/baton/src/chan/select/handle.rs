@@ -30,6 +30,16 @@ pub(crate) trait SelectHandle {
     fn watch(&self, oper: Operation, cx: &Context) -> bool;
     /// Removes the observer.
     fn unwatch(&self, oper: Operation);
+    /// Gives up an operation whose phase 1 completed (its
+    /// `SelectedOperation` was dropped or unwound without completing):
+    /// a claimed receive drops its value, a claimed send releases its slot
+    /// so that nothing waits on it (see the flavours' `abandon_*`).
+    ///
+    /// # Safety
+    ///
+    /// `token` was filled by this handle's `try_select` or `accept` and
+    /// is used once, by this call instead of phase 2.
+    unsafe fn abandon(&self, token: &mut Token);
 }
 
 impl<T> SelectHandle for Receiver<T> {
@@ -123,6 +133,20 @@ impl<T> SelectHandle for Receiver<T> {
             ReceiverFlavor::Never => {}
         }
     }
+
+    unsafe fn abandon(&self, token: &mut Token) {
+        match &self.flavor {
+            // SAFETY: the caller's guarantee, for each flavour.
+            ReceiverFlavor::Array(h) => unsafe { h.chan.abandon_recv(token) },
+            // SAFETY: as above.
+            ReceiverFlavor::List(h) => unsafe { h.chan.abandon_recv(token) },
+            // A paired sender waits for its value to be taken: take it.
+            // SAFETY: as above.
+            ReceiverFlavor::Zero(h) => drop(unsafe { h.chan.read(token) }),
+            // Nothing was claimed from the clock.
+            ReceiverFlavor::Timer(..) | ReceiverFlavor::Never => {}
+        }
+    }
 }
 
 impl<T> SelectHandle for Sender<T> {
@@ -191,6 +215,17 @@ impl<T> SelectHandle for Sender<T> {
             SenderFlavor::Array(h) => h.chan.senders().unwatch(oper),
             SenderFlavor::List(_) => {}
             SenderFlavor::Zero(h) => h.chan.unwatch(oper, true),
+        }
+    }
+
+    unsafe fn abandon(&self, token: &mut Token) {
+        match &self.flavor {
+            // SAFETY: the caller's guarantee, for each flavour.
+            SenderFlavor::Array(h) => unsafe { h.chan.abandon_send(token) },
+            // SAFETY: as above.
+            SenderFlavor::List(h) => unsafe { h.chan.abandon_send(token) },
+            // SAFETY: as above.
+            SenderFlavor::Zero(h) => unsafe { h.chan.abandon_send(token) },
         }
     }
 }

@@ -8,8 +8,23 @@
 //!   random** (a test checks the distribution).
 //! - A **send arm that is not chosen never consumes its value**: with
 //!   [`Select`], the value is given only to the chosen operation
-//!   ([`SelectedOperation::send`]); in `select!`, the value expression is
-//!   evaluated only when its arm is chosen.
+//!   ([`SelectedOperation::send`]). In `select!`, as in Go, every channel
+//!   and value expression is evaluated once, in source order, *before*
+//!   selecting; the values of the arms not chosen are dropped. (crossbeam
+//!   evaluates a send value only once its arm is chosen; baton follows Go,
+//!   so that a panicking value expression cannot leave a slot claimed.)
+//! - [`select_biased!`](crate::select_biased!) and
+//!   [`Select::new_biased`] try the arms in order instead of at random.
+//! - **An operation started and never completed is released.** If a
+//!   [`SelectedOperation`] is dropped (or unwound by a panic) before it
+//!   completes, its claim is given back: a claimed receive drops its value
+//!   (as if received and dropped), a claimed send poisons its slot, which
+//!   receivers skip; a claimed rendezvous send hands its paired receiver
+//!   nothing, and the receiver waits again (with its own deadline). The
+//!   channel stays usable. A *forgotten* operation
+//!   (`mem::forget`) releases nothing: like a forgotten lock guard, it can
+//!   leave the channel stuck at that slot, but it never makes a channel
+//!   drop or read a value that was not written.
 //! - An arm on a closed channel is ready: a receive completes with
 //!   [`RecvError::Closed`](super::RecvError::Closed), a send with
 //!   [`SendError`](super::SendError) holding the value.
@@ -36,6 +51,7 @@ use super::error::{
 };
 use super::flavors::Token;
 use super::{Receiver, Sender};
+use handle::SelectHandle;
 use run::{run_ready, run_select, Arm, Timeout};
 
 /// A set of channel operations to select from, built at run time (for a
@@ -63,12 +79,25 @@ use run::{run_ready, run_select, Arm, Timeout};
 /// assert_eq!(i, 2);
 /// assert_eq!(op.recv(&chans[i].1), Ok(42));
 /// ```
+///
+/// Unlike crossbeam's, a `Select` is neither `Send` nor `Sync` (a deliberate
+/// difference): it may hold receivers of values that must stay on their
+/// thread (`Rc`), and releasing an abandoned receive (see
+/// [`SelectedOperation`]) drops such a value on the thread that selected.
+/// Build the `Select` on the thread that waits.
+///
+/// ```compile_fail
+/// fn needs_send<T: Send>(_: T) {}
+/// needs_send(baton::chan::Select::new());
+/// ```
 pub struct Select<'a> {
     /// The operations, in the order added (run_select shuffles a copy's
     /// order in place; indices travel with the arms).
     arms: Arms<'a>,
     /// Index the next added operation gets.
     next_index: usize,
+    /// Try the arms in order instead of at random.
+    biased: bool,
 }
 
 impl<'a> Select<'a> {
@@ -83,6 +112,32 @@ impl<'a> Select<'a> {
         Select {
             arms: Arms::new(),
             next_index: 0,
+            biased: false,
+        }
+    }
+
+    /// An empty set whose operations, when several are ready, are tried in
+    /// the order they were added (the first ready one wins) instead of at
+    /// random — what [`select_biased!`](crate::select_biased!) uses. It can
+    /// starve the later operations; Go has no such mode.
+    ///
+    /// ```
+    /// let (tx1, rx1) = baton::chan::unbounded();
+    /// let (tx2, rx2) = baton::chan::unbounded();
+    /// tx1.send(1).unwrap();
+    /// tx2.send(2).unwrap();
+    /// let mut sel = baton::chan::Select::new_biased();
+    /// let first = sel.recv(&rx1);
+    /// sel.recv(&rx2);
+    /// let op = sel.select();
+    /// assert_eq!(op.index(), first); // always the first ready one
+    /// assert_eq!(op.recv(&rx1), Ok(1));
+    /// # drop(rx2);
+    /// ```
+    pub fn new_biased() -> Self {
+        Select {
+            biased: true,
+            ..Select::new()
         }
     }
 
@@ -242,11 +297,19 @@ impl<'a> Select<'a> {
     }
 
     fn run(&mut self, timeout: Timeout) -> Option<SelectedOperation<'a>> {
-        let (token, index, ptr) = run_select(self.arms.as_mut_slice(), timeout)?;
+        let (token, index, ptr) = run_select(self.arms.as_mut_slice(), timeout, self.biased)?;
+        let handle = self
+            .arms
+            .as_slice()
+            .iter()
+            .find(|a| a.1 == index)
+            .expect("the chosen operation is one of the arms")
+            .0;
         Some(SelectedOperation {
             token,
             index,
             ptr,
+            handle,
             done: false,
             _marker: PhantomData,
         })
@@ -265,7 +328,7 @@ impl<'a> Select<'a> {
     /// assert_eq!(rx.try_recv(), Ok(1));
     /// ```
     pub fn ready(&mut self) -> usize {
-        run_ready(self.arms.as_mut_slice(), Timeout::Never).expect("no timeout")
+        run_ready(self.arms.as_mut_slice(), Timeout::Never, self.biased).expect("no timeout")
     }
 
     /// The index of an operation that may complete now, if any.
@@ -277,7 +340,7 @@ impl<'a> Select<'a> {
     /// assert!(sel.try_ready().is_err());
     /// ```
     pub fn try_ready(&mut self) -> Result<usize, TryReadyError> {
-        run_ready(self.arms.as_mut_slice(), Timeout::Now).ok_or(TryReadyError)
+        run_ready(self.arms.as_mut_slice(), Timeout::Now, self.biased).ok_or(TryReadyError)
     }
 
     /// As [`ready`](Self::ready), giving up after `timeout`.
@@ -294,7 +357,7 @@ impl<'a> Select<'a> {
             Some(d) => Timeout::At(d),
             None => Timeout::Never,
         };
-        run_ready(self.arms.as_mut_slice(), t).ok_or(ReadyTimeoutError)
+        run_ready(self.arms.as_mut_slice(), t, self.biased).ok_or(ReadyTimeoutError)
     }
 }
 
@@ -379,6 +442,7 @@ impl Clone for Select<'_> {
         Select {
             arms: self.arms.clone(),
             next_index: self.next_index,
+            biased: self.biased,
         }
     }
 }
@@ -397,8 +461,14 @@ impl fmt::Debug for Select<'_> {
 ///
 /// # Panics
 ///
-/// Dropping it without completing it panics: the channel has reserved a
-/// slot (or paired with a counterpart waiting on it) for this operation.
+/// Dropping it without completing it panics (a misuse): the channel had
+/// reserved a slot (or paired with a counterpart waiting on it) for this
+/// operation. The claim is released first, so the channel stays usable: a
+/// claimed receive drops its value, a claimed send poisons its slot and
+/// receivers skip it. The same release happens when a panic unwinds
+/// through an uncompleted operation. Forgetting it (`mem::forget`)
+/// releases nothing: the slot stays claimed, which may leave later
+/// operations on that channel waiting, but is never unsound.
 ///
 /// ```
 /// let (tx, rx) = baton::chan::unbounded();
@@ -414,6 +484,8 @@ pub struct SelectedOperation<'a> {
     token: Token,
     index: usize,
     ptr: *const u8,
+    /// The chosen arm, to release the claim if the operation is abandoned.
+    handle: &'a dyn SelectHandle,
     done: bool,
     _marker: PhantomData<&'a ()>,
 }
@@ -435,6 +507,10 @@ impl SelectedOperation<'_> {
     }
 
     /// Completes the chosen receive.
+    ///
+    /// On a rendezvous channel whose paired sender abandoned its send (its
+    /// own `SelectedOperation` dropped), this waits for the next sender, as
+    /// `recv` would.
     ///
     /// # Panics
     ///
@@ -485,7 +561,16 @@ impl SelectedOperation<'_> {
 
 impl Drop for SelectedOperation<'_> {
     fn drop(&mut self) {
-        if !self.done && !std::thread::panicking() {
+        if self.done {
+            return;
+        }
+        self.done = true;
+        // Release the claim first, so that the channel stays usable whether
+        // we panic below or are being unwound.
+        // SAFETY: the token was filled by this handle's phase 1 and was not
+        // used (`done` was false); this is its one use.
+        unsafe { self.handle.abandon(&mut self.token) };
+        if !std::thread::panicking() {
             panic!("a SelectedOperation was dropped without being completed (call recv or send)");
         }
     }
@@ -504,80 +589,59 @@ impl fmt::Debug for SelectedOperation<'_> {
 pub mod __private {
     use super::super::{Receiver, Sender};
 
-    /// What a `recv(...)` arm accepts (the macro borrows it): a receiver,
-    /// a reference to one, or an optional one (`None` disables the arm).
-    pub trait RecvArm<'a> {
+    /// What a `recv(...)` arm accepts, found by method-call auto-deref (so
+    /// any number of `&` and any `Deref` to a receiver work): a receiver,
+    /// or an optional one (`None` disables the arm).
+    pub trait RecvArm {
         type Item;
-        fn into_arm(self) -> Option<&'a Receiver<Self::Item>>;
+        fn __baton_recv_arm(&self) -> Option<&Receiver<Self::Item>>;
     }
 
-    impl<'a, T> RecvArm<'a> for &'a Receiver<T> {
+    impl<T> RecvArm for Receiver<T> {
         type Item = T;
-        fn into_arm(self) -> Option<&'a Receiver<T>> {
+        fn __baton_recv_arm(&self) -> Option<&Receiver<T>> {
             Some(self)
         }
     }
 
-    impl<'a, T> RecvArm<'a> for &&'a Receiver<T> {
+    impl<T> RecvArm for Option<&Receiver<T>> {
         type Item = T;
-        fn into_arm(self) -> Option<&'a Receiver<T>> {
-            Some(*self)
-        }
-    }
-
-    impl<'a, T> RecvArm<'a> for &Option<&'a Receiver<T>> {
-        type Item = T;
-        fn into_arm(self) -> Option<&'a Receiver<T>> {
+        fn __baton_recv_arm(&self) -> Option<&Receiver<T>> {
             *self
         }
     }
 
-    impl<'a, T> RecvArm<'a> for &'a Option<Receiver<T>> {
+    impl<T> RecvArm for Option<Receiver<T>> {
         type Item = T;
-        fn into_arm(self) -> Option<&'a Receiver<T>> {
+        fn __baton_recv_arm(&self) -> Option<&Receiver<T>> {
             self.as_ref()
         }
     }
 
     /// What a `send(...)` arm accepts, as [`RecvArm`].
-    pub trait SendArm<'a> {
+    pub trait SendArm {
         type Item;
-        fn into_arm(self) -> Option<&'a Sender<Self::Item>>;
+        fn __baton_send_arm(&self) -> Option<&Sender<Self::Item>>;
     }
 
-    impl<'a, T> SendArm<'a> for &'a Sender<T> {
+    impl<T> SendArm for Sender<T> {
         type Item = T;
-        fn into_arm(self) -> Option<&'a Sender<T>> {
+        fn __baton_send_arm(&self) -> Option<&Sender<T>> {
             Some(self)
         }
     }
 
-    impl<'a, T> SendArm<'a> for &&'a Sender<T> {
+    impl<T> SendArm for Option<&Sender<T>> {
         type Item = T;
-        fn into_arm(self) -> Option<&'a Sender<T>> {
-            Some(*self)
-        }
-    }
-
-    impl<'a, T> SendArm<'a> for &Option<&'a Sender<T>> {
-        type Item = T;
-        fn into_arm(self) -> Option<&'a Sender<T>> {
+        fn __baton_send_arm(&self) -> Option<&Sender<T>> {
             *self
         }
     }
 
-    impl<'a, T> SendArm<'a> for &'a Option<Sender<T>> {
+    impl<T> SendArm for Option<Sender<T>> {
         type Item = T;
-        fn into_arm(self) -> Option<&'a Sender<T>> {
+        fn __baton_send_arm(&self) -> Option<&Sender<T>> {
             self.as_ref()
         }
-    }
-
-    pub fn recv_arm<'a, A: RecvArm<'a>>(a: A) -> Option<&'a Receiver<A::Item>> {
-        a.into_arm()
-    }
-
-    pub fn send_arm<'a, A: SendArm<'a>>(a: A) -> Option<&'a Sender<A::Item>> {
-        a.into_arm()
     }
 }

@@ -106,7 +106,12 @@ impl<T> Slot<T> {
         let backoff = Backoff::new();
         // Acquire: pairs with the Release in `write`. The wait is the one
         // place the queue is not lock-free: the pusher that claimed the
-        // slot has not finished writing it.
+        // slot has not finished writing it. Spin audit (issue 10): this
+        // wait cannot wait for a parked goroutine: the pusher is between
+        // its claim and its write, which run no user code and never park,
+        // and goroutines are not preempted, so it finishes before its
+        // worker runs anything else; only the OS can delay it, which the
+        // yields in `snooze` cover.
         while self.state.load(Acquire) & WRITE == 0 {
             backoff.snooze();
         }
@@ -168,6 +173,13 @@ impl<T> Block<T> {
     }
 
     /// Waits for the pusher that took the last slot to link the next block.
+    ///
+    /// Spin audit (issue 10): the pusher links the block right after its
+    /// claiming CAS, with no user code and no park in between, so this
+    /// never waits for a parked goroutine (goroutines are not preempted,
+    /// so a goroutine pusher finishes both steps before its worker runs
+    /// anything else); only the OS can delay it, which `snooze`'s yields
+    /// cover.
     pub(super) fn wait_next(&self) -> *mut Block<T> {
         let backoff = Backoff::new();
         loop {

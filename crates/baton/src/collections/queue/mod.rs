@@ -168,7 +168,10 @@ impl<T> Queue<T> {
         loop {
             let offset = (tail >> SHIFT) % LAP;
             if offset == BLOCK_CAP {
-                // Another pusher is installing the next block.
+                // Another pusher is installing the next block. Spin audit
+                // (issue 10): it does so right after its CAS, running no
+                // user code and never parking (goroutines are not
+                // preempted), so this cannot wait for a parked goroutine.
                 backoff.snooze();
                 tail = self.tail.index.load(Acquire);
                 block = self.tail.block.load(Acquire);
@@ -208,6 +211,7 @@ impl<T> Queue<T> {
                 Err(seen) => {
                     tail = seen;
                     block = self.tail.block.load(Acquire);
+                    // A lost CAS: another pusher progressed; never a wait.
                     backoff.spin();
                 }
             }
@@ -267,7 +271,8 @@ impl<T> Queue<T> {
         loop {
             let offset = (head >> SHIFT) % LAP;
             if offset == BLOCK_CAP {
-                // Another popper is moving head to the next block.
+                // Another popper is moving head to the next block. Spin
+                // audit: as in `push`, it never parks in between.
                 backoff.snooze();
                 head = self.head.index.load(Acquire);
                 block = self.head.block.load(Acquire);
@@ -290,7 +295,8 @@ impl<T> Queue<T> {
             }
             if block.is_null() {
                 // The first push has claimed a position but not yet
-                // published the first block to head.
+                // published the first block to head. Spin audit: it does so
+                // right after its CAS and never parks in between.
                 backoff.snooze();
                 head = self.head.index.load(Acquire);
                 block = self.head.block.load(Acquire);
@@ -309,6 +315,7 @@ impl<T> Queue<T> {
                 Err(seen) => {
                     head = seen;
                     block = self.head.block.load(Acquire);
+                    // A lost CAS: another popper progressed; never a wait.
                     backoff.spin();
                 }
             }

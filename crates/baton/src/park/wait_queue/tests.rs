@@ -282,6 +282,9 @@ fn wait_goes_through_the_hook() {
         fn set_wait_reason(&self, r: crate::park::WaitReason) -> crate::park::WaitReason {
             r
         }
+        fn goroutine_id(&self) -> u64 {
+            u64::MAX / 2
+        }
     }
     static HOOK: TimesOut = TimesOut(AtomicUsize::new(0));
     let q = WaitQueue::new(());

@@ -197,3 +197,48 @@ fn stress_weighted_8_threads() {
     assert_eq!(sem.available(), 6);
     assert_eq!(sem.queued(), 0);
 }
+
+/// An owned permit moves into another thread, releases there on drop, and
+/// the timeout and try forms behave as the borrowed ones.
+#[test]
+fn owned_permits_move_release_and_time_out() {
+    let sem = Arc::new(Semaphore::new(3));
+    within("owned permits", 60, || {
+        let p = sem.acquire_owned(2);
+        assert_eq!((p.permits(), sem.available()), (2, 1));
+        let q = sem.try_acquire_owned(1).expect("one permit left");
+        assert!(sem.try_acquire_owned(1).is_none());
+        assert!(sem
+            .acquire_timeout_owned(1, Duration::from_millis(2))
+            .is_none());
+        assert_eq!(sem.queued(), 0, "the timed-out waiter left the queue");
+        std::thread::spawn(move || drop(p)).join().unwrap();
+        assert_eq!(sem.available(), 2);
+        q.forget();
+        assert_eq!(sem.available(), 2, "a forgotten permit stays taken");
+        sem.release(1);
+        let r = sem
+            .acquire_timeout_owned(3, Duration::from_secs(10))
+            .expect("all three free");
+        assert_eq!(sem.available(), 0);
+        drop(r);
+        assert_eq!(sem.available(), 3);
+        assert_eq!(Arc::strong_count(&sem), 1, "no permit kept the Arc");
+    });
+}
+
+/// A waiter blocked in `acquire_owned` is granted when an owned permit is
+/// dropped on another thread.
+#[test]
+fn owned_permit_drop_wakes_a_waiter() {
+    let sem = Arc::new(Semaphore::new(1));
+    within("owned permit wake", 60, || {
+        let held = sem.acquire_owned(1);
+        let s2 = sem.clone();
+        let waiter = std::thread::spawn(move || s2.acquire_owned(1).permits());
+        wait_until("waiter queued", 30, || sem.queued() == 1);
+        drop(held);
+        assert_eq!(waiter.join().unwrap(), 1);
+        assert_eq!(sem.available(), 1);
+    });
+}

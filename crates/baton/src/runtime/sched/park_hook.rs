@@ -6,7 +6,7 @@
 //!
 //! How each rule of the contract is met:
 //!
-//! 1. *Scope*: `context` installs the hook exactly when it marks a goroutine
+//! 1. *Scope*: `current` installs the hook exactly when it marks a goroutine
 //!    as running (its start, and each return from a switch) and removes it
 //!    when the worker takes over; the worker's own sleep never sees it.
 //! 2. *Park switches*: [`park_in_goroutine`] suspends to the worker, which
@@ -26,7 +26,7 @@
 
 use std::time::Instant;
 
-use super::context::{self, Suspend};
+use super::current::{self, Suspend};
 use super::goroutine::Header;
 use crate::park::hook::{ParkHook, TaskUnpark};
 use crate::park::WaitReason;
@@ -37,12 +37,12 @@ use crate::shim::Arc;
 #[derive(Debug)]
 pub(crate) struct GoroutineHook;
 
-/// The one instance, installed by `context`.
+/// The one instance, installed by `current`.
 pub(crate) static HOOK: GoroutineHook = GoroutineHook;
 
 impl ParkHook for GoroutineHook {
     fn unparker(&self) -> std::sync::Arc<dyn TaskUnpark> {
-        context::with_goroutine(|g| {
+        current::with_goroutine(|g| {
             g.expect("baton: park hook used outside a goroutine")
                 .clone()
         })
@@ -57,13 +57,21 @@ impl ParkHook for GoroutineHook {
     }
 
     fn set_wait_reason(&self, reason: WaitReason) -> WaitReason {
-        context::with_goroutine(|g| {
+        current::with_goroutine(|g| {
             let g = g.expect("baton: park hook used outside a goroutine");
             // Relaxed, and a load and a store rather than a swap: only this
             // goroutine writes it (see `Header::wait_reason`).
             let previous = g.wait_reason.load(Relaxed);
             g.wait_reason.store(reason as u8, Relaxed);
             WaitReason::from_u8(previous)
+        })
+    }
+
+    fn goroutine_id(&self) -> u64 {
+        current::with_goroutine(|g| {
+            g.expect("baton: park hook used outside a goroutine")
+                .id
+                .as_u64()
         })
     }
 }
@@ -94,18 +102,18 @@ impl TaskUnpark for Header {
 /// Parks the running goroutine (rules 2, 3 and 5 above); `true` = the
 /// deadline passed and no token was consumed.
 pub(crate) fn park_in_goroutine(deadline: Option<Instant>) -> bool {
-    let has_token = context::with_goroutine(|g| g.expect("in a goroutine").park.take_token());
+    let has_token = current::with_goroutine(|g| g.expect("in a goroutine").park.take_token());
     if has_token {
         return false;
     }
     if deadline.is_some_and(|d| d <= Instant::now()) {
         return true;
     }
-    let timed_out = context::suspend(Suspend::Park(deadline));
+    let timed_out = current::suspend(Suspend::Park(deadline));
     if !timed_out {
         // Woken by a token: consume it (with acquire, so the waker's writes
         // are visible).
-        context::with_goroutine(|g| g.expect("in a goroutine").park.resumed());
+        current::with_goroutine(|g| g.expect("in a goroutine").park.resumed());
     }
     timed_out
 }

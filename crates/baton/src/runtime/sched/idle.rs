@@ -54,7 +54,7 @@ use crate::shim::{lock, Mutex};
 
 /// One worker's sleep slot.
 #[derive(Debug)]
-pub(crate) struct Parker {
+pub(crate) struct Sleeper {
     /// Set by the worker before its final re-check; cleared by whoever wakes
     /// it (a notifier's swap decides who calls `unpark`) or by the worker.
     sleeping: AtomicBool,
@@ -64,7 +64,7 @@ pub(crate) struct Parker {
     thread: Mutex<Option<Unparker>>,
 }
 
-impl Parker {
+impl Sleeper {
     fn new() -> Self {
         Self {
             sleeping: AtomicBool::new(false),
@@ -97,7 +97,7 @@ pub(crate) struct Idle {
     /// Indices of sleeping workers, most recent last (woken first: its caches
     /// are warmest).
     sleepers: Mutex<Vec<usize>>,
-    parkers: Box<[Parker]>,
+    slots: Box<[Sleeper]>,
 }
 
 impl Idle {
@@ -106,14 +106,14 @@ impl Idle {
             num_searching: AtomicUsize::new(0),
             num_sleeping: AtomicUsize::new(0),
             sleepers: Mutex::new(Vec::with_capacity(workers)),
-            parkers: (0..workers).map(|_| Parker::new()).collect(),
+            slots: (0..workers).map(|_| Sleeper::new()).collect(),
         }
     }
 
     /// Worker `i` records how to wake its thread (`park::current()` on the
     /// worker thread, outside any goroutine), once, before it may sleep.
     pub(crate) fn register_thread(&self, i: usize, thread: Unparker) {
-        *lock(&self.parkers[i].thread) = Some(thread);
+        *lock(&self.slots[i].thread) = Some(thread);
     }
 
     /// After pushing stealable work: wakes a sleeper to search for it, unless
@@ -141,7 +141,7 @@ impl Idle {
         self.num_sleeping.fetch_sub(1, SeqCst);
         self.num_searching.fetch_add(1, SeqCst);
         drop(sleepers);
-        let p = &self.parkers[i];
+        let p = &self.slots[i];
         // It may have woken already (inbox, timer): then the swap finds
         // `false` and it learns it was popped in `end_sleep`.
         if p.sleeping.swap(false, SeqCst) {
@@ -154,14 +154,14 @@ impl Idle {
     pub(crate) fn notify_worker(&self, i: usize) {
         // SeqCst fence: see the module docs (step b).
         fence(SeqCst);
-        self.parkers[i].unpark_if_sleeping();
+        self.slots[i].unpark_if_sleeping();
     }
 
     /// Tries to become a searcher; `false` when half the workers already
     /// search.
     pub(crate) fn try_start_searching(&self) -> bool {
         let n = self.num_searching.load(SeqCst);
-        if 2 * n >= self.parkers.len() {
+        if 2 * n >= self.slots.len() {
             return false;
         }
         self.num_searching.fetch_add(1, SeqCst);
@@ -183,7 +183,7 @@ impl Idle {
         let last_searcher = searching && self.stop_searching();
         {
             let mut sleepers = lock(&self.sleepers);
-            self.parkers[i].sleeping.store(true, SeqCst);
+            self.slots[i].sleeping.store(true, SeqCst);
             sleepers.push(i);
             self.num_sleeping.fetch_add(1, SeqCst);
         }
@@ -197,7 +197,7 @@ impl Idle {
     /// searcher.
     pub(crate) fn end_sleep(&self, i: usize) -> bool {
         let mut sleepers = lock(&self.sleepers);
-        self.parkers[i].sleeping.store(false, SeqCst);
+        self.slots[i].sleeping.store(false, SeqCst);
         match sleepers.iter().position(|&w| w == i) {
             Some(pos) => {
                 sleepers.swap_remove(pos);
@@ -210,7 +210,7 @@ impl Idle {
 
     /// Wakes every worker (shutdown).
     pub(crate) fn wake_all(&self) {
-        for p in self.parkers.iter() {
+        for p in self.slots.iter() {
             p.sleeping.store(false, SeqCst);
             p.unpark();
         }
@@ -222,8 +222,7 @@ impl Idle {
     /// takes it), and a worker whose flag a notifier cleared reads as awake.
     pub(crate) fn with_all_asleep(&self, f: impl FnOnce()) {
         let sleepers = lock(&self.sleepers);
-        if sleepers.len() == self.parkers.len()
-            && self.parkers.iter().all(|p| p.sleeping.load(SeqCst))
+        if sleepers.len() == self.slots.len() && self.slots.iter().all(|p| p.sleeping.load(SeqCst))
         {
             f();
         }
@@ -236,7 +235,7 @@ impl Idle {
     }
 
     /// Number of workers searching right now (a snapshot, for tests).
-    #[allow(dead_code)]
+    #[cfg(all(test, not(loom)))]
     pub(crate) fn searching(&self) -> usize {
         self.num_searching.load(SeqCst)
     }

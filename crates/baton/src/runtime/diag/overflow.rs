@@ -24,7 +24,7 @@ use core::fmt::Write as _;
 use core::mem::MaybeUninit;
 use std::sync::Once;
 
-use super::context;
+use crate::runtime::sched::current;
 use crate::shim::UnsafeCell;
 
 /// The handlers that were installed before ours, for `SIGSEGV` and `SIGBUS`.
@@ -82,7 +82,7 @@ impl core::fmt::Write for Buf {
 extern "C" fn handler(sig: libc::c_int, info: *mut libc::siginfo_t, uctx: *mut libc::c_void) {
     // SAFETY: the kernel passes a valid `siginfo_t` for SA_SIGINFO handlers.
     let addr = unsafe { (*info).si_addr() } as usize;
-    if let Some(g) = context::overflow_info() {
+    if let Some(g) = current::overflow_info() {
         if g.guard_low <= addr && addr < g.guard_high {
             let mut buf = Buf {
                 bytes: [0; 512],

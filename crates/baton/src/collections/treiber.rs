@@ -144,6 +144,8 @@ impl<T> Stack<T> {
                 Err(e) => {
                     head = e.current;
                     node = e.new;
+                    // Spin audit (issue 10): a lost CAS means another thread made
+                    // progress; a retry loop, never a wait for anyone.
                     backoff.spin();
                 }
             }
@@ -186,6 +188,8 @@ impl<T> Stack<T> {
                 }
                 Err(e) => {
                     head = e.current;
+                    // Spin audit (issue 10): a lost CAS means another thread made
+                    // progress; a retry loop, never a wait for anyone.
                     backoff.spin();
                 }
             }

@@ -24,7 +24,7 @@ use std::time::Instant;
 use corosensei::Yielder;
 
 use super::goroutine::Header;
-use super::hook;
+use super::park_hook as hook;
 use super::worker::Worker;
 use crate::park::hook as park_hook;
 use crate::shim::Arc;
@@ -58,7 +58,7 @@ pub(crate) struct OverflowInfo {
     pub(crate) guard_low: usize,
     pub(crate) guard_high: usize,
     pub(crate) stack_size: usize,
-    pub(crate) id: super::GoroutineId,
+    pub(crate) id: super::goroutine::GoroutineId,
     pub(crate) spawned_at: &'static core::panic::Location<'static>,
 }
 

@@ -31,7 +31,7 @@ use crate::shim::Arc;
 /// (as Go's goroutine ids; the main goroutine of a [`Runtime::run`] is not
 /// special).
 ///
-/// [`Runtime::run`]: super::Runtime::run
+/// [`Runtime::run`]: crate::runtime::Runtime::run
 ///
 /// ```
 /// let h = baton::go(|| baton::runtime::current().unwrap());

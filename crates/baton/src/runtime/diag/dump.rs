@@ -5,7 +5,8 @@
 //!
 //! A started goroutine's bookkeeping lives in its home worker's slab, which
 //! only that worker touches (see `worker`). So the asker does not read it:
-//! it posts a request to every worker's [`DumpInbox`], wakes the sleeping
+//! it posts a request to every worker's
+//! [`DumpInbox`](crate::runtime::sched::dump_inbox::DumpInbox), wakes the sleeping
 //! ones, and parks; each worker answers at its next scheduling point with a
 //! line per goroutine it owns (and a count of its unstarted ones), and the
 //! last to answer wakes the asker. The asker then adds the unstarted
@@ -35,84 +36,16 @@
 use core::fmt::Write as _;
 use std::time::{Duration, Instant};
 
-use super::context;
-use super::goroutine::{coarse_now_ns, Header};
-use super::shared::Shared;
-use crate::park::{self, Unparker, WaitReason};
+use crate::park::{self, WaitReason};
+use crate::runtime::sched::current;
+use crate::runtime::sched::dump_inbox::DumpRequest;
+use crate::runtime::sched::goroutine::{coarse_now_ns, Header};
+use crate::runtime::sched::shared::Shared;
 use crate::shim::atomic::{AtomicBool, AtomicUsize, Ordering::*};
 use crate::shim::{lock, Arc, Mutex};
 
 /// How long the asker waits for the workers' answers.
 pub(crate) const ANSWER_TIMEOUT: Duration = Duration::from_secs(1);
-
-/// Sorts after every goroutine id: the per-worker "not started" lines.
-pub(crate) const LAST: u64 = u64::MAX;
-
-/// One dump in progress.
-#[derive(Debug)]
-pub(crate) struct DumpRequest {
-    /// `(goroutine id, line)` from the workers.
-    lines: Mutex<Vec<(u64, String)>>,
-    /// Workers that have not answered yet.
-    remaining: AtomicUsize,
-    /// Which workers answered (for the "did not answer" lines).
-    answered: Box<[AtomicBool]>,
-    /// Wakes the asker after the last answer.
-    asker: Unparker,
-    /// The asking goroutine's id (shown as running), 0 for a thread.
-    pub(crate) asker_id: u64,
-    /// When the dump was asked for, in `coarse_now_ns` time (for ages).
-    pub(crate) now_ns: u64,
-}
-
-impl DumpRequest {
-    /// Worker `worker`'s answer.
-    pub(crate) fn answer(&self, worker: usize, lines: Vec<(u64, String)>) {
-        lock(&self.lines).extend(lines);
-        if self.answered[worker].swap(true, Relaxed) {
-            return; // answered already (at exit, then again): count once
-        }
-        // AcqRel: see the module docs.
-        if self.remaining.fetch_sub(1, AcqRel) == 1 {
-            self.asker.unpark();
-        }
-    }
-}
-
-/// A worker's pending dump requests.
-#[derive(Debug, Default)]
-pub(crate) struct DumpInbox {
-    pending: AtomicBool,
-    /// The requests, and whether the worker has exited (then it refuses).
-    requests: Mutex<(Vec<Arc<DumpRequest>>, bool)>,
-}
-
-impl DumpInbox {
-    /// Whether a request waits (a hint; see the module docs).
-    #[inline]
-    pub(crate) fn pending(&self) -> bool {
-        self.pending.load(Relaxed)
-    }
-
-    /// Queues a request; `false` if the worker has exited.
-    fn push(&self, r: Arc<DumpRequest>) -> bool {
-        let mut q = lock(&self.requests);
-        if q.1 {
-            return false;
-        }
-        q.0.push(r);
-        self.pending.store(true, Release);
-        true
-    }
-
-    /// Takes every request; with `close`, refuses later ones (worker exit).
-    pub(crate) fn take(&self, close: bool) -> Vec<Arc<DumpRequest>> {
-        let mut q = lock(&self.requests);
-        self.pending.store(false, Relaxed);
-        q.1 |= close;
-        core::mem::take(&mut q.0)
-    }
-}
 
 /// One goroutine's line.
 pub(crate) fn line(h: &Header, req: &DumpRequest, worker: usize) -> String {
@@ -175,12 +108,12 @@ fn age(ns: u64) -> String {
 /// assert!(text.contains("[sleep"), "{text}");
 /// ```
 pub fn dump() -> String {
-    dump_of(&super::spawn::current_shared())
+    dump_of(&crate::runtime::spawn::current_shared())
 }
 
 /// A dump of `shared`'s goroutines (see [`dump`]).
 pub(crate) fn dump_of(shared: &Arc<Shared>) -> String {
-    let asker_id = context::with_goroutine(|g| {
+    let asker_id = current::with_goroutine(|g| {
         g.filter(|g| core::ptr::eq(&*g.rt, &**shared))
             .map_or(0, |g| g.id.as_u64())
     });
@@ -192,6 +125,7 @@ pub(crate) fn dump_of(shared: &Arc<Shared>) -> String {
         asker: park::current(),
         asker_id,
         now_ns: coarse_now_ns(),
+        line,
     });
     for (i, w) in shared.workers.iter().enumerate() {
         if w.dumps.push(req.clone()) {
@@ -260,9 +194,9 @@ fn format(shared: &Shared, req: &DumpRequest) -> String {
 
 #[cfg(all(test, not(loom)))]
 mod tests {
-    use super::super::tests::within;
-    use super::super::{blocking, go, Builder};
     use super::*;
+    use crate::runtime::tests::within;
+    use crate::runtime::{blocking, go, Builder};
     use crate::sync::{Mutex as BMutex, WaitGroup};
     use std::sync::Arc as StdArc;
 
@@ -350,7 +284,7 @@ mod tests {
                 assert!(text.contains(reason), "no {reason} in:\n{text}");
             }
             assert!(
-                text.contains("spawned at crates/baton/src/runtime/dump.rs:"),
+                text.contains("spawned at crates/baton/src/runtime/diag/dump.rs:"),
                 "{text}"
             );
             // Sorted by id, one line per goroutine after the header.

@@ -12,15 +12,15 @@
 //!   (see `stack`), so this is the deepest any goroutine reached on this
 //!   stack **since it was mapped or last trimmed**: on a reused stack it may
 //!   include what an earlier goroutine touched (at most
-//!   [`STACK_KEEP`](super::STACK_KEEP) bytes once trimmed; a stack of the
+//!   [`STACK_KEEP`](crate::runtime::STACK_KEEP) bytes once trimmed; a stack of the
 //!   runtime's size is trimmed only when its worker idles, so until then up
 //!   to what the deepest earlier goroutine reached). Pages are whole, so it
 //!   is a multiple of the page size. It never undercounts this goroutine's
 //!   own use (memory swapped out aside: goroutine stacks are anonymous
 //!   memory, and a swapped-out page does not count as resident).
 
-use super::context;
-use super::stack::touched_depth;
+use crate::runtime::sched::current;
+use crate::runtime::sched::stack::touched_depth;
 
 /// A goroutine's stack: its size and how much of it is used; see
 /// [`stack_usage`].
@@ -33,7 +33,7 @@ pub struct StackUsage {
 
 impl StackUsage {
     /// Usable bytes of the stack (its fixed size: the runtime's, or the
-    /// goroutine's own from [`Options::stack_size`](super::Options::stack_size)).
+    /// goroutine's own from [`Options::stack_size`](crate::runtime::Options::stack_size)).
     ///
     /// ```
     /// let size = baton::go(|| baton::runtime::stack_usage().unwrap().size());
@@ -107,7 +107,7 @@ impl StackUsage {
 /// ```
 #[inline(never)]
 pub fn stack_usage() -> Option<StackUsage> {
-    let info = context::overflow_info()?;
+    let info = current::overflow_info()?;
     let here = 0u8;
     let sp = core::hint::black_box(&here) as *const u8 as usize;
     let low = info.guard_high;
@@ -124,8 +124,8 @@ pub fn stack_usage() -> Option<StackUsage> {
 
 #[cfg(all(test, not(loom)))]
 mod tests {
-    use super::super::{go_with, Builder, Options, STACK_KEEP};
     use super::*;
+    use crate::runtime::{go_with, Builder, Options, STACK_KEEP};
 
     #[inline(never)]
     fn recurse_then(n: u32, f: &dyn Fn() -> StackUsage) -> StackUsage {
@@ -185,7 +185,7 @@ mod tests {
 
     #[test]
     fn a_default_size_stack_is_trimmed_once_the_worker_idles() {
-        super::super::tests::within(60, "idle trim", || {
+        crate::runtime::tests::within(60, "idle trim", || {
             let rt = Builder::new().workers(1).stack_size(8 << 20).build();
             let deep = rt
                 .go(|| recurse_then(1200, &|| stack_usage().unwrap()).high_water())

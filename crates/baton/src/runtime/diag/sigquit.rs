@@ -1,5 +1,5 @@
 //! `SIGQUIT` (Ctrl-\ in a terminal, `kill -QUIT pid`) prints a
-//! [`dump`](super::dump()) of every live runtime to standard error, and the
+//! [`dump`](crate::runtime::dump()) of every live runtime to standard error, and the
 //! program goes on (Go prints its dump and exits; here a look at a running
 //! program costs nothing).
 //!
@@ -10,7 +10,7 @@
 //! a pipe; a thread of ours (`baton-sigquit`, started with the handler)
 //! blocks reading the pipe and prints the dumps. The handler is installed
 //! once, when the first runtime starts (one with
-//! [`Builder::dump_on_sigquit`](super::Builder::dump_on_sigquit) left on),
+//! [`Builder::dump_on_sigquit`](crate::runtime::Builder::dump_on_sigquit) left on),
 //! and only if `SIGQUIT` still has its default action: a program that
 //! handles `SIGQUIT` itself keeps its handler.
 //!
@@ -19,7 +19,7 @@
 
 use std::sync::{Once, Weak};
 
-use super::shared::Shared;
+use crate::runtime::sched::shared::Shared;
 use crate::shim::atomic::{AtomicI32, AtomicUsize, Ordering::*};
 use crate::shim::{lock, thread, Arc, Mutex};
 

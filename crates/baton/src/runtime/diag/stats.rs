@@ -4,7 +4,7 @@
 //!
 //! | figure | kept as | written by |
 //! |---|---|---|
-//! | spawned goroutines | a [`ShardedCounter`] in the runtime | any thread that spawns (`go` from outside the runtime too) |
+//! | spawned goroutines | a [`ShardedCounter`](crate::atomic::ShardedCounter) in the runtime | any thread that spawns (`go` from outside the runtime too) |
 //! | abandoned goroutines | an `AtomicU64` in the runtime | whoever drops an unstarted goroutine (shutdown only: rare) |
 //! | switches, parks, steals, finished goroutines | one `AtomicU64` each per worker, in the worker's cache-padded shared part | that worker only |
 //! | idle workers | the idle protocol's sleeper count | workers going to sleep and waking |
@@ -24,10 +24,9 @@
 //! `live_goroutines` is computed from them and may be off by the few
 //! goroutines starting or finishing while it is read.
 
-use crate::atomic::ShardedCounter;
-use crate::shim::atomic::{AtomicU64, Ordering::Relaxed};
+use crate::shim::atomic::Ordering::Relaxed;
 
-use super::shared::Shared;
+use crate::runtime::sched::shared::Shared;
 
 /// A snapshot of a runtime's counters; see [`stats`].
 ///
@@ -66,34 +65,8 @@ pub struct Stats {
     /// Times the monitor found a goroutine that had run longer than the
     /// threshold without parking or yielding (one per such spell, reported
     /// on standard error or held back by the rate limit; see
-    /// [`Builder::long_run_threshold`](super::Builder::long_run_threshold)).
+    /// [`Builder::long_run_threshold`](crate::runtime::Builder::long_run_threshold)).
     pub long_runs: u64,
-}
-
-/// The runtime-wide counters.
-#[derive(Debug, Default)]
-pub(crate) struct RuntimeCounters {
-    pub(crate) spawned: ShardedCounter,
-    /// Goroutines dropped unstarted (shutdown).
-    pub(crate) abandoned: AtomicU64,
-    /// Long-running spells found by the `monitor`.
-    pub(crate) long_runs: AtomicU64,
-}
-
-/// One worker's counters; only that worker writes them.
-#[derive(Debug, Default)]
-pub(crate) struct WorkerCounters {
-    pub(crate) switches: AtomicU64,
-    pub(crate) parks: AtomicU64,
-    pub(crate) steals: AtomicU64,
-    /// Goroutines that finished here (or failed to start here).
-    pub(crate) finished: AtomicU64,
-}
-
-/// Adds one to a counter that only the calling thread writes.
-#[inline]
-pub(crate) fn bump(c: &AtomicU64) {
-    c.store(c.load(Relaxed).wrapping_add(1), Relaxed);
 }
 
 impl Shared {
@@ -121,22 +94,37 @@ impl Shared {
     }
 }
 
-/// Counters of the calling goroutine's runtime, or of the global runtime
-/// from a plain thread (which starts it if it has not started).
+/// Counters of the calling goroutine's runtime (inside a
+/// [`blocking`](crate::runtime::blocking()) job: of the runtime that submitted it),
+/// or, from a plain thread, of the global runtime **if it has started**.
+/// Reading never starts anything: before the global runtime's first use,
+/// a plain thread gets [`Stats::default()`] (every figure zero, `workers`
+/// too). (Starting it would also turn deadlock detection off for the rest
+/// of the program: the detector cannot see what the global runtime's
+/// worker threads might still do.) For a runtime built with a [`Builder`](crate::runtime::Builder),
+/// use [`Runtime::stats`](crate::runtime::Runtime::stats).
 ///
 /// ```
+/// // From `main`, before any goroutine: nothing started, nothing counted.
+/// let s = baton::runtime::stats();
+/// assert_eq!(s.idle_workers + s.busy_workers, s.workers);
+///
+/// baton::go(|| {}).join().unwrap(); // starts the global runtime
 /// let s = baton::runtime::stats();
 /// assert!(s.workers >= 1);
-/// assert!(s.idle_workers + s.busy_workers == s.workers);
+/// assert!(s.total_goroutines >= 1);
 /// ```
 pub fn stats() -> Stats {
-    super::spawn::current_shared().stats()
+    match crate::runtime::spawn::owning_shared() {
+        Some(shared) => shared.stats(),
+        None => crate::runtime::rt::global_if_started().map_or_else(Stats::default, |g| g.stats()),
+    }
 }
 
 #[cfg(all(test, not(loom)))]
 mod tests {
-    use super::super::tests::within;
-    use super::super::Builder;
+    use crate::runtime::tests::within;
+    use crate::runtime::Builder;
     use std::time::Duration;
 
     #[test]

@@ -66,13 +66,14 @@ use std::time::{Duration, Instant};
 use corosensei::stack::Stack as _;
 use corosensei::{Coroutine, CoroutineResult, Yielder};
 
-use super::context::{self, GoroutineCtx, Suspend};
+use super::counters::bump;
+use super::current::{self, GoroutineCtx, Suspend};
+use super::dump_inbox;
 use super::goroutine::{Header, Job, Task};
 use super::ring;
 use super::shared::Shared;
 use super::shared::WorkerShared;
 use super::stack::{GuardedStack, StackPool};
-use super::stats::bump;
 use super::timers::Timers;
 use crate::shim::atomic::Ordering::{AcqRel, Relaxed, SeqCst};
 use crate::shim::Arc;
@@ -254,10 +255,10 @@ pub(crate) fn worker_main(shared: Arc<Shared>, index: usize, local: ring::Local<
     // before `worker` is dropped: dropping the slab would force-unwind
     // suspended goroutines.
     let guard = AbortOnUnwind;
-    context::set_worker(&worker);
+    current::set_worker(&worker);
     worker.run();
     worker.exit();
-    context::set_worker(core::ptr::null());
+    current::set_worker(core::ptr::null());
     drop(guard);
 }
 
@@ -341,6 +342,9 @@ impl Worker {
     /// of a counter all workers share, and a ping-pong across workers would
     /// pay a cache-line transfer for them on every hop, right between the
     /// wake-up arriving and the goroutine running.
+    ///
+    /// Spin audit (issue 10): the scheduler's own loop, never inside a
+    /// goroutine, and bounded by `SPIN_FOR`; then the worker sleeps.
     fn watch_inbox(&self) -> bool {
         if !self.may_spin.get() || self.searching.get() || self.slab.borrow().live() == 0 {
             return false;
@@ -499,7 +503,8 @@ impl Worker {
     }
 
     /// Looks for unstarted goroutines elsewhere: steals from random victims
-    /// and polls the injector, for a few rounds.
+    /// and polls the injector, for a few rounds (`SEARCH_ROUNDS`: bounded;
+    /// the scheduler's loop, never inside a goroutine).
     fn search(&self) -> Option<Task> {
         if !self.searching.get() {
             if !self.shared.idle.try_start_searching() {
@@ -552,14 +557,14 @@ impl Worker {
                 .map(|e| {
                     (
                         e.header.id.as_u64(),
-                        super::dump::line(&e.header, &req, self.index),
+                        (req.line)(&e.header, &req, self.index),
                     )
                 })
                 .collect();
             let unstarted = self.local.len();
             if unstarted > 0 {
                 lines.push((
-                    super::dump::LAST,
+                    dump_inbox::LAST,
                     format!(
                         "{unstarted} goroutine(s) not started yet in worker {}'s run queue",
                         self.index
@@ -612,7 +617,7 @@ impl Worker {
                     crate::park::park_deadline(d);
                 }
                 None => {
-                    super::deadlock::check(&self.shared);
+                    (self.shared.config.before_sleep)(&self.shared);
                     crate::park::park();
                 }
             }
@@ -665,7 +670,7 @@ impl Worker {
     }
 
     /// A goroutine could not get a stack: it never runs; its joiner gets a
-    /// [`Panic`](super::Panic) saying why.
+    /// [`Panic`](crate::runtime::Panic) saying why.
     #[cold]
     fn fail_start(&self, header: Arc<Header>, job: Job, size: usize, err: std::io::Error) {
         let size = if size == 0 {
@@ -727,7 +732,7 @@ impl Worker {
         mine.running.store(id, Relaxed);
         let result = coro.resume(timed_out);
         mine.running.store(0, Relaxed);
-        context::leave_goroutine();
+        current::leave_goroutine();
         match result {
             CoroutineResult::Yield(Suspend::Yield) => {
                 self.slab.borrow_mut().get_mut(slot).coro = Some(coro);
@@ -824,8 +829,8 @@ fn goroutine_entry(yielder: &Yielder<bool, Suspend>, header: Arc<Header>, job: J
         guard_high: guard.high,
         stack_size: guard.stack_size,
     };
-    context::enter_goroutine(&ctx);
+    current::enter_goroutine(&ctx);
     // The job catches the user's panics and completes the join.
     job(&header, None);
-    context::leave_goroutine();
+    current::leave_goroutine();
 }

@@ -1,5 +1,5 @@
 //! A one-shot completion flag with room for one waiter: how a
-//! [`JoinHandle`](super::JoinHandle) waits for its goroutine.
+//! [`JoinHandle`](crate::runtime::JoinHandle) waits for its goroutine.
 //!
 //! The goroutine stores its result, then calls [`JoinCell::complete`]; the
 //! one joiner calls [`JoinCell::register`] with a way to wake it, then parks

@@ -157,7 +157,6 @@ impl<T: Send> Local<T> {
     }
 
     /// Number of unclaimed goroutines (a snapshot).
-    #[allow(dead_code)] // not under loom
     pub(crate) fn len(&self) -> u32 {
         self.inner.len()
     }

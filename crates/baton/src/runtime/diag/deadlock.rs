@@ -4,7 +4,7 @@
 //!
 //! A runtime is reported deadlocked when, at one moment, all of this holds:
 //!
-//! 1. A plain thread is blocked in [`Runtime::run`](super::Runtime::run) (or
+//! 1. A plain thread is blocked in [`Runtime::run`](crate::runtime::Runtime::run) (or
 //!    `try_run`) on it, and that run's main goroutine has not finished.
 //! 2. Every worker of the runtime is asleep — in the sleeper list with its
 //!    `sleeping` flag set — so no goroutine of it is running.
@@ -62,7 +62,7 @@
 //! ## What happens then
 //!
 //! The checker marks each waiting `run` as deadlocked and wakes its thread,
-//! which takes a [`dump`](super::dump()) and, as the runtime was built
+//! which takes a [`dump`](crate::runtime::dump()) and, as the runtime was built
 //! ([`OnDeadlock`]): returns [`RunError::Deadlock`] from `try_run` (and
 //! `run` panics with the report), or prints the report and aborts the
 //! process. The goroutines stay parked; dropping the runtime leaks them
@@ -70,35 +70,11 @@
 
 use core::fmt;
 
-use super::goroutine::Header;
-use super::join::Panic;
-use super::shared::Shared;
-use crate::park::Unparker;
-use crate::shim::atomic::{AtomicBool, Ordering::*};
-use crate::shim::{lock, Arc};
-
-/// What a runtime does when it finds its goroutines deadlocked (see
-/// [`Builder::on_deadlock`](super::Builder::on_deadlock)).
-///
-/// ```
-/// use baton::runtime::{Builder, OnDeadlock};
-///
-/// let rt = Builder::new().workers(1).on_deadlock(OnDeadlock::Ignore).build();
-/// assert_eq!(rt.run(|| 1), 1);
-/// ```
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum OnDeadlock {
-    /// `Runtime::try_run` returns [`RunError::Deadlock`]; `Runtime::run`
-    /// panics with the report. The default.
-    #[default]
-    Error,
-    /// Print the report to standard error and abort the process (Go's
-    /// behaviour, which exits with a fatal error).
-    Abort,
-    /// Do not look for deadlocks.
-    Ignore,
-}
+use crate::runtime::builder::OnDeadlock;
+use crate::runtime::join::Panic;
+use crate::runtime::sched::shared::Shared;
+use crate::shim::atomic::Ordering::*;
+use crate::shim::lock;
 
 /// A deadlock report: `all goroutines are asleep - deadlock!` and the
 /// goroutine dump taken when it was found.
@@ -119,7 +95,7 @@ impl Deadlock {
         Deadlock { dump }
     }
 
-    /// The goroutine dump (see [`dump`](super::dump())).
+    /// The goroutine dump (see [`dump`](crate::runtime::dump())).
     pub fn dump(&self) -> &str {
         &self.dump
     }
@@ -133,7 +109,7 @@ impl fmt::Display for Deadlock {
 
 impl std::error::Error for Deadlock {}
 
-/// Why [`Runtime::try_run`](super::Runtime::try_run) returned no value.
+/// Why [`Runtime::try_run`](crate::runtime::Runtime::try_run) returned no value.
 ///
 /// ```
 /// use baton::runtime::{Builder, RunError};
@@ -165,15 +141,6 @@ impl fmt::Display for RunError {
 
 impl std::error::Error for RunError {}
 
-/// A plain thread blocked in `run` (rule 1).
-#[derive(Debug)]
-pub(crate) struct RunWaiter {
-    pub(crate) main: Arc<Header>,
-    pub(crate) thread: Unparker,
-    /// Set by the checker when it finds the deadlock.
-    pub(crate) deadlocked: Arc<AtomicBool>,
-}
-
 /// The check (see the module docs); called by a worker about to sleep with
 /// no timer after its re-check found no work, and by a `run` thread that
 /// has just registered and is about to park.
@@ -189,7 +156,7 @@ pub(crate) fn check(shared: &Shared) {
         if runs.is_empty() || runs.iter().any(|r| r.main.join.is_done()) {
             return;
         }
-        let Some(pool_threads) = super::blocking::pool_quiet() else {
+        let Some(pool_threads) = crate::runtime::blocking::pool_quiet() else {
             return;
         };
         let queued = !shared.injector.is_empty()

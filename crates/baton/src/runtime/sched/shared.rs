@@ -3,85 +3,20 @@
 //! protocol, and the shutdown flag.
 
 use core::panic::Location;
-use std::collections::VecDeque;
 
-use super::context;
-use super::deadlock::RunWaiter;
-use super::dump::DumpInbox;
+use super::counters::{RuntimeCounters, WorkerCounters};
+use super::current;
+use super::dump_inbox::DumpInbox;
 use super::goroutine::{Header, Task};
 use super::idle::Idle;
 use super::inbox::Inbox;
+use super::injector::Injector;
 use super::ring;
 use super::stack::MapBudget;
-use super::stats::{RuntimeCounters, WorkerCounters};
 use crate::atomic::CachePadded;
+use crate::park::Unparker;
 use crate::shim::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering::*};
-use crate::shim::{lock, Arc, Mutex};
-
-/// The global queue of unstarted goroutines: those spawned from outside the
-/// runtime's workers, and the overflow of full rings. Any worker takes from
-/// it. A mutex is enough: it is touched once per spawn from outside and once
-/// every `FAIRNESS_INTERVAL` scheduling rounds per worker, and `len` lets an
-/// idle worker see that it is empty without taking the lock.
-#[derive(Debug)]
-pub(crate) struct Injector {
-    queue: Mutex<VecDeque<Task>>,
-    /// Mirrors `queue.len()`, written under the lock. `SeqCst` loads and
-    /// stores because sleeping workers' re-checks read it after the idle
-    /// protocol's fence (see `idle`).
-    len: AtomicUsize,
-}
-
-impl Injector {
-    fn new() -> Self {
-        Self {
-            queue: Mutex::new(VecDeque::new()),
-            len: AtomicUsize::new(0),
-        }
-    }
-
-    pub(crate) fn push(&self, task: Task) {
-        let mut q = lock(&self.queue);
-        q.push_back(task);
-        self.len.store(q.len(), SeqCst);
-    }
-
-    pub(crate) fn push_batch(&self, batch: Vec<Task>) {
-        let mut q = lock(&self.queue);
-        q.extend(batch);
-        self.len.store(q.len(), SeqCst);
-    }
-
-    #[inline]
-    pub(crate) fn pop(&self) -> Option<Task> {
-        if self.is_empty() {
-            return None;
-        }
-        let mut q = lock(&self.queue);
-        let t = q.pop_front();
-        self.len.store(q.len(), SeqCst);
-        t
-    }
-
-    #[inline]
-    pub(crate) fn is_empty(&self) -> bool {
-        self.len.load(SeqCst) == 0
-    }
-
-    /// Calls `f` with each queued goroutine's header, under the lock.
-    pub(crate) fn for_each(&self, mut f: impl FnMut(&Header)) {
-        for t in lock(&self.queue).iter() {
-            f(&t.header);
-        }
-    }
-
-    /// Everything left (shutdown).
-    pub(crate) fn drain(&self) -> Vec<Task> {
-        let mut q = lock(&self.queue);
-        self.len.store(0, SeqCst);
-        q.drain(..).collect()
-    }
-}
+use crate::shim::{Arc, Mutex};
 
 /// A worker's parts that other threads reach.
 #[derive(Debug)]
@@ -106,13 +41,27 @@ pub(crate) struct WorkerShared {
     pub(crate) has_timers: AtomicBool,
 }
 
+/// A plain thread blocked in `run` (rule 1 of `diag::deadlock`).
+#[derive(Debug)]
+pub(crate) struct RunWaiter {
+    pub(crate) main: Arc<Header>,
+    pub(crate) thread: Unparker,
+    /// Set by the checker when it finds the deadlock.
+    pub(crate) deadlocked: Arc<AtomicBool>,
+}
+
 /// Settings fixed when the runtime is built.
 #[derive(Debug, Clone)]
 pub(crate) struct Config {
     pub(crate) workers: usize,
     pub(crate) stack_size: usize,
     pub(crate) name: String,
-    pub(crate) on_deadlock: super::OnDeadlock,
+    pub(crate) on_deadlock: crate::runtime::builder::OnDeadlock,
+    /// Called by a worker about to sleep with no timer, after its re-check
+    /// found no work: the deadlock check (`diag::deadlock::check`), passed
+    /// in by the builder so that the scheduler does not import the
+    /// diagnostics.
+    pub(crate) before_sleep: fn(&Shared),
     /// The `monitor`'s threshold; `None`: no monitor.
     pub(crate) long_run: Option<std::time::Duration>,
 }
@@ -187,7 +136,7 @@ impl Shared {
     /// caller is one of this runtime's workers, else on the injector; then
     /// makes sure some worker will look for it.
     pub(crate) fn schedule_new(self: &Arc<Self>, task: Task) {
-        let task = context::with_worker(|w| match w {
+        let task = current::with_worker(|w| match w {
             Some(w) if core::ptr::eq(w.shared(), &**self) => {
                 w.push_new(task);
                 None
@@ -206,7 +155,7 @@ impl Shared {
     pub(crate) fn try_wake_local(&self, g: &Header) -> bool {
         // Relaxed: see `Header::home`.
         let home = g.home.load(Relaxed);
-        context::with_worker(|w| match w {
+        current::with_worker(|w| match w {
             Some(w) if core::ptr::eq(w.shared(), self) && w.index() == home => {
                 w.wake_local(g.slot.load(Relaxed));
                 true
@@ -220,7 +169,7 @@ impl Shared {
     pub(crate) fn schedule_woken(&self, g: Arc<Header>) {
         // Relaxed: see `Header::home`.
         let home = g.home.load(Relaxed);
-        let g = context::with_worker(|w| match w {
+        let g = current::with_worker(|w| match w {
             Some(w) if core::ptr::eq(w.shared(), self) && w.index() == home => {
                 w.wake_local(g.slot.load(Relaxed));
                 None

@@ -88,8 +88,8 @@ use core::panic::Location;
 use std::io;
 use std::time::{Duration, Instant};
 
-use super::shared::Shared;
 use crate::park::Unparker;
+use crate::runtime::sched::shared::Shared;
 use crate::shim::atomic::Ordering::{Relaxed, SeqCst};
 use crate::shim::{lock, thread, Arc, Mutex};
 
@@ -310,9 +310,9 @@ fn message(
 
 #[cfg(all(test, not(loom)))]
 mod tests {
-    use super::super::tests::within;
-    use super::super::Builder;
     use super::*;
+    use crate::runtime::tests::within;
+    use crate::runtime::Builder;
 
     #[test]
     fn message_names_goroutine_site_and_worker() {

@@ -108,7 +108,6 @@ impl ParkState {
     }
 
     /// Whether the goroutine is parked (a snapshot, for diagnostics).
-    #[allow(dead_code)]
     pub(crate) fn is_parked(&self) -> bool {
         self.0.load(Relaxed) == PARKED
     }

@@ -25,7 +25,7 @@
 //! [`MapBudget`] reads the cap once, subtracts what the process already uses
 //! plus a reserve for everything else that maps memory (the allocator,
 //! thread stacks, libraries loaded later), and counts goroutines against
-//! the rest. Past it, spawning fails with a [`SpawnError`](super::SpawnError)
+//! the rest. Past it, spawning fails with a [`SpawnError`](crate::runtime::SpawnError)
 //! that names the limit and the `sysctl` that raises it, instead of an
 //! `mmap` failure or a crash deep inside the allocator.
 //!
@@ -66,8 +66,8 @@
 //!   `POOL_DEFAULT / TRIM_EVERY` calls per goroutine). A stack no larger
 //!   than `STACK_KEEP` has nothing to trim and costs nothing.
 //!
-//! [`Builder::stack_size`]: super::Builder::stack_size
-//! [`Options::stack_size`]: super::Options::stack_size
+//! [`Builder::stack_size`]: crate::runtime::Builder::stack_size
+//! [`Options::stack_size`]: crate::runtime::Options::stack_size
 
 use core::num::NonZeroUsize;
 use std::io;
@@ -80,7 +80,7 @@ use crate::shim::atomic::{AtomicUsize, Ordering::*};
 /// them; ours cannot grow, so the default leaves room for ordinary Rust
 /// (formatting, a few nested calls with buffers) while 100k idle goroutines
 /// still reserve only 6.4 GiB of address space and touch a page or two each.
-/// Deep recursion needs [`Builder::stack_size`](super::Builder::stack_size).
+/// Deep recursion needs [`Builder::stack_size`](crate::runtime::Builder::stack_size).
 pub const DEFAULT_STACK_SIZE: usize = 64 * 1024;
 
 /// How many finished goroutines' stacks of the runtime's size a worker keeps
@@ -92,7 +92,7 @@ pub(crate) const POOL_DEFAULT: usize = 64;
 /// keeps: a few, for a program that spawns deep goroutines of one or two
 /// sizes again and again.
 ///
-/// [`Options::stack_size`]: super::Options::stack_size
+/// [`Options::stack_size`]: crate::runtime::Options::stack_size
 pub(crate) const POOL_OTHER: usize = 8;
 
 /// The most stacks a worker's pool holds, which the map budget reserves.
@@ -463,7 +463,7 @@ impl MapBudget {
     }
 
     /// Stacks counted now (a snapshot).
-    #[allow(dead_code)]
+    #[cfg(test)]
     pub(crate) fn used(&self) -> usize {
         self.used.load(Relaxed)
     }
