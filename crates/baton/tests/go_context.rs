@@ -190,7 +190,7 @@ fn test_child_finishes_first() {
 /// `DeadlineExceeded`.
 fn expect_deadline(c: &Context, name: &str) {
     select! {
-        recv(c.done()) -> _ => {},
+        recv(c.done()) -> _ => {}
         recv(baton::time::after(QUIESCENT)) -> _ => panic!("{name}: context not timed out after {QUIESCENT:?}"),
     }
     assert_eq!(c.err(), Some(Error::DeadlineExceeded), "{name}: c.err()");
@@ -346,7 +346,7 @@ fn simultaneous_cancels() {
     // Wait on every context.
     for (ctx, _) in &all {
         select! {
-            recv(ctx.done()) -> _ => {},
+            recv(ctx.done()) -> _ => {}
             recv(baton::time::after(QUIESCENT)) -> _ => panic!("timed out waiting for <-ctx.Done()"),
         }
     }
@@ -370,7 +370,7 @@ fn interlocked_cancels() {
     }
     cancel_parent.cancel();
     select! {
-        recv(child.done()) -> _ => {},
+        recv(child.done()) -> _ => {}
         recv(baton::time::after(QUIESCENT)) -> _ => panic!("timed out waiting for child.Done()"),
     }
 }
@@ -441,7 +441,7 @@ fn layers(seed: u64, test_timeout: bool) {
     check_values("before cancel");
     if test_timeout {
         select! {
-            recv(ctx.done()) -> _ => {},
+            recv(ctx.done()) -> _ => {}
             recv(baton::time::after(QUIESCENT)) -> _ => panic!("seed={seed}: ctx should have timed out"),
         }
         assert_eq!(ctx.err(), Some(Error::DeadlineExceeded));
@@ -1034,7 +1034,7 @@ fn fan_out() {
             s.done();
             select! {
                 recv(never) -> _ => panic!("nothing is ever sent"),
-                recv(ctx.done()) -> _ => {},
+                recv(ctx.done()) -> _ => {}
             }
             assert!(ctx.is_done());
             woke.fetch_add(1, Ordering::Relaxed);

@@ -230,3 +230,40 @@ fn loom_last_cancel_func_cancels_once() {
         assert_eq!(m.node().err(), Some(Error::Canceled));
     });
 }
+
+/// A wait-queue wait that a cancel aborts (the context-taking `sync`
+/// waits): the waiter registers on the node, queues, and parks; the
+/// cancel unparks it and it leaves the queue. It never sleeps for good
+/// (loom reports a deadlock otherwise), it ends `TimedOut` unless a wake
+/// from the queue raced in, and the queue is empty afterwards.
+#[test]
+fn loom_wait_queue_wait_aborted_by_cancel() {
+    use crate::park::wait_queue::{Until, WaitQueue, Waited};
+    model(|| {
+        let m = root();
+        let q = Arc::new(WaitQueue::new(()));
+        let (m1, q1) = (m.clone(), q.clone());
+        let waiter = loom::thread::spawn(move || {
+            let node = m1.node();
+            let Ok(token) = node.register(Hook::Unpark(park::current())) else {
+                return None; // cancelled before: the wait never starts
+            };
+            let abort = || node.err().is_some();
+            let until = Until {
+                deadline: None,
+                abort: Some(&abort),
+            };
+            let waited = q1.wait(0, until, |_| true, || {}, |_| {});
+            drop(node.withdraw(token));
+            Some(waited)
+        });
+        tree::cancel(&*m, Error::Canceled, None);
+        let waited = waiter.join().unwrap();
+        assert!(
+            matches!(waited, None | Some(Waited::TimedOut)),
+            "{waited:?}"
+        );
+        assert!(q.lock().is_empty());
+        assert_eq!(m.node().registrations(), 0);
+    });
+}

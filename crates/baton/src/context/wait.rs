@@ -19,7 +19,8 @@
 //! cancel racing with that withdrawal may still unpark the caller once
 //! more, which the park contract allows (a spurious wake-up later).
 
-use crate::park::Unparker;
+use crate::park::wait_queue::Until;
+use crate::park::{self, Unparker};
 
 use super::error::Error;
 use super::tree::{Hook, Member, Token};
@@ -54,4 +55,28 @@ impl Drop for Waiter {
             drop(ctx.0.node().withdraw(token));
         }
     }
+}
+
+/// Runs `wait` (a wait-queue wait, given the [`Until`] to pass down) so
+/// that it gives up when `ctx` is done: the caller is registered as a
+/// waiter on `ctx` for the duration, and the wait queue checks the
+/// context after every wake-up. `Err` at once if `ctx` is done already;
+/// otherwise what `wait` returns (it may succeed although the context
+/// was cancelled meanwhile, as a Go `select` with two ready cases may).
+pub(crate) fn until_done<R>(ctx: &Context, wait: impl FnOnce(Until<'_>) -> R) -> Result<R, Error> {
+    if let Some(e) = ctx.err() {
+        return Err(e);
+    }
+    let _waiter = Waiter::new(ctx, park::current())?;
+    let abort = || ctx.is_done();
+    Ok(wait(Until {
+        deadline: None,
+        abort: Some(&abort),
+    }))
+}
+
+/// The error of a context whose wait gave up because it is done.
+pub(crate) fn done_error(ctx: &Context) -> Error {
+    ctx.err()
+        .expect("baton::context: a wait gave up without a deadline, so its context is done")
 }
