@@ -94,7 +94,7 @@
 //! done channel is closed after that store, and the channel's own
 //! close/receive pair orders a receiver after it, so code woken by
 //! `done()` sees `err()` as `Some`. Registrations and the cause are
-//! guarded by a per-context spin lock held for a few pointer updates,
+//! guarded by a per-context `sync::Mutex` held for a few pointer updates,
 //! never while user code runs.
 //!
 //! # Deadlines

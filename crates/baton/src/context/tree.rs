@@ -34,7 +34,7 @@
 //!
 //! Hooks run **after** the lock is released (a hook may cancel a child,
 //! wake a parked waiter, close a done channel or start an `after_func`
-//! goroutine; none of these may run under a spin lock). Descendants are
+//! goroutine; none of these may run under the node's lock). Descendants are
 //! cancelled with an explicit work list, not recursion, so a chain of a
 //! million contexts cannot overflow a goroutine's stack.
 //!
@@ -53,10 +53,10 @@
 //! lock before it touches the parent's (withdrawal) or a child's
 //! (propagation), so no cycle of waits can form.
 
-use crate::park::spin_lock::SpinLock;
 use crate::park::Unparker;
 use crate::shim::atomic::{AtomicU8, AtomicUsize, Ordering};
-use crate::shim::{Arc, UnsafeCell};
+use crate::shim::Arc;
+use crate::sync::Mutex;
 
 use super::error::{Cause, Error};
 
@@ -110,10 +110,12 @@ pub(crate) struct Node {
     /// cancels. Only counts: `Relaxed` increments, `AcqRel` decrement so
     /// the last dropper sees every other's uses (as `Arc` does).
     cancellers: AtomicUsize,
-    /// Guards `locked`.
-    lock: SpinLock,
-    /// Only touched with `lock` held.
-    locked: UnsafeCell<Locked>,
+
+    /// The hooks, the cause and the registration in the parent. A
+    /// `sync::Mutex`, not a spin lock: a long-lived parent's lock is taken
+    /// by every thread deriving from it, and with more threads than cores a
+    /// holder can be preempted; waiters then park instead of spinning.
+    locked: Mutex<Locked>,
 }
 
 /// The part of a node guarded by its lock.
@@ -139,22 +141,13 @@ struct Taken {
     in_parent: Option<Token>,
 }
 
-// SAFETY: `locked` is only accessed with `lock` held (every access goes
-// through `Node::with_locked`), so the node is a mutex around `Locked`,
-// whose contents (`Send + Sync` members, `Unparker`s, boxed `Send`
-// closures, a `Send + Sync` cause) are all `Send`.
-unsafe impl Send for Node {}
-// SAFETY: as above: shared access never touches `locked` without the lock.
-unsafe impl Sync for Node {}
-
 impl Node {
     /// A live node with no registrations and no parent.
     pub(crate) fn new() -> Node {
         Node {
             state: AtomicU8::new(LIVE),
             cancellers: AtomicUsize::new(0),
-            lock: SpinLock::new(),
-            locked: UnsafeCell::new(Locked {
+            locked: Mutex::new(Locked {
                 hooks: Slab::new(),
                 permanent: Vec::new(),
                 cause: None,
@@ -165,10 +158,7 @@ impl Node {
 
     #[inline]
     fn with_locked<R>(&self, f: impl FnOnce(&mut Locked) -> R) -> R {
-        let _guard = self.lock.lock();
-        // SAFETY: the lock is held for the whole call, so this is the only
-        // access to `locked` (see the `Send`/`Sync` impls).
-        self.locked.with_mut(|p| f(unsafe { &mut *p }))
+        f(&mut self.locked.lock())
     }
 
     /// `None` while live, else why the node is done. One `Acquire` load.
