@@ -212,6 +212,10 @@ impl Member for Inner {
     }
 }
 
+// The cancellable kind is the large one and the common one; boxing its node
+// would bring back the second allocation per derived context that keeping
+// it inline saves. Value and root contexts pay the size instead.
+#[allow(clippy::large_enum_variant)]
 enum Kind {
     /// A context with its own cancellation.
     Cancel {
