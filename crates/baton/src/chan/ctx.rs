@@ -18,6 +18,14 @@ use super::{Receiver, RecvError, Select, SendError, Sender};
 use crate::context::{self, Context};
 
 /// Why [`Sender::send_ctx`] failed; the value is handed back.
+///
+/// ```
+/// use baton::{chan, context};
+///
+/// let (tx, rx) = chan::bounded::<&str>(1);
+/// drop(rx);
+/// assert!(matches!(tx.send_ctx(&context::background(), "x"), Err(chan::SendCtxError::Closed("x"))));
+/// ```
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum SendCtxError<T> {
     /// The channel is closed.
@@ -27,6 +35,17 @@ pub enum SendCtxError<T> {
 }
 
 /// Why [`Receiver::recv_ctx`] failed.
+///
+/// ```
+/// use baton::{chan, context};
+///
+/// let (_tx, rx) = chan::unbounded::<u8>();
+/// let (ctx, cancel) = context::with_cancel(&context::background());
+/// cancel.cancel();
+/// let e = rx.recv_ctx(&ctx).unwrap_err();
+/// assert_eq!(e, chan::RecvCtxError::Done(context::Error::Canceled));
+/// assert_eq!(e.to_string(), "receive abandoned: context canceled");
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RecvCtxError {
     /// The channel is closed and empty.

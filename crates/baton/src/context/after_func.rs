@@ -54,7 +54,19 @@ pub fn after_func(ctx: &Context, f: impl FnOnce() + Send + 'static) -> AfterFunc
     }
 }
 
-/// The registration made by [`after_func`].
+/// The registration made by [`after_func`]: [`stop`](AfterFunc::stop)
+/// withdraws it. Dropping it leaves the function registered (as Go's
+/// `AfterFunc` does without a call to `stop`).
+///
+/// ```
+/// use baton::{chan, context};
+///
+/// let (ctx, cancel) = context::with_cancel(&context::background());
+/// let (tx, rx) = chan::bounded(1);
+/// drop(context::after_func(&ctx, move || tx.send(()).unwrap())); // still registered
+/// cancel.cancel();
+/// assert_eq!(rx.recv(), Ok(()));
+/// ```
 pub struct AfterFunc {
     /// The cancellable context and token, while the function may still be
     /// started.

@@ -26,6 +26,13 @@ use super::{Context, Inner, Kind};
 /// assert_eq!(inner.value::<TraceId>().unwrap().0, "inner");
 /// assert_eq!(root.value::<TraceId>().unwrap().0, "outer");
 /// ```
+///
+/// A context crosses threads and goroutines, so its values must be
+/// `Send + Sync`:
+///
+/// ```compile_fail
+/// let ctx = baton::context::with_value(&baton::context::background(), std::rc::Rc::new(1));
+/// ```
 pub fn with_value<T: Any + Send + Sync>(parent: &Context, value: T) -> Context {
     Context(Arc::new(Inner {
         kind: Kind::Value {
