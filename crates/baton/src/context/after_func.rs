@@ -35,7 +35,7 @@ pub fn after_func(ctx: &Context, f: impl FnOnce() + Send + 'static) -> AfterFunc
             stopped: AtomicBool::new(false),
         };
     };
-    let hook = Hook::Run(Box::new(move || drop(crate::go(f))));
+    let hook = Hook::Run(Box::new(move || start(f)));
     match source.0.node().register(hook) {
         Ok(token) => AfterFunc {
             reg: Some((source.clone(), token)),
@@ -51,6 +51,20 @@ pub fn after_func(ctx: &Context, f: impl FnOnce() + Send + 'static) -> AfterFunc
                 stopped: AtomicBool::new(true),
             }
         }
+    }
+}
+
+/// Starts `f` in a new goroutine; if the process cannot have one more
+/// (the kernel's mapping cap), on a new OS thread instead: a cancel must
+/// neither panic nor lose the function (the deadline timer thread runs
+/// this too).
+fn start(f: impl FnOnce() + Send + 'static) {
+    if let Err(e) = crate::runtime::try_go(f) {
+        let f = e.into_inner();
+        std::thread::Builder::new()
+            .name("baton-after-func".into())
+            .spawn(f)
+            .expect("baton::context::after_func: cannot start a goroutine or a thread for f");
     }
 }
 
