@@ -13,7 +13,10 @@
 //! TestAfterFuncNotCalledAfterStop, TestAfterFuncCalledAsynchronously.
 //! Go reads the unexported `cancelCtx.children` map; here the same checks
 //! count registrations through the `#[doc(hidden)]`
-//! `Context::__registrations` accessor.
+//! `Context::__registrations` accessor. baton registers a child in its
+//! parent only once something waits on it (see `context/tree.rs`, lazy
+//! attachment), so those checks observe the children (`done()`) first, as
+//! Go's own checks do with `<-c.Done()`.
 //!
 //! Then baton's own: memory stays flat (a million short-lived children of
 //! one parent, cancelled or dropped, leave no registration), the cancel
@@ -472,15 +475,26 @@ fn test_layers_timeout() {
 }
 
 fn cancel_removes() {
+    // baton attaches a child to its parent only once something waits on
+    // it (its done channel, a waiter, an after_func, an attached child):
+    // Go's test observes the children first (`ctx.Done()` in Go's
+    // checks), and so does this one; an unobserved child never registers.
     let (ctx, _c) = context::with_cancel(&context::background());
     assert_eq!(ctx.__registrations(), 0, "after creation");
-    let (_child, cancel) = context::with_cancel(&ctx);
+    let (child, cancel) = context::with_cancel(&ctx);
+    assert_eq!(
+        ctx.__registrations(),
+        0,
+        "an unobserved child is not registered"
+    );
+    let _ = child.done();
     assert_eq!(ctx.__registrations(), 1, "with WithCancel child");
     cancel.cancel();
     assert_eq!(ctx.__registrations(), 0, "after canceling WithCancel child");
 
     let (ctx, _c) = context::with_cancel(&context::background());
-    let (_child, cancel) = context::with_timeout(&ctx, Duration::from_secs(3600));
+    let (child, cancel) = context::with_timeout(&ctx, Duration::from_secs(3600));
+    let _ = child.done();
     assert_eq!(ctx.__registrations(), 1, "with WithTimeout child");
     cancel.cancel();
     assert_eq!(
@@ -488,6 +502,17 @@ fn cancel_removes() {
         0,
         "after canceling WithTimeout child"
     );
+
+    // A grandchild that is observed attaches its parent too.
+    let (ctx, _c) = context::with_cancel(&context::background());
+    let (child, cancel) = context::with_cancel(&ctx);
+    let (grandchild, _g) = context::with_cancel(&child);
+    let _ = grandchild.done();
+    assert_eq!(ctx.__registrations(), 1);
+    assert_eq!(child.__registrations(), 1);
+    cancel.cancel();
+    assert!(done_now(&grandchild));
+    assert_eq!(ctx.__registrations(), 0);
 
     // And an after_func that stops, and one that ran.
     let (ctx, cancel) = context::with_cancel(&context::background());
@@ -968,6 +993,11 @@ fn memory_stays_flat() {
                 context::with_timeout(&parent, Duration::from_secs(3600))
             };
             assert!(!child.is_done());
+            if i % 4 < 2 {
+                // Observed: attached to the parent, then withdrawn by the
+                // cancel (the others never register).
+                let _ = child.done();
+            }
             cancel.cancel();
         }
         assert_eq!(parent.__registrations(), 0, "after {n} cancelled children");

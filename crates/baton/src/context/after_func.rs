@@ -29,7 +29,7 @@ use crate::shim::atomic::{AtomicBool, Ordering};
 /// assert_eq!(rx.recv(), Ok("cleaned up"));
 /// ```
 pub fn after_func(ctx: &Context, f: impl FnOnce() + Send + 'static) -> AfterFunc {
-    let Some(source) = ctx.source() else {
+    let Some(source) = ctx.attached_source() else {
         return AfterFunc {
             reg: None,
             stopped: AtomicBool::new(false),

@@ -23,16 +23,25 @@ impl Member for M {
     fn parent(&self) -> Option<&dyn Member> {
         self.parent.as_deref()
     }
+    fn parent_ref(&self) -> Option<MemberRef> {
+        self.parent.clone()
+    }
 }
 
-/// A new member under `parent`, attached (as `with_cancel` does).
-fn child_of(parent: Option<&MemberRef>) -> MemberRef {
+/// A new member under `parent`, detached (as `with_cancel` makes it).
+fn detached_child_of(parent: Option<&MemberRef>) -> MemberRef {
     let m: StdArc<dyn Member> = StdArc::new(M {
-        node: Node::new(),
+        node: Node::new(parent.is_none()),
         parent: parent.cloned(),
     });
-    let m = Arc::from_std(m);
-    Node::attach(&m);
+    Arc::from_std(m)
+}
+
+/// A new member under `parent`, attached (as a context whose done channel
+/// was asked for).
+fn child_of(parent: Option<&MemberRef>) -> MemberRef {
+    let m = detached_child_of(parent);
+    tree::attach(&m);
     m
 }
 
@@ -265,5 +274,66 @@ fn loom_wait_queue_wait_aborted_by_cancel() {
         );
         assert!(q.lock().is_empty());
         assert_eq!(m.node().registrations(), 0);
+    });
+}
+
+/// A detached chain (top, then two detached levels) is attached from the
+/// bottom while the top is cancelled: the bottom always ends done with the
+/// top's error and cause (pushed, or taken when its attachment was
+/// refused), and nothing stays registered anywhere.
+#[test]
+fn loom_attach_chain_races_cancel() {
+    model(|| {
+        let top = root();
+        let mid = detached_child_of(Some(&top));
+        let low = detached_child_of(Some(&mid));
+        let pc = cause("top");
+        let (t1, pc1) = (top.clone(), pc.clone());
+        let t = loom::thread::spawn(move || {
+            tree::cancel(&*t1, Error::DeadlineExceeded, Some(pc1));
+        });
+        tree::attach(&low);
+        t.join().unwrap();
+        // Whatever the order, the bottom reports the top's cancellation.
+        assert_eq!(tree::err_of(&*low), Some(Error::DeadlineExceeded));
+        assert!(StdArc::ptr_eq(&tree::cause_of(&*low).unwrap(), &pc));
+        // Attached or refused: its own node is done (a waiter registered
+        // on it would have been woken, or refused).
+        assert_eq!(low.node().err(), Some(Error::DeadlineExceeded));
+        for m in [&top, &mid, &low] {
+            assert_eq!(m.node().registrations(), 0);
+        }
+    });
+}
+
+/// A detached child cancelled on its own while its parent is cancelled:
+/// whichever comes first decides its error and cause, and the answers of
+/// `err_of` and `cause_of` agree with each other.
+#[test]
+fn loom_detached_child_cancel_races_parent() {
+    model(|| {
+        let parent = root();
+        let child = detached_child_of(Some(&parent));
+        let (pc, cc) = (cause("parent"), cause("child"));
+        let (c1, cc1) = (child.clone(), cc.clone());
+        let t = loom::thread::spawn(move || {
+            tree::cancel(&*c1, Error::Canceled, Some(cc1));
+        });
+        tree::cancel(&*parent, Error::DeadlineExceeded, Some(pc.clone()));
+        t.join().unwrap();
+        let err = tree::err_of(&*child).unwrap();
+        let got = tree::cause_of(&*child).unwrap();
+        if err == Error::DeadlineExceeded {
+            assert!(
+                StdArc::ptr_eq(&got, &pc),
+                "the parent's error with the child's cause"
+            );
+        } else {
+            assert!(
+                StdArc::ptr_eq(&got, &cc),
+                "the child's error with the parent's cause"
+            );
+        }
+        assert_eq!(parent.node().registrations(), 0);
     });
 }

@@ -77,11 +77,17 @@
 //! - A context leaves the live state at most once; the first error and
 //!   the first cause win, and after any cancel call returns the context is
 //!   done (`tree.rs` has the state table).
-//! - A done parent has no registered children: cancelling takes them all,
-//!   and a child derived from a done parent is done before
-//!   [`with_cancel`] returns. A child cancelled on its own withdraws its
-//!   registration from its parent (Go's `removeChild`), so a long-lived
-//!   parent does not accumulate dead children.
+//! - A child derived from a done parent is done before [`with_cancel`]
+//!   returns, and cancelling a context makes every descendant done before
+//!   the cancel returns.
+//! - A child registers in its parent only once something must be told of
+//!   its cancellation (its done channel is asked for, a blocking call
+//!   waits on it, an [`after_func`] is registered, or a child of its own
+//!   needs it); until then it is *detached* and answers `err()` from its
+//!   own state or, failing that, its ancestors' (`tree.rs`: lazy
+//!   attachment). A registered child cancelled on its own withdraws its
+//!   registration (Go's `removeChild`), and a cancelled parent holds none,
+//!   so a long-lived parent does not accumulate dead children.
 //! - A child's deadline is never later than its parent's.
 //! - `done()` is created on first use; a context whose `done()` is never
 //!   asked for never allocates a channel. [`background()`]'s never closes.
@@ -89,7 +95,8 @@
 //! # Memory orderings
 //!
 //! [`err`](Context::err) is one `Acquire` load of the node's state (the
-//! `Release` store of the cancel that won): whoever sees the context done
+//! `Release` store of the cancel that won), one per level for a detached
+//! context whose ancestors are live: whoever sees the context done
 //! sees everything the canceller did before, including the cause. The
 //! done channel is closed after that store, and the channel's own
 //! close/receive pair orders a receiver after it, so code woken by
@@ -116,6 +123,11 @@
 //!   parent with 100k children would hold it for the whole fan-out; here
 //!   the canceller takes the children out under the lock and cancels them
 //!   after.
+//! - **Registering every child at derivation** (Go): two trips through
+//!   the parent's lock per derived context, contended by every goroutine
+//!   deriving from the same parent, for children that are mostly never
+//!   waited on. Lazy attachment costs a detached context's `err()` one
+//!   load per detached level instead.
 //! - **A weak parent-to-child link** (children found by upgrading weak
 //!   pointers): every cancel would pay an upgrade per child, and dead
 //!   entries would still need sweeping; the strong link is broken by the
@@ -143,7 +155,7 @@ use std::time::{Duration, Instant};
 
 use crate::chan::{self, Receiver};
 use crate::sync::OnceCell;
-use tree::{Hook, Member, MemberRef, Node};
+use tree::{Check, Hook, Member, MemberRef, Node};
 
 /// A cancellation signal, a deadline and request-scoped values, passed
 /// down a call tree (Go's `context.Context`). See the module docs for the
@@ -209,6 +221,11 @@ impl Member for Inner {
     fn parent(&self) -> Option<&dyn Member> {
         let source = self.parent.as_ref()?.source()?;
         Some(&*source.0)
+    }
+
+    fn parent_ref(&self) -> Option<MemberRef> {
+        let source = self.parent.as_ref()?.source()?;
+        Some(Arc::clone(&source.0) as MemberRef)
     }
 }
 
@@ -297,7 +314,16 @@ impl Context {
     /// ```
     #[inline]
     pub fn err(&self) -> Option<Error> {
-        self.node().and_then(|n| n.err())
+        // The nearest cancellable context's state; while that one is
+        // detached (see `tree.rs`), its ancestors' too.
+        let mut at = self.source()?;
+        loop {
+            match at.cancel_node().check() {
+                Check::Done(e) => return Some(e),
+                Check::Live => return None,
+                Check::AskParent => at = at.0.parent.as_ref()?.source()?,
+            }
+        }
     }
 
     /// Whether the context is done (`err().is_some()`).
@@ -334,7 +360,7 @@ impl Context {
     /// ```
     pub fn done(&self) -> &Receiver<()> {
         match &self.0.kind {
-            Kind::Cancel { node, done, .. } => done.get_or_init(|| make_done(node)),
+            Kind::Cancel { done, .. } => done.get_or_init(|| make_done(self)),
             Kind::Value {
                 source: Some(s), ..
             } => s.done(),
@@ -382,13 +408,22 @@ impl Context {
     /// The node that answers `err()` for this context, if it can be done.
     #[inline]
     fn node(&self) -> Option<&Node> {
-        match &self.0.kind {
-            Kind::Cancel { node, .. } => Some(node),
-            Kind::Value {
-                source: Some(s), ..
-            } => s.node(),
-            _ => None,
-        }
+        self.source().map(Context::cancel_node)
+    }
+
+    /// The node of a context of the cancellable kind.
+    #[inline]
+    fn cancel_node(&self) -> &Node {
+        self.0.node()
+    }
+
+    /// The nearest cancellable context, attached to its ancestors (see
+    /// `tree.rs`) so that their cancels reach the hooks about to be
+    /// registered on it; `None` for a context that can never be done.
+    fn attached_source(&self) -> Option<&Context> {
+        let source = self.source()?;
+        tree::attach(&(Arc::clone(&source.0) as MemberRef));
+        Some(source)
     }
 
     /// The nearest context with its own cancellation: this one, or the one
@@ -414,12 +449,17 @@ impl Context {
     }
 }
 
-/// A receiver closed when `node` is cancelled: a channel whose only sender
-/// a hook on the node owns, and drops on cancel; nothing is ever sent. (The
-/// one place that knows how a done channel is made.) A one-slot channel
+/// A receiver closed when `ctx` (cancellable) is cancelled: a channel whose
+/// only sender a hook on its node owns, and drops on cancel; nothing is
+/// ever sent. (The one place that knows how a done channel is made.) The
+/// context is attached first, so its ancestors' cancels close it too. A one-slot channel
 /// rather than a rendezvous one: its waiters carry no packet, so the close
 /// wakes any number of them in linear time (see `chan/waker.rs`).
-fn make_done(node: &Node) -> Receiver<()> {
+fn make_done(ctx: &Context) -> Receiver<()> {
+    let node = ctx
+        .attached_source()
+        .expect("a done channel is made for a cancellable context")
+        .cancel_node();
     let (tx, rx) = chan::bounded::<()>(1);
     // Already cancelled: the hook comes back and dropping it closes now.
     let _ = node.register_permanent(Hook::Run(Box::new(move || drop(tx))));
@@ -748,7 +788,7 @@ pub fn without_cancel(parent: &Context) -> Context {
 /// assert_eq!(c.downcast_ref::<context::Error>(), Some(&context::Error::Canceled));
 /// ```
 pub fn cause(ctx: &Context) -> Option<Cause> {
-    ctx.node().and_then(|n| n.cause())
+    tree::cause_of(&*ctx.source()?.0)
 }
 
 /// A new cancellable child of `parent`, registered in its nearest
@@ -756,16 +796,15 @@ pub fn cause(ctx: &Context) -> Option<Cause> {
 fn derive(parent: &Context, how: &'static str, deadline: Option<Instant>) -> Context {
     let ctx = Context(Arc::new(Inner {
         kind: Kind::Cancel {
-            node: Node::new(),
+            // Detached from a cancellable parent until something needs to
+            // be told of its cancellation (see `tree.rs`).
+            node: Node::new(parent.source().is_none()),
             done: OnceCell::new(),
             how,
         },
         parent: Some(parent.clone()),
         deadline,
     }));
-    if parent.node().is_some() {
-        Node::attach(&(Arc::clone(&ctx.0) as MemberRef));
-    }
     ctx
 }
 

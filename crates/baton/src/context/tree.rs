@@ -1,18 +1,24 @@
 //! The cancellation tree: one [`Node`] per cancellable context, the
 //! state machine Go's `context.go` spreads over `cancelCtx.cancel`,
-//! `propagateCancel` and `removeChild`.
+//! `propagateCancel` and `removeChild`, with one change: a child joins
+//! its parent's hook table only once something needs to be *told* of its
+//! cancellation (lazy attachment, below).
 //!
 //! # State
 //!
-//! | `state` | meaning | `hooks` |
-//! |---|---|---|
-//! | `LIVE` | not done | open: registrations are accepted and may be withdrawn |
-//! | `CANCELED` | done, [`Error::Canceled`] | closed and empty: taken by the canceller |
-//! | `DEADLINE` | done, [`Error::DeadlineExceeded`] | closed and empty |
+//! `state` packs the cancellation and the attachment:
 //!
-//! `state` leaves `LIVE` exactly once, under the node's lock, in the same
-//! critical section that stores the cause, closes `hooks` and takes their
-//! contents. So:
+//! | bits | meaning |
+//! |---|---|
+//! | `DONE_MASK` = `LIVE` (0) | not done; `hooks` open: registrations are accepted and may be withdrawn |
+//! | `DONE_MASK` = `CANCELED` | done, [`Error::Canceled`]; `hooks` closed and empty (taken by the canceller) |
+//! | `DONE_MASK` = `DEADLINE` | done, [`Error::DeadlineExceeded`]; `hooks` closed and empty |
+//! | `ATTACHED` | every cancellable ancestor will push its cancellation to this node (it is registered in its parent, which is attached, and so on up), or it has no cancellable ancestor |
+//!
+//! The done part leaves `LIVE` exactly once, under the node's lock, in the
+//! same critical section that stores the cause, closes `hooks` and takes
+//! their contents; `ATTACHED` is set once, under the node's lock, never
+//! cleared. So:
 //!
 //! - **One winner.** Of any number of concurrent `cancel`s (the user's,
 //!   the parent's propagation, the deadline timer), exactly one changes
@@ -22,36 +28,63 @@
 //! - **No registration is lost or stranded.** A hook registered under the
 //!   lock before the transition is taken and run by the canceller; one
 //!   that comes after finds `hooks` closed and is handed back to its
-//!   owner, who runs it itself (a child created from a done parent is
-//!   done at once; a waiter sees the context done and does not park).
+//!   owner, who runs it itself (a child attached to a done parent is done
+//!   at once; a waiter sees the context done and does not park).
 //! - **Withdrawal is exact.** A registration is a generational [`Token`]:
 //!   withdrawing it removes that entry and nothing else (a stale token,
 //!   one withdrawn twice or one whose node was cancelled, finds nothing).
-//!   A child cancelled on its own withdraws its entry from its parent
-//!   (Go's `removeChild`, `TestCancelRemoves`); a parent's cancel takes
-//!   every entry at once, so the children it cancels have nothing to
-//!   withdraw.
+//!   An attached child cancelled on its own withdraws its entry from its
+//!   parent (Go's `removeChild`, `TestCancelRemoves`); a parent's cancel
+//!   takes every entry at once, so the children it cancels have nothing
+//!   to withdraw.
+//!
+//! # Lazy attachment
+//!
+//! Go registers every child in its parent at `WithCancel`, and removes it
+//! at `cancel`: two trips through the parent's lock, which every goroutine
+//! deriving from a shared parent contends on. Here a new child is
+//! *detached*: it only holds its parent. Whether it is done is then "its
+//! own state, or else its parent's" ([`err_of`] walks up while the nodes
+//! are detached), which is exact, because a detached node's own state
+//! only changes by its own cancel (or deadline). The child is attached
+//! ([`attach`]: its detached ancestors first, top down, then itself) only
+//! when something must be woken by its cancellation: a done channel, a
+//! waiter, an `after_func`, or an attached child of its own. A context
+//! that is derived and cancelled without being waited on (the common case
+//! of a short call given a context it never blocks on) never touches its
+//! parent's lock.
+//!
+//! A detached node that is cancelled while an ancestor is already done
+//! takes that ancestor's error and cause (the ancestor's cancel came
+//! first: Go would have propagated it already). [`cause_of`] walks the same
+//! way.
 //!
 //! Hooks run **after** the lock is released (a hook may cancel a child,
 //! wake a parked waiter, close a done channel or start an `after_func`
-//! goroutine; none of these may run under the node's lock). Descendants are
-//! cancelled with an explicit work list, not recursion, so a chain of a
-//! million contexts cannot overflow a goroutine's stack.
+//! goroutine; none of these may run under the node's lock). Descendants
+//! are cancelled, and chains attached, with explicit loops, not recursion,
+//! so a chain of a million contexts cannot overflow a goroutine's stack.
 //!
 //! # Orderings
 //!
-//! `state` is stored with `Release` inside the critical section and read
-//! with `Acquire` by [`Node::err`]: whoever sees a done state sees what
-//! the canceller wrote before it (the cause, and anything the cancelling
-//! code did before calling cancel). A live reading is a plain snapshot:
-//! the context may be cancelled a moment later, as with Go's `ctx.Err()`.
-//! Everything else (the hooks, the cause, the parent link) is read and
-//! written under the lock, whose `Acquire`/`Release` orders it; no fence
-//! is needed beyond the lock's.
+//! `state`'s done part is stored with `Release` inside the critical
+//! section and read with `Acquire` ([`Node::check`]): whoever sees a done
+//! state sees what the canceller wrote before it (the cause, and anything
+//! the cancelling code did before calling cancel). A live reading is a
+//! snapshot: the context may be cancelled a moment later, as with Go's
+//! `ctx.Err()`. A reader that sees `ATTACHED` may trust the node's own
+//! state (up to the moment a parent's cancel is propagating, as in Go);
+//! one that does not walks up, which is always correct, so `ATTACHED` needs
+//! no ordering of its own. Everything else (the hooks, the cause, the
+//! parent token) is read and written under the lock, whose
+//! `Acquire`/`Release` orders it.
 //!
-//! Lock order: never two node locks at once. A cancel releases its node's
-//! lock before it touches the parent's (withdrawal) or a child's
-//! (propagation), so no cycle of waits can form.
+//! Lock order: a node's lock is only ever taken with no other node lock
+//! held, except in [`attach`], which registers a child in its parent while
+//! holding the child's lock (child, then parent). No path takes a parent's
+//! lock and then a child's: a cancel releases its node's lock before it
+//! touches the parent's (withdrawal) or a child's (propagation). So no
+//! cycle of waits can form.
 
 use crate::park::Unparker;
 use crate::shim::atomic::{AtomicU8, AtomicUsize, Ordering};
@@ -63,6 +96,10 @@ use super::error::{Cause, Error};
 const LIVE: u8 = 0;
 const CANCELED: u8 = 1;
 const DEADLINE: u8 = 2;
+/// The done part of `state`.
+const DONE_MASK: u8 = 0b11;
+/// Set once the node's ancestors will push their cancellation to it.
+const ATTACHED: u8 = 0b100;
 
 /// What owns a node: a cancellable context (and, in the loom models, a
 /// stand-in). The tree reaches a node's parent through its owner (the
@@ -75,6 +112,8 @@ pub(crate) trait Member: Send + Sync {
     /// The member whose node this one is registered in as a child (its
     /// nearest cancellable ancestor), if any. Alive as long as `self` is.
     fn parent(&self) -> Option<&dyn Member>;
+    /// The same, as a shared handle (for registering in it).
+    fn parent_ref(&self) -> Option<MemberRef>;
 }
 
 /// A shared handle on a member, as a parent's hook table holds its
@@ -101,20 +140,31 @@ pub(crate) struct Token {
     generation: u64,
 }
 
+/// What one look at a node's state says.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Check {
+    /// Done, with this error.
+    Done(Error),
+    /// Live, and attached: its own state is the answer.
+    Live,
+    /// Live, but detached: an ancestor may be done.
+    AskParent,
+}
+
 /// A cancellable context's cancellation state.
 pub(crate) struct Node {
-    /// `LIVE`, `CANCELED` or `DEADLINE` (the table above). Written only
-    /// under `lock`, once; read anywhere.
+    /// The table above. The done part is written only under `locked`'s
+    /// lock, once; `ATTACHED` likewise, once; read anywhere.
     state: AtomicU8,
     /// Live cancel functions (`CancelFunc` clones); the last one dropped
     /// cancels. Only counts: `Relaxed` increments, `AcqRel` decrement so
     /// the last dropper sees every other's uses (as `Arc` does).
     cancellers: AtomicUsize,
-
     /// The hooks, the cause and the registration in the parent. A
-    /// `sync::Mutex`, not a spin lock: a long-lived parent's lock is taken
-    /// by every thread deriving from it, and with more threads than cores a
-    /// holder can be preempted; waiters then park instead of spinning.
+    /// `sync::Mutex`, not a spin lock: an attached long-lived parent's
+    /// lock is taken by every thread attaching to it, and with more threads
+    /// than cores a holder can be preempted; waiters then park instead of
+    /// spinning.
     locked: Mutex<Locked>,
 }
 
@@ -131,7 +181,7 @@ struct Locked {
     /// allocates nothing).
     cause: Option<Cause>,
     /// This node's registration in its parent's node (see
-    /// [`Member::parent`]), until it is cancelled.
+    /// [`Member::parent`]), while attached and not cancelled.
     in_parent: Option<Token>,
 }
 
@@ -142,10 +192,11 @@ struct Taken {
 }
 
 impl Node {
-    /// A live node with no registrations and no parent.
-    pub(crate) fn new() -> Node {
+    /// A live node with no registrations; `attached` when it has no
+    /// cancellable ancestor (nothing will ever need to push to it).
+    pub(crate) fn new(attached: bool) -> Node {
         Node {
-            state: AtomicU8::new(LIVE),
+            state: AtomicU8::new(if attached { ATTACHED } else { LIVE }),
             cancellers: AtomicUsize::new(0),
             locked: Mutex::new(Locked {
                 hooks: Slab::new(),
@@ -161,13 +212,25 @@ impl Node {
         f(&mut self.locked.lock())
     }
 
-    /// `None` while live, else why the node is done. One `Acquire` load.
+    /// One `Acquire` load: done, live and attached, or live and detached.
+    #[inline]
+    pub(crate) fn check(&self) -> Check {
+        let s = self.state.load(Ordering::Acquire);
+        match s & DONE_MASK {
+            LIVE if s & ATTACHED != 0 => Check::Live,
+            LIVE => Check::AskParent,
+            CANCELED => Check::Done(Error::Canceled),
+            _ => Check::Done(Error::DeadlineExceeded),
+        }
+    }
+
+    /// This node's own error (not its ancestors'): `None` while its own
+    /// state is live.
     #[inline]
     pub(crate) fn err(&self) -> Option<Error> {
-        match self.state.load(Ordering::Acquire) {
-            LIVE => None,
-            CANCELED => Some(Error::Canceled),
-            _ => Some(Error::DeadlineExceeded),
+        match self.check() {
+            Check::Done(e) => Some(e),
+            _ => None,
         }
     }
 
@@ -181,7 +244,8 @@ impl Node {
         self.cancellers.fetch_sub(1, Ordering::AcqRel) == 1
     }
 
-    /// The winning cause once done (the error itself when none was given).
+    /// This node's own winning cause once done (the error itself when none
+    /// was given).
     pub(crate) fn cause(&self) -> Option<Cause> {
         let err = self.err()?;
         let given = self.with_locked(|l| l.cause.clone());
@@ -196,7 +260,8 @@ impl Node {
 
     /// Registers `hook`, to run when the node is cancelled; hands it back
     /// when the node is already cancelled (the caller then acts on the
-    /// cancellation itself).
+    /// cancellation itself). Only an attached node's hooks run when an
+    /// ancestor is cancelled: call [`attach`] first.
     pub(crate) fn register(&self, hook: Hook) -> Result<Token, Hook> {
         self.with_locked(|l| l.hooks.insert(hook))
     }
@@ -219,43 +284,11 @@ impl Node {
         self.with_locked(|l| l.hooks.remove(token))
     }
 
-    /// Live withdrawable registrations (children, waiters, `after_func`s),
-    /// not the permanent hooks: for tests that check nothing stays
-    /// registered.
+    /// Live withdrawable registrations (attached children, waiters,
+    /// `after_func`s), not the permanent hooks: for tests that check
+    /// nothing stays registered.
     pub(crate) fn registrations(&self) -> usize {
         self.with_locked(|l| l.hooks.len())
-    }
-
-    /// Registers `child` in its parent's node (Go's `propagateCancel` for
-    /// a parent that is a `cancelCtx`): a parent already done cancels the
-    /// child at once with its own error and cause. Call once, before the
-    /// child is shared.
-    pub(crate) fn attach(child: &MemberRef) {
-        let Some(parent) = child.parent() else {
-            return;
-        };
-        let pnode = parent.node();
-        match pnode.register(Hook::Child(Arc::clone(child))) {
-            Ok(token) => {
-                let stranded = child.node().with_locked(|l| {
-                    if l.hooks.is_closed() {
-                        // Cancelled already (by the parent, between the two
-                        // locks): nothing to withdraw later.
-                        Some(token)
-                    } else {
-                        l.in_parent = Some(token);
-                        None
-                    }
-                });
-                if let Some(token) = stranded {
-                    drop(pnode.withdraw(token));
-                }
-            }
-            Err(_) => {
-                let err = pnode.err().expect("a closed node is done");
-                cancel(&**child, err, pnode.given_cause());
-            }
-        }
     }
 
     /// The transition: under the lock, `LIVE` to done, the cause stored,
@@ -270,8 +303,9 @@ impl Node {
                 Error::Canceled => CANCELED,
                 Error::DeadlineExceeded => DEADLINE,
             };
+            let attached = self.state.load(Ordering::Relaxed) & ATTACHED;
             // Release: see the module docs (the cause is written first).
-            self.state.store(code, Ordering::Release);
+            self.state.store(code | attached, Ordering::Release);
             let mut hooks = l.hooks.close();
             if hooks.is_empty() {
                 hooks = core::mem::take(&mut l.permanent);
@@ -287,16 +321,113 @@ impl Node {
     }
 }
 
-/// Cancels `member`'s node and its descendants with `err` and `cause`
-/// (`None`: the error itself, for every descendant too). Returns whether
-/// this call did it (false: it was already done, and its first error and
-/// cause stand).
+/// Whether `member` is done: its own state, or, while it is detached, its
+/// ancestors' (the first done one up the chain). One load for an attached
+/// node.
+/// (`Context::err` walks the same way on the concrete type; the loom
+/// models use this.)
+#[inline]
+#[cfg_attr(not(loom), allow(dead_code))]
+pub(crate) fn err_of(member: &dyn Member) -> Option<Error> {
+    let mut at = member;
+    loop {
+        match at.node().check() {
+            Check::Done(e) => return Some(e),
+            Check::Live => return None,
+            Check::AskParent => at = at.parent()?,
+        }
+    }
+}
+
+/// The member whose cancellation `member` shows: itself if its own state
+/// is done, else (while detached) the first done ancestor.
+fn done_source(member: &dyn Member) -> Option<&dyn Member> {
+    let mut at = member;
+    loop {
+        match at.node().check() {
+            Check::Done(_) => return Some(at),
+            Check::Live => return None,
+            Check::AskParent => at = at.parent()?,
+        }
+    }
+}
+
+/// The cause of `member`'s cancellation (see [`done_source`]), `None` while
+/// live.
+pub(crate) fn cause_of(member: &dyn Member) -> Option<Cause> {
+    done_source(member)?.node().cause()
+}
+
+/// Attaches `member` (Go's `propagateCancel` for a parent that is a
+/// `cancelCtx`), so that its ancestors' cancels reach its hooks: its
+/// detached ancestors first, from the top down, then itself. A parent that
+/// is already done cancels the child at once with its own error and
+/// cause. Idempotent; cheap once attached.
+pub(crate) fn attach(member: &MemberRef) {
+    if member.node().state.load(Ordering::Relaxed) & ATTACHED != 0 {
+        return;
+    }
+    // The detached chain, bottom up (a loop: the chain may be long).
+    let mut chain = vec![MemberRef::clone(member)];
+    while let Some(p) = chain.last().and_then(|m| m.parent_ref()) {
+        if p.node().state.load(Ordering::Relaxed) & ATTACHED != 0 {
+            break;
+        }
+        chain.push(p);
+    }
+    for m in chain.iter().rev() {
+        attach_one(m);
+    }
+}
+
+/// Registers one member in its parent (whose own attachment is done).
+fn attach_one(child: &MemberRef) {
+    let node = child.node();
+    // Under the child's lock, so two attachers do not both register it,
+    // and a cancel of the child cannot slip between (child, then parent:
+    // see the lock order in the module docs).
+    let refused = node.with_locked(|l| {
+        if node.state.load(Ordering::Relaxed) & ATTACHED != 0 || l.hooks.is_closed() {
+            return None; // attached already, or done (nothing to tell it)
+        }
+        let Some(parent) = child.parent() else {
+            node.state.fetch_or(ATTACHED, Ordering::Relaxed);
+            return None;
+        };
+        match parent.node().register(Hook::Child(MemberRef::clone(child))) {
+            Ok(token) => {
+                l.in_parent = Some(token);
+                node.state.fetch_or(ATTACHED, Ordering::Relaxed);
+                None
+            }
+            // The parent is done: the child must be too, outside our lock.
+            Err(_) => Some(()),
+        }
+    });
+    if refused.is_some() {
+        cancel(&**child, Error::Canceled, None);
+    }
+}
+
+/// Cancels `member`'s node and its attached descendants with `err` and
+/// `cause` (`None`: the error itself, for every descendant too); a
+/// detached member whose ancestor is done already takes that ancestor's
+/// error and cause instead. Returns whether this call changed the node
+/// (false: it was already done, and its first error and cause stand).
 pub(crate) fn cancel(member: &dyn Member, err: Error, cause: Option<Cause>) -> bool {
-    if member.node().state.load(Ordering::Acquire) != LIVE {
+    let (err, cause) = match member.node().check() {
         // Done for good: no need for the lock (the usual case for the last
         // cancel function, dropped after an explicit cancel).
-        return false;
-    }
+        Check::Done(_) => return false,
+        Check::Live => (err, cause),
+        Check::AskParent => match member.parent().and_then(done_source) {
+            Some(a) => (
+                a.node().err().expect("a done source is done"),
+                a.node().given_cause(),
+            ),
+            None => (err, cause),
+        },
+    };
     let Some(taken) = member.node().take(err, &cause) else {
         return false;
     };

@@ -36,7 +36,7 @@ impl Waiter {
     /// error if it is done already. A context that cannot be done needs no
     /// registration.
     pub(crate) fn new(ctx: &Context, unparker: Unparker) -> Result<Waiter, Error> {
-        let Some(source) = ctx.source() else {
+        let Some(source) = ctx.attached_source() else {
             return Ok(Waiter { reg: None });
         };
         let node = source.0.node();
