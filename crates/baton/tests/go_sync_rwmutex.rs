@@ -14,6 +14,9 @@ use std::time::Duration;
 
 use baton::sync::{RwLock, ShardedRwLock};
 
+mod common;
+use common::within_scoped;
+
 /// The operations the tests need, for both lock types.
 trait RwMutex: Sync {
     fn with_read(&self, f: &mut dyn FnMut());
@@ -56,22 +59,6 @@ fn locks() -> Vec<Box<dyn RwMutex>> {
     ]
 }
 
-/// Aborts the process, naming `what`, if `f` does not return in `secs`.
-fn within<R>(what: &str, secs: u64, f: impl FnOnce() -> R) -> R {
-    let (done, wait) = mpsc::channel::<()>();
-    let what = what.to_owned();
-    let watchdog = std::thread::spawn(move || {
-        if let Err(mpsc::RecvTimeoutError::Timeout) = wait.recv_timeout(Duration::from_secs(secs)) {
-            eprintln!("{what}: no progress within {secs} s (a lost wake-up?); aborting");
-            std::process::abort();
-        }
-    });
-    let r = f();
-    drop(done);
-    watchdog.join().unwrap();
-    r
-}
-
 // func parallelReader / doTestParallelReaders / TestParallelReaders:
 // every reader must hold the read lock at the same time.
 fn do_test_parallel_readers(m: &dyn RwMutex, num_readers: usize) {
@@ -107,7 +94,7 @@ fn do_test_parallel_readers(m: &dyn RwMutex, num_readers: usize) {
 #[test]
 fn test_parallel_readers() {
     for m in locks() {
-        within(m.name(), 60, || {
+        within_scoped(m.name(), 60, || {
             do_test_parallel_readers(&*m, 1);
             do_test_parallel_readers(&*m, 3);
             do_test_parallel_readers(&*m, 4);
@@ -166,7 +153,7 @@ fn hammer_rw_mutex(m: &dyn RwMutex, num_readers: usize, iterations: usize) {
 fn test_rw_mutex() {
     let n = 1000;
     for m in locks() {
-        within(m.name(), 120, || {
+        within_scoped(m.name(), 120, || {
             // Go runs each at GOMAXPROCS 1, 4 and 10; threads here.
             for readers in [1, 3, 10, 5] {
                 hammer_rw_mutex(&*m, readers, n);
@@ -183,7 +170,7 @@ fn test_rw_mutex() {
 fn test_rlocker() {
     for m in locks() {
         let m = &*m;
-        within(m.name(), 60, || {
+        within_scoped(m.name(), 60, || {
             let n = 10;
             let (rlocked_tx, rlocked) = mpsc::sync_channel::<()>(1);
             let (wlocked_tx, wlocked) = mpsc::sync_channel::<()>(1);

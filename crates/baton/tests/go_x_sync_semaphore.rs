@@ -14,21 +14,8 @@ use std::time::Duration;
 
 use baton::sync::Semaphore;
 
-/// Aborts the process, naming `what`, if `f` does not return in `secs`.
-fn within<R>(what: &str, secs: u64, f: impl FnOnce() -> R) -> R {
-    let (done, wait) = mpsc::channel::<()>();
-    let what = what.to_owned();
-    let watchdog = std::thread::spawn(move || {
-        if let Err(mpsc::RecvTimeoutError::Timeout) = wait.recv_timeout(Duration::from_secs(secs)) {
-            eprintln!("{what}: no progress within {secs} s (a lost wake-up?); aborting");
-            std::process::abort();
-        }
-    });
-    let r = f();
-    drop(done);
-    watchdog.join().unwrap();
-    r
-}
+mod common;
+use common::within_scoped;
 
 const MAX_SLEEP: Duration = Duration::from_millis(1);
 
@@ -60,7 +47,7 @@ fn test_weighted() {
     let n = 8;
     let loops = 10000 / n / 4; // a quarter of Go's, to keep the suite quick
     let sem = Semaphore::new(n);
-    within("Semaphore TestWeighted", 120, || {
+    within_scoped("Semaphore TestWeighted", 120, || {
         std::thread::scope(|s| {
             for i in 0..n {
                 let sem = &sem;
@@ -127,7 +114,7 @@ fn test_weighted_acquire() {
 fn test_weighted_doesnt_block_if_too_big() {
     const N: usize = 2;
     let sem = Semaphore::new(N);
-    within("Semaphore TestWeightedDoesntBlockIfTooBig", 60, || {
+    within_scoped("Semaphore TestWeightedDoesntBlockIfTooBig", 60, || {
         std::thread::scope(|s| {
             let too_big = s.spawn(|| {
                 std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -154,7 +141,7 @@ fn test_large_acquire_doesnt_starve() {
     let n = 8;
     let sem = Semaphore::new(n);
     let running = AtomicBool::new(true);
-    within("Semaphore TestLargeAcquireDoesntStarve", 60, || {
+    within_scoped("Semaphore TestLargeAcquireDoesntStarve", 60, || {
         std::thread::scope(|s| {
             for _ in 0..n {
                 sem.acquire(1).forget();
@@ -184,7 +171,7 @@ fn test_alloc_cancel_doesnt_starve() {
     let sem = Semaphore::new(10);
     // Hold 1 "read lock".
     let held = sem.acquire(1);
-    within("Semaphore TestAllocCancelDoesntStarve", 60, || {
+    within_scoped("Semaphore TestAllocCancelDoesntStarve", 60, || {
         std::thread::scope(|s| {
             // A "write lock" request that gives up after 300 ms.
             s.spawn(|| {

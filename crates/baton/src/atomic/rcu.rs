@@ -186,7 +186,8 @@ use core::ptr::NonNull;
 use crate::atomic::thread_index::thread_index;
 use crate::atomic::{Backoff, CachePadded};
 use crate::park::held::{self, Kind};
-use crate::park::{self, wait_reason, Parker, WaitReason};
+use crate::park::spin::ThreadSpin;
+use crate::park::{self, wait_reason, WaitReason};
 use crate::shim::atomic::Ordering::{Relaxed, SeqCst};
 use crate::shim::atomic::{AtomicPtr, AtomicU64, AtomicUsize};
 use crate::shim::{self, Arc};
@@ -599,8 +600,7 @@ impl<T> Rcu<T> {
                  drop the guard first, or keep the value with `load_full`"
             );
         }
-        let may_spin = !cfg!(loom) && Parker::current().is_thread();
-        let backoff = Backoff::new();
+        let spin = ThreadSpin::new();
         let mut nap = SYNC_NAP_MIN;
         let mut reason = None;
         loop {
@@ -609,8 +609,7 @@ impl<T> Rcu<T> {
                     return;
                 }
             }
-            if may_spin && !backoff.spin_is_completed() {
-                backoff.spin();
+            if spin.spin() {
                 continue;
             }
             // The readers we wait for may be goroutines parked on this very

@@ -174,8 +174,9 @@ use chunks::Chunks;
 
 use crate::atomic::Backoff;
 use crate::park::held::{self, Kind};
-use crate::park::wait_queue::{WaitQueue, Waited};
-use crate::park::{wait_reason, Parker, WaitReason};
+use crate::park::spin::ThreadSpin;
+use crate::park::wait_queue::{Token, WaitQueue, Waited};
+use crate::park::{wait_reason, WaitReason};
 use crate::shim::atomic::Ordering::{Acquire, Relaxed, Release};
 use crate::shim::atomic::{fence, AtomicUsize};
 
@@ -188,7 +189,7 @@ const FLIP: usize = 4;
 /// The bits readers ignore when comparing versions.
 const NOT_VERSION: usize = LOCKED | PARKED;
 /// The token a woken writer gets: "the lock was released, try again".
-const TRY_AGAIN: usize = 0;
+const TRY_AGAIN: Token = Token::WAKE;
 
 /// A sequence lock: lock-free snapshot reads of a small `Copy` value that
 /// never wait for a writer; writers serialised by a lock bit.
@@ -243,7 +244,7 @@ impl<T: Copy> SeqLock<T> {
         Self {
             seq: AtomicUsize::new(0),
             copies: [Chunks::new(value), Chunks::new(value)],
-            waiters: WaitQueue::new(()),
+            waiters: WaitQueue::new(),
         }
     }
 
@@ -375,8 +376,7 @@ impl<T: Copy> SeqLock<T> {
                  forever; change the value through the update closure's `&mut T` instead"
             );
         }
-        let may_spin = !cfg!(loom) && Parker::current().is_thread();
-        let backoff = Backoff::new();
+        let spin = ThreadSpin::new();
         let _reason = wait_reason(WaitReason::SeqLockWrite);
         loop {
             let s = self.seq.load(Relaxed);
@@ -392,12 +392,11 @@ impl<T: Copy> SeqLock<T> {
                 }
                 continue;
             }
-            if may_spin && !backoff.spin_is_completed() {
-                backoff.spin();
+            if spin.spin() {
                 continue;
             }
             let waited = self.waiters.wait(
-                0,
+                (),
                 None,
                 // Under the queue's lock: queue only while the lock is held
                 // and `parked` is set, so the holder's unlock will wake us.
@@ -422,7 +421,7 @@ impl<T: Copy> SeqLock<T> {
                 waited,
                 Waited::NotQueued | Waited::Woken(TRY_AGAIN)
             ));
-            backoff.reset();
+            spin.reset();
         }
     }
 

@@ -144,25 +144,16 @@ fn loom_select_rendezvous_send_arm() {
 /// dropping its `SelectedOperation` does).
 fn abandon_one_send<T>(tx: &Sender<T>) {
     let token = &mut flavors::Token::default();
-    match &tx.flavor {
-        SenderFlavor::Array(h) => {
-            assert!(h.chan.start_send(token));
-            // SAFETY: just claimed, used once.
-            unsafe { h.chan.abandon_send(token) }
+    flavors::with_flavor!(&tx.flavor, c => {
+        if c.start_send(token) {
+            // SAFETY: just claimed (or paired), used once.
+            unsafe { c.abandon_send(token) }
+        } else {
+            // Only a rendezvous channel may have nothing to claim: it pairs
+            // only if a receiver is waiting now.
+            assert_eq!(tx.capacity(), Some(0), "a buffered send had no room");
         }
-        SenderFlavor::List(h) => {
-            assert!(h.chan.start_send(token));
-            // SAFETY: just claimed, used once.
-            unsafe { h.chan.abandon_send(token) }
-        }
-        SenderFlavor::Zero(h) => {
-            // Pairs only if a receiver is waiting now.
-            if h.chan.start_send(token) {
-                // SAFETY: just paired, used once.
-                unsafe { h.chan.abandon_send(token) }
-            }
-        }
-    }
+    });
 }
 
 /// An abandoned send poisons the only slot of a ring; a blocked receiver

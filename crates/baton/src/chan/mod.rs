@@ -1,11 +1,16 @@
 //! Layer 3: channels — Go's `chan` with Rust's ownership — and `select`.
 //!
+//! This folder holds the handles (`sender.rs`, `receiver.rs`, `iter.rs`,
+//! `error.rs`), the channel flavours (`flavors/`, one file each), `select`
+//! (`select/`), and what blocking is built from (`waiter.rs`, `waker.rs`,
+//! `counter.rs`, `lock.rs`); see "Inside" below.
+//!
 //! | constructor | Go | buffer |
 //! |---|---|---|
 //! | [`bounded(n)`](bounded), `n >= 1` | `make(chan T, n)` | a preallocated ring of `n` slots |
 //! | [`rendezvous()`](rendezvous) (= `bounded(0)`) | `make(chan T)` | none: a send waits for a receiver |
 //! | [`unbounded()`](unbounded) | — | linked blocks; sends never wait |
-//! | [`never()`](never) | a nil channel | never ready |
+//! | [`never()`](fn@never) | a nil channel | never ready |
 //! | [`time::after`](crate::time::after), [`time::tick`](crate::time::tick) | `time.After`, `time.Tick` | values computed from the clock |
 //!
 //! All are multi-producer multi-consumer: [`Sender`] and [`Receiver`] are
@@ -53,12 +58,14 @@
 //!   wake with their values, and receivers get every value sent before the
 //!   close, then [`RecvError::Closed`] (`for v in &rx` ends: Go's `range`).
 //!   Dropping the last `Receiver` closes it too, so senders stop waiting
-//!   for a reader that will never come. Unlike Go, closing twice or sending
-//!   on a closed channel is an error value, never a panic.
+//!   for a reader that will never come. Unlike Go, neither is a panic:
+//!   closing a closed channel does nothing, and a send on a closed channel
+//!   fails with an error value that hands the value back ([`SendError`]).
+//!   (Go panics on both.)
 //! - **Blocking** (`send`, `recv`, `select`, iteration) parks through
 //!   baton's park layer: a goroutine frees its worker for others, a thread
 //!   sleeps. A waiting thread spins for a few microseconds first (see
-//!   `context.rs`: waking a sleeping thread costs far more than a short
+//!   `waiter.rs`: waking a sleeping thread costs far more than a short
 //!   spin on these machines); a goroutine never spins.
 //! - **Order.** Each channel is FIFO: values from one sender arrive in the
 //!   order sent. Waiting receivers are not served in strict arrival order
@@ -117,11 +124,11 @@
 //! unparks the waiter after it has made the change. A goroutine never spins
 //! (the one it waits for may need its worker); a thread spins a few
 //! microseconds, and stops yielding at once when the machine is busy
-//! (`context.rs`, the `Spin` policy). The loops that spin without
+//! (`waiter.rs`, the `Spin` policy). The loops that spin without
 //! parking are each bounded by a step that the other side takes without
 //! parking or running user code in between, stated at each loop:
 //!
-//! - `context.rs` `wait_packet`: the selector stores the packet in the same
+//! - `waiter.rs` `wait_packet`: the selector stores the packet in the same
 //!   spin-locked section as its selecting CAS.
 //! - `zero.rs` `wait_for_writer` (after the writer has passed): the writer
 //!   stores `ready` right after its swap.
@@ -159,13 +166,23 @@
 //!
 //! # Inside
 //!
-//! One file per flavour under `flavors/` (habit 12), each with a two-phase
-//! operation pair — `start_send`/`write`, `start_recv`/`read` — shared by
-//! the plain operations and by `select` (habit 13), as in crossbeam-channel,
-//! whose design this follows. `context.rs` (a blocked operation's
-//! rendezvous point and the spin-then-park policy), `waker.rs` (who is
-//! blocked on each side, and the no-lost-wake-up argument), `select/`
-//! (the select algorithm, the builder, the macro).
+//! The design follows crossbeam-channel's:
+//!
+//! - `flavors/`: one file per flavour, each a channel type implementing
+//!   the one `Flavor` trait (`flavors/mod.rs`). An operation has two
+//!   phases — `start_send`/`start_recv` claim a slot, a message or a
+//!   waiting counterpart, then `write`/`read` complete — and the plain
+//!   operations and `select` use the same pair, so the algorithm for each
+//!   flavour is written once. A `Sender`/`Receiver` holds an `AnyFlavor`
+//!   and dispatches with one `match` (`with_flavor!`), to the concrete
+//!   flavour: no dynamic dispatch on the send and receive paths.
+//! - `waiter.rs`: a blocked operation's rendezvous point (the state word
+//!   exactly one channel can claim) and the spin-then-park policy.
+//! - `waker.rs`: who is blocked on each side of a channel, and the
+//!   no-lost-wake-up argument.
+//! - `counter.rs`: the sender and receiver counts (the last one out
+//!   closes); `lock.rs`: the spin lock of the short critical sections.
+//! - `select/`: the select algorithm, the `Select` builder, the macros.
 //!
 //! ## Invariants of the buffered flavours' slots
 //!
@@ -188,14 +205,13 @@
 //!   (spin) lock: it has no buffer to split.
 //! - **Building on `park::WaitQueue`**: its waiters wait on one queue; a
 //!   select waits on many at once and must be completed by exactly one, so
-//!   the channel wakers hold per-wait contexts whose state word is claimed
+//!   the channel wakers hold per-wait waiters whose state word is claimed
 //!   by one CAS (crossbeam's scheme).
 //! - **A timer thread for `after`/`tick`**: clock channels compute their
 //!   value from the clock when asked, and a waiting receiver parks with
 //!   the due time as its deadline; no thread, no heap entry, nothing to
 //!   leak when a timer is dropped unread.
 
-mod context;
 mod counter;
 #[cfg(not(loom))]
 mod ctx;
@@ -206,6 +222,7 @@ mod lock;
 mod receiver;
 mod select;
 mod sender;
+mod waiter;
 mod waker;
 
 #[cfg(not(loom))]
@@ -224,10 +241,9 @@ pub use sender::Sender;
 #[cfg(not(loom))]
 pub(crate) use flavors::timer::Channel as TimerChannel;
 
+use crate::shim::Arc;
 use counter::Counted;
-use flavors::{array, list, zero};
-use receiver::ReceiverFlavor;
-use sender::SenderFlavor;
+use flavors::{array, list, zero, AnyFlavor};
 
 /// A channel holding up to `cap` values (Go's `make(chan T, cap)`);
 /// `bounded(0)` is a [`rendezvous`] channel.
@@ -255,15 +271,7 @@ pub fn bounded<T>(cap: usize) -> (Sender<T>, Receiver<T>) {
     if cap == 0 {
         return rendezvous();
     }
-    let c = Counted::new(array::Channel::with_capacity(cap));
-    (
-        Sender {
-            flavor: SenderFlavor::Array(c.clone()),
-        },
-        Receiver {
-            flavor: ReceiverFlavor::Array(c),
-        },
-    )
+    halves(array::Channel::with_capacity(cap), AnyFlavor::Array)
 }
 
 /// A channel with no buffer (Go's `make(chan T)`): a send waits until a
@@ -276,15 +284,7 @@ pub fn bounded<T>(cap: usize) -> (Sender<T>, Receiver<T>) {
 /// assert_eq!(h.join().unwrap(), 5);
 /// ```
 pub fn rendezvous<T>() -> (Sender<T>, Receiver<T>) {
-    let c = Counted::new(zero::Channel::new());
-    (
-        Sender {
-            flavor: SenderFlavor::Zero(c.clone()),
-        },
-        Receiver {
-            flavor: ReceiverFlavor::Zero(c),
-        },
-    )
+    halves(zero::Channel::new(), AnyFlavor::Zero)
 }
 
 /// A channel without a bound: sends never wait (memory is the limit).
@@ -297,15 +297,7 @@ pub fn rendezvous<T>() -> (Sender<T>, Receiver<T>) {
 /// assert_eq!(rx.len(), 1000);
 /// ```
 pub fn unbounded<T>() -> (Sender<T>, Receiver<T>) {
-    let c = Counted::new(list::Channel::new());
-    (
-        Sender {
-            flavor: SenderFlavor::List(c.clone()),
-        },
-        Receiver {
-            flavor: ReceiverFlavor::List(c),
-        },
-    )
+    halves(list::Channel::new(), AnyFlavor::List)
 }
 
 /// A receiver that is never ready (Go's nil channel): `recv` blocks
@@ -318,8 +310,20 @@ pub fn unbounded<T>() -> (Sender<T>, Receiver<T>) {
 /// ```
 pub fn never<T>() -> Receiver<T> {
     Receiver {
-        flavor: ReceiverFlavor::Never,
+        flavor: AnyFlavor::Never(flavors::never::Channel::new()),
     }
+}
+
+/// The one sender and one receiver of a new counted channel `chan`
+/// (`Counted::new` counts them), held as `variant`.
+fn halves<C, T>(chan: C, variant: fn(Arc<Counted<C>>) -> AnyFlavor<T>) -> (Sender<T>, Receiver<T>) {
+    let c = Counted::new(chan);
+    (
+        Sender {
+            flavor: variant(c.clone()),
+        },
+        Receiver { flavor: variant(c) },
+    )
 }
 
 #[cfg(all(test, not(loom)))]

@@ -5,9 +5,8 @@ use std::time::{Duration, Instant};
 
 use crate::shim::Arc;
 
-use super::counter::Counted;
 use super::error::{RecvError, RecvTimeoutError, TryRecvError};
-use super::flavors::{array, list, never, timer, zero};
+use super::flavors::{timer, with_flavor, AnyFlavor};
 use super::iter::{Iter, TryIter};
 
 /// The receiving half of a channel. Clone it to receive from many places
@@ -45,24 +44,12 @@ use super::iter::{Iter, TryIter};
 /// assert_eq!(got, [0, 1, 2, 3]);
 /// ```
 pub struct Receiver<T> {
-    pub(crate) flavor: ReceiverFlavor<T>,
+    pub(crate) flavor: AnyFlavor<T>,
 }
 
 // A panic never leaves a channel in a broken state (see the type's docs).
 impl<T> std::panic::UnwindSafe for Receiver<T> {}
 impl<T> std::panic::RefUnwindSafe for Receiver<T> {}
-
-pub(crate) enum ReceiverFlavor<T> {
-    Array(Arc<Counted<array::Channel<T>>>),
-    List(Arc<Counted<list::Channel<T>>>),
-    Zero(Arc<Counted<zero::Channel<T>>>),
-    /// A clock channel; `T` is `Instant` (the function is the identity,
-    /// which is how the type system knows). Made only by `baton::time`,
-    /// which loom builds leave out.
-    #[cfg_attr(loom, allow(dead_code))]
-    Timer(Arc<timer::Channel>, fn(Instant) -> T),
-    Never,
-}
 
 impl<T> Receiver<T> {
     /// Receives a value, waiting for one. Fails only once the channel is
@@ -96,13 +83,7 @@ impl<T> Receiver<T> {
     /// ```
     #[inline]
     pub fn try_recv(&self) -> Result<T, TryRecvError> {
-        match &self.flavor {
-            ReceiverFlavor::Array(h) => h.chan.try_recv(),
-            ReceiverFlavor::List(h) => h.chan.try_recv(),
-            ReceiverFlavor::Zero(h) => h.chan.try_recv(),
-            ReceiverFlavor::Timer(c, f) => c.try_recv().map(f),
-            ReceiverFlavor::Never => Err(TryRecvError::Empty),
-        }
+        with_flavor!(&self.flavor, c => c.try_recv())
     }
 
     /// As [`recv`](Self::recv), giving up after `timeout`.
@@ -131,13 +112,7 @@ impl<T> Receiver<T> {
 
     #[inline]
     fn recv_inner(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
-        match &self.flavor {
-            ReceiverFlavor::Array(h) => h.chan.recv(deadline),
-            ReceiverFlavor::List(h) => h.chan.recv(deadline),
-            ReceiverFlavor::Zero(h) => h.chan.recv(deadline),
-            ReceiverFlavor::Timer(c, f) => c.recv(deadline).map(f),
-            ReceiverFlavor::Never => Err(never::recv(deadline)),
-        }
+        with_flavor!(&self.flavor, c => c.recv(deadline))
     }
 
     /// A blocking iterator over received values; it ends when the channel
@@ -177,12 +152,7 @@ impl<T> Receiver<T> {
     /// assert_eq!(rx.len(), 1);
     /// ```
     pub fn len(&self) -> usize {
-        match &self.flavor {
-            ReceiverFlavor::Array(h) => h.chan.len(),
-            ReceiverFlavor::List(h) => h.chan.len(),
-            ReceiverFlavor::Zero(_) | ReceiverFlavor::Never => 0,
-            ReceiverFlavor::Timer(c, _) => usize::from(c.is_ready()),
-        }
+        with_flavor!(&self.flavor, c => c.len())
     }
 
     /// Whether no value is there now.
@@ -202,12 +172,7 @@ impl<T> Receiver<T> {
     /// assert_eq!(baton::chan::bounded::<u8>(3).1.capacity(), Some(3));
     /// ```
     pub fn capacity(&self) -> Option<usize> {
-        match &self.flavor {
-            ReceiverFlavor::Array(h) => Some(h.chan.capacity()),
-            ReceiverFlavor::List(_) => None,
-            ReceiverFlavor::Zero(_) | ReceiverFlavor::Never => Some(0),
-            ReceiverFlavor::Timer(..) => Some(1),
-        }
+        with_flavor!(&self.flavor, c => c.capacity())
     }
 
     /// Whether the channel is closed (values sent before may still be
@@ -222,12 +187,7 @@ impl<T> Receiver<T> {
     /// assert_eq!(rx.recv(), Ok(1));
     /// ```
     pub fn is_closed(&self) -> bool {
-        match &self.flavor {
-            ReceiverFlavor::Array(h) => h.chan.is_disconnected(),
-            ReceiverFlavor::List(h) => h.chan.is_disconnected(),
-            ReceiverFlavor::Zero(h) => h.chan.is_disconnected(),
-            ReceiverFlavor::Timer(..) | ReceiverFlavor::Never => false,
-        }
+        with_flavor!(&self.flavor, c => c.is_closed())
     }
 
     /// Whether `self` and `other` receive from the same channel.
@@ -237,14 +197,7 @@ impl<T> Receiver<T> {
     /// assert!(rx.same_channel(&rx.clone()));
     /// ```
     pub fn same_channel(&self, other: &Receiver<T>) -> bool {
-        match (&self.flavor, &other.flavor) {
-            (ReceiverFlavor::Array(a), ReceiverFlavor::Array(b)) => Arc::ptr_eq(a, b),
-            (ReceiverFlavor::List(a), ReceiverFlavor::List(b)) => Arc::ptr_eq(a, b),
-            (ReceiverFlavor::Zero(a), ReceiverFlavor::Zero(b)) => Arc::ptr_eq(a, b),
-            (ReceiverFlavor::Timer(a, _), ReceiverFlavor::Timer(b, _)) => Arc::ptr_eq(a, b),
-            (ReceiverFlavor::Never, ReceiverFlavor::Never) => true,
-            _ => false,
-        }
+        self.flavor.same(&other.flavor)
     }
 }
 
@@ -253,64 +206,32 @@ impl Receiver<Instant> {
     #[cfg_attr(loom, allow(dead_code))]
     pub(crate) fn from_timer(chan: Arc<timer::Channel>) -> Self {
         Receiver {
-            flavor: ReceiverFlavor::Timer(chan, core::convert::identity),
+            flavor: AnyFlavor::Timer(timer::Rx::new(chan)),
         }
     }
 }
 
 impl<T> Clone for Receiver<T> {
     fn clone(&self) -> Self {
-        let flavor = match &self.flavor {
-            ReceiverFlavor::Array(h) => {
-                h.acquire(false);
-                ReceiverFlavor::Array(h.clone())
-            }
-            ReceiverFlavor::List(h) => {
-                h.acquire(false);
-                ReceiverFlavor::List(h.clone())
-            }
-            ReceiverFlavor::Zero(h) => {
-                h.acquire(false);
-                ReceiverFlavor::Zero(h.clone())
-            }
-            ReceiverFlavor::Timer(c, f) => ReceiverFlavor::Timer(c.clone(), *f),
-            ReceiverFlavor::Never => ReceiverFlavor::Never,
-        };
-        Receiver { flavor }
+        Receiver {
+            flavor: self.flavor.acquire(false),
+        }
     }
 }
 
 impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
-        match &self.flavor {
-            // The last receiver: nobody can receive the buffered values
-            // any more, so they are dropped now (as crossbeam does), not
-            // when the last sender goes.
-            ReceiverFlavor::Array(h) => {
-                if h.release(false) {
-                    h.chan.disconnect_receivers();
-                }
-            }
-            ReceiverFlavor::List(h) => {
-                if h.release(false) {
-                    h.chan.disconnect_receivers();
-                }
-            }
-            ReceiverFlavor::Zero(h) => {
-                if h.release(false) {
-                    h.chan.disconnect();
-                }
-            }
-            ReceiverFlavor::Timer(..) | ReceiverFlavor::Never => {}
+        // The last receiver: nobody can receive the buffered values any
+        // more, so they are dropped now (as crossbeam does), not when the
+        // last sender goes.
+        if self.flavor.release(false) {
+            with_flavor!(&self.flavor, c => c.close_receivers());
         }
     }
 }
 
 impl<T> fmt::Debug for Receiver<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Receiver")
-            .field("capacity", &self.capacity())
-            .field("closed", &self.is_closed())
-            .finish_non_exhaustive()
+        self.flavor.fmt_half("Receiver", f)
     }
 }

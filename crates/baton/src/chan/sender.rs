@@ -3,11 +3,8 @@
 use core::fmt;
 use std::time::{Duration, Instant};
 
-use crate::shim::Arc;
-
-use super::counter::Counted;
 use super::error::{SendError, SendTimeoutError, TrySendError};
-use super::flavors::{array, list, zero};
+use super::flavors::{with_flavor, AnyFlavor};
 
 /// The sending half of a channel. Clone it to send from many places
 /// (multi-producer); it is `Send + Sync` when `T: Send`.
@@ -33,38 +30,12 @@ use super::flavors::{array, list, zero};
 /// assert_eq!(got, [1, 2]);
 /// ```
 pub struct Sender<T> {
-    pub(crate) flavor: SenderFlavor<T>,
+    pub(crate) flavor: AnyFlavor<T>,
 }
 
 // A panic never leaves a channel in a broken state (see the type's docs).
 impl<T> std::panic::UnwindSafe for Sender<T> {}
 impl<T> std::panic::RefUnwindSafe for Sender<T> {}
-
-pub(crate) enum SenderFlavor<T> {
-    Array(Arc<Counted<array::Channel<T>>>),
-    List(Arc<Counted<list::Channel<T>>>),
-    Zero(Arc<Counted<zero::Channel<T>>>),
-}
-
-// Dispatch to the flavour; `$c` is the channel.
-macro_rules! dispatch {
-    ($self:expr, $c:ident => $e:expr) => {
-        match &$self.flavor {
-            SenderFlavor::Array(h) => {
-                let $c = &h.chan;
-                $e
-            }
-            SenderFlavor::List(h) => {
-                let $c = &h.chan;
-                $e
-            }
-            SenderFlavor::Zero(h) => {
-                let $c = &h.chan;
-                $e
-            }
-        }
-    };
-}
 
 impl<T> Sender<T> {
     /// Sends `value`, waiting for room (or, on a rendezvous channel, for a
@@ -98,7 +69,7 @@ impl<T> Sender<T> {
     /// ```
     #[inline]
     pub fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
-        dispatch!(self, c => c.try_send(value))
+        with_flavor!(&self.flavor, c => c.try_send(value))
     }
 
     /// As [`send`](Self::send), giving up after `timeout`.
@@ -127,7 +98,7 @@ impl<T> Sender<T> {
 
     #[inline]
     fn send_inner(&self, value: T, deadline: Option<Instant>) -> Result<(), SendTimeoutError<T>> {
-        dispatch!(self, c => c.send(value, deadline))
+        with_flavor!(&self.flavor, c => c.send(value, deadline))
     }
 
     /// Closes the channel for everyone: later sends fail (handing their
@@ -145,7 +116,9 @@ impl<T> Sender<T> {
     /// assert_eq!(rx.recv(), Err(RecvError::Closed));
     /// ```
     pub fn close(&self) {
-        dispatch!(self, c => { c.disconnect(); })
+        with_flavor!(&self.flavor, c => {
+            c.close();
+        })
     }
 
     /// Whether the channel is closed (by [`close`](Self::close), by the last
@@ -158,7 +131,7 @@ impl<T> Sender<T> {
     /// assert!(tx.is_closed());
     /// ```
     pub fn is_closed(&self) -> bool {
-        dispatch!(self, c => c.is_disconnected())
+        with_flavor!(&self.flavor, c => c.is_closed())
     }
 
     /// Values in the channel now (always 0 for a rendezvous channel).
@@ -169,11 +142,7 @@ impl<T> Sender<T> {
     /// assert_eq!(tx.len(), 1);
     /// ```
     pub fn len(&self) -> usize {
-        match &self.flavor {
-            SenderFlavor::Array(h) => h.chan.len(),
-            SenderFlavor::List(h) => h.chan.len(),
-            SenderFlavor::Zero(_) => 0,
-        }
+        with_flavor!(&self.flavor, c => c.len())
     }
 
     /// Whether the channel holds no values now.
@@ -195,11 +164,7 @@ impl<T> Sender<T> {
     /// assert_eq!(baton::chan::unbounded::<i32>().0.capacity(), None);
     /// ```
     pub fn capacity(&self) -> Option<usize> {
-        match &self.flavor {
-            SenderFlavor::Array(h) => Some(h.chan.capacity()),
-            SenderFlavor::List(_) => None,
-            SenderFlavor::Zero(_) => Some(0),
-        }
+        with_flavor!(&self.flavor, c => c.capacity())
     }
 
     /// Whether `self` and `other` send into the same channel.
@@ -209,43 +174,21 @@ impl<T> Sender<T> {
     /// assert!(tx.same_channel(&tx.clone()));
     /// ```
     pub fn same_channel(&self, other: &Sender<T>) -> bool {
-        match (&self.flavor, &other.flavor) {
-            (SenderFlavor::Array(a), SenderFlavor::Array(b)) => Arc::ptr_eq(a, b),
-            (SenderFlavor::List(a), SenderFlavor::List(b)) => Arc::ptr_eq(a, b),
-            (SenderFlavor::Zero(a), SenderFlavor::Zero(b)) => Arc::ptr_eq(a, b),
-            _ => false,
-        }
+        self.flavor.same(&other.flavor)
     }
 }
 
 impl<T> Clone for Sender<T> {
     fn clone(&self) -> Self {
-        let flavor = match &self.flavor {
-            SenderFlavor::Array(h) => {
-                h.acquire(true);
-                SenderFlavor::Array(h.clone())
-            }
-            SenderFlavor::List(h) => {
-                h.acquire(true);
-                SenderFlavor::List(h.clone())
-            }
-            SenderFlavor::Zero(h) => {
-                h.acquire(true);
-                SenderFlavor::Zero(h.clone())
-            }
-        };
-        Sender { flavor }
+        Sender {
+            flavor: self.flavor.acquire(true),
+        }
     }
 }
 
 impl<T> Drop for Sender<T> {
     fn drop(&mut self) {
-        let last = match &self.flavor {
-            SenderFlavor::Array(h) => h.release(true),
-            SenderFlavor::List(h) => h.release(true),
-            SenderFlavor::Zero(h) => h.release(true),
-        };
-        if last {
+        if self.flavor.release(true) {
             self.close();
         }
     }
@@ -253,9 +196,6 @@ impl<T> Drop for Sender<T> {
 
 impl<T> fmt::Debug for Sender<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Sender")
-            .field("capacity", &self.capacity())
-            .field("closed", &self.is_closed())
-            .finish_non_exhaustive()
+        self.flavor.fmt_half("Sender", f)
     }
 }

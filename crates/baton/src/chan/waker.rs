@@ -20,9 +20,9 @@
 //!
 //! # Wakes outside the lock
 //!
-//! Selecting an entry happens under the lock (a CAS on its context); the
+//! Selecting an entry happens under the lock (a CAS on its waiter); the
 //! unpark is delivered after the lock is released, through the entry's own
-//! reference to the context, so no syscall runs under the spin lock. The
+//! reference to the waiter, so no syscall runs under the spin lock. The
 //! waiter may meanwhile have noticed its selection while spinning and
 //! moved on; the late unpark then leaves a token, which the park contract
 //! allows (a spurious wake later).
@@ -30,8 +30,8 @@
 use crate::shim::atomic::{AtomicBool, Ordering};
 use crate::shim::{self, Arc};
 
-use super::context::{Context, Operation, Selected, Shared};
 use super::lock::SpinMutex;
+use super::waiter::{Operation, Selected, Waiter, WaiterState};
 
 /// One blocked operation.
 pub(crate) struct Entry {
@@ -39,8 +39,8 @@ pub(crate) struct Entry {
     pub(crate) oper: Operation,
     /// Optional packet (rendezvous channels), handed to the selector.
     pub(crate) packet: *mut (),
-    /// The waiter's context.
-    pub(crate) cx: Arc<Shared>,
+    /// The waiter's waiter.
+    pub(crate) cx: Arc<WaiterState>,
 }
 
 // SAFETY: `packet` is an opaque address that only the flavour that made it
@@ -57,13 +57,13 @@ pub(crate) struct Waker {
 impl Waker {
     /// Registers a selector.
     #[inline]
-    pub(crate) fn register(&mut self, oper: Operation, cx: &Context) {
+    pub(crate) fn register(&mut self, oper: Operation, cx: &Waiter) {
         self.register_with_packet(oper, core::ptr::null_mut(), cx);
     }
 
     /// Registers a selector with a packet for whoever selects it.
     #[inline]
-    pub(crate) fn register_with_packet(&mut self, oper: Operation, packet: *mut (), cx: &Context) {
+    pub(crate) fn register_with_packet(&mut self, oper: Operation, packet: *mut (), cx: &Waiter) {
         self.selectors.push(Entry {
             oper,
             packet,
@@ -79,10 +79,10 @@ impl Waker {
     }
 
     /// Selects the longest-waiting selector that is not `except` and whose
-    /// context is still waiting; hands it its packet. The caller unparks the
+    /// waiter is still waiting; hands it its packet. The caller unparks the
     /// returned entry (`entry.cx.unpark()`) after releasing the lock.
     #[inline]
-    pub(crate) fn try_select(&mut self, except: Option<&Context>) -> Option<Entry> {
+    pub(crate) fn try_select(&mut self, except: Option<&Waiter>) -> Option<Entry> {
         let i = self.selectors.iter().position(|e| {
             !except.is_some_and(|cx| cx.is(&e.cx))
                 && e.cx.try_select(Selected::Operation(e.oper)).is_ok()
@@ -94,14 +94,14 @@ impl Waker {
 
     /// Whether some selector other than `except` could be selected now.
     #[inline]
-    pub(crate) fn can_select(&self, except: Option<&Context>) -> bool {
+    pub(crate) fn can_select(&self, except: Option<&Waiter>) -> bool {
         self.selectors
             .iter()
             .any(|e| !except.is_some_and(|cx| cx.is(&e.cx)) && e.cx.is_waiting())
     }
 
     /// Registers an observer (`Select::ready`).
-    pub(crate) fn watch(&mut self, oper: Operation, cx: &Context) {
+    pub(crate) fn watch(&mut self, oper: Operation, cx: &Waiter) {
         self.observers.push(Entry {
             oper,
             packet: core::ptr::null_mut(),
@@ -116,7 +116,7 @@ impl Waker {
 
     /// Selects every observer (they only learn "maybe ready"); returns the
     /// ones to unpark.
-    pub(crate) fn notify_observers(&mut self, woken: &mut Vec<Arc<Shared>>) {
+    pub(crate) fn notify_observers(&mut self, woken: &mut Vec<Arc<WaiterState>>) {
         // Usually none: skip the drain (it runs on every blocking operation).
         if self.observers.is_empty() {
             return;
@@ -128,8 +128,8 @@ impl Waker {
         }
     }
 
-    /// The channel closed: every selector gets `Disconnected`, every
-    /// observer a wake; returns the contexts to unpark.
+    /// The channel closed: every selector gets `Closed`, every
+    /// observer a wake; returns the waiters to unpark.
     ///
     /// An entry with a packet (a rendezvous operation) stays until its
     /// owner unregisters it: the owner learns from that whether the packet
@@ -139,9 +139,9 @@ impl Waker {
     /// waiters woken by one close would otherwise each search and shift
     /// an N-long list as they leave, quadratic in N (10k goroutines
     /// blocked on a context's done channel took about 10 us each to wake).
-    pub(crate) fn disconnect(&mut self, woken: &mut Vec<Arc<Shared>>) {
+    pub(crate) fn close(&mut self, woken: &mut Vec<Arc<WaiterState>>) {
         self.selectors.retain(|e| {
-            if e.cx.try_select(Selected::Disconnected).is_ok() {
+            if e.cx.try_select(Selected::Closed).is_ok() {
                 woken.push(e.cx.clone());
             }
             !e.packet.is_null()
@@ -151,7 +151,7 @@ impl Waker {
 
     /// Selects every selector with its own operation (a timer channel was
     /// reset: waiters re-evaluate) and every observer.
-    fn select_all(&mut self, woken: &mut Vec<Arc<Shared>>) {
+    fn select_all(&mut self, woken: &mut Vec<Arc<WaiterState>>) {
         for e in self.selectors.drain(..) {
             if e.cx.try_select(Selected::Operation(e.oper)).is_ok() {
                 woken.push(e.cx);
@@ -165,9 +165,9 @@ impl Waker {
     }
 }
 
-/// Unparks each context (after the lock is released).
+/// Unparks each waiter (after the lock is released).
 #[inline]
-pub(crate) fn unpark_all(woken: Vec<Arc<Shared>>) {
+pub(crate) fn unpark_all(woken: Vec<Arc<WaiterState>>) {
     // Usually empty: skip building and dropping an iterator.
     if woken.is_empty() {
         return;
@@ -195,7 +195,7 @@ impl SyncWaker {
 
     /// Registers a selector (step 1 of the waiter's side of the Dekker
     /// pair; the caller re-checks its condition after this).
-    pub(crate) fn register(&self, oper: Operation, cx: &Context) {
+    pub(crate) fn register(&self, oper: Operation, cx: &Waiter) {
         let mut inner = self.inner.lock();
         inner.register(oper, cx);
         // SeqCst: the waiter's half of the Dekker pair (module docs).
@@ -239,7 +239,7 @@ impl SyncWaker {
     }
 
     /// Registers an observer.
-    pub(crate) fn watch(&self, oper: Operation, cx: &Context) {
+    pub(crate) fn watch(&self, oper: Operation, cx: &Waiter) {
         let mut inner = self.inner.lock();
         inner.watch(oper, cx);
         self.is_empty.store(false, Ordering::SeqCst);
@@ -254,11 +254,11 @@ impl SyncWaker {
         self.is_empty.store(inner.is_empty(), Ordering::SeqCst);
     }
 
-    /// The channel closed: wakes everyone with `Disconnected`.
-    pub(crate) fn disconnect(&self) {
+    /// The channel closed: wakes everyone with `Closed`.
+    pub(crate) fn close(&self) {
         let mut woken = Vec::new();
         let mut inner = self.inner.lock();
-        inner.disconnect(&mut woken);
+        inner.close(&mut woken);
         self.is_empty.store(inner.is_empty(), Ordering::SeqCst);
         drop(inner);
         unpark_all(woken);
@@ -285,7 +285,7 @@ impl core::fmt::Debug for SyncWaker {
 
 #[cfg(all(test, not(loom)))]
 mod regress_tests {
-    use super::super::context::{Context, Operation};
+    use super::super::waiter::{Operation, Waiter};
     use super::Waker;
 
     /// The close used to leave every entry in place for its owner's
@@ -295,7 +295,7 @@ mod regress_tests {
     /// leave at the close; those with one stay for their owners.
     #[test]
     fn regress_close_takes_packetless_waiters_out() {
-        Context::with(|cx| {
+        Waiter::with(|cx| {
             let mut w = Waker::default();
             let (mut a, mut b, mut c) = (0u8, 0u8, 0u8);
             let mut packet = 0u8;
@@ -307,7 +307,7 @@ mod regress_tests {
             );
             w.register(Operation::hook(&mut c), cx);
             let mut woken = Vec::new();
-            w.disconnect(&mut woken);
+            w.close(&mut woken);
             assert_eq!(woken.len(), 1, "one context, selected once");
             assert!(
                 w.unregister(Operation::hook(&mut a)).is_none(),

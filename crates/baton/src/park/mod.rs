@@ -35,6 +35,10 @@
 //! [`WaitQueue`](wait_queue::WaitQueue), which adds FIFO order, direct
 //! hand-off and timed-out-waiter removal on top.
 //!
+//! How long a waiter spins (or yields) before it parks is decided in one
+//! place, [`spin`], where every policy is named with the measurements that
+//! chose it.
+//!
 //! # The thread implementation, and why this one
 //!
 //! Outside a goroutine, a thread parks on baton's own futex parker
@@ -76,6 +80,7 @@
 pub(crate) mod held;
 pub(crate) mod hook;
 mod reason;
+pub(crate) mod spin;
 pub(crate) mod spin_lock;
 mod thread;
 pub(crate) mod wait_queue;

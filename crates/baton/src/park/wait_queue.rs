@@ -5,17 +5,18 @@
 //!
 //! An intrusive doubly-linked list: each waiter's node lives on the waiter's
 //! own stack (pinned inside [`WaitQueue::wait`]), so waiting allocates
-//! nothing. A tiny spin lock ([`SpinLock`]) guards the links and an optional
-//! piece of primitive state `S` stored beside them (a semaphore's free
-//! permits, say), reachable only through the [`Locked`] guard. A node
-//! carries:
+//! nothing. A tiny spin lock ([`SpinLock`]) guards the links, reachable
+//! only through the [`Locked`] guard; a primitive keeps its own state in its
+//! own atomics, and may change it under the queue's lock (in `validate`,
+//! `on_timeout` or while it holds a [`Locked`]) to order it with the queue.
+//! A node carries:
 //!
 //! - an [`Unparker`] for its waiter (taken out by the waker),
-//! - a `payload` (`usize`) that the waiter chose and wakers read: a requested
-//!   weight, reader-or-writer, ...,
-//! - a `state` word: [`WAITING`] until a waker stores a *token* in it. The
-//!   token is the primitive's message: "you were just woken, try again" vs
-//!   "you own the lock now" vs "here are your permits". The queue gives
+//! - a `payload` (of the queue's type `P`, `()` by default) that the waiter
+//!   chose and wakers read: a requested weight, a start time, ...,
+//! - a `state` word: [`WAITING`] until a waker stores a [`Token`] in it.
+//!   The token is the primitive's message: "you were just woken, try again"
+//!   vs "you own the lock now" vs "here are your permits". The queue gives
 //!   tokens no meaning.
 //!
 //! # Invariants (all under the spin lock)
@@ -109,7 +110,30 @@ impl From<Option<Instant>> for Until<'_> {
 }
 
 /// The `state` of a node that no waker has picked yet. Never a valid token.
-pub(crate) const WAITING: usize = usize::MAX;
+const WAITING: usize = usize::MAX;
+
+/// What a waker hands the waiter it wakes: the primitive's message ("try
+/// again", "the lock is yours", ...). The queue gives it no meaning. Any
+/// `usize` but `usize::MAX`, which the queue reserves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Token(usize);
+
+impl Token {
+    /// The plain wake-up: "you were woken, look again". Primitives that
+    /// need no other message use it.
+    pub(crate) const WAKE: Token = Token(0);
+
+    /// A token carrying `value`.
+    ///
+    /// # Panics
+    ///
+    /// If `value` is `usize::MAX` (reserved by the queue); a `const` token
+    /// fails to compile instead.
+    pub(crate) const fn new(value: usize) -> Self {
+        assert!(value != WAITING, "usize::MAX is reserved by the wait queue");
+        Token(value)
+    }
+}
 
 /// How a [`WaitQueue::wait`] ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -117,49 +141,46 @@ pub(crate) enum Waited {
     /// `validate` returned `false`: the caller was never queued.
     NotQueued,
     /// A waker handed this token (possibly racing with the deadline).
-    Woken(usize),
+    Woken(Token),
     /// The deadline passed and the caller left the queue unwoken;
     /// `on_timeout` ran.
     TimedOut,
 }
 
-/// A FIFO of parked waiters plus primitive state `S`, under one spin lock.
+/// A FIFO of parked waiters, each with a payload `P`, under one spin lock.
 /// See the module docs.
-pub(crate) struct WaitQueue<S = ()> {
-    lock: SpinLock,
-    /// Guarded by `lock`.
-    inner: UnsafeCell<Inner<S>>,
+pub(crate) struct WaitQueue<P: Copy = ()> {
+    links: SpinLock<Links<P>>,
 }
 
-struct Inner<S> {
-    head: *const Node,
-    tail: *const Node,
+/// The queue's ends, guarded by the spin lock.
+struct Links<P> {
+    head: *const Node<P>,
+    tail: *const Node<P>,
     len: usize,
-    state: S,
 }
 
-// SAFETY: `inner` (the state and the links) is only reached under the spin
-// lock, as with `Mutex<S>`: moving or sharing the queue only ever moves `S`
-// between threads, which needs `S: Send`. The nodes it points to belong to
-// parked waiters and hold only `Send + Sync` data (an `Unparker`, atomics).
-unsafe impl<S: Send> Send for WaitQueue<S> {}
-// SAFETY: as above.
-unsafe impl<S: Send> Sync for WaitQueue<S> {}
+// SAFETY: the links are raw pointers, so not `Send` by themselves; they are
+// only reached under the spin lock, and the nodes they point to belong to
+// parked waiters and hold only `Send + Sync` data (an `Unparker`, atomics)
+// besides the payload, which wakers on any thread read (hence `P: Sync`)
+// and copy out (hence `P: Send`).
+unsafe impl<P: Send + Sync> Send for Links<P> {}
 
 /// One waiter, on its own stack. Field rules: `payload` never changes;
 /// `prev`, `next` and `unparker` are guarded by the queue's lock; `state` is
 /// written under the lock, read without it (see the module docs).
-struct Node {
-    prev: UnsafeCell<*const Node>,
-    next: UnsafeCell<*const Node>,
-    payload: usize,
+struct Node<P> {
+    prev: UnsafeCell<*const Node<P>>,
+    next: UnsafeCell<*const Node<P>>,
+    payload: P,
     unparker: UnsafeCell<Option<Unparker>>,
     state: AtomicUsize,
     _pinned: PhantomPinned,
 }
 
-impl Node {
-    fn new(payload: usize, unparker: Unparker) -> Self {
+impl<P> Node<P> {
+    fn new(payload: P, unparker: Unparker) -> Self {
         Self {
             prev: UnsafeCell::new(ptr::null()),
             next: UnsafeCell::new(ptr::null()),
@@ -171,43 +192,37 @@ impl Node {
     }
 }
 
-impl<S> WaitQueue<S> {
-    /// An empty queue holding `state`.
+impl<P> Links<P> {
+    const EMPTY: Self = Links {
+        head: ptr::null(),
+        tail: ptr::null(),
+        len: 0,
+    };
+}
+
+impl<P: Copy> WaitQueue<P> {
+    /// An empty queue.
     #[cfg(not(loom))]
-    pub(crate) const fn new(state: S) -> Self {
+    pub(crate) const fn new() -> Self {
         Self {
-            lock: SpinLock::new(),
-            inner: UnsafeCell::new(Inner {
-                head: ptr::null(),
-                tail: ptr::null(),
-                len: 0,
-                state,
-            }),
+            links: SpinLock::with_value(Links::EMPTY),
         }
     }
 
-    /// An empty queue holding `state`.
+    /// An empty queue.
     #[cfg(loom)]
-    pub(crate) fn new(state: S) -> Self {
+    pub(crate) fn new() -> Self {
         Self {
-            lock: SpinLock::new(),
-            inner: UnsafeCell::new(Inner {
-                head: ptr::null(),
-                tail: ptr::null(),
-                len: 0,
-                state,
-            }),
+            links: SpinLock::with_value(Links::EMPTY),
         }
     }
 
     /// Takes the spin lock. Keep the guard briefly: wake, update state,
     /// drop. Wakes requested through it are delivered when it drops.
     #[inline]
-    pub(crate) fn lock(&self) -> Locked<'_, S> {
-        let guard = self.lock.lock();
+    pub(crate) fn lock(&self) -> Locked<'_, P> {
         Locked {
-            queue: self,
-            guard: Some(guard),
+            links: self.links.lock(),
             pending: Pending::default(),
             _not_send: PhantomData,
         }
@@ -237,17 +252,17 @@ impl<S> WaitQueue<S> {
     /// also abort the wait.
     pub(crate) fn wait<'u>(
         &self,
-        payload: usize,
+        payload: P,
         until: impl Into<Until<'u>>,
-        validate: impl FnOnce(&mut Locked<'_, S>) -> bool,
+        validate: impl FnOnce(&mut Locked<'_, P>) -> bool,
         before_sleep: impl FnOnce(),
-        on_timeout: impl FnOnce(&mut Locked<'_, S>),
+        on_timeout: impl FnOnce(&mut Locked<'_, P>),
     ) -> Waited {
         let until = until.into();
         let deadline = until.deadline;
         let parker = Parker::current();
         let node = pin!(Node::new(payload, parker.unparker()));
-        let node: &Node = node.as_ref().get_ref();
+        let node: &Node<P> = node.as_ref().get_ref();
         {
             let mut q = self.lock();
             if !validate(&mut q) {
@@ -265,7 +280,7 @@ impl<S> WaitQueue<S> {
             let token = node.state.load(Ordering::Acquire);
             if token != WAITING {
                 core::mem::forget(linked);
-                return Waited::Woken(token);
+                return Waited::Woken(Token(token));
             }
             match deadline {
                 None => parker.park(),
@@ -285,12 +300,12 @@ impl<S> WaitQueue<S> {
 
     /// The deadline passed: leave the queue unless a token came first.
     #[cold]
-    fn time_out(&self, node: &Node, on_timeout: impl FnOnce(&mut Locked<'_, S>)) -> Waited {
+    fn time_out(&self, node: &Node<P>, on_timeout: impl FnOnce(&mut Locked<'_, P>)) -> Waited {
         let mut q = self.lock();
         // Relaxed: under the lock, see the module docs.
         let token = node.state.load(Ordering::Relaxed);
         if token != WAITING {
-            return Waited::Woken(token);
+            return Waited::Woken(Token(token));
         }
         // SAFETY: invariant 1: `WAITING` under the lock means linked here.
         unsafe { q.unlink(node) };
@@ -299,19 +314,19 @@ impl<S> WaitQueue<S> {
     }
 }
 
-impl<S> fmt::Debug for WaitQueue<S> {
+impl<P: Copy> fmt::Debug for WaitQueue<P> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("WaitQueue").finish_non_exhaustive()
     }
 }
 
 /// Unlinks its node if the waiter unwinds while queued (invariant 3).
-struct Linked<'a, S> {
-    queue: &'a WaitQueue<S>,
-    node: &'a Node,
+struct Linked<'a, P: Copy> {
+    queue: &'a WaitQueue<P>,
+    node: &'a Node<P>,
 }
 
-impl<S> Drop for Linked<'_, S> {
+impl<P: Copy> Drop for Linked<'_, P> {
     fn drop(&mut self) {
         let mut q = self.queue.lock();
         if self.node.state.load(Ordering::Relaxed) == WAITING {
@@ -323,36 +338,22 @@ impl<S> Drop for Linked<'_, S> {
 
 /// The queue, locked. Dropping it releases the lock, then unparks every
 /// waiter woken through it.
-pub(crate) struct Locked<'a, S> {
-    queue: &'a WaitQueue<S>,
-    /// `Some` until the guard drops.
-    guard: Option<SpinGuard<'a>>,
+pub(crate) struct Locked<'a, P = ()> {
+    // Field order matters: fields drop in declaration order, so the lock is
+    // released (`links`) before the wakes are delivered (`pending`), and no
+    // syscall runs under the spin lock (invariant 4).
+    links: SpinGuard<'a, Links<P>>,
     pending: Pending,
     _not_send: PhantomData<*const ()>,
 }
 
-impl<S> Locked<'_, S> {
-    fn inner(&self) -> &Inner<S> {
-        // SAFETY: we hold the spin lock, so nobody mutates `inner`; the
-        // borrow is tied to the guard.
-        self.queue.inner.with(|p| unsafe { &*p })
+impl<P: Copy> Locked<'_, P> {
+    fn inner(&self) -> &Links<P> {
+        &self.links
     }
 
-    fn inner_mut(&mut self) -> &mut Inner<S> {
-        // SAFETY: we hold the spin lock, so this is the only access; the
-        // borrow is tied to the (exclusively borrowed) guard.
-        self.queue.inner.with_mut(|p| unsafe { &mut *p })
-    }
-
-    /// The primitive's state kept beside the waiters.
-    pub(crate) fn state(&self) -> &S {
-        &self.inner().state
-    }
-
-    /// The primitive's state kept beside the waiters, mutably.
-    #[cfg(test)]
-    pub(crate) fn state_mut(&mut self) -> &mut S {
-        &mut self.inner_mut().state
+    fn inner_mut(&mut self) -> &mut Links<P> {
+        &mut self.links
     }
 
     /// How many waiters are queued.
@@ -366,7 +367,7 @@ impl<S> Locked<'_, S> {
     }
 
     /// The payload of the longest-waiting waiter.
-    pub(crate) fn front(&self) -> Option<usize> {
+    pub(crate) fn front(&self) -> Option<P> {
         let head = self.inner().head;
         // SAFETY: a linked node is alive (invariant 3) and `payload` is
         // immutable.
@@ -376,7 +377,7 @@ impl<S> Locked<'_, S> {
     /// Wakes the longest-waiting waiter with `token`; returns its payload,
     /// or `None` if the queue is empty. The unpark happens when this guard
     /// drops.
-    pub(crate) fn wake_front(&mut self, token: usize) -> Option<usize> {
+    pub(crate) fn wake_front(&mut self, token: Token) -> Option<P> {
         let head = self.inner().head;
         if head.is_null() {
             return None;
@@ -388,7 +389,7 @@ impl<S> Locked<'_, S> {
     /// Wakes waiters from the front while `pick(payload)` returns a token
     /// for them; stops at the first `None` (FIFO: nobody overtakes it).
     /// Returns how many were woken.
-    pub(crate) fn wake_while(&mut self, mut pick: impl FnMut(usize) -> Option<usize>) -> usize {
+    pub(crate) fn wake_while(&mut self, mut pick: impl FnMut(P) -> Option<Token>) -> usize {
         let mut woken = 0;
         while let Some(payload) = self.front() {
             match pick(payload) {
@@ -403,7 +404,7 @@ impl<S> Locked<'_, S> {
     }
 
     /// Wakes every waiter with `token`; returns how many.
-    pub(crate) fn wake_all(&mut self, token: usize) -> usize {
+    pub(crate) fn wake_all(&mut self, token: Token) -> usize {
         self.wake_while(|_| Some(token))
     }
 
@@ -413,7 +414,7 @@ impl<S> Locked<'_, S> {
     ///
     /// `node` is unlinked, its `state` is `WAITING`, and it stays alive and
     /// in place until unlinked (invariant 3).
-    unsafe fn push_back(&mut self, node: &Node) {
+    unsafe fn push_back(&mut self, node: &Node<P>) {
         let inner = self.inner_mut();
         let tail = inner.tail;
         node.prev.with_mut(|p| {
@@ -439,7 +440,7 @@ impl<S> Locked<'_, S> {
     /// # Safety
     ///
     /// `node` is linked in this queue.
-    unsafe fn unlink(&mut self, node: &Node) {
+    unsafe fn unlink(&mut self, node: &Node<P>) {
         // SAFETY: we hold the lock, which guards the links.
         let prev = node.prev.with(|p| unsafe { *p });
         // SAFETY: as above.
@@ -468,8 +469,8 @@ impl<S> Locked<'_, S> {
     /// # Safety
     ///
     /// `node` is linked in this queue.
-    unsafe fn wake(&mut self, node: *const Node, token: usize) -> usize {
-        assert_ne!(token, WAITING, "usize::MAX is reserved by the wait queue");
+    unsafe fn wake(&mut self, node: *const Node<P>, token: Token) -> P {
+        debug_assert_ne!(token.0, WAITING, "`Token::new` rules this out");
         // SAFETY: linked, hence alive until we store its token below.
         let node = unsafe { &*node };
         // SAFETY: the caller guarantees it is linked here.
@@ -478,32 +479,24 @@ impl<S> Locked<'_, S> {
         // SAFETY: we hold the lock, which guards `unparker`.
         let unparker = node.unparker.with_mut(|p| unsafe { (*p).take() });
         // Release: see the module docs. From here on the node may be gone.
-        node.state.store(token, Ordering::Release);
+        node.state.store(token.0, Ordering::Release);
         self.pending
             .push(unparker.expect("wait queue corrupted: a queued waiter had no unparker"));
         payload
     }
 }
 
-impl<S> Drop for Locked<'_, S> {
-    fn drop(&mut self) {
-        let pending = core::mem::take(&mut self.pending);
-        drop(self.guard.take());
-        pending.unpark_all();
-    }
-}
-
-impl<S: fmt::Debug> fmt::Debug for Locked<'_, S> {
+impl<P: Copy> fmt::Debug for Locked<'_, P> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Locked")
             .field("len", &self.len())
-            .field("state", self.state())
             .finish_non_exhaustive()
     }
 }
 
-/// Unparkers to call once the lock is released. One wake is the common
-/// case and needs no allocation.
+/// Unparkers to call once the lock is released: dropping it unparks them
+/// (see `Locked`'s field order). One wake is the common case and needs no
+/// allocation.
 #[derive(Default)]
 struct Pending {
     first: Option<Unparker>,
@@ -519,16 +512,18 @@ impl Pending {
             self.more.push(u);
         }
     }
+}
 
+impl Drop for Pending {
     #[inline]
-    fn unpark_all(self) {
-        if let Some(u) = self.first {
+    fn drop(&mut self) {
+        if let Some(u) = self.first.take() {
             u.unpark();
         }
         // Checked first: iterating (and dropping the iterator of) an empty
         // `Vec` still costs a few dozen instructions on every wake.
         if !self.more.is_empty() {
-            for u in self.more {
+            for u in self.more.drain(..) {
                 u.unpark();
             }
         }

@@ -34,7 +34,7 @@ use std::time::Instant;
 
 use super::mutex::{Mutex, MutexGuard};
 use super::raw_mutex::RawMutex;
-use crate::park::wait_queue::{Until, WaitQueue, Waited};
+use crate::park::wait_queue::{Token, Until, WaitQueue, Waited};
 use crate::shim::atomic::{AtomicUsize, Ordering};
 
 /// A condition variable, as Go's `sync.Cond`, used with a baton [`Mutex`].
@@ -57,7 +57,7 @@ use crate::shim::atomic::{AtomicUsize, Ordering};
 /// });
 /// ```
 pub struct Cond {
-    queue: WaitQueue<()>,
+    queue: WaitQueue,
     /// The queue's length; written only under the queue's lock.
     waiters: AtomicUsize,
 }
@@ -72,7 +72,7 @@ impl Cond {
     #[cfg(not(loom))]
     pub const fn new() -> Self {
         Self {
-            queue: WaitQueue::new(()),
+            queue: WaitQueue::new(),
             waiters: AtomicUsize::new(0),
         }
     }
@@ -81,7 +81,7 @@ impl Cond {
     #[cfg(loom)]
     pub fn new() -> Self {
         Self {
-            queue: WaitQueue::new(()),
+            queue: WaitQueue::new(),
             waiters: AtomicUsize::new(0),
         }
     }
@@ -204,7 +204,7 @@ impl Cond {
             return;
         }
         let mut q = self.queue.lock();
-        if q.wake_front(0).is_some() {
+        if q.wake_front(Token::WAKE).is_some() {
             self.waiters.fetch_sub(1, Ordering::Relaxed);
         }
     }
@@ -219,7 +219,7 @@ impl Cond {
             return;
         }
         let mut q = self.queue.lock();
-        let n = q.wake_all(0);
+        let n = q.wake_all(Token::WAKE);
         self.waiters.fetch_sub(n, Ordering::Relaxed);
     }
 
@@ -237,7 +237,7 @@ impl Cond {
     fn wait_raw<'u>(&self, raw: &RawMutex, until: impl Into<Until<'u>>) -> bool {
         let _reason = crate::park::wait_reason(crate::park::WaitReason::Cond);
         let waited = self.queue.wait(
-            0,
+            (),
             until,
             |_| {
                 self.waiters.fetch_add(1, Ordering::Relaxed);

@@ -50,7 +50,7 @@
 use core::fmt;
 
 use crate::park::held;
-use crate::park::wait_queue::WaitQueue;
+use crate::park::wait_queue::{Token, WaitQueue};
 use crate::shim::atomic::{AtomicU32, AtomicU64, Ordering};
 
 const INCOMPLETE: u32 = 0;
@@ -79,7 +79,7 @@ const PHASE: u32 = 3;
 pub struct Once {
     /// See the state table.
     state: AtomicU32,
-    queue: WaitQueue<()>,
+    queue: WaitQueue,
     /// The holder id (`park::held`) of the caller running the action, 0
     /// when none: written only by the runner, read by waiters to detect a
     /// recursive call (module docs).
@@ -96,7 +96,7 @@ impl Once {
     pub const fn new() -> Self {
         Self {
             state: AtomicU32::new(INCOMPLETE),
-            queue: WaitQueue::new(()),
+            queue: WaitQueue::new(),
             runner: AtomicU64::new(0),
         }
     }
@@ -106,7 +106,7 @@ impl Once {
     pub fn new() -> Self {
         Self {
             state: AtomicU32::new(INCOMPLETE),
-            queue: WaitQueue::new(()),
+            queue: WaitQueue::new(),
             runner: AtomicU64::new(0),
         }
     }
@@ -180,7 +180,7 @@ impl Once {
                     self.check_not_recursive();
                     let _reason = crate::park::wait_reason(crate::park::WaitReason::Once);
                     self.queue
-                        .wait(0, None, |_| self.enqueue_if_running(), || {}, |_| {});
+                        .wait((), None, |_| self.enqueue_if_running(), || {}, |_| {});
                 }
             }
         }
@@ -231,7 +231,7 @@ impl Once {
         // the waiters' `QUEUED` CAS (done under the queue lock, which the
         // wake below takes anyway).
         if self.state.swap(phase, Ordering::AcqRel) & QUEUED != 0 {
-            self.queue.lock().wake_all(0);
+            self.queue.lock().wake_all(Token::WAKE);
         }
     }
 }

@@ -68,7 +68,8 @@
 //!
 //! # Spinning
 //!
-//! Before parking, a contended `lock` spins briefly (see `SpinWait`) while
+//! Before parking, a contended `lock` spins briefly
+//! ([`MutexSpin`], off under loom) while
 //! nobody is parked and the mutex is not in hand-off mode: parking and being
 //! woken costs about 8 us each way on these 2-core machines, and most
 //! critical sections are far shorter.
@@ -77,7 +78,8 @@ use core::fmt;
 use core::time::Duration;
 use std::time::Instant;
 
-use crate::park::wait_queue::{Until, WaitQueue, Waited};
+use crate::park::spin::MutexSpin;
+use crate::park::wait_queue::{Token, Until, WaitQueue, Waited};
 use crate::shim::atomic::{AtomicU32, Ordering};
 
 const LOCKED: u32 = 1;
@@ -85,14 +87,9 @@ const PARKED: u32 = 2;
 const STARVING: u32 = 4;
 
 /// Token: the lock is free (or was); go back and compete for it.
-const TOKEN_RETRY: usize = 0;
+const TOKEN_RETRY: Token = Token::WAKE;
 /// Token: the lock is yours; `LOCKED` stayed set for you.
-const TOKEN_HANDOFF: usize = 1;
-
-/// Whether a contended `lock` spins before parking. Off under loom, where
-/// spinning only multiplies interleavings and keeps the models from
-/// reaching the park/wake paths they are there to check.
-const SPIN: bool = !cfg!(loom);
+const TOKEN_HANDOFF: Token = Token::new(1);
 
 /// A waiter queued for longer than this gets the lock handed to it directly
 /// (see the module docs for why 1 ms).
@@ -112,13 +109,45 @@ pub(crate) enum StarvePolicy {
     Never,
 }
 
+/// A queued waiter's start time, by address: the `start` local of its
+/// `lock_slow` frame, which outlives the waiter's time in the queue and is
+/// not written while it is queued. The wait-queue payload of [`RawMutex`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct StartRef(core::ptr::NonNull<Instant>);
+
+// SAFETY: a `StartRef` is only dereferenced (`get`) by an unlocker under the
+// queue lock while its waiter is queued, when the `Instant` it points to is
+// alive and not written; `Instant` is `Sync`, so reading it from the
+// unlocker's thread is fine.
+unsafe impl Send for StartRef {}
+// SAFETY: as above: shared `StartRef`s only ever read the `Instant`.
+unsafe impl Sync for StartRef {}
+
+impl StartRef {
+    fn new(start: &Instant) -> Self {
+        Self(core::ptr::NonNull::from(start))
+    }
+
+    /// The start time.
+    ///
+    /// # Safety
+    ///
+    /// The waiter this came from is still queued: the caller holds the
+    /// queue lock and read this payload from the queue under it.
+    unsafe fn get(self) -> Instant {
+        // SAFETY: the caller's contract keeps the waiter's frame, and so its
+        // `start`, alive and unwritten.
+        unsafe { *self.0.as_ptr() }
+    }
+}
+
 /// The mutex state machine. See the module docs.
 pub(crate) struct RawMutex {
     /// See the state table.
     state: AtomicU32,
-    /// Sleeping waiters; payload = address of the waiter's start `Instant`
-    /// (0 if it has none), read only by `unlock` under the queue lock.
-    queue: WaitQueue<()>,
+    /// Sleeping waiters; payload = the waiter's start time, if it has one,
+    /// read only by `unlock` under the queue lock.
+    queue: WaitQueue<Option<StartRef>>,
     policy: StarvePolicy,
 }
 
@@ -127,7 +156,7 @@ impl RawMutex {
     pub(crate) const fn new() -> Self {
         Self {
             state: AtomicU32::new(0),
-            queue: WaitQueue::new(()),
+            queue: WaitQueue::new(),
             policy: StarvePolicy::Clock,
         }
     }
@@ -143,7 +172,7 @@ impl RawMutex {
     pub(crate) fn with_policy(policy: StarvePolicy) -> Self {
         Self {
             state: AtomicU32::new(0),
-            queue: WaitQueue::new(()),
+            queue: WaitQueue::new(),
             policy,
         }
     }
@@ -153,7 +182,7 @@ impl RawMutex {
     pub(crate) const fn with_policy(policy: StarvePolicy) -> Self {
         Self {
             state: AtomicU32::new(0),
-            queue: WaitQueue::new(()),
+            queue: WaitQueue::new(),
             policy,
         }
     }
@@ -215,7 +244,7 @@ impl RawMutex {
     fn lock_slow<'u>(&self, until: impl Into<Until<'u>>) -> bool {
         let until = until.into();
         let _reason = crate::park::wait_reason(crate::park::WaitReason::Mutex);
-        let mut spin = SpinWait::new();
+        let mut spin = MutexSpin::new();
         // Whether we were woken to retry: then invariant 2 is our duty.
         let mut woken = false;
         // When we first parked; its address is our queue payload.
@@ -235,7 +264,7 @@ impl RawMutex {
                 }
                 continue;
             }
-            if SPIN && s & (PARKED | STARVING) == 0 && spin.spin() {
+            if s & (PARKED | STARVING) == 0 && spin.spin() {
                 continue;
             }
             if until.passed() {
@@ -244,7 +273,7 @@ impl RawMutex {
             if self.policy == StarvePolicy::Clock && start.is_none() {
                 start = Some(Instant::now());
             }
-            let payload = start.as_ref().map_or(0, |t| t as *const Instant as usize);
+            let payload = start.as_ref().map(StartRef::new);
             let waited = self.queue.wait(
                 payload,
                 until,
@@ -262,7 +291,7 @@ impl RawMutex {
                 Waited::Woken(token) => {
                     debug_assert_eq!(token, TOKEN_RETRY);
                     woken = true;
-                    spin = SpinWait::new();
+                    spin = MutexSpin::new();
                 }
                 // Queued again: `PARKED` is set, our duty is done.
                 Waited::NotQueued => {}
@@ -378,22 +407,21 @@ impl RawMutex {
     }
 
     /// Whether the waiter whose payload is `front` has waited too long.
-    fn is_starving(&self, front: usize) -> bool {
+    fn is_starving(&self, front: Option<StartRef>) -> bool {
         match self.policy {
             #[cfg(test)]
             StarvePolicy::Always => true,
             #[cfg(any(test, loom))]
             StarvePolicy::Never => false,
             StarvePolicy::Clock => {
-                if front == 0 {
+                let Some(front) = front else {
                     return false;
-                }
-                // SAFETY: a queued waiter's payload is the address of the
-                // `start` local of its `lock_slow` frame, which outlives its
-                // time in the queue; we hold the queue lock, so it is still
-                // queued (it cannot leave without that lock) and the frame
-                // is alive. `start` is not written while it is queued.
-                let start = unsafe { *(front as *const Instant) };
+                };
+                // SAFETY: `front` is the payload of the queue's front
+                // waiter, read under the queue lock we hold (the caller's
+                // `q`), so that waiter is still queued (it cannot leave
+                // without that lock): `StartRef::get`'s contract.
+                let start = unsafe { front.get() };
                 start.elapsed() >= STARVATION_THRESHOLD
             }
         }
@@ -408,50 +436,5 @@ impl fmt::Debug for RawMutex {
             .field("parked", &(s & PARKED != 0))
             .field("starving", &(s & STARVING != 0))
             .finish()
-    }
-}
-
-/// The mutex's own spin policy before parking: three rounds of 2, 4 and 8
-/// pause instructions (parking_lot's spin rounds), then park; no yields.
-///
-/// Measured with the lab's `mutex` experiment at 8 threads on 2 cores
-/// (oversubscribed, load average around 12 from other builds, so treat as
-/// rough): this policy gave baton 117 Mops/s on `contended-short` against
-/// 83 Mops/s when seven `yield_now`s followed the spins (parking_lot's full
-/// `SpinWait`), and 16.0 against 10.5 on `contended-long`. Yielding keeps
-/// more threads awake and bouncing the lock's cache line between the two
-/// cores; sleeping waiters leave the running owner alone on its fast path.
-/// `Backoff::snooze` (127 pauses, then yields) was slower still.
-///
-/// Spin audit (issue 10): bounded (three rounds), then the waiter parks, so
-/// a holder that is a parked goroutine on the same worker gets its worker
-/// back after at most 14 pause instructions.
-struct SpinWait {
-    step: u32,
-}
-
-impl SpinWait {
-    const SPIN_STEPS: u32 = 3;
-    const STEPS: u32 = 3;
-
-    fn new() -> Self {
-        Self { step: 0 }
-    }
-
-    /// Spins or yields once; `false` when it is time to park instead.
-    #[inline]
-    fn spin(&mut self) -> bool {
-        if self.step >= Self::STEPS {
-            return false;
-        }
-        self.step += 1;
-        if self.step <= Self::SPIN_STEPS {
-            for _ in 0..1u32 << self.step {
-                crate::shim::spin_loop();
-            }
-        } else {
-            crate::shim::yield_now();
-        }
-        true
     }
 }

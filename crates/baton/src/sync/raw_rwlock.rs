@@ -19,9 +19,15 @@
 //!   next writer takes `w`).
 //! - **Writers are served in FIFO order**, each handed the claim directly
 //!   by the writer before it (no barging while writers are queued).
-//! - Before parking, both sides spin briefly ([`Backoff`]): critical
-//!   sections are usually shorter than a park/unpark round trip (about
-//!   16 us between cores on the project's machines).
+//! - Before parking, both sides spin briefly
+//!   ([`SnoozeSpin`], off under loom):
+//!   critical sections are usually shorter than a park/unpark round trip
+//!   (about 16 us between cores on the project's machines). Spin audit
+//!   (issue 10): every spin here is bounded (127 pauses, then 4 yields) and
+//!   ends in a park in a wait queue, so a holder that is a goroutine parked
+//!   on the waiter's own worker gets the worker back. (Spinning is useless
+//!   for exactly that waiter, but short; the writer's `retry` after a lost
+//!   claim CAS is a retry, not a wait.)
 //!
 //! # The state word
 //!
@@ -108,9 +114,9 @@
 use core::fmt;
 use std::time::Instant;
 
-use crate::atomic::Backoff;
 use crate::park::held::{self, Kind};
-use crate::park::wait_queue::{Locked, WaitQueue, Waited};
+use crate::park::spin::SnoozeSpin;
+use crate::park::wait_queue::{Locked, Token, WaitQueue, Waited};
 use crate::shim::atomic::{AtomicUsize, Ordering};
 
 const WRITER: usize = 1;
@@ -124,22 +130,11 @@ const ONE_READER: usize = 1 << 4;
 const READER_OVERFLOW: usize = 1 << (usize::BITS - 1);
 
 /// Token for a queued reader: you are counted in, you hold the lock.
-const GRANTED: usize = 1;
+const GRANTED: Token = Token::new(1);
 /// Token for a queued writer: you hold the claim; wait for the readers.
-const CLAIM: usize = 2;
+const CLAIM: Token = Token::new(2);
 /// Token for the draining writer: the count reached zero once; re-check.
-const RETRY: usize = 3;
-
-/// Spin before parking? Not under loom: the spins only multiply the
-/// interleavings the model explores, and parking covers every path.
-///
-/// Spin audit (issue 10): every spin in this file is bounded (`Backoff`
-/// completes after 11 steps: 127 pauses, then 4 yields) and ends in a park
-/// in a wait queue, so a holder that is a goroutine parked on the waiter's
-/// own worker gets the worker back. (Spinning is useless for exactly that
-/// waiter, but short; the writer's `spin` after a lost claim CAS is a
-/// retry, not a wait.)
-const SPIN: bool = !cfg!(loom);
+const RETRY: Token = Token::new(3);
 
 const TOO_MANY_READERS: &str =
     "RwLock: too many readers at once (2^59 on 64-bit targets; were read guards leaked with mem::forget?)";
@@ -169,9 +164,9 @@ impl RawRwLock {
     pub(crate) const fn new() -> Self {
         Self {
             state: AtomicUsize::new(0),
-            readers: WaitQueue::new(()),
-            writers: WaitQueue::new(()),
-            drain: WaitQueue::new(()),
+            readers: WaitQueue::new(),
+            writers: WaitQueue::new(),
+            drain: WaitQueue::new(),
         }
     }
 
@@ -180,9 +175,9 @@ impl RawRwLock {
     pub(crate) fn new() -> Self {
         Self {
             state: AtomicUsize::new(0),
-            readers: WaitQueue::new(()),
-            writers: WaitQueue::new(()),
-            drain: WaitQueue::new(()),
+            readers: WaitQueue::new(),
+            writers: WaitQueue::new(),
+            drain: WaitQueue::new(),
         }
     }
 
@@ -282,17 +277,16 @@ impl RawRwLock {
         if deadline.is_none() && self.held() == Some(Kind::Shared) {
             self.self_deadlock("read", "a read lock while a writer waits");
         }
-        let backoff = Backoff::new();
+        let spin = SnoozeSpin::new();
         loop {
             if self.try_lock_shared() {
                 return true;
             }
-            if SPIN && !backoff.is_completed() {
-                backoff.snooze();
+            if spin.snooze() {
                 continue;
             }
             let waited = self.readers.wait(
-                0,
+                (),
                 deadline,
                 |_| self.enter_or_mark(READERS_PARKED, |s| s & WRITER == 0, ONE_READER),
                 || {},
@@ -414,7 +408,7 @@ impl RawRwLock {
     /// claim up with [`unlock_exclusive`](Self::unlock_exclusive), which
     /// works on a claim whose readers have not left yet.
     pub(crate) fn claim_until(&self, deadline: Option<Instant>) -> bool {
-        let backoff = Backoff::new();
+        let spin = SnoozeSpin::new();
         loop {
             let s = self.state.load(Ordering::Relaxed);
             if s & WRITER == 0 {
@@ -427,15 +421,14 @@ impl RawRwLock {
                 {
                     return true;
                 }
-                backoff.spin();
+                spin.retry();
                 continue;
             }
-            if SPIN && !backoff.is_completed() {
-                backoff.snooze();
+            if spin.snooze() {
                 continue;
             }
             let waited = self.writers.wait(
-                0,
+                (),
                 deadline,
                 |_| self.enter_or_mark(WRITERS_PARKED, |s| s & WRITER == 0, WRITER),
                 || {},
@@ -462,18 +455,17 @@ impl RawRwLock {
     /// is inside. On time-out, gives the claim up as an unlock would
     /// (admitting the readers it held back) and returns `false`.
     pub(crate) fn wait_for_readers_until(&self, deadline: Option<Instant>) -> bool {
-        let backoff = Backoff::new();
+        let spin = SnoozeSpin::new();
         loop {
             // Acquire: synchronise with the leaving readers' Release.
             if readers(self.state.load(Ordering::Acquire)) == 0 {
                 return true;
             }
-            if SPIN && !backoff.is_completed() {
-                backoff.snooze();
+            if spin.snooze() {
                 continue;
             }
             let waited = self.drain.wait(
-                0,
+                (),
                 deadline,
                 |_| {
                     // Acquire on the load and on failure: a zero count read
@@ -520,7 +512,7 @@ impl RawRwLock {
     #[cold]
     fn unlock_exclusive_slow(&self) {
         let mut writers = self.writers.lock();
-        let mut readers: Option<Locked<'_, ()>> = None;
+        let mut readers: Option<Locked<'_>> = None;
         let mut s = self.state.load(Ordering::Relaxed);
         let (admitted, hand_claim) = loop {
             debug_assert!(

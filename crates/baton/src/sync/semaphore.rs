@@ -48,8 +48,8 @@ use core::fmt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::atomic::Backoff;
-use crate::park::wait_queue::{Locked, Until, WaitQueue, Waited};
+use crate::park::spin::SnoozeSpin;
+use crate::park::wait_queue::{Locked, Token, Until, WaitQueue, Waited};
 use crate::shim::atomic::{AtomicUsize, Ordering};
 
 const QUEUED: usize = 1;
@@ -59,10 +59,7 @@ const ONE: usize = 2;
 const MAX_CAPACITY: usize = usize::MAX >> 1;
 
 /// Token for a waiter whose permits were taken for it.
-const GRANTED: usize = 1;
-
-/// Spin before parking? Not under loom (see `raw_rwlock.rs`).
-const SPIN: bool = !cfg!(loom);
+const GRANTED: Token = Token::new(1);
 
 /// A weighted semaphore with FIFO grants, Go's
 /// `golang.org/x/sync/semaphore.Weighted`.
@@ -127,8 +124,8 @@ pub struct Semaphore {
     state: AtomicUsize,
     /// Fixed at construction.
     capacity: usize,
-    /// Waiters, each with its request as payload.
-    waiters: WaitQueue,
+    /// Waiters, each with its request (a number of permits) as payload.
+    waiters: WaitQueue<usize>,
 }
 
 impl Semaphore {
@@ -153,7 +150,7 @@ impl Semaphore {
         Self {
             state: AtomicUsize::new(capacity * ONE),
             capacity,
-            waiters: WaitQueue::new(()),
+            waiters: WaitQueue::new(),
         }
     }
 
@@ -167,7 +164,7 @@ impl Semaphore {
         Self {
             state: AtomicUsize::new(capacity * ONE),
             capacity,
-            waiters: WaitQueue::new(()),
+            waiters: WaitQueue::new(),
         }
     }
 
@@ -441,9 +438,9 @@ impl Semaphore {
     #[cold]
     fn acquire_slow<'u>(&self, n: usize, until: impl Into<Until<'u>>) -> bool {
         let until = until.into();
-        let backoff = Backoff::new();
-        while SPIN && !backoff.is_completed() && self.state.load(Ordering::Relaxed) & QUEUED == 0 {
-            backoff.snooze();
+        let spin = SnoozeSpin::new();
+        while spin.spinning() && self.state.load(Ordering::Relaxed) & QUEUED == 0 {
+            spin.snooze();
             if self.try_take(n) {
                 return true;
             }
@@ -497,7 +494,7 @@ impl Semaphore {
 
     /// Under the queue lock: grant waiters from the head while the head's
     /// request fits (invariant 3), then clear `QUEUED` if none is left.
-    fn grant_waiters(&self, q: &mut Locked<'_, ()>) {
+    fn grant_waiters(&self, q: &mut Locked<'_, usize>) {
         q.wake_while(|n| {
             let mut s = self.state.load(Ordering::Relaxed);
             loop {

@@ -47,7 +47,7 @@ use core::fmt;
 use core::time::Duration;
 use std::time::Instant;
 
-use crate::park::wait_queue::{Until, WaitQueue, Waited};
+use crate::park::wait_queue::{Token, Until, WaitQueue, Waited};
 use crate::shim::atomic::{AtomicU64, Ordering};
 
 const WAITERS_MASK: u64 = 0xFFFF_FFFF;
@@ -80,7 +80,7 @@ const COUNTER_SHIFT: u32 = 32;
 pub struct WaitGroup {
     /// See the state table.
     state: AtomicU64,
-    queue: WaitQueue<()>,
+    queue: WaitQueue,
 }
 
 impl WaitGroup {
@@ -94,7 +94,7 @@ impl WaitGroup {
     pub const fn new() -> Self {
         Self {
             state: AtomicU64::new(0),
-            queue: WaitQueue::new(()),
+            queue: WaitQueue::new(),
         }
     }
 
@@ -103,7 +103,7 @@ impl WaitGroup {
     pub fn new() -> Self {
         Self {
             state: AtomicU64::new(0),
-            queue: WaitQueue::new(()),
+            queue: WaitQueue::new(),
         }
     }
 
@@ -289,7 +289,7 @@ impl WaitGroup {
     fn wait_slow<'u>(&self, until: impl Into<Until<'u>>) -> bool {
         let _reason = crate::park::wait_reason(crate::park::WaitReason::WaitGroup);
         let waited = self.queue.wait(
-            0,
+            (),
             until,
             |_| self.enqueue_if_counting(),
             || {},
@@ -327,7 +327,7 @@ impl WaitGroup {
     #[cold]
     fn release_waiters(&self) {
         let mut q = self.queue.lock();
-        let n = q.wake_all(0) as u64;
+        let n = q.wake_all(Token::WAKE) as u64;
         self.state.fetch_sub(n, Ordering::Relaxed);
     }
 }

@@ -34,6 +34,26 @@ pub(crate) fn within<T: Send + 'static>(
     }
 }
 
+/// As [`within`], for a body that borrows from the caller or is not
+/// `Send`: `body` runs on the caller's thread while a watchdog thread
+/// waits; if it has not returned within `secs` seconds the watchdog prints
+/// a message naming `what` and aborts the process (a hung thread cannot be
+/// unwound from outside).
+pub(crate) fn within_scoped<R>(what: &str, secs: u64, body: impl FnOnce() -> R) -> R {
+    let (done, wait) = channel::<()>();
+    let what = what.to_owned();
+    let watchdog = std::thread::spawn(move || {
+        if let Err(RecvTimeoutError::Timeout) = wait.recv_timeout(Duration::from_secs(secs)) {
+            eprintln!("{what}: no progress within {secs} s (a lost wake-up?); aborting");
+            std::process::abort();
+        }
+    });
+    let r = body();
+    drop(done);
+    watchdog.join().unwrap();
+    r
+}
+
 /// The OS thread id of the caller (`gettid`).
 pub(crate) fn tid() -> i64 {
     // SAFETY: `gettid` has no preconditions.

@@ -59,9 +59,10 @@ use crate::atomic::{Backoff, CachePadded};
 use crate::shim::atomic::{self, AtomicUsize, Ordering};
 use crate::shim::UnsafeCell;
 
-use super::super::error::{RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};
+use super::super::error::{RecvTimeoutError, SendTimeoutError};
+use super::super::waiter::{Operation, Waiter};
 use super::super::waker::SyncWaker;
-use super::{Token, TwoPhase};
+use super::{Flavor, Token};
 
 /// One slot of the ring.
 struct Slot<T> {
@@ -169,19 +170,75 @@ impl<T> Channel<T> {
         by_stamps.min(by_bytes)
     }
 
-    pub(crate) fn senders(&self) -> &SyncWaker {
-        &self.senders
+    /// The waker of the send side (`send`: senders waiting for room) or of
+    /// the receive side.
+    #[inline]
+    fn waker(&self, send: bool) -> &SyncWaker {
+        if send {
+            &self.senders
+        } else {
+            &self.receivers
+        }
     }
 
-    pub(crate) fn receivers(&self) -> &SyncWaker {
-        &self.receivers
+    /// The stamp one slot after `stamp` (the next lap's first slot after
+    /// the last).
+    fn next_stamp(&self, stamp: usize) -> usize {
+        let index = stamp & (self.mark_bit - 1);
+        if index + 1 < self.cap {
+            stamp + 1
+        } else {
+            (stamp & !(self.one_lap - 1)).wrapping_add(self.one_lap)
+        }
     }
+
+    /// Drops the messages in the slots from stamp `pos` up to `end` whose
+    /// stamps say *written*; the rest (claimed but never written,
+    /// poisoned) hold nothing. If a message's `Drop` panics, the others
+    /// are still dropped (a guard carries on while unwinding; a second
+    /// panic aborts, as for a `Vec`).
+    ///
+    /// Only for the channel's own `Drop` (no other thread can touch it).
+    fn drop_messages(&self, mut pos: usize, end: usize) {
+        while pos != end {
+            let slot = &self.buffer[pos & (self.mark_bit - 1)];
+            let written = slot.stamp.load(Ordering::Relaxed) == pos + 1;
+            pos = self.next_stamp(pos);
+            if written {
+                let rest = DropRest {
+                    chan: self,
+                    pos,
+                    end,
+                };
+                // SAFETY: the stamp says the message was written and not
+                // read; nobody else can touch the ring any more.
+                slot.msg.with_mut(|p| unsafe { (*p).assume_init_drop() });
+                mem::forget(rest);
+            }
+        }
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        let head = self.head.load(Ordering::SeqCst);
+        let tail = self.tail.load(Ordering::SeqCst);
+        (tail & !self.mark_bit) == head
+    }
+
+    pub(crate) fn is_full(&self) -> bool {
+        let tail = self.tail.load(Ordering::SeqCst);
+        let head = self.head.load(Ordering::SeqCst);
+        head.wrapping_add(self.one_lap) == tail & !self.mark_bit
+    }
+}
+
+impl<T> Flavor for Channel<T> {
+    type Msg = T;
 
     /// Phase 1 of a send: claims a slot (`true`), or reports the channel
     /// full (`false`). A closed channel "succeeds" with a null token, so that
     /// [`write`](Self::write) hands the message back.
     #[inline]
-    pub(crate) fn start_send(&self, token: &mut Token) -> bool {
+    fn start_send(&self, token: &mut Token) -> bool {
         let backoff = Backoff::new();
         let mut tail = self.tail.load(Ordering::Relaxed);
         loop {
@@ -254,7 +311,7 @@ impl<T> Channel<T> {
     /// `token` was filled by a successful [`start_send`](Self::start_send)
     /// on this channel and is used once.
     #[inline]
-    pub(crate) unsafe fn write(&self, token: &mut Token, msg: T) -> Result<(), T> {
+    unsafe fn write(&self, token: &mut Token, msg: T) -> Result<(), T> {
         if token.array.slot.is_null() {
             return Err(msg);
         }
@@ -273,7 +330,7 @@ impl<T> Channel<T> {
     /// channel empty (`false`). Closed and empty "succeeds" with a null
     /// token, so that [`read`](Self::read) reports the close.
     #[inline]
-    pub(crate) fn start_recv(&self, token: &mut Token) -> bool {
+    fn start_recv(&self, token: &mut Token) -> bool {
         let backoff = Backoff::new();
         let mut head = self.head.load(Ordering::Relaxed);
         loop {
@@ -357,7 +414,7 @@ impl<T> Channel<T> {
     /// `token` was filled by a successful [`start_recv`](Self::start_recv)
     /// on this channel and is used once.
     #[inline]
-    pub(crate) unsafe fn read(&self, token: &mut Token) -> Result<T, ()> {
+    unsafe fn read(&self, token: &mut Token) -> Result<T, ()> {
         if token.array.slot.is_null() {
             return Err(());
         }
@@ -380,7 +437,7 @@ impl<T> Channel<T> {
     ///
     /// As [`write`](Self::write): the token is used once, by this call
     /// instead of `write`.
-    pub(crate) unsafe fn abandon_send(&self, token: &mut Token) {
+    unsafe fn abandon_send(&self, token: &mut Token) {
         if token.array.slot.is_null() {
             return;
         }
@@ -400,17 +457,71 @@ impl<T> Channel<T> {
     /// # Safety
     ///
     /// As [`read`](Self::read).
-    pub(crate) unsafe fn abandon_recv(&self, token: &mut Token) {
+    unsafe fn abandon_recv(&self, token: &mut Token) {
         // SAFETY: the caller's contract is `read`'s.
         drop(unsafe { self.read(token) });
+    }
+
+    /// Senders wait for room, parked on `senders`.
+    #[inline]
+    fn send(&self, msg: T, deadline: Option<Instant>) -> Result<(), SendTimeoutError<T>> {
+        super::send(self, msg, deadline, &self.senders, || self.is_ready(true))
+    }
+
+    /// Receivers wait for a message, parked on `receivers`.
+    #[inline]
+    fn recv(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
+        super::recv(self, deadline, &self.receivers, || self.is_ready(false))
+    }
+
+    fn register(&self, oper: Operation, cx: &Waiter, send: bool) -> bool {
+        self.waker(send).register(oper, cx);
+        self.is_ready(send)
+    }
+
+    fn unregister(&self, oper: Operation, send: bool) {
+        self.waker(send).unregister(oper);
+    }
+
+    /// Room to send, or a message to receive; or closed. `SeqCst` loads:
+    /// the waiter's re-check in the wakers' Dekker pair.
+    fn is_ready(&self, send: bool) -> bool {
+        let ready = if send {
+            !self.is_full()
+        } else {
+            !self.is_empty()
+        };
+        ready || self.is_closed()
+    }
+
+    fn watch(&self, oper: Operation, cx: &Waiter, send: bool) -> bool {
+        self.waker(send).watch(oper, cx);
+        self.is_ready(send)
+    }
+
+    fn unwatch(&self, oper: Operation, send: bool) {
+        self.waker(send).unwatch(oper);
+    }
+
+    /// Closes the channel; `true` if this call closed it.
+    fn close(&self) -> bool {
+        // SeqCst: a change like any other for the wakers' Dekker pairs.
+        let tail = self.tail.fetch_or(self.mark_bit, Ordering::SeqCst);
+        if tail & self.mark_bit == 0 {
+            self.senders.close();
+            self.receivers.close();
+            true
+        } else {
+            false
+        }
     }
 
     /// The last receiver is gone: closes the channel and drops the buffered
     /// messages, which nobody can receive any more. Stops at a slot still
     /// being written (or whose send was forgotten): what is left there and
     /// after it is dropped with the channel.
-    pub(crate) fn disconnect_receivers(&self) -> bool {
-        let first = self.disconnect();
+    fn close_receivers(&self) {
+        self.close();
         // No receiver is left to race with: we are the only one moving
         // `head`. Senders can no longer claim (the mark is set).
         let tail = self.tail.load(Ordering::SeqCst) & !self.mark_bit;
@@ -437,72 +548,14 @@ impl<T> Channel<T> {
                 .store(head.wrapping_add(self.one_lap), Ordering::Release);
             head = next;
         }
-        first
     }
 
-    /// The stamp one slot after `stamp` (the next lap's first slot after
-    /// the last).
-    fn next_stamp(&self, stamp: usize) -> usize {
-        let index = stamp & (self.mark_bit - 1);
-        if index + 1 < self.cap {
-            stamp + 1
-        } else {
-            (stamp & !(self.one_lap - 1)).wrapping_add(self.one_lap)
-        }
-    }
-
-    /// Drops the messages in the slots from stamp `pos` up to `end` whose
-    /// stamps say *written*; the rest (claimed but never written,
-    /// poisoned) hold nothing. If a message's `Drop` panics, the others
-    /// are still dropped (a guard carries on while unwinding; a second
-    /// panic aborts, as for a `Vec`).
-    ///
-    /// Only for the channel's own `Drop` (no other thread can touch it).
-    fn drop_messages(&self, mut pos: usize, end: usize) {
-        while pos != end {
-            let slot = &self.buffer[pos & (self.mark_bit - 1)];
-            let written = slot.stamp.load(Ordering::Relaxed) == pos + 1;
-            pos = self.next_stamp(pos);
-            if written {
-                let rest = DropRest {
-                    chan: self,
-                    pos,
-                    end,
-                };
-                // SAFETY: the stamp says the message was written and not
-                // read; nobody else can touch the ring any more.
-                slot.msg.with_mut(|p| unsafe { (*p).assume_init_drop() });
-                mem::forget(rest);
-            }
-        }
-    }
-
-    #[inline]
-    pub(crate) fn try_send(&self, msg: T) -> Result<(), TrySendError<T>> {
-        super::try_send(self, msg)
-    }
-
-    #[inline]
-    pub(crate) fn send(
-        &self,
-        msg: T,
-        deadline: Option<Instant>,
-    ) -> Result<(), SendTimeoutError<T>> {
-        super::send(self, msg, deadline)
-    }
-
-    #[inline]
-    pub(crate) fn try_recv(&self) -> Result<T, TryRecvError> {
-        super::try_recv(self)
-    }
-
-    #[inline]
-    pub(crate) fn recv(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
-        super::recv(self, deadline)
+    fn is_closed(&self) -> bool {
+        self.tail.load(Ordering::SeqCst) & self.mark_bit != 0
     }
 
     /// Messages in the channel now.
-    pub(crate) fn len(&self) -> usize {
+    fn len(&self) -> usize {
         loop {
             let tail = self.tail.load(Ordering::SeqCst);
             let head = self.head.load(Ordering::SeqCst);
@@ -523,60 +576,8 @@ impl<T> Channel<T> {
         }
     }
 
-    pub(crate) fn capacity(&self) -> usize {
-        self.cap
-    }
-
-    /// Closes the channel; `true` if this call closed it.
-    pub(crate) fn disconnect(&self) -> bool {
-        // SeqCst: a change like any other for the wakers' Dekker pairs.
-        let tail = self.tail.fetch_or(self.mark_bit, Ordering::SeqCst);
-        if tail & self.mark_bit == 0 {
-            self.senders.disconnect();
-            self.receivers.disconnect();
-            true
-        } else {
-            false
-        }
-    }
-
-    pub(crate) fn is_disconnected(&self) -> bool {
-        self.tail.load(Ordering::SeqCst) & self.mark_bit != 0
-    }
-
-    pub(crate) fn is_empty(&self) -> bool {
-        let head = self.head.load(Ordering::SeqCst);
-        let tail = self.tail.load(Ordering::SeqCst);
-        (tail & !self.mark_bit) == head
-    }
-
-    pub(crate) fn is_full(&self) -> bool {
-        let tail = self.tail.load(Ordering::SeqCst);
-        let head = self.head.load(Ordering::SeqCst);
-        head.wrapping_add(self.one_lap) == tail & !self.mark_bit
-    }
-}
-
-impl<T> TwoPhase for Channel<T> {
-    type Msg = T;
-
-    super::forward_two_phase!();
-
-    /// Senders wait for room, receivers for a message.
-    fn block(&self, token: &mut Token, deadline: Option<Instant>, send: bool) -> bool {
-        if send {
-            super::block_on(&self.senders, token, deadline, super::reason(true), || {
-                !self.is_full() || self.is_disconnected()
-            })
-        } else {
-            super::block_on(
-                &self.receivers,
-                token,
-                deadline,
-                super::reason(false),
-                || !self.is_empty() || self.is_disconnected(),
-            )
-        }
+    fn capacity(&self) -> Option<usize> {
+        Some(self.cap)
     }
 }
 
@@ -609,6 +610,7 @@ impl<T> Drop for DropRest<'_, T> {
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
+    use crate::chan::TrySendError;
 
     #[test]
     fn stamps_wrap_round_the_ring() {

@@ -62,9 +62,10 @@ use crate::atomic::{Backoff, CachePadded};
 use crate::shim::atomic::{self, AtomicPtr, AtomicUsize, Ordering};
 use crate::shim::UnsafeCell;
 
-use super::super::error::{RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};
+use super::super::error::{RecvTimeoutError, SendTimeoutError, TrySendError};
+use super::super::waiter::{Operation, Waiter};
 use super::super::waker::SyncWaker;
-use super::{Token, TwoPhase};
+use super::{Flavor, Token};
 
 const WRITE: usize = 1;
 const READ: usize = 2;
@@ -243,113 +244,6 @@ impl<T> Channel<T> {
         }
     }
 
-    pub(crate) fn receivers(&self) -> &SyncWaker {
-        &self.receivers
-    }
-
-    /// Phase 1 of a send: claims a slot (always succeeds; a closed channel
-    /// gives a null token).
-    #[inline]
-    pub(crate) fn start_send(&self, token: &mut Token) -> bool {
-        let backoff = Backoff::new();
-        let mut tail = self.tail.index.load(Ordering::Acquire);
-        let mut block = self.tail.block.load(Ordering::Acquire);
-        let mut next_block = None;
-        loop {
-            if tail & MARK_BIT != 0 {
-                token.list.block = ptr::null();
-                return true;
-            }
-            let offset = (tail >> SHIFT) % LAP;
-            if offset == BLOCK_CAP {
-                // Another sender is installing the next block.
-                backoff.snooze();
-                tail = self.tail.index.load(Ordering::Acquire);
-                block = self.tail.block.load(Ordering::Acquire);
-                continue;
-            }
-            if offset + 1 == BLOCK_CAP && next_block.is_none() {
-                next_block = Some(Block::<T>::new());
-            }
-            if block.is_null() {
-                // The first message: install the first block.
-                let new = Box::into_raw(Block::<T>::new());
-                if self
-                    .tail
-                    .block
-                    .compare_exchange(block, new, Ordering::Release, Ordering::Relaxed)
-                    .is_ok()
-                {
-                    self.head.block.store(new, Ordering::Release);
-                    block = new;
-                } else {
-                    // SAFETY: `new` was never published; keep it for later.
-                    next_block = Some(unsafe { Box::from_raw(new) });
-                    tail = self.tail.index.load(Ordering::Acquire);
-                    block = self.tail.block.load(Ordering::Acquire);
-                    continue;
-                }
-            }
-            let new_tail = tail + (1 << SHIFT);
-            // SeqCst: the change half of the receivers' Dekker pair.
-            match self.tail.index.compare_exchange_weak(
-                tail,
-                new_tail,
-                Ordering::SeqCst,
-                Ordering::Acquire,
-            ) {
-                Ok(_) => {
-                    if offset + 1 == BLOCK_CAP {
-                        // We took the last slot: install the next block.
-                        let next = Box::into_raw(next_block.take().expect("allocated above"));
-                        self.tail.block.store(next, Ordering::Release);
-                        self.tail.index.fetch_add(1 << SHIFT, Ordering::Release);
-                        // SAFETY: `block` is alive: its slots are not all read
-                        // (ours is not even written).
-                        unsafe { (*block).next.store(next, Ordering::Release) };
-                    }
-                    token.list.block = block as *const u8;
-                    token.list.offset = offset;
-                    return true;
-                }
-                Err(t) => {
-                    tail = t;
-                    block = self.tail.block.load(Ordering::Acquire);
-                    backoff.spin();
-                }
-            }
-        }
-    }
-
-    /// Phase 2 of a send.
-    ///
-    /// # Safety
-    ///
-    /// `token` came from a successful [`start_send`](Self::start_send) on
-    /// this channel and is used once.
-    #[inline]
-    pub(crate) unsafe fn write(&self, token: &mut Token, msg: T) -> Result<(), T> {
-        if token.list.block.is_null() {
-            return Err(msg);
-        }
-        let block = token.list.block as *const Block<T>;
-        // SAFETY: the claimed slot's block stays alive until the slot is read.
-        let slot = unsafe { &(*block).slots[token.list.offset] };
-        // SAFETY: we claimed the slot: nobody else touches its message yet.
-        slot.msg.with_mut(|p| unsafe { (*p).write(msg) });
-        // Release: publishes the message to the slot's receiver.
-        slot.state.fetch_or(WRITE, Ordering::Release);
-        self.receivers.notify();
-        Ok(())
-    }
-
-    /// Phase 1 of a receive: claims a slot and waits for it to be written
-    /// (`true`; abandoned slots are skipped), or reports empty.
-    #[inline]
-    pub(crate) fn start_recv(&self, token: &mut Token) -> bool {
-        self.claim_recv(token, true)
-    }
-
     /// Phase 1 of a receive; with `wait` false, an unwritten head slot (a
     /// send in flight, or forgotten) reports empty instead of waiting.
     fn claim_recv(&self, token: &mut Token, wait: bool) -> bool {
@@ -475,6 +369,119 @@ impl<T> Channel<T> {
         }
     }
 
+    pub(crate) fn is_empty(&self) -> bool {
+        let head = self.head.index.load(Ordering::SeqCst);
+        let tail = self.tail.index.load(Ordering::SeqCst);
+        head >> SHIFT == tail >> SHIFT
+    }
+}
+
+impl<T> Flavor for Channel<T> {
+    type Msg = T;
+
+    /// Phase 1 of a send: claims a slot (always succeeds; a closed channel
+    /// gives a null token).
+    #[inline]
+    fn start_send(&self, token: &mut Token) -> bool {
+        let backoff = Backoff::new();
+        let mut tail = self.tail.index.load(Ordering::Acquire);
+        let mut block = self.tail.block.load(Ordering::Acquire);
+        let mut next_block = None;
+        loop {
+            if tail & MARK_BIT != 0 {
+                token.list.block = ptr::null();
+                return true;
+            }
+            let offset = (tail >> SHIFT) % LAP;
+            if offset == BLOCK_CAP {
+                // Another sender is installing the next block.
+                backoff.snooze();
+                tail = self.tail.index.load(Ordering::Acquire);
+                block = self.tail.block.load(Ordering::Acquire);
+                continue;
+            }
+            if offset + 1 == BLOCK_CAP && next_block.is_none() {
+                next_block = Some(Block::<T>::new());
+            }
+            if block.is_null() {
+                // The first message: install the first block.
+                let new = Box::into_raw(Block::<T>::new());
+                if self
+                    .tail
+                    .block
+                    .compare_exchange(block, new, Ordering::Release, Ordering::Relaxed)
+                    .is_ok()
+                {
+                    self.head.block.store(new, Ordering::Release);
+                    block = new;
+                } else {
+                    // SAFETY: `new` was never published; keep it for later.
+                    next_block = Some(unsafe { Box::from_raw(new) });
+                    tail = self.tail.index.load(Ordering::Acquire);
+                    block = self.tail.block.load(Ordering::Acquire);
+                    continue;
+                }
+            }
+            let new_tail = tail + (1 << SHIFT);
+            // SeqCst: the change half of the receivers' Dekker pair.
+            match self.tail.index.compare_exchange_weak(
+                tail,
+                new_tail,
+                Ordering::SeqCst,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => {
+                    if offset + 1 == BLOCK_CAP {
+                        // We took the last slot: install the next block.
+                        let next = Box::into_raw(next_block.take().expect("allocated above"));
+                        self.tail.block.store(next, Ordering::Release);
+                        self.tail.index.fetch_add(1 << SHIFT, Ordering::Release);
+                        // SAFETY: `block` is alive: its slots are not all read
+                        // (ours is not even written).
+                        unsafe { (*block).next.store(next, Ordering::Release) };
+                    }
+                    token.list.block = block as *const u8;
+                    token.list.offset = offset;
+                    return true;
+                }
+                Err(t) => {
+                    tail = t;
+                    block = self.tail.block.load(Ordering::Acquire);
+                    backoff.spin();
+                }
+            }
+        }
+    }
+
+    /// Phase 2 of a send.
+    ///
+    /// # Safety
+    ///
+    /// `token` came from a successful [`start_send`](Self::start_send) on
+    /// this channel and is used once.
+    #[inline]
+    unsafe fn write(&self, token: &mut Token, msg: T) -> Result<(), T> {
+        if token.list.block.is_null() {
+            return Err(msg);
+        }
+        let block = token.list.block as *const Block<T>;
+        // SAFETY: the claimed slot's block stays alive until the slot is read.
+        let slot = unsafe { &(*block).slots[token.list.offset] };
+        // SAFETY: we claimed the slot: nobody else touches its message yet.
+        slot.msg.with_mut(|p| unsafe { (*p).write(msg) });
+        // Release: publishes the message to the slot's receiver.
+        slot.state.fetch_or(WRITE, Ordering::Release);
+        self.receivers.notify();
+        Ok(())
+    }
+
+    /// Phase 1 of a receive: claims a slot and waits for it to be written
+    /// (`true`; abandoned slots are skipped), or reports empty.
+    #[inline]
+    fn start_recv(&self, token: &mut Token) -> bool {
+        self.claim_recv(token, true)
+    }
+
     /// Phase 2 of a receive.
     ///
     /// # Safety
@@ -482,7 +489,7 @@ impl<T> Channel<T> {
     /// `token` came from a successful [`start_recv`](Self::start_recv) on
     /// this channel and is used once.
     #[inline]
-    pub(crate) unsafe fn read(&self, token: &mut Token) -> Result<T, ()> {
+    unsafe fn read(&self, token: &mut Token) -> Result<T, ()> {
         if token.list.block.is_null() {
             return Err(());
         }
@@ -512,7 +519,7 @@ impl<T> Channel<T> {
     ///
     /// As [`write`](Self::write): the token is used once, by this call
     /// instead of `write`.
-    pub(crate) unsafe fn abandon_send(&self, token: &mut Token) {
+    unsafe fn abandon_send(&self, token: &mut Token) {
         if token.list.block.is_null() {
             return;
         }
@@ -532,17 +539,86 @@ impl<T> Channel<T> {
     /// # Safety
     ///
     /// As [`read`](Self::read).
-    pub(crate) unsafe fn abandon_recv(&self, token: &mut Token) {
+    unsafe fn abandon_recv(&self, token: &mut Token) {
         // SAFETY: the caller's contract is `read`'s.
         drop(unsafe { self.read(token) });
+    }
+
+    #[inline]
+    fn try_send(&self, msg: T) -> Result<(), TrySendError<T>> {
+        self.send(msg, None).map_err(|e| match e {
+            SendTimeoutError::Closed(m) => TrySendError::Closed(m),
+            SendTimeoutError::Timeout(_) => unreachable!("unbounded sends never wait"),
+        })
+    }
+
+    #[inline]
+    fn send(&self, msg: T, _deadline: Option<Instant>) -> Result<(), SendTimeoutError<T>> {
+        let token = &mut Token::default();
+        assert!(self.start_send(token), "unbounded sends never wait");
+        // SAFETY: just claimed.
+        unsafe { self.write(token, msg) }.map_err(SendTimeoutError::Closed)
+    }
+
+    /// Only receivers wait, parked on `receivers`.
+    #[inline]
+    fn recv(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
+        super::recv(self, deadline, &self.receivers, || self.is_ready(false))
+    }
+
+    /// A send arm is always ready: nothing to register.
+    fn register(&self, oper: Operation, cx: &Waiter, send: bool) -> bool {
+        if send {
+            return true;
+        }
+        self.receivers.register(oper, cx);
+        self.is_ready(false)
+    }
+
+    fn unregister(&self, oper: Operation, send: bool) {
+        if !send {
+            self.receivers.unregister(oper);
+        }
+    }
+
+    /// A send always is; a receive when a message is there or the channel
+    /// is closed (`SeqCst` loads: the waiter's re-check in the receivers'
+    /// Dekker pair).
+    fn is_ready(&self, send: bool) -> bool {
+        send || !self.is_empty() || self.is_closed()
+    }
+
+    fn watch(&self, oper: Operation, cx: &Waiter, send: bool) -> bool {
+        if send {
+            return true;
+        }
+        self.receivers.watch(oper, cx);
+        self.is_ready(false)
+    }
+
+    fn unwatch(&self, oper: Operation, send: bool) {
+        if !send {
+            self.receivers.unwatch(oper);
+        }
+    }
+
+    /// Closes the channel; `true` if this call closed it.
+    fn close(&self) -> bool {
+        let tail = self.tail.index.fetch_or(MARK_BIT, Ordering::SeqCst);
+        if tail & MARK_BIT == 0 {
+            self.receivers.close();
+            true
+        } else {
+            false
+        }
     }
 
     /// The last receiver is gone: closes the channel and drops the buffered
     /// messages, which nobody can receive any more. Stops at a slot still
     /// being written (or whose send was forgotten): it and what follows are
     /// dropped with the channel.
-    pub(crate) fn disconnect_receivers(&self) -> bool {
-        let first = self.disconnect();
+    fn close_receivers(&self) {
+        self.close();
         let token = &mut Token::default();
         // No receiver is left: each claim takes the head slot. The head
         // moves before the message is dropped, so a panicking `Drop` leaves
@@ -554,40 +630,13 @@ impl<T> Channel<T> {
                 Err(()) => break,
             }
         }
-        first
     }
 
-    #[inline]
-    pub(crate) fn try_send(&self, msg: T) -> Result<(), TrySendError<T>> {
-        self.send(msg, None).map_err(|e| match e {
-            SendTimeoutError::Closed(m) => TrySendError::Closed(m),
-            SendTimeoutError::Timeout(_) => unreachable!("unbounded sends never wait"),
-        })
+    fn is_closed(&self) -> bool {
+        self.tail.index.load(Ordering::SeqCst) & MARK_BIT != 0
     }
 
-    #[inline]
-    pub(crate) fn send(
-        &self,
-        msg: T,
-        _deadline: Option<Instant>,
-    ) -> Result<(), SendTimeoutError<T>> {
-        let token = &mut Token::default();
-        assert!(self.start_send(token), "unbounded sends never wait");
-        // SAFETY: just claimed.
-        unsafe { self.write(token, msg) }.map_err(SendTimeoutError::Closed)
-    }
-
-    #[inline]
-    pub(crate) fn try_recv(&self) -> Result<T, TryRecvError> {
-        super::try_recv(self)
-    }
-
-    #[inline]
-    pub(crate) fn recv(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
-        super::recv(self, deadline)
-    }
-
-    pub(crate) fn len(&self) -> usize {
+    fn len(&self) -> usize {
         loop {
             let mut tail = self.tail.index.load(Ordering::SeqCst);
             let mut head = self.head.index.load(Ordering::SeqCst);
@@ -613,43 +662,8 @@ impl<T> Channel<T> {
         }
     }
 
-    /// Closes the channel; `true` if this call closed it.
-    pub(crate) fn disconnect(&self) -> bool {
-        let tail = self.tail.index.fetch_or(MARK_BIT, Ordering::SeqCst);
-        if tail & MARK_BIT == 0 {
-            self.receivers.disconnect();
-            true
-        } else {
-            false
-        }
-    }
-
-    pub(crate) fn is_disconnected(&self) -> bool {
-        self.tail.index.load(Ordering::SeqCst) & MARK_BIT != 0
-    }
-
-    pub(crate) fn is_empty(&self) -> bool {
-        let head = self.head.index.load(Ordering::SeqCst);
-        let tail = self.tail.index.load(Ordering::SeqCst);
-        head >> SHIFT == tail >> SHIFT
-    }
-}
-
-impl<T> TwoPhase for Channel<T> {
-    type Msg = T;
-
-    super::forward_two_phase!();
-
-    /// Only receivers wait: a send always claims a slot.
-    fn block(&self, token: &mut Token, deadline: Option<Instant>, send: bool) -> bool {
-        assert!(!send, "baton: unbounded sends never wait");
-        super::block_on(
-            &self.receivers,
-            token,
-            deadline,
-            super::reason(false),
-            || !self.is_empty() || self.is_disconnected(),
-        )
+    fn capacity(&self) -> Option<usize> {
+        None
     }
 }
 

@@ -25,11 +25,12 @@
 
 use std::time::{Duration, Instant};
 
-use super::super::context::{Context, Operation, Selected};
-use super::super::error::{RecvTimeoutError, TryRecvError};
+use super::super::error::{RecvTimeoutError, SendTimeoutError, TryRecvError};
 use super::super::lock::SpinMutex;
+use super::super::waiter::{Operation, Selected, Waiter};
 use super::super::waker::SyncWaker;
-use super::Token;
+use super::{Flavor, Holder, Token};
+use crate::shim::Arc;
 
 struct State {
     /// When the next value is due (see the invariants).
@@ -93,7 +94,7 @@ impl Channel {
             };
             let mut token = Token::default();
             let _why = crate::park::wait_reason(super::reason(false));
-            Context::with(|cx| {
+            Waiter::with(|cx| {
                 let oper = Operation::hook(&mut token);
                 self.receivers.register(oper, cx);
                 if self.is_ready() || self.deadline() != due {
@@ -114,40 +115,6 @@ impl Channel {
     /// Whether a value is due now.
     pub(crate) fn is_ready(&self) -> bool {
         self.state.lock().next.is_some_and(|t| t <= Instant::now())
-    }
-
-    /// Select's try: claims the due value into the token.
-    pub(crate) fn try_select(&self, token: &mut Token) -> bool {
-        match self.try_recv() {
-            Ok(t) => {
-                token.timer = Some(t);
-                true
-            }
-            Err(_) => false,
-        }
-    }
-
-    /// Select's read of a claimed value.
-    pub(crate) fn read(&self, token: &mut Token) -> Result<Instant, ()> {
-        token.timer.take().ok_or(())
-    }
-
-    pub(crate) fn register(&self, oper: Operation, cx: &Context) -> bool {
-        self.receivers.register(oper, cx);
-        self.is_ready()
-    }
-
-    pub(crate) fn unregister(&self, oper: Operation) {
-        self.receivers.unregister(oper);
-    }
-
-    pub(crate) fn watch(&self, oper: Operation, cx: &Context) -> bool {
-        self.receivers.watch(oper, cx);
-        self.is_ready()
-    }
-
-    pub(crate) fn unwatch(&self, oper: Operation) {
-        self.receivers.unwatch(oper);
     }
 
     /// Stops delivering; returns whether a value had been delivered or was
@@ -183,6 +150,129 @@ impl Channel {
         };
         self.receivers.select_all();
         fired
+    }
+}
+
+/// A receiver's hold on a clock channel (the channel itself is shared with
+/// its `Timer` or `Ticker`, which stop and reset it). `T` is `Instant`:
+/// `cast` is the identity, which is how the type system knows.
+pub(crate) struct Rx<T> {
+    chan: Arc<Channel>,
+    cast: fn(Instant) -> T,
+}
+
+impl Rx<Instant> {
+    /// A receiver's hold on `chan`.
+    pub(crate) fn new(chan: Arc<Channel>) -> Self {
+        Rx {
+            chan,
+            cast: core::convert::identity,
+        }
+    }
+}
+
+impl<T> Holder for Rx<T> {
+    type Chan = Self;
+
+    #[inline]
+    fn chan(&self) -> &Self {
+        self
+    }
+
+    /// Clock channels are not counted: they never close.
+    fn acquire(&self, _send: bool) -> Self {
+        Rx {
+            chan: self.chan.clone(),
+            cast: self.cast,
+        }
+    }
+
+    fn release(&self, _send: bool) -> bool {
+        false
+    }
+
+    fn same(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.chan, &other.chan)
+    }
+}
+
+/// A receive-only flavour: the send side is never asked for (`no_senders`).
+impl<T> Flavor for Rx<T> {
+    type Msg = T;
+
+    super::no_send_side!();
+
+    /// Claims the due value into the token.
+    fn start_recv(&self, token: &mut Token) -> bool {
+        match self.chan.try_recv() {
+            Ok(t) => {
+                token.timer = Some(t);
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    /// The claimed value.
+    unsafe fn read(&self, token: &mut Token) -> Result<T, ()> {
+        token.timer.take().ok_or(()).map(self.cast)
+    }
+
+    /// Nothing to give back: a value taken from the clock is simply dropped.
+    unsafe fn abandon_recv(&self, _token: &mut Token) {}
+
+    #[inline]
+    fn try_recv(&self) -> Result<T, TryRecvError> {
+        self.chan.try_recv().map(self.cast)
+    }
+
+    fn recv(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
+        self.chan.recv(deadline).map(self.cast)
+    }
+
+    fn register(&self, oper: Operation, cx: &Waiter, _send: bool) -> bool {
+        self.chan.receivers.register(oper, cx);
+        self.chan.is_ready()
+    }
+
+    fn unregister(&self, oper: Operation, _send: bool) {
+        self.chan.receivers.unregister(oper);
+    }
+
+    fn is_ready(&self, _send: bool) -> bool {
+        self.chan.is_ready()
+    }
+
+    fn watch(&self, oper: Operation, cx: &Waiter, _send: bool) -> bool {
+        self.chan.receivers.watch(oper, cx);
+        self.chan.is_ready()
+    }
+
+    fn unwatch(&self, oper: Operation, _send: bool) {
+        self.chan.receivers.unwatch(oper);
+    }
+
+    /// When the next value is due: a select parks no later.
+    fn deadline(&self) -> Option<Instant> {
+        self.chan.deadline()
+    }
+
+    /// Clock channels never close.
+    fn close(&self) -> bool {
+        false
+    }
+
+    fn is_closed(&self) -> bool {
+        false
+    }
+
+    /// 1 when a value is due.
+    fn len(&self) -> usize {
+        usize::from(self.chan.is_ready())
+    }
+
+    fn capacity(&self) -> Option<usize> {
+        Some(1)
     }
 }
 

@@ -14,12 +14,12 @@
 //!   offers an empty packet on its stack; a `select` arm registers an empty
 //!   packet on the heap (it must not consume its value unless chosen, and
 //!   its stack slot is shared by many arms).
-//! - Whoever pairs with a waiter selects its context under the lock, then,
+//! - Whoever pairs with a waiter selects its waiter under the lock, then,
 //!   after releasing the lock, moves the value through the packet and sets
 //!   the packet's `ready` flag. The waiter does not leave (pop the packet's
 //!   stack frame) before `ready` is set, and the pairer touches the packet
 //!   no more after setting it: the waiter's wake-up comes through its own
-//!   reference-counted context.
+//!   reference-counted waiter.
 //! - A heap packet is freed by its reader (after `ready`), or by its owner
 //!   when the arm is unregistered without being chosen.
 //! - A paired send may be *abandoned* (its `SelectedOperation` dropped or
@@ -32,8 +32,8 @@
 //!
 //! `ready` is stored with `Release` after the value moved and loaded with
 //! `Acquire` before it is used or the frame is left, so the value (or its
-//! absence) is visible. The rest is ordered by the lock and by the context
-//! (`context.rs`).
+//! absence) is visible. The rest is ordered by the lock and by the waiter
+//! (`waiter.rs`).
 
 use core::marker::PhantomData;
 use core::ptr;
@@ -44,11 +44,11 @@ use crate::park::{Parker, Unparker};
 use crate::shim::atomic::{AtomicBool, AtomicPtr, Ordering};
 use crate::shim::{Arc, UnsafeCell};
 
-use super::super::context::{wait_done, Context, Operation, Selected, Shared};
-use super::super::error::{RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};
+use super::super::error::{RecvTimeoutError, SendTimeoutError, TryRecvError};
 use super::super::lock::SpinMutex;
+use super::super::waiter::{wait_done, Operation, Selected, Waiter, WaiterState};
 use super::super::waker::{unpark_all, Waker};
-use super::Token;
+use super::{Flavor, Token};
 
 /// Where a value travels between the two sides (see the invariants).
 struct Packet<T> {
@@ -95,13 +95,13 @@ impl<T> Packet<T> {
         self.ready.load(Ordering::Acquire)
     }
 
-    /// Waits until the other side has moved the value, the waiter's context
+    /// Waits until the other side has moved the value, the waiter
     /// having been selected: a short spin, then a park (see
-    /// `context::wait_done`). The pairer sets `ready` and *then* unparks
-    /// the context, so the park always ends. It cannot wait by spinning:
+    /// `waiter::wait_done`). The pairer sets `ready` and *then* unparks
+    /// the waiter, so the park always ends. It cannot wait by spinning:
     /// the pairer may be a select that claimed us and then runs user code
     /// (or parks) before it writes, maybe a goroutine on our own worker.
-    fn wait_ready(&self, cx: &Context) {
+    fn wait_ready(&self, cx: &Waiter) {
         cx.wait_done(|| self.is_ready());
     }
 
@@ -114,17 +114,17 @@ impl<T> Packet<T> {
 }
 
 /// A paired counterpart: its packet (null: the channel is closed) and the
-/// context to wake once the value has moved.
+/// waiter to wake once the value has moved.
 #[derive(Debug, Default)]
 pub(crate) struct ZeroToken {
     packet: Option<ptr::NonNull<()>>,
-    cx: Option<Arc<Shared>>,
+    cx: Option<Arc<WaiterState>>,
 }
 
 struct Inner {
     senders: Waker,
     receivers: Waker,
-    is_disconnected: bool,
+    is_closed: bool,
 }
 
 /// A rendezvous channel (see the module docs).
@@ -145,56 +145,9 @@ impl<T> Channel<T> {
             inner: SpinMutex::new(Inner {
                 senders: Waker::default(),
                 receivers: Waker::default(),
-                is_disconnected: false,
+                is_closed: false,
             }),
             _marker: PhantomData,
-        }
-    }
-
-    /// Phase 1 of a send: pairs with a waiting receiver (`true`), or
-    /// reports none (`false`); closed gives an empty token and `true`.
-    pub(crate) fn start_send(&self, token: &mut Token) -> bool {
-        let mut inner = self.inner.lock();
-        if let Some(e) = inner.receivers.try_select(None) {
-            token.zero.packet = ptr::NonNull::new(e.packet);
-            token.zero.cx = Some(e.cx);
-            true
-        } else if inner.is_disconnected {
-            token.zero = ZeroToken::default();
-            true
-        } else {
-            false
-        }
-    }
-
-    /// Phase 2 of a send: puts `msg` in the paired receiver's packet.
-    ///
-    /// # Safety
-    ///
-    /// `token` came from a successful `start_send` (or a send arm's accept)
-    /// on this channel and is used once.
-    pub(crate) unsafe fn write(&self, token: &mut Token, msg: T) -> Result<(), T> {
-        let Some(packet) = token.zero.packet else {
-            return Err(msg);
-        };
-        // SAFETY: the caller's contract.
-        unsafe { Self::complete_send(token, packet, Some(msg)) };
-        Ok(())
-    }
-
-    /// Gives up a send paired by `start_send` (or a send arm's accept) that
-    /// will never write (its `SelectedOperation` was dropped or unwound):
-    /// the receiver is handed an empty packet, and tries again (a blocked
-    /// `recv` with its own deadline).
-    ///
-    /// # Safety
-    ///
-    /// As [`write`](Self::write): the token is used once, by this call
-    /// instead of `write`.
-    pub(crate) unsafe fn abandon_send(&self, token: &mut Token) {
-        if let Some(packet) = token.zero.packet.take() {
-            // SAFETY: the caller's contract.
-            unsafe { Self::complete_send(token, packet, None) };
         }
     }
 
@@ -234,39 +187,6 @@ impl<T> Channel<T> {
         }
     }
 
-    /// Phase 1 of a receive: pairs with a waiting sender.
-    pub(crate) fn start_recv(&self, token: &mut Token) -> bool {
-        let mut inner = self.inner.lock();
-        if let Some(e) = inner.senders.try_select(None) {
-            token.zero.packet = ptr::NonNull::new(e.packet);
-            token.zero.cx = Some(e.cx);
-            true
-        } else if inner.is_disconnected {
-            token.zero = ZeroToken::default();
-            true
-        } else {
-            false
-        }
-    }
-
-    /// Phase 2 of a receive: takes the value from the paired packet. If
-    /// the paired sender abandoned its send (see
-    /// [`abandon_send`](Self::abandon_send)), waits for the next sender
-    /// like `recv`: the select that chose this receive has no other way to
-    /// go on.
-    ///
-    /// # Safety
-    ///
-    /// As [`write`](Self::write), for `start_recv`.
-    pub(crate) unsafe fn read(&self, token: &mut Token) -> Result<T, ()> {
-        // SAFETY: the caller's contract.
-        match unsafe { self.read_or_abandoned(token) } {
-            Ok(Some(msg)) => Ok(msg),
-            Ok(None) => self.recv(None).map_err(|_| ()),
-            Err(()) => Err(()),
-        }
-    }
-
     /// Phase 2 of a receive: the value, `None` if the paired sender
     /// abandoned its send, `Err` if the channel is closed.
     ///
@@ -300,7 +220,7 @@ impl<T> Channel<T> {
             if let Some(cx) = token.zero.cx.take() {
                 wait_for_writer(packet, &cx);
             } else if !packet.is_ready() {
-                // The sender holds our select's context (its token's `cx`)
+                // The sender holds our select's waiter (its token's `cx`)
                 // and unparks it, that is us, after `ready`.
                 wait_done(&Parker::current(), || packet.is_ready());
             }
@@ -312,21 +232,150 @@ impl<T> Channel<T> {
         }
     }
 
-    pub(crate) fn try_send(&self, msg: T) -> Result<(), TrySendError<T>> {
+    /// One pairing attempt of [`recv`](Self::recv); `None` if the paired
+    /// sender abandoned its send.
+    fn recv_once(&self, deadline: Option<Instant>) -> Option<Result<T, RecvTimeoutError>> {
         let token = &mut Token::default();
-        if self.start_send(token) {
+        let mut inner = self.inner.lock();
+        if let Some(e) = inner.senders.try_select(None) {
+            token.zero.packet = ptr::NonNull::new(e.packet);
+            token.zero.cx = Some(e.cx);
+            drop(inner);
             // SAFETY: just paired.
-            unsafe { self.write(token, msg) }.map_err(TrySendError::Closed)
+            return unsafe { self.read_or_abandoned(token) }
+                .map_err(|()| RecvTimeoutError::Closed)
+                .transpose();
+        }
+        if inner.is_closed {
+            return Some(Err(RecvTimeoutError::Closed));
+        }
+        let _why = crate::park::wait_reason(super::reason(false));
+        Waiter::with(|cx| {
+            let oper = Operation::hook(token);
+            let packet = Packet::<T>::on_stack(None);
+            inner
+                .receivers
+                .register_with_packet(oper, &packet as *const Packet<T> as *mut (), cx);
+            let mut woken = Vec::new();
+            inner.senders.notify_observers(&mut woken);
+            drop(inner);
+            unpark_all(woken);
+            match cx.wait_until(deadline) {
+                Selected::Waiting => unreachable!("wait_until returned while waiting"),
+                Selected::Aborted => {
+                    self.inner.lock().receivers.unregister(oper);
+                    Some(Err(RecvTimeoutError::Timeout))
+                }
+                Selected::Closed => {
+                    self.inner.lock().receivers.unregister(oper);
+                    Some(Err(RecvTimeoutError::Closed))
+                }
+                Selected::Operation(_) => {
+                    packet.wait_ready(cx);
+                    // Empty: the select that paired with us abandoned it.
+                    packet.take().map(Ok)
+                }
+            }
+        })
+    }
+}
+
+impl<T> Flavor for Channel<T> {
+    type Msg = T;
+
+    /// Phase 1 of a send: pairs with a waiting receiver (`true`), or
+    /// reports none (`false`); closed gives an empty token and `true`.
+    fn start_send(&self, token: &mut Token) -> bool {
+        let mut inner = self.inner.lock();
+        if let Some(e) = inner.receivers.try_select(None) {
+            token.zero.packet = ptr::NonNull::new(e.packet);
+            token.zero.cx = Some(e.cx);
+            true
+        } else if inner.is_closed {
+            token.zero = ZeroToken::default();
+            true
         } else {
-            Err(TrySendError::Full(msg))
+            false
         }
     }
 
-    pub(crate) fn send(
-        &self,
-        msg: T,
-        deadline: Option<Instant>,
-    ) -> Result<(), SendTimeoutError<T>> {
+    /// Phase 2 of a send: puts `msg` in the paired receiver's packet.
+    ///
+    /// # Safety
+    ///
+    /// `token` came from a successful `start_send` (or a send arm's accept)
+    /// on this channel and is used once.
+    unsafe fn write(&self, token: &mut Token, msg: T) -> Result<(), T> {
+        let Some(packet) = token.zero.packet else {
+            return Err(msg);
+        };
+        // SAFETY: the caller's contract.
+        unsafe { Self::complete_send(token, packet, Some(msg)) };
+        Ok(())
+    }
+
+    /// Phase 1 of a receive: pairs with a waiting sender.
+    fn start_recv(&self, token: &mut Token) -> bool {
+        let mut inner = self.inner.lock();
+        if let Some(e) = inner.senders.try_select(None) {
+            token.zero.packet = ptr::NonNull::new(e.packet);
+            token.zero.cx = Some(e.cx);
+            true
+        } else if inner.is_closed {
+            token.zero = ZeroToken::default();
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Phase 2 of a receive: takes the value from the paired packet. If
+    /// the paired sender abandoned its send (see
+    /// [`abandon_send`](Self::abandon_send)), waits for the next sender
+    /// like `recv`: the select that chose this receive has no other way to
+    /// go on.
+    ///
+    /// # Safety
+    ///
+    /// As [`write`](Self::write), for `start_recv`.
+    unsafe fn read(&self, token: &mut Token) -> Result<T, ()> {
+        // SAFETY: the caller's contract.
+        match unsafe { self.read_or_abandoned(token) } {
+            Ok(Some(msg)) => Ok(msg),
+            Ok(None) => self.recv(None).map_err(|_| ()),
+            Err(()) => Err(()),
+        }
+    }
+
+    /// Gives up a send paired by `start_send` (or a send arm's accept) that
+    /// will never write (its `SelectedOperation` was dropped or unwound):
+    /// the receiver is handed an empty packet, and tries again (a blocked
+    /// `recv` with its own deadline).
+    ///
+    /// # Safety
+    ///
+    /// As [`write`](Self::write): the token is used once, by this call
+    /// instead of `write`.
+    unsafe fn abandon_send(&self, token: &mut Token) {
+        if let Some(packet) = token.zero.packet.take() {
+            // SAFETY: the caller's contract.
+            unsafe { Self::complete_send(token, packet, None) };
+        }
+    }
+
+    /// Gives up a receive paired by `start_recv` (or a receive arm's
+    /// accept): its sender waits for the value to be taken, so it is taken
+    /// and dropped.
+    ///
+    /// # Safety
+    ///
+    /// As [`read`](Self::read).
+    unsafe fn abandon_recv(&self, token: &mut Token) {
+        // SAFETY: the caller's contract is `read`'s.
+        drop(unsafe { self.read(token) });
+    }
+
+    fn send(&self, msg: T, deadline: Option<Instant>) -> Result<(), SendTimeoutError<T>> {
         let token = &mut Token::default();
         let mut inner = self.inner.lock();
         if let Some(e) = inner.receivers.try_select(None) {
@@ -336,11 +385,11 @@ impl<T> Channel<T> {
             // SAFETY: just paired; a receiver's packet is never null.
             return unsafe { self.write(token, msg) }.map_err(SendTimeoutError::Closed);
         }
-        if inner.is_disconnected {
+        if inner.is_closed {
             return Err(SendTimeoutError::Closed(msg));
         }
         let _why = crate::park::wait_reason(super::reason(true));
-        Context::with(|cx| {
+        Waiter::with(|cx| {
             let oper = Operation::hook(token);
             let packet = Packet::on_stack(Some(msg));
             inner
@@ -352,7 +401,7 @@ impl<T> Channel<T> {
             unpark_all(woken);
             match cx.wait_until(deadline) {
                 Selected::Waiting => unreachable!("wait_until returned while waiting"),
-                sel @ (Selected::Aborted | Selected::Disconnected) => {
+                sel @ (Selected::Aborted | Selected::Closed) => {
                     // Nobody paired with us (we aborted, or the close left
                     // our entry in place): take the value back.
                     self.inner.lock().senders.unregister(oper);
@@ -374,7 +423,7 @@ impl<T> Channel<T> {
         })
     }
 
-    pub(crate) fn try_recv(&self) -> Result<T, TryRecvError> {
+    fn try_recv(&self) -> Result<T, TryRecvError> {
         loop {
             let token = &mut Token::default();
             if !self.start_recv(token) {
@@ -390,7 +439,7 @@ impl<T> Channel<T> {
         }
     }
 
-    pub(crate) fn recv(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
+    fn recv(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
         loop {
             if let Some(res) = self.recv_once(deadline) {
                 return res;
@@ -400,75 +449,9 @@ impl<T> Channel<T> {
         }
     }
 
-    /// One pairing attempt of [`recv`](Self::recv); `None` if the paired
-    /// sender abandoned its send.
-    fn recv_once(&self, deadline: Option<Instant>) -> Option<Result<T, RecvTimeoutError>> {
-        let token = &mut Token::default();
-        let mut inner = self.inner.lock();
-        if let Some(e) = inner.senders.try_select(None) {
-            token.zero.packet = ptr::NonNull::new(e.packet);
-            token.zero.cx = Some(e.cx);
-            drop(inner);
-            // SAFETY: just paired.
-            return unsafe { self.read_or_abandoned(token) }
-                .map_err(|()| RecvTimeoutError::Closed)
-                .transpose();
-        }
-        if inner.is_disconnected {
-            return Some(Err(RecvTimeoutError::Closed));
-        }
-        let _why = crate::park::wait_reason(super::reason(false));
-        Context::with(|cx| {
-            let oper = Operation::hook(token);
-            let packet = Packet::<T>::on_stack(None);
-            inner
-                .receivers
-                .register_with_packet(oper, &packet as *const Packet<T> as *mut (), cx);
-            let mut woken = Vec::new();
-            inner.senders.notify_observers(&mut woken);
-            drop(inner);
-            unpark_all(woken);
-            match cx.wait_until(deadline) {
-                Selected::Waiting => unreachable!("wait_until returned while waiting"),
-                Selected::Aborted => {
-                    self.inner.lock().receivers.unregister(oper);
-                    Some(Err(RecvTimeoutError::Timeout))
-                }
-                Selected::Disconnected => {
-                    self.inner.lock().receivers.unregister(oper);
-                    Some(Err(RecvTimeoutError::Closed))
-                }
-                Selected::Operation(_) => {
-                    packet.wait_ready(cx);
-                    // Empty: the select that paired with us abandoned it.
-                    packet.take().map(Ok)
-                }
-            }
-        })
-    }
-
-    /// Closes the channel; `true` if this call closed it.
-    pub(crate) fn disconnect(&self) -> bool {
-        let mut woken = Vec::new();
-        let mut inner = self.inner.lock();
-        let first = !inner.is_disconnected;
-        if first {
-            inner.is_disconnected = true;
-            inner.senders.disconnect(&mut woken);
-            inner.receivers.disconnect(&mut woken);
-        }
-        drop(inner);
-        unpark_all(woken);
-        first
-    }
-
-    pub(crate) fn is_disconnected(&self) -> bool {
-        self.inner.lock().is_disconnected
-    }
-
     /// Registers a select's send arm (`send`) or receive arm with a heap
     /// packet; returns whether the arm is ready now.
-    pub(crate) fn register(&self, oper: Operation, cx: &Context, send: bool) -> bool {
+    fn register(&self, oper: Operation, cx: &Waiter, send: bool) -> bool {
         let packet = Box::into_raw(Packet::<T>::empty_on_heap()) as *mut ();
         let mut woken = Vec::new();
         let ready = {
@@ -481,14 +464,14 @@ impl<T> Channel<T> {
             };
             mine.register_with_packet(oper, packet, cx);
             theirs.notify_observers(&mut woken);
-            theirs.can_select(Some(cx)) || inner.is_disconnected
+            theirs.can_select(Some(cx)) || inner.is_closed
         };
         unpark_all(woken);
         ready
     }
 
     /// Unregisters a select arm; frees its heap packet if nobody chose it.
-    pub(crate) fn unregister(&self, oper: Operation, send: bool) {
+    fn unregister(&self, oper: Operation, send: bool) {
         let mut inner = self.inner.lock();
         let waker = if send {
             &mut inner.senders
@@ -503,25 +486,25 @@ impl<T> Channel<T> {
     }
 
     /// A select arm of ours was chosen: learn the packet.
-    pub(crate) fn accept(&self, token: &mut Token, cx: &Context) -> bool {
+    fn accept(&self, token: &mut Token, cx: &Waiter, _send: bool) -> bool {
         token.zero.packet = ptr::NonNull::new(cx.wait_packet());
         token.zero.cx = None;
         true
     }
 
     /// Whether a send (`send`) or receive could complete now.
-    pub(crate) fn is_ready(&self, send: bool) -> bool {
+    fn is_ready(&self, send: bool) -> bool {
         let inner = self.inner.lock();
         let theirs = if send {
             &inner.receivers
         } else {
             &inner.senders
         };
-        theirs.can_select(None) || inner.is_disconnected
+        theirs.can_select(None) || inner.is_closed
     }
 
     /// Registers an observer of the send (`send`) or receive side.
-    pub(crate) fn watch(&self, oper: Operation, cx: &Context, send: bool) -> bool {
+    fn watch(&self, oper: Operation, cx: &Waiter, send: bool) -> bool {
         let mut inner = self.inner.lock();
         let inner = &mut *inner;
         let (mine, theirs) = if send {
@@ -530,10 +513,10 @@ impl<T> Channel<T> {
             (&mut inner.receivers, &inner.senders)
         };
         mine.watch(oper, cx);
-        theirs.can_select(None) || inner.is_disconnected
+        theirs.can_select(None) || inner.is_closed
     }
 
-    pub(crate) fn unwatch(&self, oper: Operation, send: bool) {
+    fn unwatch(&self, oper: Operation, send: bool) {
         let mut inner = self.inner.lock();
         if send {
             inner.senders.unwatch(oper);
@@ -541,12 +524,40 @@ impl<T> Channel<T> {
             inner.receivers.unwatch(oper);
         }
     }
+
+    /// Closes the channel; `true` if this call closed it.
+    fn close(&self) -> bool {
+        let mut woken = Vec::new();
+        let mut inner = self.inner.lock();
+        let first = !inner.is_closed;
+        if first {
+            inner.is_closed = true;
+            inner.senders.close(&mut woken);
+            inner.receivers.close(&mut woken);
+        }
+        drop(inner);
+        unpark_all(woken);
+        first
+    }
+
+    fn is_closed(&self) -> bool {
+        self.inner.lock().is_closed
+    }
+
+    /// A rendezvous channel holds no message.
+    fn len(&self) -> usize {
+        0
+    }
+
+    fn capacity(&self) -> Option<usize> {
+        Some(0)
+    }
 }
 
 /// Wakes the select whose send arm we chose and parks until it has written
 /// its value into `packet` (see `Packet::waiter`).
 #[cold]
-fn wait_for_writer<T>(packet: &Packet<T>, cx: &Shared) {
+fn wait_for_writer<T>(packet: &Packet<T>, cx: &WaiterState) {
     let parker = Parker::current();
     let mine = Box::into_raw(Box::new(parker.unparker()));
     // AcqRel: publishes the unparker to the writer's swap. Failure: the

@@ -1,14 +1,15 @@
-//! [`SelectHandle`]: what `select` needs from each arm, implemented once per
-//! side and dispatched to the flavours' two-phase operations (the same
-//! `start_send`/`start_recv` a plain operation uses).
+//! [`SelectHandle`]: what `select` needs from each arm, implemented once
+//! for both halves ([`Half`]) over the flavours' [`Flavor`] methods (the
+//! same `start_send`/`start_recv` a plain operation uses).
 
 use std::time::Instant;
 
-use super::super::context::{Context, Operation};
-use super::super::flavors::Token;
-use super::super::receiver::ReceiverFlavor;
-use super::super::sender::SenderFlavor;
+use super::super::flavors::{with_flavor, AnyFlavor, Token};
+use super::super::waiter::{Operation, Waiter};
 use super::super::{Receiver, Sender};
+
+#[cfg(doc)]
+use super::super::flavors::Flavor;
 
 /// One arm of a select (see `run.rs` for how they are used).
 pub(crate) trait SelectHandle {
@@ -18,16 +19,16 @@ pub(crate) trait SelectHandle {
     fn deadline(&self) -> Option<Instant>;
     /// Registers `oper` to be selected by a counterpart; returns whether the
     /// arm is ready now (then the select retries instead of sleeping).
-    fn register(&self, oper: Operation, cx: &Context) -> bool;
+    fn register(&self, oper: Operation, cx: &Waiter) -> bool;
     /// Removes the registration (whether or not it was selected).
     fn unregister(&self, oper: Operation);
     /// Phase 1 after `oper` was selected by a counterpart while we slept;
     /// `false` if it must be retried.
-    fn accept(&self, token: &mut Token, cx: &Context) -> bool;
+    fn accept(&self, token: &mut Token, cx: &Waiter) -> bool;
     /// Whether the operation could complete now (a probe).
     fn is_ready(&self) -> bool;
     /// Registers an observer (for `ready`); returns whether ready now.
-    fn watch(&self, oper: Operation, cx: &Context) -> bool;
+    fn watch(&self, oper: Operation, cx: &Waiter) -> bool;
     /// Removes the observer.
     fn unwatch(&self, oper: Operation);
     /// Gives up an operation whose phase 1 completed (its
@@ -42,191 +43,82 @@ pub(crate) trait SelectHandle {
     unsafe fn abandon(&self, token: &mut Token);
 }
 
-impl<T> SelectHandle for Receiver<T> {
-    fn try_select(&self, token: &mut Token) -> bool {
-        match &self.flavor {
-            ReceiverFlavor::Array(h) => h.chan.start_recv(token),
-            ReceiverFlavor::List(h) => h.chan.start_recv(token),
-            ReceiverFlavor::Zero(h) => h.chan.start_recv(token),
-            ReceiverFlavor::Timer(c, _) => c.try_select(token),
-            ReceiverFlavor::Never => false,
-        }
-    }
+/// A channel half, for [`SelectHandle`]: its channel and which side of it
+/// it operates.
+trait Half {
+    /// `true` for a [`Sender`], `false` for a [`Receiver`].
+    const SEND: bool;
+    /// The message type.
+    type Msg;
+    /// The channel.
+    fn flavor(&self) -> &AnyFlavor<Self::Msg>;
+}
 
-    fn deadline(&self) -> Option<Instant> {
-        match &self.flavor {
-            ReceiverFlavor::Timer(c, _) => c.deadline(),
-            _ => None,
-        }
-    }
+impl<T> Half for Sender<T> {
+    const SEND: bool = true;
+    type Msg = T;
 
-    fn register(&self, oper: Operation, cx: &Context) -> bool {
-        match &self.flavor {
-            ReceiverFlavor::Array(h) => {
-                h.chan.receivers().register(oper, cx);
-                self.is_ready()
-            }
-            ReceiverFlavor::List(h) => {
-                h.chan.receivers().register(oper, cx);
-                self.is_ready()
-            }
-            ReceiverFlavor::Zero(h) => h.chan.register(oper, cx, false),
-            ReceiverFlavor::Timer(c, _) => c.register(oper, cx),
-            ReceiverFlavor::Never => false,
-        }
-    }
-
-    fn unregister(&self, oper: Operation) {
-        match &self.flavor {
-            ReceiverFlavor::Array(h) => {
-                h.chan.receivers().unregister(oper);
-            }
-            ReceiverFlavor::List(h) => {
-                h.chan.receivers().unregister(oper);
-            }
-            ReceiverFlavor::Zero(h) => h.chan.unregister(oper, false),
-            ReceiverFlavor::Timer(c, _) => c.unregister(oper),
-            ReceiverFlavor::Never => {}
-        }
-    }
-
-    fn accept(&self, token: &mut Token, cx: &Context) -> bool {
-        match &self.flavor {
-            ReceiverFlavor::Zero(h) => h.chan.accept(token, cx),
-            // Woken because a value may be there: claim it like a try.
-            _ => self.try_select(token),
-        }
-    }
-
-    fn is_ready(&self) -> bool {
-        match &self.flavor {
-            ReceiverFlavor::Array(h) => !h.chan.is_empty() || h.chan.is_disconnected(),
-            ReceiverFlavor::List(h) => !h.chan.is_empty() || h.chan.is_disconnected(),
-            ReceiverFlavor::Zero(h) => h.chan.is_ready(false),
-            ReceiverFlavor::Timer(c, _) => c.is_ready(),
-            ReceiverFlavor::Never => false,
-        }
-    }
-
-    fn watch(&self, oper: Operation, cx: &Context) -> bool {
-        match &self.flavor {
-            ReceiverFlavor::Array(h) => {
-                h.chan.receivers().watch(oper, cx);
-                self.is_ready()
-            }
-            ReceiverFlavor::List(h) => {
-                h.chan.receivers().watch(oper, cx);
-                self.is_ready()
-            }
-            ReceiverFlavor::Zero(h) => h.chan.watch(oper, cx, false),
-            ReceiverFlavor::Timer(c, _) => c.watch(oper, cx),
-            ReceiverFlavor::Never => false,
-        }
-    }
-
-    fn unwatch(&self, oper: Operation) {
-        match &self.flavor {
-            ReceiverFlavor::Array(h) => h.chan.receivers().unwatch(oper),
-            ReceiverFlavor::List(h) => h.chan.receivers().unwatch(oper),
-            ReceiverFlavor::Zero(h) => h.chan.unwatch(oper, false),
-            ReceiverFlavor::Timer(c, _) => c.unwatch(oper),
-            ReceiverFlavor::Never => {}
-        }
-    }
-
-    unsafe fn abandon(&self, token: &mut Token) {
-        match &self.flavor {
-            // SAFETY: the caller's guarantee, for each flavour.
-            ReceiverFlavor::Array(h) => unsafe { h.chan.abandon_recv(token) },
-            // SAFETY: as above.
-            ReceiverFlavor::List(h) => unsafe { h.chan.abandon_recv(token) },
-            // A paired sender waits for its value to be taken: take it.
-            // SAFETY: as above.
-            ReceiverFlavor::Zero(h) => drop(unsafe { h.chan.read(token) }),
-            // Nothing was claimed from the clock.
-            ReceiverFlavor::Timer(..) | ReceiverFlavor::Never => {}
-        }
+    #[inline]
+    fn flavor(&self) -> &AnyFlavor<T> {
+        &self.flavor
     }
 }
 
-impl<T> SelectHandle for Sender<T> {
+impl<T> Half for Receiver<T> {
+    const SEND: bool = false;
+    type Msg = T;
+
+    #[inline]
+    fn flavor(&self) -> &AnyFlavor<T> {
+        &self.flavor
+    }
+}
+
+impl<H: Half> SelectHandle for H {
     fn try_select(&self, token: &mut Token) -> bool {
-        match &self.flavor {
-            SenderFlavor::Array(h) => h.chan.start_send(token),
-            SenderFlavor::List(h) => h.chan.start_send(token),
-            SenderFlavor::Zero(h) => h.chan.start_send(token),
-        }
+        with_flavor!(self.flavor(), c => if H::SEND {
+            c.start_send(token)
+        } else {
+            c.start_recv(token)
+        })
     }
 
     fn deadline(&self) -> Option<Instant> {
-        None
+        with_flavor!(self.flavor(), c => c.deadline())
     }
 
-    fn register(&self, oper: Operation, cx: &Context) -> bool {
-        match &self.flavor {
-            SenderFlavor::Array(h) => {
-                h.chan.senders().register(oper, cx);
-                self.is_ready()
-            }
-            // Always ready: nothing to register.
-            SenderFlavor::List(_) => true,
-            SenderFlavor::Zero(h) => h.chan.register(oper, cx, true),
-        }
+    fn register(&self, oper: Operation, cx: &Waiter) -> bool {
+        with_flavor!(self.flavor(), c => c.register(oper, cx, H::SEND))
     }
 
     fn unregister(&self, oper: Operation) {
-        match &self.flavor {
-            SenderFlavor::Array(h) => {
-                h.chan.senders().unregister(oper);
-            }
-            SenderFlavor::List(_) => {}
-            SenderFlavor::Zero(h) => h.chan.unregister(oper, true),
-        }
+        with_flavor!(self.flavor(), c => c.unregister(oper, H::SEND))
     }
 
-    fn accept(&self, token: &mut Token, cx: &Context) -> bool {
-        match &self.flavor {
-            SenderFlavor::Zero(h) => h.chan.accept(token, cx),
-            _ => self.try_select(token),
-        }
+    fn accept(&self, token: &mut Token, cx: &Waiter) -> bool {
+        with_flavor!(self.flavor(), c => c.accept(token, cx, H::SEND))
     }
 
     fn is_ready(&self) -> bool {
-        match &self.flavor {
-            SenderFlavor::Array(h) => !h.chan.is_full() || h.chan.is_disconnected(),
-            SenderFlavor::List(_) => true,
-            SenderFlavor::Zero(h) => h.chan.is_ready(true),
-        }
+        with_flavor!(self.flavor(), c => c.is_ready(H::SEND))
     }
 
-    fn watch(&self, oper: Operation, cx: &Context) -> bool {
-        match &self.flavor {
-            SenderFlavor::Array(h) => {
-                h.chan.senders().watch(oper, cx);
-                self.is_ready()
-            }
-            SenderFlavor::List(_) => true,
-            SenderFlavor::Zero(h) => h.chan.watch(oper, cx, true),
-        }
+    fn watch(&self, oper: Operation, cx: &Waiter) -> bool {
+        with_flavor!(self.flavor(), c => c.watch(oper, cx, H::SEND))
     }
 
     fn unwatch(&self, oper: Operation) {
-        match &self.flavor {
-            SenderFlavor::Array(h) => h.chan.senders().unwatch(oper),
-            SenderFlavor::List(_) => {}
-            SenderFlavor::Zero(h) => h.chan.unwatch(oper, true),
-        }
+        with_flavor!(self.flavor(), c => c.unwatch(oper, H::SEND))
     }
 
     unsafe fn abandon(&self, token: &mut Token) {
-        match &self.flavor {
-            // SAFETY: the caller's guarantee, for each flavour.
-            SenderFlavor::Array(h) => unsafe { h.chan.abandon_send(token) },
-            // SAFETY: as above.
-            SenderFlavor::List(h) => unsafe { h.chan.abandon_send(token) },
-            // SAFETY: as above.
-            SenderFlavor::Zero(h) => unsafe { h.chan.abandon_send(token) },
-        }
+        with_flavor!(self.flavor(), c => if H::SEND {
+            // SAFETY: the caller's guarantee: a token of this send, used once.
+            unsafe { c.abandon_send(token) }
+        } else {
+            // SAFETY: as above, for this receive.
+            unsafe { c.abandon_recv(token) }
+        })
     }
 }
 
@@ -236,16 +128,8 @@ impl<T> SelectHandle for Sender<T> {
 ///
 /// `token` was filled by `r`'s `try_select` or `accept`, and is used once.
 pub(crate) unsafe fn read<T>(r: &Receiver<T>, token: &mut Token) -> Result<T, ()> {
-    match &r.flavor {
-        // SAFETY: the caller's guarantee, for each flavour.
-        ReceiverFlavor::Array(h) => unsafe { h.chan.read(token) },
-        // SAFETY: as above.
-        ReceiverFlavor::List(h) => unsafe { h.chan.read(token) },
-        // SAFETY: as above.
-        ReceiverFlavor::Zero(h) => unsafe { h.chan.read(token) },
-        ReceiverFlavor::Timer(c, f) => c.read(token).map(f),
-        ReceiverFlavor::Never => unreachable!("a never channel is never selected"),
-    }
+    // SAFETY: the caller's guarantee.
+    with_flavor!(&r.flavor, c => unsafe { c.read(token) })
 }
 
 /// Phase 2 of a selected send.
@@ -254,12 +138,6 @@ pub(crate) unsafe fn read<T>(r: &Receiver<T>, token: &mut Token) -> Result<T, ()
 ///
 /// `token` was filled by `s`'s `try_select` or `accept`, and is used once.
 pub(crate) unsafe fn write<T>(s: &Sender<T>, token: &mut Token, msg: T) -> Result<(), T> {
-    match &s.flavor {
-        // SAFETY: the caller's guarantee, for each flavour.
-        SenderFlavor::Array(h) => unsafe { h.chan.write(token, msg) },
-        // SAFETY: as above.
-        SenderFlavor::List(h) => unsafe { h.chan.write(token, msg) },
-        // SAFETY: as above.
-        SenderFlavor::Zero(h) => unsafe { h.chan.write(token, msg) },
-    }
+    // SAFETY: the caller's guarantee.
+    with_flavor!(&s.flavor, c => unsafe { c.write(token, msg) })
 }

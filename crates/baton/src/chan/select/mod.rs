@@ -2,6 +2,11 @@
 //! exactly one — the [`select!`](crate::select!) macro for a fixed set of
 //! arms, [`Select`] for a set built at run time.
 //!
+//! This folder: the builder [`Select`] and [`SelectedOperation`] here,
+//! `run.rs` (the algorithm), `handle.rs` (what `select` needs from an arm,
+//! over the flavours' `Flavor` trait), `macros.rs` (`select!`,
+//! `select_biased!`).
+//!
 //! # Rules (Go's)
 //!
 //! - When several operations are ready, one is chosen **uniformly at
@@ -156,7 +161,11 @@ impl<'a> Select<'a> {
         let i = self.next_index;
         self.next_index += 1;
         let ptr = r as *const Receiver<T> as *const u8;
-        self.arms.push((r, i, ptr));
+        self.arms.push(Arm {
+            handle: r,
+            index: i,
+            ptr,
+        });
         i
     }
 
@@ -176,7 +185,11 @@ impl<'a> Select<'a> {
         let i = self.next_index;
         self.next_index += 1;
         let ptr = s as *const Sender<T> as *const u8;
-        self.arms.push((s, i, ptr));
+        self.arms.push(Arm {
+            handle: s,
+            index: i,
+            ptr,
+        });
         i
     }
 
@@ -302,9 +315,9 @@ impl<'a> Select<'a> {
             .arms
             .as_slice()
             .iter()
-            .find(|a| a.1 == index)
+            .find(|a| a.index == index)
             .expect("the chosen operation is one of the arms")
-            .0;
+            .handle;
         Some(SelectedOperation {
             token,
             index,
@@ -376,13 +389,17 @@ const INLINE: usize = 8;
 
 /// The filler of unused inline slots (never looked at).
 static FILLER: Receiver<()> = Receiver {
-    flavor: super::receiver::ReceiverFlavor::Never,
+    flavor: super::flavors::AnyFlavor::Never(super::flavors::never::Channel::new()),
 };
 
 impl<'a> Arms<'a> {
     fn new() -> Self {
         Arms {
-            inline: [(&FILLER, usize::MAX, core::ptr::null()); INLINE],
+            inline: [Arm {
+                handle: &FILLER,
+                index: usize::MAX,
+                ptr: core::ptr::null(),
+            }; INLINE],
             len: 0,
             spill: Vec::new(),
         }
@@ -418,7 +435,7 @@ impl<'a> Arms<'a> {
 
     /// Removes the arm with index `i`; `false` if there is none.
     fn remove(&mut self, i: usize) -> bool {
-        let Some(pos) = self.as_slice().iter().position(|a| a.1 == i) else {
+        let Some(pos) = self.as_slice().iter().position(|a| a.index == i) else {
             return false;
         };
         if self.spill.is_empty() {

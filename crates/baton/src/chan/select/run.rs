@@ -9,10 +9,10 @@
 //!    left (`try_select`, `default`, a zero or passed deadline) makes two
 //!    more passes before it answers "nothing ready", so that a value moving
 //!    between arms during a pass is not missed (see `last_try`).
-//! 2. Otherwise **register** `(operation id, context)` on every arm. If an
-//!    arm reports itself ready while we register, abort (CAS the context to
+//! 2. Otherwise **register** `(operation id, waiter)` on every arm. If an
+//!    arm reports itself ready while we register, abort (CAS the waiter to
 //!    `Aborted`) and go back to 1. A counterpart may select one of our
-//!    operations at any moment from the first registration on; the context
+//!    operations at any moment from the first registration on; the waiter
 //!    CAS makes sure only one does.
 //! 3. **Park** until selected, closed, or the earliest deadline (the
 //!    select's own, or a clock arm's).
@@ -28,8 +28,8 @@
 
 use std::time::Instant;
 
-use super::super::context::{Context, Operation, Selected};
 use super::super::flavors::Token;
+use super::super::waiter::{Operation, Selected, Waiter};
 use super::handle::SelectHandle;
 use crate::shim;
 
@@ -44,10 +44,17 @@ pub(crate) enum Timeout {
     At(Instant),
 }
 
-/// One arm: the handle, the index the user knows it by, and the address
-/// of the handle's `Sender`/`Receiver` (to check the completion uses the
-/// same one).
-pub(crate) type Arm<'a> = (&'a dyn SelectHandle, usize, *const u8);
+/// One arm of a select.
+#[derive(Clone, Copy)]
+pub(crate) struct Arm<'a> {
+    /// The `Sender` or `Receiver` the operation is on.
+    pub(crate) handle: &'a dyn SelectHandle,
+    /// The index the user knows the operation by.
+    pub(crate) index: usize,
+    /// The address of the handle's `Sender`/`Receiver`, to check that the
+    /// completion uses the same one.
+    pub(crate) ptr: *const u8,
+}
 
 shim::thread_local! {
     /// This thread's shuffle state (xorshift64; never 0).
@@ -159,7 +166,7 @@ pub(crate) fn run_select(
             }
         };
         let why = crate::park::wait_reason(crate::park::WaitReason::Select);
-        let blocked = Context::with(|cx| block(arms, &mut token, cx, deadline));
+        let blocked = Waiter::with(|cx| block(arms, &mut token, cx, deadline));
         drop(why);
         match blocked {
             Blocked::Chosen(i, ptr) => return Some((token, i, ptr)),
@@ -174,9 +181,9 @@ pub(crate) fn run_select(
 /// handle address of the first whose phase 1 completed.
 #[inline]
 fn try_arms(arms: &[Arm<'_>], token: &mut Token) -> Option<(usize, *const u8)> {
-    for &(handle, i, ptr) in arms.iter() {
-        if handle.try_select(token) {
-            return Some((i, ptr));
+    for arm in arms.iter() {
+        if arm.handle.try_select(token) {
+            return Some((arm.index, arm.ptr));
         }
     }
     None
@@ -238,20 +245,70 @@ enum Blocked {
 fn block(
     arms: &mut [Arm<'_>],
     token: &mut Token,
-    cx: &Context,
+    cx: &Waiter,
     deadline: Option<Instant>,
 ) -> Blocked {
+    let (sel, own_deadline) = register_and_park(arms, cx, deadline, Register::Selectors);
+    match sel {
+        Selected::Waiting => unreachable!("wait_until returned while waiting"),
+        // Only the deadline makes `wait_until` return `Aborted`.
+        Selected::Aborted if own_deadline => Blocked::TimedOut,
+        // Retry: a closed arm completes phase 1 at once (closed token).
+        Selected::Aborted | Selected::Closed => Blocked::Retry,
+        Selected::Operation(_) => {
+            let arm =
+                chosen(arms, sel).expect("a select was woken for an operation it does not have");
+            if arm.handle.accept(token, cx) {
+                Blocked::Chosen(arm.index, arm.ptr)
+            } else {
+                Blocked::Retry
+            }
+        }
+    }
+}
+
+/// How [`register_and_park`] registers the arms: as selectors that a
+/// counterpart completes (`select`), or as observers that only hear "maybe
+/// ready" (`ready`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Register {
+    Selectors,
+    Observers,
+}
+
+/// Steps 2 and 3, for `select` and `ready` alike: registers `cx` on every
+/// arm, parks until selected or the earliest deadline (`deadline`, or a
+/// clock arm's), and unregisters what it registered. Returns the selection
+/// and whether `deadline` itself (not a clock arm's) was the one waited
+/// for.
+///
+/// An arm that reports itself ready while we register ends the
+/// registration: a select aborts (and tries again), a `ready` selects that
+/// arm itself — unless a counterpart selected us first, whose selection
+/// then stands.
+fn register_and_park(
+    arms: &mut [Arm<'_>],
+    cx: &Waiter,
+    deadline: Option<Instant>,
+    how: Register,
+) -> (Selected, bool) {
     let mut sel = Selected::Waiting;
     let mut registered = 0;
     let mut own_deadline = false;
     for arm in arms.iter_mut() {
         registered += 1;
         let oper = Operation::hook(arm);
-        if arm.0.register(oper, cx) {
-            // Ready while we registered: stop and retry (unless a
-            // counterpart selected us meanwhile).
-            sel = match cx.try_select(Selected::Aborted) {
-                Ok(()) => Selected::Aborted,
+        let ready = match how {
+            Register::Selectors => arm.handle.register(oper, cx),
+            Register::Observers => arm.handle.watch(oper, cx),
+        };
+        if ready {
+            let mine = match how {
+                Register::Selectors => Selected::Aborted,
+                Register::Observers => Selected::Operation(oper),
+            };
+            sel = match cx.try_select(mine) {
+                Ok(()) => mine,
                 Err(s) => s,
             };
             break;
@@ -262,46 +319,37 @@ fn block(
         }
     }
     if sel == Selected::Waiting {
-        let mut wake = deadline;
-        for arm in arms.iter() {
-            if let Some(x) = arm.0.deadline() {
-                wake = Some(wake.map_or(x, |y| x.min(y)));
-            }
-        }
+        let wake = arms
+            .iter()
+            .filter_map(|arm| arm.handle.deadline())
+            .fold(deadline, |wake, x| Some(wake.map_or(x, |y| x.min(y))));
         sel = cx.wait_until(wake);
         // The select's own deadline (not a clock arm's) is what passed.
         own_deadline = wake == deadline;
     }
     for arm in arms.iter_mut().take(registered) {
         let oper = Operation::hook(arm);
-        arm.0.unregister(oper);
-    }
-    match sel {
-        Selected::Waiting => unreachable!("wait_until returned while waiting"),
-        // Only the deadline makes `wait_until` return `Aborted`.
-        Selected::Aborted if own_deadline => Blocked::TimedOut,
-        // Retry: a closed arm completes phase 1 at once (closed token).
-        Selected::Aborted | Selected::Disconnected => Blocked::Retry,
-        Selected::Operation(_) => {
-            for arm in arms.iter_mut() {
-                if sel == Selected::Operation(Operation::hook(arm)) {
-                    return if arm.0.accept(token, cx) {
-                        Blocked::Chosen(arm.1, arm.2)
-                    } else {
-                        Blocked::Retry
-                    };
-                }
-            }
-            unreachable!("a select was woken for an operation it does not have")
+        match how {
+            Register::Selectors => arm.handle.unregister(oper),
+            Register::Observers => arm.handle.unwatch(oper),
         }
     }
+    (sel, own_deadline)
+}
+
+/// The arm whose operation `sel` selected, if any.
+fn chosen<'b, 'a>(arms: &'b mut [Arm<'a>], sel: Selected) -> Option<&'b mut Arm<'a>> {
+    let i = arms
+        .iter_mut()
+        .position(|arm| sel == Selected::Operation(Operation::hook(arm)))?;
+    Some(&mut arms[i])
 }
 
 /// The index of the first arm (in the shuffled order) that is ready.
 #[inline]
 fn ready_arm(arms: &[Arm<'_>]) -> Option<usize> {
     arms.iter()
-        .find_map(|&(handle, i, _)| handle.is_ready().then_some(i))
+        .find_map(|arm| arm.handle.is_ready().then_some(arm.index))
 }
 
 /// Waits until some arm is ready (without completing it); its index, or
@@ -332,47 +380,13 @@ pub(crate) fn run_ready(arms: &mut [Arm<'_>], timeout: Timeout, biased: bool) ->
             }
         };
         let _why = crate::park::wait_reason(crate::park::WaitReason::Select);
-        let res = Context::with(|cx| {
-            let mut sel = Selected::Waiting;
-            let mut watched = 0;
-            for arm in arms.iter_mut() {
-                watched += 1;
-                let oper = Operation::hook(arm);
-                if arm.0.watch(oper, cx) {
-                    sel = match cx.try_select(Selected::Operation(oper)) {
-                        Ok(()) => Selected::Operation(oper),
-                        Err(s) => s,
-                    };
-                    break;
-                }
-                sel = cx.selected();
-                if sel != Selected::Waiting {
-                    break;
-                }
-            }
-            if sel == Selected::Waiting {
-                let mut deadline = deadline;
-                for arm in arms.iter() {
-                    if let Some(x) = arm.0.deadline() {
-                        deadline = Some(deadline.map_or(x, |y| x.min(y)));
-                    }
-                }
-                sel = cx.wait_until(deadline);
-            }
-            for arm in arms.iter_mut().take(watched) {
-                let oper = Operation::hook(arm);
-                arm.0.unwatch(oper);
-            }
-            match sel {
-                Selected::Operation(_) => arms.iter_mut().find_map(|arm| {
-                    (sel == Selected::Operation(Operation::hook(arm))).then_some(arm.1)
-                }),
-                _ => None,
-            }
+        let res = Waiter::with(|cx| {
+            let (sel, _) = register_and_park(arms, cx, deadline, Register::Observers);
+            chosen(arms, sel).map(|arm| arm.index)
         });
         if let Some(i) = res {
             // Observers learn "maybe ready": confirm before answering.
-            if arms.iter().any(|a| a.1 == i && a.0.is_ready()) {
+            if arms.iter().any(|a| a.index == i && a.handle.is_ready()) {
                 return Some(i);
             }
         }

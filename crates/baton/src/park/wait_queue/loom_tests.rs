@@ -1,20 +1,29 @@
 //! Loom models of the wait queue: hand-off racing with time-outs.
 
 use super::*;
+use crate::shim::atomic::AtomicBool;
 use crate::shim::Arc;
 
 /// A one-permit-at-a-time semaphore built the way primitives use the
-/// queue: `state` counts free permits; a release hands its permit straight
-/// to the front waiter (token 1) or, with nobody queued, adds it to
-/// `state`. Returns whether the caller got a permit.
-fn acquire(q: &WaitQueue<usize>, deadline: Option<Instant>) -> bool {
+/// queue: `free` counts free permits and changes only under the queue's lock; a
+/// release hands its permit straight to the front waiter (token 1) or,
+/// with nobody queued, adds it to `free`. Returns whether the caller got a
+/// permit.
+struct Sem {
+    q: WaitQueue,
+    free: AtomicUsize,
+}
+
+const PERMIT: Token = Token::new(1);
+
+fn acquire(s: &Sem, deadline: Option<Instant>) -> bool {
     let mut took = false;
-    match q.wait(
-        0,
+    match s.q.wait(
+        (),
         deadline,
-        |l| {
-            if *l.state() > 0 {
-                *l.state_mut() -= 1;
+        |_| {
+            if s.free.load(Ordering::Relaxed) > 0 {
+                s.free.fetch_sub(1, Ordering::Relaxed);
                 took = true;
                 false
             } else {
@@ -26,17 +35,17 @@ fn acquire(q: &WaitQueue<usize>, deadline: Option<Instant>) -> bool {
     ) {
         Waited::NotQueued => took,
         Waited::Woken(token) => {
-            assert_eq!(token, 1);
+            assert_eq!(token, PERMIT);
             true
         }
         Waited::TimedOut => false,
     }
 }
 
-fn release(q: &WaitQueue<usize>) {
-    let mut l = q.lock();
-    if l.wake_front(1).is_none() {
-        *l.state_mut() += 1;
+fn release(s: &Sem) {
+    let mut l = s.q.lock();
+    if l.wake_front(PERMIT).is_none() {
+        s.free.fetch_add(1, Ordering::Relaxed);
     }
 }
 
@@ -48,7 +57,10 @@ fn loom_wait_queue_timeout_never_swallows_a_wake() {
     let mut b = loom::model::Builder::new();
     b.preemption_bound = Some(2);
     b.check(|| {
-        let q = Arc::new(WaitQueue::new(0usize));
+        let q = Arc::new(Sem {
+            q: WaitQueue::new(),
+            free: AtomicUsize::new(0),
+        });
         let q1 = q.clone();
         let impatient = loom::thread::spawn(move || acquire(&q1, Some(Instant::now())));
         let q2 = q.clone();
@@ -58,13 +70,16 @@ fn loom_wait_queue_timeout_never_swallows_a_wake() {
         let a = impatient.join().unwrap();
         let b = patient.join().unwrap();
         assert!(b, "the patient waiter must get a permit");
-        let left = *q.lock().state();
+        let left = {
+            let _l = q.q.lock();
+            q.free.load(Ordering::Relaxed)
+        };
         assert_eq!(
             usize::from(a) + usize::from(b) + left,
             2,
             "permits lost or duplicated"
         );
-        assert!(q.lock().is_empty());
+        assert!(q.q.lock().is_empty());
     });
 }
 
@@ -74,16 +89,18 @@ fn loom_wait_queue_timeout_never_swallows_a_wake() {
 #[test]
 fn loom_wait_queue_wake_all_not_lost() {
     loom::model(|| {
-        let q = Arc::new(WaitQueue::new(false)); // state = "done"
-        let q1 = q.clone();
+        let q = Arc::new(WaitQueue::new());
+        // "done", set under the queue's lock.
+        let done = Arc::new(AtomicBool::new(false));
+        let (q1, done1) = (q.clone(), done.clone());
         let waiter = loom::thread::spawn(move || {
-            let r = q1.wait(0, None, |l| !*l.state(), || {}, |_| {});
-            assert!(matches!(r, Waited::NotQueued | Waited::Woken(0)));
+            let r = q1.wait(0, None, |_| !done1.load(Ordering::Relaxed), || {}, |_| {});
+            assert!(matches!(r, Waited::NotQueued | Waited::Woken(Token::WAKE)));
         });
         {
             let mut l = q.lock();
-            *l.state_mut() = true;
-            l.wake_all(0);
+            done.store(true, Ordering::Relaxed);
+            l.wake_all(Token::WAKE);
         }
         waiter.join().unwrap();
     });

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// Spins (politely) until the queue holds `n` waiters.
-fn until_len<S>(q: &WaitQueue<S>, n: usize) {
+fn until_len<P: Copy>(q: &WaitQueue<P>, n: usize) {
     let start = Instant::now();
     while q.lock().len() != n {
         assert!(
@@ -19,7 +19,7 @@ fn until_len<S>(q: &WaitQueue<S>, n: usize) {
 
 #[test]
 fn fifo_order_and_tokens_reach_their_waiters() {
-    let q = Arc::new(WaitQueue::new(()));
+    let q = Arc::new(WaitQueue::new());
     let mut handles = Vec::new();
     for i in 0..4 {
         let q2 = q.clone();
@@ -31,19 +31,19 @@ fn fifo_order_and_tokens_reach_their_waiters() {
     {
         let mut l = q.lock();
         assert_eq!(l.front(), Some(0));
-        assert_eq!(l.wake_front(100), Some(0));
-        assert_eq!(l.wake_front(101), Some(1));
+        assert_eq!(l.wake_front(Token::new(100)), Some(0));
+        assert_eq!(l.wake_front(Token::new(101)), Some(1));
         assert_eq!(l.len(), 2);
     }
-    assert_eq!(q.lock().wake_all(7), 2);
+    assert_eq!(q.lock().wake_all(Token::new(7)), 2);
     let got: Vec<Waited> = handles.into_iter().map(|h| h.join().unwrap()).collect();
     assert_eq!(
         got,
         vec![
-            Waited::Woken(100),
-            Waited::Woken(101),
-            Waited::Woken(7),
-            Waited::Woken(7)
+            Waited::Woken(Token::new(100)),
+            Waited::Woken(Token::new(101)),
+            Waited::Woken(Token::new(7)),
+            Waited::Woken(Token::new(7))
         ]
     );
     assert!(q.lock().is_empty());
@@ -51,24 +51,27 @@ fn fifo_order_and_tokens_reach_their_waiters() {
 
 #[test]
 fn validate_false_does_not_queue() {
-    let q = WaitQueue::new(5usize);
+    // The primitive's state lives beside the queue, changed under its lock.
+    let q = WaitQueue::new();
+    let state = AtomicUsize::new(5);
     let r = q.wait(
         0,
         None,
-        |l| {
-            *l.state_mut() -= 1;
+        |_| {
+            state.fetch_sub(1, O::Relaxed);
             false
         },
         || unreachable!("not queued, so no sleep"),
         |_| unreachable!(),
     );
     assert_eq!(r, Waited::NotQueued);
-    assert_eq!(*q.lock().state(), 4);
+    assert_eq!(state.load(O::Relaxed), 4);
 }
 
 #[test]
 fn timed_out_waiter_leaves_and_the_next_gets_the_wake() {
-    let q = Arc::new(WaitQueue::new(0usize));
+    let q = Arc::new(WaitQueue::new());
+    let state = AtomicUsize::new(0);
     // A waiter with no deadline queues first, then one behind it times out.
     let q1 = q.clone();
     let first = std::thread::spawn(move || q1.wait(1, None, |_| true, || {}, |_| {}));
@@ -78,18 +81,20 @@ fn timed_out_waiter_leaves_and_the_next_gets_the_wake() {
         Some(Instant::now() + Duration::from_millis(5)),
         |_| true,
         || {},
-        |l| *l.state_mut() += 1,
+        |_| {
+            state.fetch_add(1, O::Relaxed);
+        },
     );
     assert_eq!(timed, Waited::TimedOut);
-    assert_eq!(*q.lock().state(), 1, "on_timeout ran under the lock");
+    assert_eq!(state.load(O::Relaxed), 1, "on_timeout ran under the lock");
     assert_eq!(q.lock().len(), 1, "only the first is still queued");
-    assert_eq!(q.lock().wake_front(9), Some(1));
-    assert_eq!(first.join().unwrap(), Waited::Woken(9));
+    assert_eq!(q.lock().wake_front(Token::new(9)), Some(1));
+    assert_eq!(first.join().unwrap(), Waited::Woken(Token::new(9)));
 }
 
 #[test]
 fn middle_waiter_times_out_links_stay_sound() {
-    let q = Arc::new(WaitQueue::new(()));
+    let q = Arc::new(WaitQueue::new());
     let spawn = |payload: usize, deadline: Option<Instant>| {
         let q = q.clone();
         std::thread::spawn(move || q.wait(payload, deadline, |_| true, || {}, |_| {}))
@@ -104,16 +109,16 @@ fn middle_waiter_times_out_links_stay_sound() {
     let mut order = Vec::new();
     q.lock().wake_while(|p| {
         order.push(p);
-        Some(p * 10)
+        Some(Token::new(p * 10))
     });
     assert_eq!(order, vec![1, 3]);
-    assert_eq!(a.join().unwrap(), Waited::Woken(10));
-    assert_eq!(c.join().unwrap(), Waited::Woken(30));
+    assert_eq!(a.join().unwrap(), Waited::Woken(Token::new(10)));
+    assert_eq!(c.join().unwrap(), Waited::Woken(Token::new(30)));
 }
 
 #[test]
 fn wake_while_stops_at_first_refusal() {
-    let q = Arc::new(WaitQueue::new(()));
+    let q = Arc::new(WaitQueue::new());
     let mut hs = Vec::new();
     for w in [1usize, 5, 1] {
         let q2 = q.clone();
@@ -129,15 +134,19 @@ fn wake_while_stops_at_first_refusal() {
     let woken = q.lock().wake_while(|w| {
         (w <= budget).then(|| {
             budget -= w;
-            1
+            Token::new(1)
         })
     });
     assert_eq!(woken, 1);
-    assert_eq!(q.lock().wake_all(2), 2);
+    assert_eq!(q.lock().wake_all(Token::new(2)), 2);
     let got: Vec<_> = hs.into_iter().map(|h| h.join().unwrap()).collect();
     assert_eq!(
         got,
-        vec![Waited::Woken(1), Waited::Woken(2), Waited::Woken(2)]
+        vec![
+            Waited::Woken(Token::new(1)),
+            Waited::Woken(Token::new(2)),
+            Waited::Woken(Token::new(2))
+        ]
     );
 }
 
@@ -146,7 +155,7 @@ fn before_sleep_runs_after_queueing() {
     // 0: before_sleep has not run; 1: it ran and saw its own node queued;
     // 2: it ran and did not. The waker waits for it to have run, so that the
     // check is not raced by the wake itself (which unlinks the node).
-    let q = Arc::new(WaitQueue::new(()));
+    let q = Arc::new(WaitQueue::new());
     let q2 = q.clone();
     let seen = Arc::new(AtomicUsize::new(0));
     let s = seen.clone();
@@ -176,10 +185,10 @@ fn before_sleep_runs_after_queueing() {
         1,
         "before_sleep ran before the node was queued"
     );
-    while q.lock().wake_front(3).is_none() {
+    while q.lock().wake_front(Token::new(3)).is_none() {
         assert!(start.elapsed() < Duration::from_secs(30));
     }
-    assert_eq!(h.join().unwrap(), Waited::Woken(3));
+    assert_eq!(h.join().unwrap(), Waited::Woken(Token::new(3)));
 }
 
 /// A stress run: many threads wait with short deadlines while one hands
@@ -187,14 +196,17 @@ fn before_sleep_runs_after_queueing() {
 /// (`Woken`) or never handed because the queue was empty.
 #[test]
 fn stress_no_token_lost_with_timeouts() {
+    const ONE: Token = Token::new(1);
     const WAITERS: usize = 8;
     const ROUNDS: usize = 3000;
-    let q = Arc::new(WaitQueue::new(0usize)); // state = tokens nobody took
+    let q = Arc::new(WaitQueue::new());
+    // Tokens nobody took; changed only under the queue's lock.
+    let state = Arc::new(AtomicUsize::new(0));
     let got = Arc::new(AtomicUsize::new(0));
     let stop = Arc::new(AtomicBool::new(false));
     let mut hs = Vec::new();
     for i in 0..WAITERS {
-        let (q, got, stop) = (q.clone(), got.clone(), stop.clone());
+        let (q, got, stop, state) = (q.clone(), got.clone(), stop.clone(), state.clone());
         hs.push(std::thread::spawn(move || {
             while !stop.load(O::SeqCst) {
                 let deadline = (i % 2 == 0).then(|| Instant::now() + Duration::from_micros(50));
@@ -202,9 +214,9 @@ fn stress_no_token_lost_with_timeouts() {
                 let r = q.wait(
                     i,
                     deadline,
-                    |l| {
-                        if *l.state() > 0 {
-                            *l.state_mut() -= 1;
+                    |_| {
+                        if state.load(O::Relaxed) > 0 {
+                            state.fetch_sub(1, O::Relaxed);
                             took = true;
                             false
                         } else {
@@ -215,24 +227,24 @@ fn stress_no_token_lost_with_timeouts() {
                     |_| {},
                 );
                 match r {
-                    Waited::Woken(1) => {
+                    Waited::Woken(ONE) => {
                         got.fetch_add(1, O::SeqCst);
                     }
-                    Waited::Woken(0) => {} // a "stop" wake
+                    Waited::Woken(Token::WAKE) => {} // a "stop" wake
                     Waited::NotQueued => {
                         assert!(took);
                         got.fetch_add(1, O::SeqCst);
                     }
                     Waited::TimedOut => {}
-                    Waited::Woken(t) => panic!("unexpected token {t}"),
+                    Waited::Woken(t) => panic!("unexpected token {t:?}"),
                 }
             }
         }));
     }
     for _ in 0..ROUNDS {
         let mut l = q.lock();
-        if l.wake_front(1).is_none() {
-            *l.state_mut() += 1;
+        if l.wake_front(ONE).is_none() {
+            state.fetch_add(1, O::Relaxed);
         }
         drop(l);
         std::thread::yield_now();
@@ -249,13 +261,13 @@ fn stress_no_token_lost_with_timeouts() {
     }
     stop.store(true, O::SeqCst);
     while hs.iter().any(|h| !h.is_finished()) {
-        q.lock().wake_all(0);
+        q.lock().wake_all(Token::WAKE);
         std::thread::yield_now();
     }
     for h in hs {
         h.join().unwrap();
     }
-    assert_eq!(*q.lock().state(), 0);
+    assert_eq!(state.load(O::Relaxed), 0);
 }
 
 /// The queue parks through the goroutine hook when one is installed.
@@ -287,7 +299,7 @@ fn wait_goes_through_the_hook() {
         }
     }
     static HOOK: TimesOut = TimesOut(AtomicUsize::new(0));
-    let q = WaitQueue::new(());
+    let q = WaitQueue::new();
     let _g = hook::install(&HOOK);
     let r = q.wait(
         0,
@@ -298,4 +310,11 @@ fn wait_goes_through_the_hook() {
     );
     assert_eq!(r, Waited::TimedOut);
     assert_eq!(HOOK.0.load(O::SeqCst), 1);
+}
+
+#[test]
+#[should_panic(expected = "usize::MAX is reserved by the wait queue")]
+fn token_max_is_refused() {
+    let max = std::hint::black_box(usize::MAX);
+    let _ = Token::new(max);
 }

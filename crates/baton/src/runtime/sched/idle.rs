@@ -89,6 +89,27 @@ impl Sleeper {
     }
 }
 
+/// Whether a worker that stopped searching was the last searcher.
+#[must_use = "the last searcher must re-check every ring, or wake a worker to keep looking"]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SearchEnd {
+    /// Nobody searches any more: work pushed meanwhile may wake no one.
+    Last,
+    /// Other searchers remain (or the worker was not searching).
+    NotLast,
+}
+
+/// How a worker left the sleeper list ([`Idle::end_sleep`]).
+#[must_use = "a worker popped by a notifier counts as a searcher"]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Awake {
+    /// A notifier popped it (and counted it as a searcher): it searches.
+    AsSearcher,
+    /// It left the list itself (timer, spurious wake, work found): not a
+    /// searcher.
+    NotSearching,
+}
+
 /// See the module docs.
 #[derive(Debug)]
 pub(crate) struct Idle {
@@ -159,6 +180,7 @@ impl Idle {
 
     /// Tries to become a searcher; `false` when half the workers already
     /// search.
+    #[must_use = "`true` makes the caller a searcher, which must later stop searching"]
     pub(crate) fn try_start_searching(&self) -> bool {
         let n = self.num_searching.load(SeqCst);
         if 2 * n >= self.slots.len() {
@@ -168,19 +190,28 @@ impl Idle {
         true
     }
 
-    /// Stops searching; `true` if this was the last searcher.
-    pub(crate) fn stop_searching(&self) -> bool {
+    /// Stops searching; [`SearchEnd::Last`] if this was the last searcher.
+    pub(crate) fn stop_searching(&self) -> SearchEnd {
         let prev = self.num_searching.fetch_sub(1, SeqCst);
         debug_assert!(prev > 0, "searcher count underflow");
-        prev == 1
+        if prev == 1 {
+            SearchEnd::Last
+        } else {
+            SearchEnd::NotLast
+        }
     }
 
     /// Steps (1)-(3) of going to sleep. Returns whether this worker was the
-    /// last searcher (then it must re-check every ring, not just its own
-    /// inbox and the injector). The caller then re-checks and either calls
-    /// [`end_sleep`](Self::end_sleep) at once (work found) or parks first.
-    pub(crate) fn prepare_sleep(&self, i: usize, searching: bool) -> bool {
-        let last_searcher = searching && self.stop_searching();
+    /// last searcher ([`SearchEnd::Last`]: then it must re-check every ring,
+    /// not just its own inbox and the injector). The caller then re-checks
+    /// and either calls [`end_sleep`](Self::end_sleep) at once (work found)
+    /// or parks first.
+    pub(crate) fn prepare_sleep(&self, i: usize, searching: bool) -> SearchEnd {
+        let last_searcher = if searching {
+            self.stop_searching()
+        } else {
+            SearchEnd::NotLast
+        };
         {
             let mut sleepers = lock(&self.sleepers);
             self.slots[i].sleeping.store(true, SeqCst);
@@ -193,18 +224,18 @@ impl Idle {
     }
 
     /// Leaves the sleeper list after waking (or instead of parking). Returns
-    /// `true` if a notifier popped this worker, which then counts as a
-    /// searcher.
-    pub(crate) fn end_sleep(&self, i: usize) -> bool {
+    /// [`Awake::AsSearcher`] if a notifier popped this worker, which then
+    /// counts as a searcher.
+    pub(crate) fn end_sleep(&self, i: usize) -> Awake {
         let mut sleepers = lock(&self.sleepers);
         self.slots[i].sleeping.store(false, SeqCst);
         match sleepers.iter().position(|&w| w == i) {
             Some(pos) => {
                 sleepers.swap_remove(pos);
                 self.num_sleeping.fetch_sub(1, SeqCst);
-                false
+                Awake::NotSearching
             }
-            None => true,
+            None => Awake::AsSearcher,
         }
     }
 
@@ -251,29 +282,33 @@ mod tests {
         assert!(idle.try_start_searching());
         assert!(idle.try_start_searching());
         assert!(!idle.try_start_searching());
-        assert!(!idle.stop_searching());
-        assert!(idle.stop_searching(), "the last one knows");
+        assert_eq!(idle.stop_searching(), SearchEnd::NotLast);
+        assert_eq!(idle.stop_searching(), SearchEnd::Last, "the last one knows");
     }
 
     #[test]
     fn notify_pops_a_sleeper_as_searcher() {
         let idle = Idle::new(2);
         idle.register_thread(0, crate::park::current());
-        assert!(!idle.prepare_sleep(0, false));
+        assert_eq!(idle.prepare_sleep(0, false), SearchEnd::NotLast);
         idle.notify_one();
         assert_eq!(idle.searching(), 1);
-        assert!(idle.end_sleep(0), "popped: now a searcher");
+        assert_eq!(
+            idle.end_sleep(0),
+            Awake::AsSearcher,
+            "popped: now a searcher"
+        );
         // A second notify sees the searcher and wakes no one.
         idle.notify_one();
         assert_eq!(idle.searching(), 1);
-        assert!(idle.stop_searching());
+        assert_eq!(idle.stop_searching(), SearchEnd::Last);
     }
 
     #[test]
     fn end_sleep_without_notify_is_not_searching() {
         let idle = Idle::new(1);
-        idle.prepare_sleep(0, false);
-        assert!(!idle.end_sleep(0));
+        assert_eq!(idle.prepare_sleep(0, false), SearchEnd::NotLast);
+        assert_eq!(idle.end_sleep(0), Awake::NotSearching);
         assert_eq!(idle.num_sleeping.load(SeqCst), 0);
     }
 }
@@ -300,11 +335,13 @@ mod loom_tests {
                         if work.swap(false, SeqCst) {
                             return;
                         }
-                        idle.prepare_sleep(0, false);
+                        // This model checks the wake-up only; the searcher
+                        // bookkeeping is `loom_idle_last_searcher_recheck`'s.
+                        let _ = idle.prepare_sleep(0, false);
                         if !work.load(SeqCst) {
                             crate::park::park();
                         }
-                        idle.end_sleep(0);
+                        let _ = idle.end_sleep(0);
                     }
                 })
             };
@@ -335,18 +372,18 @@ mod loom_tests {
                     loop {
                         if ring.load(SeqCst) > 0 {
                             ring.fetch_sub(1, SeqCst);
-                            if searching && idle.stop_searching() {
+                            if searching && idle.stop_searching() == SearchEnd::Last {
                                 idle.notify_one();
                             }
                             return;
                         }
-                        let last = idle.prepare_sleep(0, searching);
+                        let last = idle.prepare_sleep(0, searching) == SearchEnd::Last;
                         // The re-check: a last searcher looks at the rings.
                         let found = last && ring.load(SeqCst) > 0;
                         if !found {
                             crate::park::park();
                         }
-                        searching = idle.end_sleep(0);
+                        searching = idle.end_sleep(0) == Awake::AsSearcher;
                         if !searching && !found {
                             // Woken by something else (spurious): search
                             // again if allowed, as a worker would.

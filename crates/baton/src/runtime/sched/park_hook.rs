@@ -28,6 +28,7 @@ use std::time::Instant;
 
 use super::current::{self, Suspend};
 use super::goroutine::Header;
+use super::park_state::Wake;
 use crate::park::hook::{ParkHook, TaskUnpark};
 use crate::park::WaitReason;
 use crate::shim::atomic::Ordering::Relaxed;
@@ -79,7 +80,7 @@ impl ParkHook for GoroutineHook {
 impl TaskUnpark for Header {
     #[inline]
     fn unpark(&self) {
-        if self.park.unpark() {
+        if self.park.unpark() == Wake::Queue {
             // The common case of a ping-pong: woken by code on its own
             // worker. It goes to `runnext` by slot, with no reference count
             // traffic.

@@ -48,6 +48,30 @@ const RUNNING: u32 = 0;
 const NOTIFIED: u32 = 1;
 const PARKED: u32 = 2;
 
+/// What an [`unpark`](ParkState::unpark) (or a deadline passing,
+/// [`timed_out`](ParkState::timed_out)) leaves the caller to do.
+#[must_use = "`Queue` means the caller alone must put the goroutine back on a run queue"]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Wake {
+    /// The goroutine was parked: the caller, and nobody else, must queue it
+    /// on its home worker.
+    Queue,
+    /// Nothing to queue: the goroutine was not parked (it keeps a token
+    /// and will not sleep on it), or someone else already queued it.
+    AlreadyRunnable,
+}
+
+/// What [`commit_park`](ParkState::commit_park) found.
+#[must_use = "`TokenArrived` means the scheduler must queue the goroutine again"]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Commit {
+    /// The goroutine is parked: an unpark or its timer will queue it.
+    Parked,
+    /// A token arrived while it switched out: the caller must queue it
+    /// again (it consumes the token in `resumed`).
+    TokenArrived,
+}
+
 /// See the module docs.
 #[derive(Debug)]
 pub(crate) struct ParkState(AtomicU32);
@@ -59,6 +83,7 @@ impl ParkState {
 
     /// Goroutine side, before switching out: takes a pending token.
     /// `true` means a wake-up was already there: park returns at once.
+    /// (A `bool` that stays inside the goroutine's own park.)
     ///
     /// A plain load first: parking almost always finds no token, and a load
     /// costs no locked instruction. A stale `RUNNING` read here loses
@@ -75,29 +100,36 @@ impl ParkState {
     }
 
     /// Scheduler side, after the goroutine switched out to park: marks it
-    /// parked. `false` means a token arrived meanwhile: the caller must queue
-    /// the goroutine again (it will consume the token in `resumed`).
+    /// parked, or reports that a token arrived meanwhile
+    /// ([`Commit::TokenArrived`]: the caller must queue the goroutine again).
     #[inline]
-    pub(crate) fn commit_park(&self) -> bool {
-        self.0
-            .compare_exchange(RUNNING, PARKED, Release, Relaxed)
-            .is_ok()
+    pub(crate) fn commit_park(&self) -> Commit {
+        match self.0.compare_exchange(RUNNING, PARKED, Release, Relaxed) {
+            Ok(_) => Commit::Parked,
+            Err(_) => Commit::TokenArrived,
+        }
     }
 
-    /// Any thread: leaves a token. `true` means the goroutine was parked and
-    /// **the caller must queue it** on its home worker.
+    /// Any thread: leaves a token. [`Wake::Queue`] means the goroutine was
+    /// parked and **the caller must queue it** on its home worker.
     #[inline]
-    pub(crate) fn unpark(&self) -> bool {
-        self.0.swap(NOTIFIED, AcqRel) == PARKED
+    pub(crate) fn unpark(&self) -> Wake {
+        if self.0.swap(NOTIFIED, AcqRel) == PARKED {
+            Wake::Queue
+        } else {
+            Wake::AlreadyRunnable
+        }
     }
 
-    /// Home worker, when a park deadline passes: `true` means it was still
-    /// parked and the caller must queue it (as timed out).
+    /// Home worker, when a park deadline passes: [`Wake::Queue`] means it
+    /// was still parked and the caller must queue it (as timed out);
+    /// otherwise an unpark won the race and queued it.
     #[inline]
-    pub(crate) fn timed_out(&self) -> bool {
-        self.0
-            .compare_exchange(PARKED, RUNNING, Relaxed, Relaxed)
-            .is_ok()
+    pub(crate) fn timed_out(&self) -> Wake {
+        match self.0.compare_exchange(PARKED, RUNNING, Relaxed, Relaxed) {
+            Ok(_) => Wake::Queue,
+            Err(_) => Wake::AlreadyRunnable,
+        }
     }
 
     /// Goroutine side, on resuming from a park: consumes whatever token woke
@@ -120,7 +152,11 @@ mod tests {
     #[test]
     fn token_before_park_is_kept() {
         let s = ParkState::new();
-        assert!(!s.unpark(), "not parked: nobody queues");
+        assert_eq!(
+            s.unpark(),
+            Wake::AlreadyRunnable,
+            "not parked: nobody queues"
+        );
         assert!(s.take_token());
         assert!(!s.take_token(), "one token only");
     }
@@ -128,10 +164,10 @@ mod tests {
     #[test]
     fn unpark_of_parked_queues_once() {
         let s = ParkState::new();
-        assert!(s.commit_park());
-        assert!(s.unpark());
-        assert!(!s.unpark());
-        assert!(!s.timed_out(), "already woken");
+        assert_eq!(s.commit_park(), Commit::Parked);
+        assert_eq!(s.unpark(), Wake::Queue);
+        assert_eq!(s.unpark(), Wake::AlreadyRunnable);
+        assert_eq!(s.timed_out(), Wake::AlreadyRunnable, "already woken");
         s.resumed();
         assert!(!s.take_token(), "the wake-up was consumed by the resume");
     }
@@ -140,12 +176,12 @@ mod tests {
     fn token_during_switch_fails_commit() {
         let s = ParkState::new();
         assert!(!s.take_token());
-        assert!(!s.unpark()); // arrives while switching out
-        assert!(!s.commit_park());
+        assert_eq!(s.unpark(), Wake::AlreadyRunnable); // arrives while switching out
+        assert_eq!(s.commit_park(), Commit::TokenArrived);
         s.resumed();
-        assert!(s.commit_park());
-        assert!(s.timed_out());
-        assert!(!s.unpark(), "timer already queued it");
+        assert_eq!(s.commit_park(), Commit::Parked);
+        assert_eq!(s.timed_out(), Wake::Queue);
+        assert_eq!(s.unpark(), Wake::AlreadyRunnable, "timer already queued it");
     }
 }
 
@@ -170,7 +206,7 @@ mod loom_tests {
                 let (state, queued, data) = (state.clone(), queued.clone(), data.clone());
                 thread::spawn(move || {
                     data.store(42, Relaxed);
-                    if state.unpark() {
+                    if state.unpark() == Wake::Queue {
                         queued.fetch_add(1, Relaxed);
                     }
                 })
@@ -183,7 +219,7 @@ mod loom_tests {
             let mut parked = false;
             if state.take_token() {
                 assert_eq!(data.load(Relaxed), 42, "token carries the write");
-            } else if state.commit_park() {
+            } else if state.commit_park() == Commit::Parked {
                 parked = true;
             } else {
                 // Token arrived while switching out: the scheduler re-queues
@@ -207,11 +243,11 @@ mod loom_tests {
     fn loom_unpark_vs_timeout() {
         loom::model(|| {
             let state = Arc::new(ParkState::new());
-            assert!(state.commit_park());
+            assert_eq!(state.commit_park(), Commit::Parked);
             let s2 = state.clone();
             let unparker = thread::spawn(move || s2.unpark());
-            let by_timer = state.timed_out();
-            let by_unpark = unparker.join().unwrap();
+            let by_timer = state.timed_out() == Wake::Queue;
+            let by_unpark = unparker.join().unwrap() == Wake::Queue;
             assert!(by_timer ^ by_unpark, "exactly one queues it");
         });
     }

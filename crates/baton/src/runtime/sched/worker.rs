@@ -42,7 +42,8 @@
 //! different workers bouncing a token would pay it on every hop. So a worker
 //! that runs out of work while some of its goroutines are parked — so that
 //! a wake-up from another thread may be on its way — first watches its inbox
-//! for up to [`SPIN_FOR`], and sleeps only if nothing came. The first few
+//! for up to 50 us (its policy, and why, is [`WorkerSpin`]), and sleeps
+//! only if nothing came. The first few
 //! microseconds of that watch come before it searches, and not as a
 //! searcher ([`Worker::watch_inbox`]): a reply in a ping-pong usually comes
 //! within them, and joining and leaving the searchers costs two writes to a
@@ -53,7 +54,7 @@
 //! for work before they sleep, a few at a time); tokio's workers and kanal's
 //! channels spin before parking too. Spinning only pays while the two
 //! workers run on different CPUs: unpinned, Linux may stack them on one (see
-//! `pin`), and then the yields below at least hand the CPU over quickly.
+//! `pin`), and then the policy's yields at least hand the CPU over quickly.
 //!
 //! There is no preemption: a goroutine runs until it parks, yields, or
 //! returns.
@@ -61,7 +62,7 @@
 use core::cell::{Cell, RefCell};
 use core::panic::Location;
 use std::collections::VecDeque;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use corosensei::stack::Stack as _;
 use corosensei::{Coroutine, CoroutineResult, Yielder};
@@ -70,11 +71,14 @@ use super::counters::bump;
 use super::current::{self, GoroutineCtx, Suspend};
 use super::dump_inbox;
 use super::goroutine::{Header, Job, Task};
+use super::idle::{Awake, SearchEnd};
+use super::park_state::{Commit, Wake};
 use super::ring;
 use super::shared::Shared;
 use super::shared::WorkerShared;
 use super::stack::{GuardedStack, StackPool};
 use super::timers::Timers;
+use crate::park::spin::WorkerSpin;
 use crate::shim::atomic::Ordering::{AcqRel, Relaxed, SeqCst};
 use crate::shim::Arc;
 
@@ -90,32 +94,6 @@ const RUNNEXT_STREAK: u32 = 32;
 /// sleeps: bounded spinning, so that work arriving a moment later is picked
 /// up without a wake-up, and an idle runtime still goes quiet at once.
 const SEARCH_ROUNDS: u32 = 4;
-
-/// Longest an idle worker with parked goroutines spins on its inbox before
-/// it sleeps (see the module docs). Long enough to cover another worker's
-/// reply in a ping-pong (a hop plus two cache-line transfers, well under a
-/// microsecond) with room for a slow spell; short enough that a worker whose
-/// goroutines wait for something slow wastes only a few microseconds per
-/// idle period, far less than the futex round trip it saves when it works.
-const SPIN_FOR: Duration = Duration::from_micros(50);
-
-/// How long an idle worker with parked goroutines watches its inbox before
-/// it starts searching (see [`Worker::watch_inbox`]): about ten cross-core
-/// round trips on these machines, enough for the other worker's reply in a
-/// ping-pong; short enough that stealable work pushed meanwhile (which wakes
-/// nobody while every worker is awake) waits only a moment for a searcher.
-const WATCH_FOR: Duration = Duration::from_micros(4);
-
-/// Spin-loop hints between two looks at the clock while spinning.
-const SPINS_PER_CLOCK_CHECK: u32 = 64;
-
-/// After this long, a spinning worker yields its OS thread between looks
-/// (`sched_yield`) instead of only hinting: when another thread shares its
-/// CPU (more busy threads than cores), that thread may be the very worker
-/// whose reply it waits for, and pure spinning would hold it off for a
-/// whole time slice. Go's spinning Ms likewise mix `procyield` and
-/// `osyield`.
-const SPIN_BEFORE_YIELD: Duration = Duration::from_micros(5);
 
 /// The coroutine type of a goroutine: resumed with "did the park time out",
 /// suspends with why, returns nothing (the result goes to the join packet).
@@ -344,21 +322,18 @@ impl Worker {
     /// wake-up arriving and the goroutine running.
     ///
     /// Spin audit (issue 10): the scheduler's own loop, never inside a
-    /// goroutine, and bounded by `SPIN_FOR`; then the worker sleeps.
+    /// goroutine, and bounded by [`WorkerSpin::watch_inbox`]; then the worker searches.
     fn watch_inbox(&self) -> bool {
         if !self.may_spin.get() || self.searching.get() || self.slab.borrow().live() == 0 {
             return false;
         }
         let inbox = &self.mine().inbox;
-        let start = Instant::now();
+        let spin = WorkerSpin::watch_inbox();
         loop {
-            for _ in 0..SPINS_PER_CLOCK_CHECK {
-                if !inbox.is_empty() || !self.local.is_empty() {
-                    return true;
-                }
-                crate::shim::spin_loop();
+            if spin.hints(|| !inbox.is_empty() || !self.local.is_empty()) {
+                return true;
             }
-            if start.elapsed() >= WATCH_FOR {
+            if !spin.keep_going() {
                 return false;
             }
         }
@@ -371,19 +346,17 @@ impl Worker {
             return false;
         }
         let inbox = &self.shared.workers[self.index].inbox;
-        let start = Instant::now();
+        let spin = WorkerSpin::idle();
         loop {
-            for _ in 0..SPINS_PER_CLOCK_CHECK {
-                // Only the cheap loads: the inbox (what a ping-pong waits
-                // for), new goroutines here or in the injector, shutdown.
-                if !inbox.is_empty()
+            // Only the cheap loads: the inbox (what a ping-pong waits for),
+            // new goroutines here or in the injector, shutdown.
+            if spin.hints(|| {
+                !inbox.is_empty()
                     || !self.local.is_empty()
                     || !self.shared.injector.is_empty()
                     || self.shared.is_shutdown()
-                {
-                    return true;
-                }
-                crate::shim::spin_loop();
+            }) {
+                return true;
             }
             // A searcher (which makes notifiers wake no one) also watches
             // the other workers' rings, so it does not leave their new
@@ -391,12 +364,12 @@ impl Worker {
             if self.searching.get() && self.shared.workers.iter().any(|w| !w.steal.is_empty()) {
                 return true;
             }
-            let spun = start.elapsed();
-            if spun >= SPIN_FOR || self.timer_due() {
-                return self.timer_due();
+            if self.timer_due() {
+                return true;
             }
-            if spun >= SPIN_BEFORE_YIELD {
-                crate::shim::yield_now();
+            // Past the time limit: sleep; otherwise (from 5 us on) yield.
+            if !spin.keep_going() {
+                return self.timer_due();
             }
         }
     }
@@ -490,7 +463,7 @@ impl Worker {
             match current {
                 Some(e) => {
                     e.timer = 0;
-                    if e.header.park.timed_out() {
+                    if e.header.park.timed_out() == Wake::Queue {
                         e.timed_out = true;
                         drop(slab);
                         self.ready.borrow_mut().push_back(slot);
@@ -583,7 +556,7 @@ impl Worker {
     }
 
     fn stop_searching(&self) {
-        if self.searching.replace(false) && self.shared.idle.stop_searching() {
+        if self.searching.replace(false) && self.shared.idle.stop_searching() == SearchEnd::Last {
             // We were the last searcher and found work: there may be more,
             // so wake someone to keep looking (see `idle`).
             self.shared.idle.notify_one();
@@ -600,7 +573,8 @@ impl Worker {
         // Out of work: give the pages of deep goroutines' stacks back (see
         // `stack`), before announcing the sleep, so no waker waits on it.
         self.stacks.borrow_mut().trim_idle();
-        let last_searcher = idle.prepare_sleep(self.index, self.searching.replace(false));
+        let last_searcher =
+            idle.prepare_sleep(self.index, self.searching.replace(false)) == SearchEnd::Last;
         // The re-check after the fence: anything for us, or (if we were the
         // last searcher) anything stealable anywhere?
         let work = self.shared.shutdown.load(SeqCst)
@@ -622,7 +596,7 @@ impl Worker {
                 }
             }
         }
-        if idle.end_sleep(self.index) {
+        if idle.end_sleep(self.index) == Awake::AsSearcher {
             self.searching.set(true);
         }
     }
@@ -746,7 +720,7 @@ impl Worker {
                     e.header.park.commit_park()
                 };
                 bump(&mine.counters.parks);
-                if !committed {
+                if committed == Commit::TokenArrived {
                     // Unparked while switching out: run it again.
                     self.ready.borrow_mut().push_back(slot);
                 } else if let Some(deadline) = deadline {
@@ -783,7 +757,8 @@ impl Worker {
         // holds the goroutines.
         self.answer_dumps(true);
         if self.searching.replace(false) {
-            self.shared.idle.stop_searching();
+            // Shutting down: no work to pass on, so being last means nothing.
+            let _ = self.shared.idle.stop_searching();
         }
         drop(self.local.drain());
         drop(self.shared.workers[self.index].inbox.close());

@@ -1,0 +1,512 @@
+//! Spin policies: how long a waiter spins (and yields) before it parks, in
+//! one place, with the measurements that chose each. parking_lot's
+//! `core/src/spinwait.rs` is the model: every waiter names its policy here,
+//! and no other file decides how many pauses or yields a wait is worth.
+//!
+//! # The facts behind the numbers (2-core KVM guests)
+//!
+//! - Waking a parked thread on the other core costs about 8 us each way (a
+//!   futex wake on the waker's side, a schedule on the sleeper's): a thread
+//!   ping-pong over a rendezvous channel takes about 16 us per round trip
+//!   with crossbeam, flume or std, which park after a few microseconds, and
+//!   about 1.1 us with kanal, which yields up to 256 times before it parks.
+//!   So a short spin before parking pays when the partner runs on the
+//!   other core and answers within microseconds.
+//! - A thread that keeps yielding instead of sleeping stays a runnable CPU
+//!   competitor: on a busy machine the scheduler serves it and its partner
+//!   only their fair share among the busy programs, where a sleeper that is
+//!   woken runs at once. With the load average near 10 on the 2 cores,
+//!   100,000 rendezvous hand-offs between two threads beside three busy
+//!   processes did not finish in 60 s with 128 yields per wait, and took
+//!   0.6-1.5 s with 4 or none (issue 10, item 0c;
+//!   `tests/regress_rendezvous_collapse_under_load.rs`). Four is what
+//!   crossbeam's `Backoff` yields before it reports completion.
+//! - Yielding also keeps more threads awake bouncing a lock's cache line
+//!   between the two cores: the mutex parks after pure spins (see
+//!   [`MutexSpin`]).
+//! - A goroutine must not spin on its worker for another goroutine: the
+//!   one it waits for may need that very worker. Policies that spin for
+//!   more than a few pauses are for threads only.
+//! - Under loom, spinning only multiplies the interleavings the model
+//!   explores and keeps it from reaching the park/wake paths the models are
+//!   there to check, so no policy spins under loom.
+//!
+//! # The policies
+//!
+//! | policy | used by | spins | yields | in goroutines |
+//! |---|---|---|---|---|
+//! | [`ChanSpin`] | channel waits (`chan::context`) | 2+4+8 pauses | up to 4, within 50 us; none once yields are slow | no |
+//! | [`MutexSpin`] | `sync::RawMutex::lock` | 2+4+8 pauses | none | yes (14 pauses) |
+//! | [`SnoozeSpin`] | `sync::RawRwLock`, `sync::Semaphore` | `Backoff::snooze`: 1+2+...+64 pauses | 4 | yes |
+//! | [`ThreadSpin`] | `atomic::SeqLock` writers, `atomic::Rcu::synchronize` | `Backoff::spin`: 1+2+...+64 pauses | none | no |
+//! | [`WorkerSpin`] | the scheduler's idle worker (`runtime::sched::worker`) | 4 us (inbox watch) or 50 us | each look after 5 us (50 us case) | - (the scheduler's own loop) |
+//! | [`Backoff`] | lock-free retry loops, the spin lock (`spin_lock.rs`) | `spin`/`snooze` | `snooze` past step 6 | yes |
+//!
+//! [`Backoff`] is public API (`baton::atomic::Backoff`) and stays in
+//! `atomic/backoff.rs`, with crossbeam's numbers; [`SnoozeSpin`] and
+//! [`ThreadSpin`] are built on it.
+//!
+//! Spin audit (issue 10): every policy here is bounded and ends in a park
+//! (or, for the worker, a sleep), so a holder that is a goroutine parked on
+//! the waiter's own worker gets its worker back.
+
+use std::time::{Duration, Instant};
+
+use super::Parker;
+use crate::atomic::Backoff;
+use crate::shim;
+
+/// Spins `2^step` pause instructions.
+#[inline]
+fn pause(step: u32) {
+    for _ in 0..1u32 << step {
+        shim::spin_loop();
+    }
+}
+
+/// Pure spin steps of [`ChanSpin`] before a waiting thread starts yielding:
+/// step `k` spins `2^k` pause instructions, so the three steps spin 14
+/// pauses (well under a microsecond) in all: enough for a partner running
+/// on the other core that is about to answer, and short enough that on an
+/// oversubscribed core the waiter soon yields to the thread it waits for.
+/// In the lab's `chan` experiment on the shared 2-core machine, six steps
+/// (about 126 pauses) with a 20 us budget gave the thread cases roughly
+/// half the throughput of this setting.
+const SPIN_STEPS: u32 = 3;
+
+/// Time-slice yields of [`ChanSpin`] after the pure spin, before a waiting
+/// thread parks.
+///
+/// kanal's 256 yields win an idle machine (see the module docs), so baton
+/// yielded up to 128 times; that collapsed on a busy machine (issue 10,
+/// item 0c, measured in the module docs). Four is what crossbeam's
+/// `Backoff` yields before it reports completion; it keeps a partner that
+/// answers within a few microseconds from costing a park.
+const YIELD_STEPS: u32 = 4;
+
+/// The most time a [`ChanSpin`] waiter spends yielding (after the pure
+/// spin) before it parks, however few of its [`YIELD_STEPS`] it has used.
+///
+/// On an idle core a yield returns in about a microsecond, so this budget
+/// leaves the yield steps above untouched. On a busy machine a yield hands
+/// the core to another runnable program for up to a whole time slice
+/// (milliseconds), and the partner we wait for may need that very core:
+/// 128 such yields made each rendezvous hand-off take milliseconds (issue
+/// 10, item 0c). Past this budget the waiter parks, and the futex wake of a
+/// sleeper preempts a busy program at once, where a yielder waits its turn.
+const YIELD_BUDGET: Duration = Duration::from_micros(50);
+
+/// The channels' spin-before-park policy (see [`SPIN_STEPS`],
+/// [`YIELD_STEPS`] and [`YIELD_BUDGET`]): call [`next`](ChanSpin::next)
+/// between checks of a condition; it returns `false` when it is time to
+/// park instead. It never spins inside a goroutine (checked on the first
+/// call, so an operation that succeeds at once pays nothing), nor under
+/// loom, nor past `deadline`; after a slow yield (see [`SLOW_YIELD`]) the
+/// thread's next waits skip the yields.
+pub(crate) struct ChanSpin {
+    /// Steps taken; `u32::MAX` = never spin.
+    step: u32,
+    deadline: Option<Instant>,
+    /// When the yield phase must end ([`YIELD_BUDGET`] after its first
+    /// yield); set on that first yield.
+    yield_end: Option<Instant>,
+}
+
+impl ChanSpin {
+    /// A spin that stops at `deadline`.
+    #[inline]
+    pub(crate) fn new(deadline: Option<Instant>) -> Self {
+        ChanSpin {
+            step: 0,
+            deadline,
+            yield_end: None,
+        }
+    }
+
+    /// Waits a little; `false` when spinning should stop.
+    #[inline]
+    pub(crate) fn next(&mut self) -> bool {
+        if cfg!(loom) || self.step == u32::MAX {
+            return false;
+        }
+        if self.step == 0 && super::in_goroutine() {
+            self.step = u32::MAX;
+            return false;
+        }
+        self.step += 1;
+        if self.step <= SPIN_STEPS {
+            pause(self.step);
+            return true;
+        }
+        if self.step > SPIN_STEPS + YIELD_STEPS {
+            return false;
+        }
+        let now = Instant::now();
+        if self.yield_end.is_none() && yields_are_slow() {
+            // A busy machine (see `SLOW_YIELD`): park at once.
+            self.step = u32::MAX;
+            return false;
+        }
+        let end = *self.yield_end.get_or_insert(now + YIELD_BUDGET);
+        if now >= end || self.deadline.is_some_and(|d| now >= d) {
+            return false;
+        }
+        shim::yield_now();
+        if now.elapsed() >= SLOW_YIELD {
+            // The core went to another program: look once more (the caller
+            // re-checks its condition), then park.
+            note_slow_yield();
+            self.step = SPIN_STEPS + YIELD_STEPS;
+        }
+        true
+    }
+}
+
+/// A yield that kept the caller off the core this long means another
+/// runnable program took the core (on an idle core a yield returns in about
+/// a microsecond): the machine is busy, and each further yield would hand
+/// that program a whole time slice while the partner we wait for waits for
+/// a core too.
+const SLOW_YIELD: Duration = Duration::from_micros(20);
+
+/// After a slow yield, this many of the thread's next waits skip the yield
+/// phase and park right after the pure spin; then one tries yielding again
+/// (so a machine that became idle gets the yields back, at the price of one
+/// slow yield per this many waits while it stays busy).
+#[cfg(not(loom))]
+const WAITS_WITHOUT_YIELD: u32 = 256;
+
+#[cfg(not(loom))]
+shim::thread_local! {
+    /// Waits left that skip the yield phase (see `WAITS_WITHOUT_YIELD`).
+    static SKIP_YIELDS: core::cell::Cell<u32> = const { core::cell::Cell::new(0) };
+}
+
+/// Whether this wait should skip yielding (counts one skipped wait).
+#[cfg(not(loom))]
+fn yields_are_slow() -> bool {
+    SKIP_YIELDS
+        .try_with(|c| {
+            let n = c.get();
+            if n > 0 {
+                c.set(n - 1);
+            }
+            n > 0
+        })
+        .unwrap_or(false)
+}
+
+#[cfg(not(loom))]
+fn note_slow_yield() {
+    let _ = SKIP_YIELDS.try_with(|c| c.set(WAITS_WITHOUT_YIELD));
+}
+
+// Loom never reaches the yield phase (`ChanSpin::next` returns first).
+#[cfg(loom)]
+fn yields_are_slow() -> bool {
+    true
+}
+
+#[cfg(loom)]
+fn note_slow_yield() {}
+
+/// The mutex's spin policy before parking: three rounds of 2, 4 and 8
+/// pause instructions (parking_lot's spin rounds), then park; no yields.
+/// Off under loom.
+///
+/// Measured with the lab's `mutex` experiment at 8 threads on 2 cores
+/// (oversubscribed, load average around 12 from other builds, so treat as
+/// rough): this policy gave baton 117 Mops/s on `contended-short` against
+/// 83 Mops/s when seven `yield_now`s followed the spins (parking_lot's full
+/// `SpinWait`), and 16.0 against 10.5 on `contended-long`. Yielding keeps
+/// more threads awake and bouncing the lock's cache line between the two
+/// cores; sleeping waiters leave the running owner alone on its fast path.
+/// `Backoff::snooze` (127 pauses, then yields) was slower still.
+///
+/// It also spins inside a goroutine: bounded (three rounds), then the
+/// waiter parks, so a holder that is a parked goroutine on the same worker
+/// gets its worker back after at most 14 pause instructions.
+///
+/// (Before issue 11 this policy also had a yield branch, for steps past its
+/// spin steps; with both step counts 3 it could never run, and was
+/// removed.)
+#[derive(Debug)]
+pub(crate) struct MutexSpin {
+    step: u32,
+}
+
+impl MutexSpin {
+    /// Spin rounds before parking.
+    const STEPS: u32 = 3;
+
+    /// A fresh spin (after each wake-up too).
+    #[inline]
+    pub(crate) fn new() -> Self {
+        Self { step: 0 }
+    }
+
+    /// Spins once; `false` when it is time to park instead (at once under
+    /// loom).
+    #[inline]
+    pub(crate) fn spin(&mut self) -> bool {
+        if cfg!(loom) || self.step >= Self::STEPS {
+            return false;
+        }
+        self.step += 1;
+        pause(self.step);
+        true
+    }
+}
+
+/// Snooze (spin, then yield: [`Backoff::snooze`]) until the backoff
+/// completes, then park: 1+2+...+64 = 127 pauses, then 4 yields. Off under
+/// loom. Used where a wait usually ends within a few microseconds (a
+/// reader-writer lock's holders leaving, a semaphore's permits coming
+/// back). It spins inside goroutines too; bounded, then the waiter parks in
+/// a wait queue.
+#[derive(Debug)]
+pub(crate) struct SnoozeSpin {
+    backoff: Backoff,
+}
+
+impl SnoozeSpin {
+    /// A fresh spin.
+    #[inline]
+    pub(crate) fn new() -> Self {
+        Self {
+            backoff: Backoff::new(),
+        }
+    }
+
+    /// Whether the policy still spins: `false` (park now) once the backoff
+    /// completed, and always under loom.
+    #[inline]
+    pub(crate) fn spinning(&self) -> bool {
+        !cfg!(loom) && !self.backoff.is_completed()
+    }
+
+    /// Snoozes once if [`spinning`](Self::spinning); returns whether it did.
+    #[inline]
+    pub(crate) fn snooze(&self) -> bool {
+        if !self.spinning() {
+            return false;
+        }
+        self.backoff.snooze();
+        true
+    }
+
+    /// Backs off after a lost compare-and-swap ([`Backoff::spin`], also
+    /// under loom): a retry, not a wait; it advances the same steps.
+    #[inline]
+    pub(crate) fn retry(&self) {
+        self.backoff.spin();
+    }
+}
+
+/// Pure spin ([`Backoff::spin`]: 1+2+...+64 = 127 pauses) before parking,
+/// for threads only: a goroutine (or any caller under loom) parks at once,
+/// since what it waits for may be a goroutine that needs its worker. Used
+/// by a `SeqLock` writer waiting for the lock and by `Rcu::synchronize`
+/// waiting for readers.
+#[derive(Debug)]
+pub(crate) struct ThreadSpin {
+    /// Decided once, at creation: whether the caller is a thread.
+    enabled: bool,
+    backoff: Backoff,
+}
+
+impl ThreadSpin {
+    /// A fresh spin for the caller (a thread spins; a goroutine does not).
+    #[inline]
+    pub(crate) fn new() -> Self {
+        Self {
+            enabled: !cfg!(loom) && Parker::current().is_thread(),
+            backoff: Backoff::new(),
+        }
+    }
+
+    /// Spins once; `false` when it is time to park instead.
+    #[inline]
+    pub(crate) fn spin(&self) -> bool {
+        if !self.enabled || self.backoff.spin_is_completed() {
+            return false;
+        }
+        self.backoff.spin();
+        true
+    }
+
+    /// Starts again, e.g. after a wake-up.
+    #[inline]
+    pub(crate) fn reset(&self) {
+        self.backoff.reset();
+    }
+}
+
+/// Longest an idle worker with parked goroutines spins before it sleeps
+/// ([`WorkerSpin::idle`]). Long enough to cover another worker's reply in a
+/// ping-pong (a hop plus two cache-line transfers, well under a
+/// microsecond) with room for a slow spell; short enough that a worker
+/// whose goroutines wait for something slow wastes only a few microseconds
+/// per idle period, far less than the futex round trip (about 8 us each
+/// way) it saves when it works.
+#[cfg(not(loom))] // The runtime is not built under loom.
+const WORKER_SPIN_FOR: Duration = Duration::from_micros(50);
+
+/// How long an idle worker with parked goroutines watches its inbox before
+/// it starts searching ([`WorkerSpin::watch_inbox`]): about ten cross-core
+/// round trips on these machines, enough for the other worker's reply in a
+/// ping-pong; short enough that stealable work pushed meanwhile (which
+/// wakes nobody while every worker is awake) waits only a moment for a
+/// searcher.
+#[cfg(not(loom))] // The runtime is not built under loom.
+const WORKER_WATCH_FOR: Duration = Duration::from_micros(4);
+
+/// After this long, a spinning worker yields its OS thread between looks
+/// (`sched_yield`) instead of only hinting: when another thread shares its
+/// CPU (more busy threads than cores), that thread may be the very worker
+/// whose reply it waits for, and pure spinning would hold it off for a
+/// whole time slice. Go's spinning Ms likewise mix `procyield` and
+/// `osyield`.
+#[cfg(not(loom))] // The runtime is not built under loom.
+const WORKER_SPIN_BEFORE_YIELD: Duration = Duration::from_micros(5);
+
+/// An idle worker's time-bounded spin (the scheduler's own loop, never
+/// inside a goroutine): [`WorkerSpin::HINTS_PER_LOOK`] cheap checks with a
+/// spin-loop hint after each, then a look at the clock
+/// ([`keep_going`](WorkerSpin::keep_going)); once the time is up the
+/// worker searches or sleeps.
+#[cfg(not(loom))]
+#[derive(Debug)]
+pub(crate) struct WorkerSpin {
+    start: Instant,
+    limit: Duration,
+    /// From this point on each look yields the OS thread.
+    yield_after: Option<Duration>,
+}
+
+#[cfg(not(loom))]
+impl WorkerSpin {
+    /// Spin-loop hints between two looks at the clock.
+    pub(crate) const HINTS_PER_LOOK: u32 = 64;
+
+    /// Watching the inbox before searching: 4 us, never yields.
+    #[inline]
+    pub(crate) fn watch_inbox() -> Self {
+        Self {
+            start: Instant::now(),
+            limit: WORKER_WATCH_FOR,
+            yield_after: None,
+        }
+    }
+
+    /// Spinning for a wake-up before sleeping: 50 us, yielding from 5 us.
+    #[inline]
+    pub(crate) fn idle() -> Self {
+        Self {
+            start: Instant::now(),
+            limit: WORKER_SPIN_FOR,
+            yield_after: Some(WORKER_SPIN_BEFORE_YIELD),
+        }
+    }
+
+    /// One batch: runs `found` up to [`HINTS_PER_LOOK`](Self::HINTS_PER_LOOK)
+    /// times with a spin-loop hint after each miss; `true` as soon as it
+    /// returns `true`.
+    #[inline]
+    pub(crate) fn hints(&self, mut found: impl FnMut() -> bool) -> bool {
+        for _ in 0..Self::HINTS_PER_LOOK {
+            if found() {
+                return true;
+            }
+            shim::spin_loop();
+        }
+        false
+    }
+
+    /// The look at the clock after a batch: `false` once the time is up;
+    /// otherwise yields the OS thread if the spin has gone on long enough,
+    /// and returns `true`.
+    #[inline]
+    pub(crate) fn keep_going(&self) -> bool {
+        let spun = self.start.elapsed();
+        if spun >= self.limit {
+            return false;
+        }
+        if self.yield_after.is_some_and(|y| spun >= y) {
+            shim::yield_now();
+        }
+        true
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mutex_spin_parks_after_three_rounds() {
+        let mut s = MutexSpin::new();
+        assert!(s.spin() && s.spin() && s.spin());
+        assert!(!s.spin(), "three rounds, then park");
+        assert!(!s.spin(), "stays done");
+    }
+
+    #[test]
+    fn snooze_spin_completes_like_backoff() {
+        let s = SnoozeSpin::new();
+        let mut n = 0;
+        while s.snooze() {
+            n += 1;
+            assert!(n < 100, "never completed");
+        }
+        // `Backoff::is_completed` after 11 snoozes.
+        assert_eq!(n, 11);
+        assert!(!s.spinning());
+    }
+
+    #[test]
+    fn thread_spin_spins_only_in_threads_and_is_bounded() {
+        let s = ThreadSpin::new();
+        let mut n = 0;
+        while s.spin() {
+            n += 1;
+            assert!(n < 100, "never completed");
+        }
+        // `Backoff::spin` steps 0..=6.
+        assert_eq!(n, 7);
+        s.reset();
+        assert!(s.spin(), "reset starts again");
+    }
+
+    #[test]
+    fn chan_spin_in_a_thread_spins_then_stops() {
+        let mut s = ChanSpin::new(None);
+        let mut n = 0;
+        while s.next() {
+            n += 1;
+            assert!(n <= SPIN_STEPS + YIELD_STEPS, "spun past its steps");
+        }
+        assert!(n >= SPIN_STEPS, "the pure spin steps always run");
+        assert!(!s.next(), "stays done");
+    }
+
+    #[test]
+    fn worker_spin_watch_ends_without_finding() {
+        let s = WorkerSpin::watch_inbox();
+        let mut looks = 0u32;
+        loop {
+            assert!(!s.hints(|| false));
+            looks += 1;
+            if !s.keep_going() {
+                break;
+            }
+            assert!(looks < 100_000_000, "never timed out");
+        }
+        let mut calls = 0;
+        assert!(s.hints(|| {
+            calls += 1;
+            calls == 3
+        }));
+        assert_eq!(calls, 3, "stops at the first hit");
+    }
+}
