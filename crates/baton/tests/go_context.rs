@@ -1085,8 +1085,15 @@ fn fan_out() {
     }
     assert_eq!(root.__registrations(), 0);
     // Every goroutine has finished: none is left blocked on a done
-    // channel; only this one (the runtime's main goroutine) is live.
-    let s = baton::runtime::stats();
+    // channel; only this one (the runtime's main goroutine) is live. A
+    // joined goroutine is counted finished just after its result is
+    // handed over, so give the counters a moment (the watchdog guards a
+    // goroutine that never finishes).
+    let mut s = baton::runtime::stats();
+    while s.live_goroutines > 1 {
+        baton::time::sleep(Duration::from_millis(1));
+        s = baton::runtime::stats();
+    }
     assert_eq!(s.live_goroutines, 1, "goroutines left: {s:?}");
     assert_eq!(s.total_goroutines, n as u64 + 1);
 }
