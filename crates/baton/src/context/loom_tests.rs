@@ -250,7 +250,7 @@ fn loom_wait_queue_wait_aborted_by_cancel() {
     use crate::park::wait_queue::{Until, WaitQueue, Waited};
     model(|| {
         let m = root();
-        let q = Arc::new(WaitQueue::new(()));
+        let q: Arc<WaitQueue<()>> = Arc::new(WaitQueue::new());
         let (m1, q1) = (m.clone(), q.clone());
         let waiter = loom::thread::spawn(move || {
             let node = m1.node();
@@ -262,7 +262,7 @@ fn loom_wait_queue_wait_aborted_by_cancel() {
                 deadline: None,
                 abort: Some(&abort),
             };
-            let waited = q1.wait(0, until, |_| true, || {}, |_| {});
+            let waited = q1.wait((), until, |_| true, || {}, |_| {});
             drop(node.withdraw(token));
             Some(waited)
         });
