@@ -36,6 +36,7 @@ use crate::runner::{Sample, Spec};
 mod chan;
 mod context;
 mod counter;
+mod ffi;
 mod fifo_lifo;
 mod goroutines;
 mod handles;
@@ -62,6 +63,7 @@ const REGISTRY: &[fn() -> Experiment] = &[
     queue::experiment,
     map::experiment,
     handles::experiment,
+    ffi::experiment,
     goroutines::experiment,
     chan::experiment,
     context::experiment,

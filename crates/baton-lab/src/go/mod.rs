@@ -8,7 +8,7 @@
 //! (a stamp file holds the hash). Nothing here may fail the lab: every
 //! problem becomes a one-line warning and missing `go` rows.
 
-mod toolchain;
+pub(crate) mod toolchain;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -76,7 +76,7 @@ pub(crate) fn prepare() -> Option<GoHarness> {
 /// Where the harness, its sources and Go's build cache live: beside the
 /// lab's executable (inside cargo's target folder), or in the temp folder
 /// when that is not writable.
-fn work_dir() -> PathBuf {
+pub(crate) fn work_dir() -> PathBuf {
     let beside_exe = std::env::current_exe()
         .ok()
         .and_then(|exe| Some(exe.parent()?.join("baton-lab-go")));

@@ -1,0 +1,3 @@
+module baton/bindings/go
+
+go 1.21
