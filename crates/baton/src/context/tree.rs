@@ -54,6 +54,11 @@
 //! of a short call given a context it never blocks on) never touches its
 //! parent's lock.
 //!
+//! The price: a detached child's own resources (its deadline's timer
+//! entry) are released by its own cancel (its `CancelFunc` called or
+//! dropped) or its deadline, not by an ancestor's cancel, which never
+//! reaches it; its `err()` costs one load per detached level.
+//!
 //! A detached node that is cancelled while an ancestor is already done
 //! takes that ancestor's error and cause (the ancestor's cancel came
 //! first: Go would have propagated it already). [`cause_of`] walks the same
