@@ -235,6 +235,8 @@
 //!   leak when a timer is dropped unread.
 
 mod counter;
+#[cfg(not(loom))]
+mod ctx;
 mod error;
 mod flavors;
 mod iter;
@@ -245,6 +247,8 @@ mod sender;
 mod waiter;
 mod waker;
 
+#[cfg(not(loom))]
+pub use ctx::{RecvCtxError, SendCtxError};
 pub use error::{
     ReadyTimeoutError, RecvError, RecvTimeoutError, SelectTimeoutError, SendError,
     SendTimeoutError, TryReadyError, TryRecvError, TrySelectError, TrySendError,

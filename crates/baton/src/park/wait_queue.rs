@@ -73,6 +73,42 @@ use super::{Parker, Unparker};
 use crate::shim::atomic::{AtomicUsize, Ordering};
 use crate::shim::UnsafeCell;
 
+/// When a wait gives up without its token: at a deadline, and/or when an
+/// abort condition holds. The condition is checked after every wake-up of
+/// the waiter; whoever makes it true must then unpark the waiter (a
+/// context's cancel does: the context-taking waits register the waiter's
+/// unparker on the context first, see `context/wait.rs`). Giving up for
+/// either reason is reported as [`Waited::TimedOut`], through the same
+/// path (leave the queue unless a token came first, run `on_timeout`).
+#[derive(Clone, Copy, Default)]
+pub(crate) struct Until<'a> {
+    pub(crate) deadline: Option<Instant>,
+    pub(crate) abort: Option<&'a dyn Fn() -> bool>,
+}
+
+impl Until<'_> {
+    /// Whether the abort condition holds.
+    #[inline]
+    pub(crate) fn aborted(&self) -> bool {
+        self.abort.is_some_and(|f| f())
+    }
+
+    /// Whether the wait should give up now (deadline passed, or aborted).
+    #[allow(dead_code)] // the lock slow paths use it
+    pub(crate) fn passed(&self) -> bool {
+        self.deadline.is_some_and(|d| Instant::now() >= d) || self.aborted()
+    }
+}
+
+impl From<Option<Instant>> for Until<'_> {
+    fn from(deadline: Option<Instant>) -> Self {
+        Until {
+            deadline,
+            abort: None,
+        }
+    }
+}
+
 /// The `state` of a node that no waker has picked yet. Never a valid token.
 const WAITING: usize = usize::MAX;
 
@@ -211,14 +247,19 @@ impl<P: Copy> WaitQueue<P> {
     /// Spurious wake-ups are absorbed here. If the caller unwinds from
     /// `before_sleep` while queued, it leaves the queue; a token handed to it
     /// at that moment is dropped.
-    pub(crate) fn wait(
+    ///
+    /// `until` is a deadline (`Option<Instant>`) or an [`Until`] that may
+    /// also abort the wait.
+    pub(crate) fn wait<'u>(
         &self,
         payload: P,
-        deadline: Option<Instant>,
+        until: impl Into<Until<'u>>,
         validate: impl FnOnce(&mut Locked<'_, P>) -> bool,
         before_sleep: impl FnOnce(),
         on_timeout: impl FnOnce(&mut Locked<'_, P>),
     ) -> Waited {
+        let until = until.into();
+        let deadline = until.deadline;
         let parker = Parker::current();
         let node = pin!(Node::new(payload, parker.unparker()));
         let node: &Node<P> = node.as_ref().get_ref();
@@ -249,6 +290,10 @@ impl<P: Copy> WaitQueue<P> {
                         return self.time_out(node, on_timeout);
                     }
                 }
+            }
+            if until.aborted() {
+                core::mem::forget(linked);
+                return self.time_out(node, on_timeout);
             }
         }
     }

@@ -34,7 +34,7 @@ use std::time::Instant;
 
 use super::mutex::{Mutex, MutexGuard};
 use super::raw_mutex::RawMutex;
-use crate::park::wait_queue::{Token, WaitQueue, Waited};
+use crate::park::wait_queue::{Token, Until, WaitQueue, Waited};
 use crate::shim::atomic::{AtomicUsize, Ordering};
 
 /// A condition variable, as Go's `sync.Cond`, used with a baton [`Mutex`].
@@ -124,6 +124,20 @@ impl Cond {
         let mutex = Self::release_guard(guard);
         let timed_out = self.wait_raw(mutex.raw(), deadline);
         (MutexGuard::new(mutex), timed_out)
+    }
+
+    /// Waits for a signal unless `until` says to give up first (a deadline
+    /// or an abort condition: `wait_ctx` in `sync/ctx.rs`); returns the
+    /// re-locked guard and whether it gave up.
+    #[cfg(not(loom))]
+    pub(crate) fn wait_until<'a, T: ?Sized>(
+        &self,
+        guard: MutexGuard<'a, T>,
+        until: Until<'_>,
+    ) -> (MutexGuard<'a, T>, bool) {
+        let mutex = Self::release_guard(guard);
+        let gave_up = self.wait_raw(mutex.raw(), until);
+        (MutexGuard::new(mutex), gave_up)
     }
 
     /// Waits while `condition` holds for the guarded data, re-checking it
@@ -220,11 +234,11 @@ impl Cond {
     }
 
     /// Queues, unlocks `raw`, parks, re-locks; `true` = timed out.
-    fn wait_raw(&self, raw: &RawMutex, deadline: Option<Instant>) -> bool {
+    fn wait_raw<'u>(&self, raw: &RawMutex, until: impl Into<Until<'u>>) -> bool {
         let _reason = crate::park::wait_reason(crate::park::WaitReason::Cond);
         let waited = self.queue.wait(
             (),
-            deadline,
+            until,
             |_| {
                 self.waiters.fetch_add(1, Ordering::Relaxed);
                 true

@@ -32,6 +32,8 @@ mod raw_rwlock;
 mod test_util;
 
 mod cond;
+#[cfg(not(loom))]
+mod ctx;
 mod mutex;
 mod once;
 mod once_cell;

@@ -38,6 +38,8 @@ use std::time::Instant;
 
 use super::raw_mutex::RawMutex;
 use crate::park::held::{self, Kind};
+#[cfg(not(loom))]
+use crate::park::wait_queue::Until;
 use crate::shim::UnsafeCell;
 
 /// A mutual-exclusion lock protecting a `T`, as Go's `sync.Mutex`.
@@ -235,6 +237,13 @@ impl<T: ?Sized> Mutex<T> {
         self.raw
             .lock_deadline(deadline)
             .then(|| MutexGuard::new(self))
+    }
+
+    /// Locks unless `until` says to give up first (a deadline or an abort
+    /// condition: the context-taking `lock_ctx` in `sync/ctx.rs`).
+    #[cfg(not(loom))]
+    pub(crate) fn lock_until(&self, until: Until<'_>) -> Option<MutexGuard<'_, T>> {
+        self.raw.lock_until(until).then(|| MutexGuard::new(self))
     }
 
     /// Whether the mutex is locked right now (a snapshot that may be stale

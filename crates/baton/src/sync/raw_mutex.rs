@@ -79,7 +79,7 @@ use core::time::Duration;
 use std::time::Instant;
 
 use crate::park::spin::MutexSpin;
-use crate::park::wait_queue::{Token, WaitQueue, Waited};
+use crate::park::wait_queue::{Token, Until, WaitQueue, Waited};
 use crate::shim::atomic::{AtomicU32, Ordering};
 
 const LOCKED: u32 = 1;
@@ -212,6 +212,13 @@ impl RawMutex {
         self.try_lock() || self.lock_slow(Some(deadline))
     }
 
+    /// Acquires the lock unless `until` says to give up first (a deadline
+    /// or an abort condition, see [`Until`]); `true` = acquired.
+    #[allow(dead_code)] // the context-taking lock (sync/ctx.rs)
+    pub(crate) fn lock_until(&self, until: Until<'_>) -> bool {
+        self.try_lock() || self.lock_slow(until)
+    }
+
     /// Whether someone holds the lock (a racy snapshot).
     pub(crate) fn is_locked(&self) -> bool {
         self.state.load(Ordering::Relaxed) & LOCKED != 0
@@ -234,7 +241,8 @@ impl RawMutex {
 
     /// The contended acquire: spin, then park; `true` = acquired.
     #[cold]
-    fn lock_slow(&self, deadline: Option<Instant>) -> bool {
+    fn lock_slow<'u>(&self, until: impl Into<Until<'u>>) -> bool {
+        let until = until.into();
         let _reason = crate::park::wait_reason(crate::park::WaitReason::Mutex);
         let mut spin = MutexSpin::new();
         // Whether we were woken to retry: then invariant 2 is our duty.
@@ -259,7 +267,7 @@ impl RawMutex {
             if s & (PARKED | STARVING) == 0 && spin.spin() {
                 continue;
             }
-            if deadline.is_some_and(|d| Instant::now() >= d) {
+            if until.passed() {
                 return self.give_up(woken);
             }
             if self.policy == StarvePolicy::Clock && start.is_none() {
@@ -268,7 +276,7 @@ impl RawMutex {
             let payload = start.as_ref().map(StartRef::new);
             let waited = self.queue.wait(
                 payload,
-                deadline,
+                until,
                 |_| self.enqueue_if_locked(),
                 || {},
                 |q| {

@@ -49,7 +49,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::park::spin::SnoozeSpin;
-use crate::park::wait_queue::{Locked, Token, WaitQueue, Waited};
+use crate::park::wait_queue::{Locked, Token, Until, WaitQueue, Waited};
 use crate::shim::atomic::{AtomicUsize, Ordering};
 
 const QUEUED: usize = 1;
@@ -416,10 +416,28 @@ impl Semaphore {
         );
     }
 
+    /// As [`acquire`](Self::acquire), giving up when `until` says (a
+    /// deadline or an abort condition: `acquire_ctx` in `sync/ctx.rs`).
+    ///
+    /// # Panics
+    ///
+    /// If `n` exceeds the capacity.
+    #[cfg(not(loom))]
+    pub(crate) fn acquire_until(&self, n: usize, until: Until<'_>) -> Option<SemaphorePermit<'_>> {
+        if !self.try_take(n) {
+            self.check_request(n, "acquire_ctx");
+            if !self.acquire_slow(n, until) {
+                return None;
+            }
+        }
+        Some(SemaphorePermit { sem: self, n })
+    }
+
     /// Spin while nobody is queued (the permits may come back soon), then
     /// queue. `true` once the permits are ours.
     #[cold]
-    fn acquire_slow(&self, n: usize, deadline: Option<Instant>) -> bool {
+    fn acquire_slow<'u>(&self, n: usize, until: impl Into<Until<'u>>) -> bool {
+        let until = until.into();
         let spin = SnoozeSpin::new();
         while spin.spinning() && self.state.load(Ordering::Relaxed) & QUEUED == 0 {
             spin.snooze();
@@ -429,7 +447,7 @@ impl Semaphore {
         }
         let waited = self.waiters.wait(
             n,
-            deadline,
+            until,
             |_| self.take_or_mark(n),
             || {},
             // The head leaving may let the next ones fit (x/sync's

@@ -47,7 +47,7 @@ use core::fmt;
 use core::time::Duration;
 use std::time::Instant;
 
-use crate::park::wait_queue::{Token, WaitQueue, Waited};
+use crate::park::wait_queue::{Token, Until, WaitQueue, Waited};
 use crate::shim::atomic::{AtomicU64, Ordering};
 
 const WAITERS_MASK: u64 = 0xFFFF_FFFF;
@@ -239,6 +239,14 @@ impl WaitGroup {
         self.wait_slow(None);
     }
 
+    /// Waits until the counter is zero or `until` says to give up (a
+    /// deadline or an abort condition: `wait_ctx` in `sync/ctx.rs`);
+    /// `true` if the counter reached zero.
+    #[cfg(not(loom))]
+    pub(crate) fn wait_until(&self, until: Until<'_>) -> bool {
+        self.counter_is_zero() || self.wait_slow(until)
+    }
+
     /// Waits until the counter is zero or `timeout` passes; `true` if the
     /// counter reached zero, `false` if it timed out.
     ///
@@ -278,11 +286,11 @@ impl WaitGroup {
     }
 
     #[cold]
-    fn wait_slow(&self, deadline: Option<Instant>) -> bool {
+    fn wait_slow<'u>(&self, until: impl Into<Until<'u>>) -> bool {
         let _reason = crate::park::wait_reason(crate::park::WaitReason::WaitGroup);
         let waited = self.queue.wait(
             (),
-            deadline,
+            until,
             |_| self.enqueue_if_counting(),
             || {},
             |_| {
