@@ -41,8 +41,12 @@ pub mod atomic;
 pub mod chan;
 pub mod collections;
 pub mod epoch;
+#[cfg(not(loom))]
+pub mod errgroup;
 pub(crate) mod park;
 pub mod runtime;
+#[cfg(not(loom))]
+pub mod signal;
 pub mod sync;
 #[cfg(not(loom))]
 pub mod time;
