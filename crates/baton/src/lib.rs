@@ -15,8 +15,9 @@
 //! | 3 | [`time`] | [`sleep`](time::sleep), [`after`](time::after), [`tick`](time::tick), [`Timer`](time::Timer), [`Ticker`](time::Ticker) |
 //! | 3 | [`collections`] | [`ShardedMap`](collections::ShardedMap), [`HandleMap`](collections::HandleMap), [`Stack`](collections::Stack) (Treiber), [`Queue`](collections::Queue) (segmented), [`MsQueue`](collections::MsQueue) (Michael–Scott) |
 //! | 4 | [`runtime`] | goroutines: [`go`], [`scope`], [`yield_now`], [`JoinHandle`](runtime::JoinHandle), [`Builder`](runtime::Builder), [`Runtime`](runtime::Runtime) |
+//! | 5 | [`context`] | Go's `context`: [`Context`](context::Context), [`with_cancel`](context::with_cancel), [`with_timeout`](context::with_timeout), [`with_value`](context::with_value), [`after_func`](context::after_func); `done()` works in [`select!`] |
 //!
-//! The other layers (`context`, `errgroup`, patterns, `rate`, `net`) are being
+//! The other layers (`errgroup`, patterns, `rate`, `net`) are being
 //! built; the README's table says
 //! what exists today.
 //!
@@ -40,6 +41,11 @@ pub(crate) mod shim;
 pub mod atomic;
 pub mod chan;
 pub mod collections;
+#[cfg(not(loom))]
+pub mod context;
+#[cfg(loom)]
+#[path = "context/loom_only.rs"]
+mod context;
 pub mod epoch;
 #[cfg(not(loom))]
 pub mod errgroup;

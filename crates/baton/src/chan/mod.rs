@@ -100,6 +100,8 @@
 
 mod context;
 mod counter;
+#[cfg(not(loom))]
+mod ctx;
 mod error;
 mod flavors;
 mod iter;
@@ -109,6 +111,8 @@ mod select;
 mod sender;
 mod waker;
 
+#[cfg(not(loom))]
+pub use ctx::{RecvCtxError, SendCtxError};
 pub use error::{
     ReadyTimeoutError, RecvError, RecvTimeoutError, SelectTimeoutError, SendError,
     SendTimeoutError, TryReadyError, TryRecvError, TrySelectError, TrySendError,

@@ -23,9 +23,11 @@
 //! nobody reads holds at most one due tick (later ones are dropped, as
 //! with Go's one-slot ticker channel), never a backlog.
 
+mod ctx;
 mod ticker;
 mod timer;
 
+pub use ctx::sleep_ctx;
 pub use ticker::Ticker;
 pub use timer::Timer;
 
