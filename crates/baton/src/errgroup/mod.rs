@@ -96,7 +96,7 @@ use core::fmt;
 
 use crate::context::{self, Context};
 use crate::shim::Arc;
-use shared::{Holder, Shared};
+use shared::Shared;
 
 /// The default error type of a [`Group`]: any error, as Go's `error`.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -256,7 +256,7 @@ impl<E: Send + 'static> Group<E> {
     where
         F: FnOnce() -> Result<(), E> + Send + 'static,
     {
-        let member = Shared::enter(Holder::Owned(self.shared.clone()), true)
+        let member = Shared::enter(&self.shared, true)
             .expect("a blocking enter always gets a place");
         spawn(member, f);
     }
@@ -285,7 +285,7 @@ impl<E: Send + 'static> Group<E> {
     where
         F: FnOnce() -> Result<(), E> + Send + 'static,
     {
-        match Shared::enter(Holder::Owned(self.shared.clone()), false) {
+        match Shared::enter(&self.shared, false) {
             Some(member) => {
                 spawn(member, f);
                 true
@@ -357,7 +357,7 @@ impl<E: Send + 'static> Group<E> {
 
 /// Starts a goroutine for an owned member.
 #[track_caller]
-fn spawn<E, F>(member: shared::Membership<'static, E>, f: F)
+fn spawn<E, F>(member: shared::Membership<E>, f: F)
 where
     E: Send + 'static,
     F: FnOnce() -> Result<(), E> + Send + 'static,

@@ -6,9 +6,10 @@ use core::fmt;
 use core::marker::PhantomData;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 
-use super::shared::{Holder, Shared};
+use super::shared::Shared;
 use crate::context::{self, Context};
 use crate::runtime;
+use crate::shim::Arc;
 
 /// Runs `f` with a [`Scope`] to start members that may borrow anything
 /// that outlives the call; returns once `f` has returned **and** every
@@ -53,9 +54,9 @@ use crate::runtime;
 /// use std::time::Duration;
 ///
 /// let r = errgroup::scope::<errgroup::BoxError, _, _>(&context::background(), |g| {
-///     let ctx = g.context();
+///     let ctx = g.context().clone();
 ///     g.go(move || {
-///         time::sleep_ctx(ctx, Duration::from_secs(60))?; // woken by the failure below
+///         time::sleep_ctx(&ctx, Duration::from_secs(60))?; // woken by the failure below
 ///         Ok(())
 ///     });
 ///     g.go(|| Err("no".into()));
@@ -70,25 +71,25 @@ use crate::runtime;
 ///
 /// let mut leaked = None;
 /// let _ = errgroup::scope::<errgroup::BoxError, _, _>(&context::background(), |g| {
-///     leaked = Some(g);
+///     leaked = Some(g.clone());
 /// });
 /// ```
 pub fn scope<'env, E, T, F>(parent: &Context, f: F) -> Result<T, E>
 where
-    E: fmt::Display + Send,
-    F: for<'scope> FnOnce(Scope<'scope, 'env, E>) -> T,
+    E: fmt::Display + Send + 'env,
+    F: for<'scope> FnOnce(&Scope<'scope, 'env, E>) -> T,
 {
     let (ctx, cancel) = context::with_cancel_cause(parent);
     let describe: fn(&E) -> String = |e| e.to_string();
-    let shared = Shared::new(Some((cancel, describe)));
+    let shared = Arc::new(Shared::new(Some((cancel, describe))));
     let value = crate::scope(|rt| {
         let g = Scope {
-            shared: &shared,
-            ctx: &ctx,
+            shared: shared.clone(),
+            ctx,
             rt,
             env: PhantomData,
         };
-        match catch_unwind(AssertUnwindSafe(|| f(g))) {
+        match catch_unwind(AssertUnwindSafe(|| f(&g))) {
             Ok(value) => value,
             Err(panic) => {
                 // Ask the members to stop, so that `baton::scope`'s join
@@ -102,22 +103,43 @@ where
     shared.finish().map(|()| value)
 }
 
-/// What the closure of [`scope`] gets to start members with: a copyable
-/// handle, so that a member can capture it (`move`) and start more members.
+/// What the closure of [`scope`] gets to start members with. Cheap to
+/// clone, so that a member can take a clone along and start more members.
 pub struct Scope<'scope, 'env: 'scope, E> {
-    shared: &'scope Shared<E>,
-    ctx: &'scope Context,
+    shared: Arc<Shared<E>>,
+    ctx: Context,
     rt: &'scope runtime::Scope<'scope, 'env>,
     env: PhantomData<&'env mut &'env ()>,
 }
 
 impl<E> Clone for Scope<'_, '_, E> {
+    /// Another handle to the same scope.
+    ///
+    /// ```
+    /// use baton::{context, errgroup};
+    ///
+    /// let mut leaves = [0u8; 2];
+    /// errgroup::scope::<errgroup::BoxError, _, _>(&context::background(), |g| {
+    ///     let (a, b) = leaves.split_at_mut(1);
+    ///     let inner = g.clone();
+    ///     g.go(move || {
+    ///         inner.go(move || { b[0] = 2; Ok(()) }); // a member starts a member
+    ///         a[0] = 1;
+    ///         Ok(())
+    ///     });
+    /// })
+    /// .unwrap();
+    /// assert_eq!(leaves, [1, 2]);
+    /// ```
     fn clone(&self) -> Self {
-        *self
+        Scope {
+            shared: self.shared.clone(),
+            ctx: self.ctx.clone(),
+            rt: self.rt,
+            env: PhantomData,
+        }
     }
 }
-
-impl<E> Copy for Scope<'_, '_, E> {}
 
 impl<E> fmt::Debug for Scope<'_, '_, E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -125,7 +147,7 @@ impl<E> fmt::Debug for Scope<'_, '_, E> {
     }
 }
 
-impl<'scope, 'env, E: Send> Scope<'scope, 'env, E> {
+impl<'scope, 'env, E: Send + 'env> Scope<'scope, 'env, E> {
     /// The scope's context: cancelled at the first failure and when the
     /// scope ends. Hand it to whatever a member blocks on.
     ///
@@ -133,7 +155,7 @@ impl<'scope, 'env, E: Send> Scope<'scope, 'env, E> {
     /// use baton::{context, errgroup};
     ///
     /// let r = errgroup::scope::<errgroup::BoxError, _, _>(&context::background(), |g| {
-    ///     let ctx = g.context();
+    ///     let ctx = g.context().clone();
     ///     g.go(move || {
     ///         ctx.done().recv().ok(); // until the other member fails
     ///         Ok(())
@@ -142,8 +164,8 @@ impl<'scope, 'env, E: Send> Scope<'scope, 'env, E> {
     /// });
     /// assert!(r.is_err());
     /// ```
-    pub fn context(&self) -> &'scope Context {
-        self.ctx
+    pub fn context(&self) -> &Context {
+        &self.ctx
     }
 
     /// Starts `f` as a member in a new goroutine; blocks first while the
@@ -170,11 +192,11 @@ impl<'scope, 'env, E: Send> Scope<'scope, 'env, E> {
     /// assert_eq!(parts[7], 70);
     /// ```
     #[track_caller]
-    pub fn go<F>(self, f: F)
+    pub fn go<F>(&self, f: F)
     where
         F: FnOnce() -> Result<(), E> + Send + 'scope,
     {
-        let member = Shared::enter(Holder::Borrowed(self.shared), true)
+        let member = Shared::enter(&self.shared, true)
             .expect("a blocking enter always gets a place");
         // A panic here (no stack) drops the closure, and with it the
         // membership: the group is unchanged.
@@ -202,11 +224,11 @@ impl<'scope, 'env, E: Send> Scope<'scope, 'env, E> {
     /// assert_eq!(started, 0);
     /// ```
     #[track_caller]
-    pub fn try_go<F>(self, f: F) -> bool
+    pub fn try_go<F>(&self, f: F) -> bool
     where
         F: FnOnce() -> Result<(), E> + Send + 'scope,
     {
-        match Shared::enter(Holder::Borrowed(self.shared), false) {
+        match Shared::enter(&self.shared, false) {
             Some(member) => {
                 self.rt.go(move || member.run(f));
                 true
@@ -233,7 +255,7 @@ impl<'scope, 'env, E: Send> Scope<'scope, 'env, E> {
     /// })
     /// .unwrap();
     /// ```
-    pub fn set_limit(self, n: Option<usize>) {
+    pub fn set_limit(&self, n: Option<usize>) {
         self.shared.set_limit(n);
     }
 }

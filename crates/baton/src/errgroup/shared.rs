@@ -1,7 +1,7 @@
 //! What a group's members and its owner share: the count of active members,
 //! the limit, the first error, the first panic, and the context to cancel.
-//! [`Group`](super::Group) holds it in an `Arc`; the scoped variant lends it
-//! to its members by reference.
+//! [`Group`](super::Group) and the scoped variant hold it in an `Arc`, and so
+//! does each member.
 
 use core::any::Any;
 use core::fmt;
@@ -62,7 +62,7 @@ impl<E> Shared<E> {
     /// # Panics
     ///
     /// With a limit of zero and `block`: the wait could never end.
-    pub(super) fn enter(this: Holder<'_, E>, block: bool) -> Option<Membership<'_, E>> {
+    pub(super) fn enter(this: &Arc<Self>, block: bool) -> Option<Membership<E>> {
         let sem = this.limit.lock().clone();
         if let Some(sem) = &sem {
             if block {
@@ -77,7 +77,7 @@ impl<E> Shared<E> {
         }
         this.active.add(1);
         Some(Membership {
-            shared: this,
+            shared: this.clone(),
             permit: sem,
         })
     }
@@ -179,33 +179,15 @@ impl<E> fmt::Debug for Shared<E> {
     }
 }
 
-/// How a member reaches its group: owning a share (a [`Group`](super::Group)'s
-/// `'static` members) or borrowing it (the scoped variant's).
-pub(super) enum Holder<'a, E> {
-    Owned(Arc<Shared<E>>),
-    Borrowed(&'a Shared<E>),
-}
-
-impl<E> core::ops::Deref for Holder<'_, E> {
-    type Target = Shared<E>;
-
-    fn deref(&self) -> &Shared<E> {
-        match self {
-            Holder::Owned(s) => s,
-            Holder::Borrowed(s) => s,
-        }
-    }
-}
-
 /// One member's place in the group: its permit and its count in `active`.
 /// Dropping it gives both back — when the member finishes, or when its
 /// closure is dropped unrun (a goroutine that could not be spawned).
-pub(super) struct Membership<'a, E> {
-    shared: Holder<'a, E>,
+pub(super) struct Membership<E> {
+    shared: Arc<Shared<E>>,
     permit: Option<Arc<Semaphore>>,
 }
 
-impl<E> Membership<'_, E> {
+impl<E> Membership<E> {
     /// Runs the member's body, records how it ended, and leaves the group.
     pub(super) fn run(self, f: impl FnOnce() -> Result<(), E>) {
         let ending: Ending<E> = catch_unwind(AssertUnwindSafe(f));
@@ -219,7 +201,7 @@ impl<E> Membership<'_, E> {
     }
 }
 
-impl<E> Drop for Membership<'_, E> {
+impl<E> Drop for Membership<E> {
     fn drop(&mut self) {
         // Go's `done`: the permit first, then the count, so that once `wait`
         // sees zero every permit is back.
