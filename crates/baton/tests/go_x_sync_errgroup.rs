@@ -136,7 +136,10 @@ fn with_context() {
             })
             .err();
             assert!(same(&got, &want), "scope: {errs:?}: {got:?}; want {want:?}");
-            assert!(scope_ctx.unwrap().is_done(), "scope: {errs:?}: not cancelled");
+            assert!(
+                scope_ctx.unwrap().is_done(),
+                "scope: {errs:?}: not cancelled"
+            );
         }
     });
 }
@@ -156,7 +159,10 @@ fn try_go() {
             }
         };
         for i in 0..n {
-            assert!(g.try_go(f()), "TryGo should succeed but got fail at {i}-th call.");
+            assert!(
+                g.try_go(f()),
+                "TryGo should succeed but got fail at {i}-th call."
+            );
         }
         assert!(!g.try_go(f()), "TryGo is expected to fail but succeeded.");
         let drain = |k: usize| {
@@ -170,7 +176,10 @@ fn try_go() {
         drain(n);
         g.wait().unwrap();
 
-        assert!(g.try_go(f()), "TryGo should succeed but got fail after all goroutines.");
+        assert!(
+            g.try_go(f()),
+            "TryGo should succeed but got fail after all goroutines."
+        );
         drain(1);
         g.wait().unwrap();
 
@@ -232,7 +241,10 @@ fn cancel_cause() {
                 assert!(g.try_go(member(err.clone())));
             }
             let got = g.wait().err();
-            assert!(same(&got, &want), "try_go {errs:?}: wait() = {got:?}; want {want:?}");
+            assert!(
+                same(&got, &want),
+                "try_go {errs:?}: wait() = {got:?}; want {want:?}"
+            );
             let cause = context::cause(&ctx).expect("cancelled by wait");
             match &want {
                 // Go: `context.Cause(ctx) == context.Canceled`.
@@ -261,7 +273,10 @@ fn panic_propagates_through_wait() {
         g.go(|| std::panic::panic_any(Doom("")));
         let p = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| g.wait()))
             .expect_err("should propagate panic through wait");
-        assert!(p.downcast_ref::<Doom>().is_some(), "the payload is the panic's own");
+        assert!(
+            p.downcast_ref::<Doom>().is_some(),
+            "the payload is the panic's own"
+        );
 
         let g = Group::new();
         g.go(|| std::panic::panic_any(1_i32));

@@ -12,89 +12,17 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Lines};
 use std::os::unix::process::ExitStatusExt;
-use std::process::{ChildStdout, Command, ExitStatus, Stdio};
 use std::time::Duration;
+
+use common::child::{child, say, Child};
 
 use baton::context;
 use baton::signal::{self, Signal, SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1};
 
-/// The variable that makes a run of this binary a child, naming its scenario.
-const CHILD: &str = "BATON_SIGNAL_CHILD";
-
 /// How long a child waits for what the parent should do before it gives up
 /// (a hang guard; the parent's watchdog is longer).
 const CHILD_PATIENCE: Duration = Duration::from_secs(30);
-
-/// Prints a marker line for the parent, at once.
-fn say(line: &str) {
-    use std::io::Write;
-    let mut out = std::io::stdout().lock();
-    writeln!(out, "{line}").unwrap();
-    out.flush().unwrap();
-}
-
-/// The child's side: runs the scenario named by `CHILD`, if it is `name`.
-fn child(name: &str, body: fn()) {
-    if std::env::var(CHILD).as_deref() == Ok(name) {
-        body();
-    }
-}
-
-/// A running child and its marker lines.
-struct Child {
-    proc: std::process::Child,
-    lines: Lines<BufReader<ChildStdout>>,
-    seen: Vec<String>,
-}
-
-impl Child {
-    fn start(name: &str) -> Child {
-        let mut proc = Command::new(std::env::current_exe().unwrap())
-            .args(["--exact", name, "--nocapture", "--test-threads=1"])
-            .env(CHILD, name)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let lines = BufReader::new(proc.stdout.take().unwrap()).lines();
-        Child {
-            proc,
-            lines,
-            seen: Vec::new(),
-        }
-    }
-
-    /// Reads lines until one holds `marker` (the harness may print its
-    /// own text before it on the line); returns the line from the marker on.
-    fn expect(&mut self, marker: &str) -> String {
-        for line in self.lines.by_ref() {
-            let line = line.unwrap();
-            self.seen.push(line.clone());
-            if let Some(at) = line.find(marker) {
-                return line[at..].to_owned();
-            }
-        }
-        panic!("the child ended before printing {marker:?}; it printed {:?}", self.seen);
-    }
-
-    fn kill(&self, s: Signal) {
-        let pid = self.proc.id() as libc::pid_t;
-        // SAFETY: `kill` has no memory-safety preconditions; `pid` is our
-        // child, not yet waited for, so the id is still its own.
-        assert_eq!(unsafe { libc::kill(pid, s.number()) }, 0, "kill {s:?}");
-    }
-
-    /// Waits for the child to end; its status and standard error.
-    fn finish(mut self) -> (ExitStatus, String) {
-        for line in self.lines.by_ref() {
-            self.seen.push(line.unwrap());
-        }
-        let out = self.proc.wait_with_output().unwrap();
-        (out.status, String::from_utf8_lossy(&out.stderr).into_owned())
-    }
-}
 
 // --- shutdown_context: first signal cancels, second exits 128 + n --------
 
@@ -108,7 +36,10 @@ fn shutdown_child() {
     }
     let cause = context::cause(&ctx).unwrap();
     say(&format!("CANCELLED {cause}"));
-    assert!(signal::shutdown_context().is_done(), "one context for the process");
+    assert!(
+        signal::shutdown_context().is_done(),
+        "one context for the process"
+    );
     // Draining, slowly: only a second signal ends this early.
     std::thread::sleep(CHILD_PATIENCE);
     say("NO SECOND SIGNAL");
@@ -181,7 +112,10 @@ fn notify_context_stop_restores_the_default_action() {
         let mut c = Child::start("notify_context_child_entry");
         c.expect("READY");
         c.kill(SIGTERM); // caught: cancels the context
-        assert_eq!(c.expect("CANCELLED"), "CANCELLED terminated signal received");
+        assert_eq!(
+            c.expect("CANCELLED"),
+            "CANCELLED terminated signal received"
+        );
         c.expect("STOPPED");
         c.kill(SIGTERM); // the default again: ends the process
         let (st, stderr) = c.finish();
@@ -232,7 +166,10 @@ fn notify_relays_and_its_drop_restores_the_default_action() {
 // --- SIGQUIT keeps the goroutine dump beside shutdown_context -----------
 
 fn sigquit_child() {
-    let rt = baton::runtime::Builder::new().workers(1).name("drainer").build();
+    let rt = baton::runtime::Builder::new()
+        .workers(1)
+        .name("drainer")
+        .build();
     rt.run(|| {
         let ctx = signal::shutdown_context();
         let (quit_tx, quit_rx) = baton::chan::bounded(1);
@@ -267,7 +204,10 @@ fn sigquit_still_dumps_goroutines() {
         c.expect("CANCELLED");
         let (st, stderr) = c.finish();
         assert!(st.success(), "{st:?}; stderr: {stderr}");
-        assert!(stderr.contains("SIGQUIT: goroutine dump"), "stderr: {stderr}");
+        assert!(
+            stderr.contains("SIGQUIT: goroutine dump"),
+            "stderr: {stderr}"
+        );
         assert!(stderr.contains("runtime `drainer`"), "stderr: {stderr}");
     });
 }

@@ -256,8 +256,8 @@ impl<E: Send + 'static> Group<E> {
     where
         F: FnOnce() -> Result<(), E> + Send + 'static,
     {
-        let member = Shared::enter(&self.shared, true)
-            .expect("a blocking enter always gets a place");
+        let member =
+            Shared::enter(&self.shared, true).expect("a blocking enter always gets a place");
         spawn(member, f);
     }
 

@@ -196,8 +196,8 @@ impl<'scope, 'env, E: Send + 'env> Scope<'scope, 'env, E> {
     where
         F: FnOnce() -> Result<(), E> + Send + 'scope,
     {
-        let member = Shared::enter(&self.shared, true)
-            .expect("a blocking enter always gets a place");
+        let member =
+            Shared::enter(&self.shared, true).expect("a blocking enter always gets a place");
         // A panic here (no stack) drops the closure, and with it the
         // membership: the group is unchanged.
         self.rt.go(move || member.run(f));

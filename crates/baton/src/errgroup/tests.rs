@@ -124,5 +124,8 @@ fn debug_shows_the_state() {
     let g = Group::new();
     g.set_limit(Some(2));
     let s = format!("{g:?}");
-    assert!(s.contains("active: 0") && s.contains("limit: Some(2)"), "{s}");
+    assert!(
+        s.contains("active: 0") && s.contains("limit: Some(2)"),
+        "{s}"
+    );
 }

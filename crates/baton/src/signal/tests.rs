@@ -45,7 +45,10 @@ fn faults_and_uncatchables_are_not_signals() {
 
 #[test]
 fn an_empty_list_means_every_signal() {
-    assert_eq!(SignalSet::of(&[]).to_vec(), Signal::all().collect::<Vec<_>>());
+    assert_eq!(
+        SignalSet::of(&[]).to_vec(),
+        Signal::all().collect::<Vec<_>>()
+    );
     assert_eq!(
         SignalSet::of(&[SIGTERM, SIGINT, SIGTERM]).to_vec(),
         [SIGINT, SIGTERM]
