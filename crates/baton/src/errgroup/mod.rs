@@ -96,7 +96,7 @@ use core::fmt;
 
 use crate::context::{self, Context};
 use crate::shim::Arc;
-use shared::Shared;
+use shared::{Canceller, Shared};
 
 /// The default error type of a [`Group`]: any error, as Go's `error`.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -226,9 +226,8 @@ impl<E: Send + 'static> Group<E> {
         E: fmt::Display,
     {
         let (ctx, cancel) = context::with_cancel_cause(parent);
-        let describe: fn(&E) -> String = |e| e.to_string();
         let group = Group {
-            shared: Arc::new(Shared::new(Some((cancel, describe)))),
+            shared: Arc::new(Shared::new(Some(Canceller::new(cancel)))),
         };
         (group, ctx)
     }

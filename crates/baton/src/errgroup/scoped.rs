@@ -6,7 +6,7 @@ use core::fmt;
 use core::marker::PhantomData;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 
-use super::shared::Shared;
+use super::shared::{Canceller, Shared};
 use crate::context::{self, Context};
 use crate::runtime;
 use crate::shim::Arc;
@@ -80,8 +80,7 @@ where
     F: for<'scope> FnOnce(&Scope<'scope, 'env, E>) -> T,
 {
     let (ctx, cancel) = context::with_cancel_cause(parent);
-    let describe: fn(&E) -> String = |e| e.to_string();
-    let shared = Arc::new(Shared::new(Some((cancel, describe))));
+    let shared = Arc::new(Shared::new(Some(Canceller::new(cancel))));
     let value = crate::scope(|rt| {
         let g = Scope {
             shared: shared.clone(),

@@ -26,9 +26,24 @@ pub(super) struct Shared<E> {
     limit: Mutex<Option<Arc<Semaphore>>>,
     /// Written by finishing members, taken by `wait`.
     outcome: Mutex<Outcome<E>>,
-    /// The group's context's cancel (`None` for `Group::new`), and how to
-    /// describe an `E` for its cause.
-    cancel: Option<(CancelCauseFunc, fn(&E) -> String)>,
+    /// The group's context's cancel (`None` for `Group::new`).
+    cancel: Option<Canceller<E>>,
+}
+
+/// How a group with a context cancels it.
+pub(super) struct Canceller<E> {
+    pub(super) cancel: CancelCauseFunc,
+    /// An `E`'s message, for the [`Failed`] cause.
+    pub(super) describe: fn(&E) -> String,
+}
+
+impl<E: fmt::Display> Canceller<E> {
+    pub(super) fn new(cancel: CancelCauseFunc) -> Self {
+        Canceller {
+            cancel,
+            describe: |e| e.to_string(),
+        }
+    }
 }
 
 struct Outcome<E> {
@@ -43,7 +58,7 @@ struct Outcome<E> {
 type Ending<E> = Result<Result<(), E>, Box<dyn Any + Send>>;
 
 impl<E> Shared<E> {
-    pub(super) fn new(cancel: Option<(CancelCauseFunc, fn(&E) -> String)>) -> Self {
+    pub(super) fn new(cancel: Option<Canceller<E>>) -> Self {
         Shared {
             active: WaitGroup::new(),
             limit: Mutex::new(None),
@@ -92,7 +107,7 @@ impl<E> Shared<E> {
             let cause = self
                 .cancel
                 .as_ref()
-                .map(|(_, describe)| Failed::error(describe(&e)));
+                .map(|c| Failed::error((c.describe)(&e)));
             out.error = Some(e);
             cause
         };
@@ -114,8 +129,8 @@ impl<E> Shared<E> {
     }
 
     fn cancel_with(&self, cause: Option<Failed>) {
-        if let (Some((cancel, _)), Some(cause)) = (&self.cancel, cause) {
-            cancel.cancel(Arc::new(cause));
+        if let (Some(c), Some(cause)) = (&self.cancel, cause) {
+            c.cancel.cancel(Arc::new(cause));
         }
     }
 
@@ -123,10 +138,7 @@ impl<E> Shared<E> {
     /// failure did already), re-raises the first panic, or returns the first
     /// error (taking it: a later `wait` returns `Ok`).
     pub(super) fn finish(&self) -> Result<(), E> {
-        if let Some((cancel, _)) = &self.cancel {
-            let canceled: Cause = Arc::new(context::Error::Canceled);
-            cancel.cancel(canceled);
-        }
+        self.cancel_now();
         let (panic, error) = {
             let mut out = self.outcome.lock();
             (out.panic.take(), out.error.take())
@@ -138,11 +150,12 @@ impl<E> Shared<E> {
         error.map_or(Ok(()), Err)
     }
 
-    /// Cancels the group's context now (the scoped body panicked).
+    /// Cancels the group's context now, with [`context::Error::Canceled`] as
+    /// the cause unless a failure gave one first.
     pub(super) fn cancel_now(&self) {
-        if let Some((cancel, _)) = &self.cancel {
+        if let Some(c) = &self.cancel {
             let canceled: Cause = Arc::new(context::Error::Canceled);
-            cancel.cancel(canceled);
+            c.cancel.cancel(canceled);
         }
     }
 
