@@ -84,7 +84,7 @@ pub(super) fn arm(node: &Arc<Node>, deadline: Instant, cause: Option<Cause>) {
         }
     }
     let disarm = Hook::Run(Box::new(move || disarm(key)));
-    if let Err(Hook::Run(f)) = node.register(disarm) {
+    if let Err(Hook::Run(f)) = node.register_permanent(disarm) {
         // Cancelled meanwhile: withdraw the entry now.
         f();
     }

@@ -2,7 +2,7 @@
 //! `context` uses the runtime, time and channels, which loom does not
 //! model); its loom models are in `loom_tests.rs`.
 
-#[allow(dead_code)]
+#[allow(dead_code, unreachable_pub)]
 mod error;
 #[cfg(test)]
 mod loom_tests;

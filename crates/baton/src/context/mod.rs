@@ -166,8 +166,30 @@ pub struct Context(Arc<Inner>);
 
 struct Inner {
     kind: Kind,
+    /// The context this one was derived from (`None` for the roots). An
+    /// `Option` so that `Drop` can take it: see `Inner::drop`.
+    parent: Option<Context>,
     /// The earliest deadline of this context and its ancestors.
     deadline: Option<Instant>,
+}
+
+impl Drop for Inner {
+    /// Drops the chain of ancestors this context was the last owner of
+    /// with a loop, not recursion: a chain of a million derived contexts
+    /// would otherwise overflow a goroutine's stack when its last handle
+    /// goes.
+    fn drop(&mut self) {
+        let mut next = self.parent.take();
+        while let Some(ctx) = next {
+            match Arc::try_unwrap(ctx.0) {
+                // The last owner: take its parent before it drops (its own
+                // `drop` then finds `None`).
+                Ok(mut inner) => next = inner.parent.take(),
+                // Someone else still holds it: it stays.
+                Err(_) => break,
+            }
+        }
+    }
 }
 
 enum Kind {
@@ -176,24 +198,19 @@ enum Kind {
         node: Arc<Node>,
         /// Created on first use; closed by a hook on `node`.
         done: OnceCell<Receiver<()>>,
-        parent: Context,
         /// How it was derived, for `Debug`.
         how: &'static str,
     },
     /// A value on top of `parent`.
     Value {
-        parent: Context,
         /// The nearest ancestor with its own cancellation (`Kind::Cancel`),
         /// if any: where `err`/`done` are answered.
         source: Option<Context>,
         value: Box<dyn Any + Send + Sync>,
         type_name: &'static str,
     },
-    /// `parent`'s values, never done.
-    WithoutCancel {
-        parent: Context,
-        never: Receiver<()>,
-    },
+    /// The parent's values, never done.
+    WithoutCancel { never: Receiver<()> },
     /// `background()` or `todo()`.
     Root {
         name: &'static str,
@@ -235,6 +252,7 @@ fn root(name: &'static str) -> Context {
             name,
             never: chan::never(),
         },
+        parent: None,
         deadline: None,
     }))
 }
@@ -295,7 +313,8 @@ impl Context {
             Kind::Value {
                 source: Some(s), ..
             } => s.done(),
-            Kind::Value { parent, .. } => parent.done(),
+            // No cancellable ancestor: never done.
+            Kind::Value { source: None, .. } => never_done(),
             Kind::WithoutCancel { never, .. } | Kind::Root { never, .. } => never,
         }
     }
@@ -376,19 +395,43 @@ impl Context {
 fn make_done(node: &Node) -> Receiver<()> {
     let (tx, rx) = chan::rendezvous::<()>();
     // Already cancelled: the hook comes back and dropping it closes now.
-    let _ = node.register(Hook::Run(Box::new(move || drop(tx))));
+    let _ = node.register_permanent(Hook::Run(Box::new(move || drop(tx))));
     rx
+}
+
+/// A receiver that never closes, for value contexts with no cancellable
+/// ancestor.
+fn never_done() -> &'static Receiver<()> {
+    static NEVER: OnceLock<Receiver<()>> = OnceLock::new();
+    NEVER.get_or_init(chan::never)
 }
 
 impl fmt::Debug for Context {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let parent = DebugParent(self.0.parent.as_ref());
         match &self.0.kind {
             Kind::Root { name, .. } => f.write_str(name),
-            Kind::Cancel { parent, how, .. } => write!(f, "{parent:?}.{how}"),
-            Kind::Value {
-                parent, type_name, ..
-            } => write!(f, "{parent:?}.WithValue({type_name})"),
-            Kind::WithoutCancel { parent, .. } => write!(f, "{parent:?}.WithoutCancel"),
+            Kind::Cancel { how, .. } => match (*how, self.0.deadline) {
+                // Go: "WithDeadline(<time> [<remaining>])".
+                ("WithDeadline", Some(d)) => {
+                    let left = d.saturating_duration_since(Instant::now());
+                    write!(f, "{parent:?}.WithDeadline({left:?} left)")
+                }
+                _ => write!(f, "{parent:?}.{how}"),
+            },
+            Kind::Value { type_name, .. } => write!(f, "{parent:?}.WithValue({type_name})"),
+            Kind::WithoutCancel { .. } => write!(f, "{parent:?}.WithoutCancel"),
+        }
+    }
+}
+
+struct DebugParent<'a>(Option<&'a Context>);
+
+impl fmt::Debug for DebugParent<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(p) => p.fmt(f),
+            None => Ok(()),
         }
     }
 }
@@ -633,9 +676,9 @@ pub fn with_timeout_cause(
 pub fn without_cancel(parent: &Context) -> Context {
     Context(Arc::new(Inner {
         kind: Kind::WithoutCancel {
-            parent: parent.clone(),
             never: chan::never(),
         },
+        parent: Some(parent.clone()),
         deadline: None,
     }))
 }
@@ -669,9 +712,9 @@ fn derive(parent: &Context, how: &'static str, deadline: Option<Instant>) -> (Co
         kind: Kind::Cancel {
             node: Arc::clone(&node),
             done: OnceCell::new(),
-            parent: parent.clone(),
             how,
         },
+        parent: Some(parent.clone()),
         deadline,
     }));
     (ctx, node)

@@ -99,6 +99,10 @@ pub(crate) struct Node {
 struct Locked {
     /// Open while live; closed (and empty) once cancelled.
     hooks: Slab,
+    /// Hooks that stay until the cancel and are never withdrawn (a done
+    /// channel's sender, a deadline's disarm): the node's own, not
+    /// registrations that others hold, so not counted.
+    permanent: Vec<Hook>,
     /// Set once, by the cancel that wins.
     cause: Option<Cause>,
     /// Where this node is registered as a child, until it is cancelled.
@@ -127,6 +131,7 @@ impl Node {
             lock: SpinLock::new(),
             locked: UnsafeCell::new(Locked {
                 hooks: Slab::new(),
+                permanent: Vec::new(),
                 cause: None,
                 parent: None,
             }),
@@ -164,14 +169,27 @@ impl Node {
         self.with_locked(|l| l.hooks.insert(hook))
     }
 
+    /// As [`register`](Self::register), for a hook that is never
+    /// withdrawn (it runs at the cancel, or is dropped with the node).
+    pub(crate) fn register_permanent(&self, hook: Hook) -> Result<(), Hook> {
+        self.with_locked(|l| {
+            if l.hooks.is_closed() {
+                return Err(hook);
+            }
+            l.permanent.push(hook);
+            Ok(())
+        })
+    }
+
     /// Withdraws a registration; `Some(hook)` if it was still there (the
     /// cancel has not taken it, and it was not withdrawn before).
     pub(crate) fn withdraw(&self, token: Token) -> Option<Hook> {
         self.with_locked(|l| l.hooks.remove(token))
     }
 
-    /// Live registrations (children, waiters, callbacks): for tests that
-    /// check nothing stays registered.
+    /// Live withdrawable registrations (children, waiters, `after_func`s),
+    /// not the permanent hooks: for tests that check nothing stays
+    /// registered.
     pub(crate) fn registrations(&self) -> usize {
         self.with_locked(|l| l.hooks.len())
     }
@@ -207,7 +225,7 @@ impl Node {
     /// (`None`: the error itself). Returns whether this call did it (false:
     /// it was already done, and its first error and cause stand).
     pub(crate) fn cancel(&self, err: Error, cause: Option<Cause>) -> bool {
-        let cause = cause.unwrap_or_else(|| Arc::new(err) as Cause);
+        let cause = cause.unwrap_or_else(|| std::sync::Arc::new(err) as Cause);
         let Some(taken) = self.take(err, &cause) else {
             return false;
         };
@@ -235,8 +253,11 @@ impl Node {
             };
             // Release: see the module docs (the cause is written first).
             self.state.store(code, Ordering::Release);
+            let mut hooks = l.hooks.close();
+            hooks.append(&mut l.permanent);
+            l.permanent = Vec::new();
             Some(Taken {
-                hooks: l.hooks.close(),
+                hooks,
                 parent: l.parent.take(),
             })
         })

@@ -29,11 +29,11 @@ use super::{Context, Inner, Kind};
 pub fn with_value<T: Any + Send + Sync>(parent: &Context, value: T) -> Context {
     Context(Arc::new(Inner {
         kind: Kind::Value {
-            parent: parent.clone(),
             source: parent.source().cloned(),
             value: Box::new(value),
             type_name: core::any::type_name::<T>(),
         },
+        parent: Some(parent.clone()),
         deadline: parent.deadline(),
     }))
 }
@@ -41,17 +41,14 @@ pub fn with_value<T: Any + Send + Sync>(parent: &Context, value: T) -> Context {
 /// The innermost value of type `T` on the way from `ctx` to the root.
 pub(super) fn lookup<T: Any>(ctx: &Context) -> Option<&T> {
     let want = TypeId::of::<T>();
-    let mut at = ctx;
-    loop {
-        match &at.0.kind {
-            Kind::Value { parent, value, .. } => {
-                if (**value).type_id() == want {
-                    return value.downcast_ref::<T>();
-                }
-                at = parent;
+    let mut at = Some(ctx);
+    while let Some(c) = at {
+        if let Kind::Value { value, .. } = &c.0.kind {
+            if (**value).type_id() == want {
+                return value.downcast_ref::<T>();
             }
-            Kind::Cancel { parent, .. } | Kind::WithoutCancel { parent, .. } => at = parent,
-            Kind::Root { .. } => return None,
         }
+        at = c.0.parent.as_ref();
     }
+    None
 }
