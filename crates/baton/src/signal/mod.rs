@@ -3,19 +3,18 @@
 //! one-call graceful shutdown of a server ([`shutdown_context`]).
 //!
 //! ```no_run
-//! use baton::signal;
+//! use baton::{chan, signal};
 //!
-//! fn main() {
-//!     let ctx = signal::shutdown_context(); // Ctrl-C or SIGTERM cancels it; a second one exits
-//!     let server = baton::go(move || {
-//!         while !ctx.is_done() {
-//!             // ... accept and serve; hand `ctx` to whatever blocks
-//!             # break;
-//!         }
-//!         // drain: finish what is in flight, then return
-//!     });
-//!     server.join().unwrap();
-//! }
+//! let ctx = signal::shutdown_context(); // Ctrl-C or SIGTERM cancels it; a second one exits
+//! let (requests, incoming) = chan::bounded::<String>(16); // fed by whatever accepts requests
+//! let server = baton::go(move || {
+//!     while let Ok(request) = incoming.recv_ctx(&ctx) {
+//!         println!("serving {request}"); // finished even if Ctrl-C comes meanwhile
+//!     }
+//!     println!("drained");
+//! });
+//! server.join().unwrap();
+//! drop(requests);
 //! ```
 //!
 //! ## Usage rules

@@ -162,20 +162,21 @@ impl fmt::Debug for StopFunc {
 /// refuses what the signal delivery needs.
 ///
 /// ```no_run
-/// use baton::{errgroup::Group, signal};
+/// use baton::{chan, errgroup::Group, signal};
 ///
 /// let (g, ctx) = Group::with_context(&signal::shutdown_context());
+/// let (jobs, queue) = chan::bounded::<u64>(64); // `jobs` goes to whatever accepts work
 /// for _ in 0..4 {
-///     let ctx = ctx.clone();
+///     let (ctx, queue) = (ctx.clone(), queue.clone());
 ///     g.go(move || {
-///         while !ctx.is_done() {
-///             // ... one job at a time, each finished before looking again
-///             # break;
+///         while let Ok(job) = queue.recv_ctx(&ctx) {
+///             println!("job {job}"); // one job at a time, each finished
 ///         }
 ///         Ok(())
 ///     });
 /// }
 /// g.wait().unwrap(); // after Ctrl-C: every worker has finished its job
+/// drop(jobs);
 /// ```
 pub fn shutdown_context() -> Context {
     static SHUTDOWN: OnceLock<(Context, CancelCauseFunc)> = OnceLock::new();
