@@ -99,6 +99,17 @@ use crate::shim::Arc;
 use shared::{Canceller, Shared};
 
 /// The default error type of a [`Group`]: any error, as Go's `error`.
+///
+/// ```
+/// use baton::errgroup::{BoxError, Group};
+///
+/// fn parse(s: &str) -> Result<u32, BoxError> {
+///     Ok(s.parse()?) // any error converts
+/// }
+/// let g: Group<BoxError> = Group::new();
+/// g.go(|| parse("x").map(drop));
+/// assert!(g.wait().is_err());
+/// ```
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// A group of goroutines working on parts of one task (x/sync's

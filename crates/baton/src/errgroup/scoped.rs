@@ -74,6 +74,20 @@ use crate::shim::Arc;
 ///     leaked = Some(g.clone());
 /// });
 /// ```
+///
+/// nor borrow what lives shorter than the scope:
+///
+/// ```compile_fail
+/// use baton::{context, errgroup};
+///
+/// let _ = errgroup::scope::<errgroup::BoxError, _, _>(&context::background(), |g| {
+///     let local = 5;
+///     g.go(|| {
+///         let _ = &local;
+///         Ok(())
+///     });
+/// });
+/// ```
 pub fn scope<'env, E, T, F>(parent: &Context, f: F) -> Result<T, E>
 where
     E: fmt::Display + Send + 'env,
@@ -104,6 +118,23 @@ where
 
 /// What the closure of [`scope`] gets to start members with. Cheap to
 /// clone, so that a member can take a clone along and start more members.
+///
+/// ```
+/// use baton::{context, errgroup};
+///
+/// let total = std::sync::atomic::AtomicU32::new(0);
+/// errgroup::scope::<errgroup::BoxError, _, _>(&context::background(), |g| {
+///     for i in 1..=3 {
+///         let total = &total;
+///         g.go(move || {
+///             total.fetch_add(i, std::sync::atomic::Ordering::Relaxed);
+///             Ok(())
+///         });
+///     }
+/// })
+/// .unwrap();
+/// assert_eq!(total.into_inner(), 6);
+/// ```
 pub struct Scope<'scope, 'env: 'scope, E> {
     shared: Arc<Shared<E>>,
     ctx: Context,

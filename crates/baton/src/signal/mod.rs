@@ -117,6 +117,17 @@ pub fn notify(tx: &Sender<Signal>, signals: &[Signal]) -> Notify {
 
 /// A subscription made by [`notify`]: signals are relayed until it is
 /// dropped or [stopped](Notify::stop).
+///
+/// ```
+/// use baton::signal::{self, SIGUSR1};
+///
+/// let (tx, rx) = baton::chan::bounded(1);
+/// {
+///     let _sub = signal::notify(&tx, &[SIGUSR1]); // relayed while `_sub` lives
+///     signal::raise(SIGUSR1).unwrap();
+///     assert_eq!(rx.recv(), Ok(SIGUSR1));
+/// } // dropped: SIGUSR1 has its default action again
+/// ```
 #[must_use = "dropping a Notify ends the delivery at once"]
 #[derive(Debug)]
 pub struct Notify {

@@ -100,6 +100,17 @@ pub fn notify_context(parent: &Context, signals: &[Signal]) -> (Context, StopFun
 /// for it, and its context is cancelled. Dropping it does the same (so
 /// `let (ctx, _stop) = ...` keeps it until the end of the scope, while
 /// `let (ctx, _) = ...` would stop at once).
+///
+/// ```
+/// use baton::{context, signal};
+///
+/// let (ctx, stop) = signal::notify_context(&context::background(), &[signal::SIGTERM]);
+/// {
+///     let _stop = stop; // caught while `_stop` lives
+///     assert!(!ctx.is_done());
+/// }
+/// assert!(ctx.is_done()); // dropped: stopped, and the context cancelled
+/// ```
 #[must_use = "dropping a StopFunc stops the signal delivery and cancels the context at once"]
 pub struct StopFunc {
     /// The hub subscription's id; 0 once stopped.
