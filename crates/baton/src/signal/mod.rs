@@ -44,7 +44,7 @@
 //!   action).
 //! - Signals that report a fault of the running code (`SIGSEGV`, `SIGBUS`,
 //!   `SIGFPE`, `SIGILL`), `SIGABRT`, and the uncatchable `SIGKILL` and
-//!   `SIGSTOP` are not [`Signal`]s: see [`Signal`]'s module.
+//!   `SIGSTOP` are not [`Signal`]s (see there why).
 //!
 //! ## How
 //!

@@ -15,6 +15,14 @@ use core::fmt;
 /// A signal that [`notify`](super::notify) can deliver: `SIGINT`,
 /// `SIGTERM`, `SIGHUP`, ... (the constants of this module).
 ///
+/// Only signals that come from outside the running code are here: not the
+/// ones the kernel raises for a fault of the instruction being run
+/// (`SIGSEGV`, `SIGBUS`, `SIGFPE`, `SIGILL`, `SIGTRAP`, `SIGSYS`), not the two
+/// that cannot be caught (`SIGKILL`, `SIGSTOP`), and not `SIGABRT` (raised
+/// by `abort`, which ends the process whatever a handler does). Go lets
+/// `signal.Notify` name those and then ignores what cannot work; here they
+/// cannot be named, so every `Signal` is one that can really be delivered.
+///
 /// `Display` gives Go's name ("interrupt", "terminated", as Go's
 /// `os.Signal.String`), `Debug` the C name (`SIGINT`).
 ///
@@ -183,7 +191,7 @@ impl Signal {
     }
 
     /// The signal with this number, if it is one [`notify`](super::notify)
-    /// can deliver (see the [module docs](self) for the ones it cannot).
+    /// can deliver (see [`Signal`] for the ones it cannot).
     ///
     /// ```
     /// use baton::signal::{Signal, SIGHUP};
