@@ -116,7 +116,9 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// `errgroup.Group`); see the [module docs](self).
 ///
 /// Cheap to clone (one `Arc`): clones are the same group, so a member can
-/// start more members.
+/// start more members. Dropping every clone without [`wait`](Group::wait)
+/// leaves the members running; once they have finished too, the group's
+/// context is cancelled (its cancel function is dropped).
 ///
 /// ```
 /// use baton::errgroup::Group;
@@ -134,6 +136,12 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// }
 /// g.wait().unwrap();
 /// assert_eq!(sum.load(Ordering::Relaxed), 55);
+/// ```
+///
+/// Errors cross goroutines, so they must be `Send`:
+///
+/// ```compile_fail
+/// let g = baton::errgroup::Group::<std::rc::Rc<u8>>::typed();
 /// ```
 pub struct Group<E = BoxError> {
     shared: Arc<Shared<E>>,
@@ -312,7 +320,8 @@ impl<E: Send + 'static> Group<E> {
     /// # Panics
     ///
     /// If any member is active: "errgroup: modify limit while N goroutines
-    /// in the group are still active", as Go.
+    /// in the group are still active", Go's message. (Go documents the rule
+    /// but notices only when a limit was set; here it is always checked.)
     ///
     /// ```
     /// let g = baton::errgroup::Group::new();

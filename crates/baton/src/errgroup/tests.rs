@@ -129,3 +129,22 @@ fn debug_shows_the_state() {
         "{s}"
     );
 }
+
+#[test]
+fn dropping_the_group_cancels_its_context_once_the_members_are_done() {
+    let (g, ctx) = Group::with_context(&crate::context::background());
+    let (release, hold) = chan::rendezvous::<()>();
+    g.go(move || {
+        hold.recv().ok();
+        Ok(())
+    });
+    drop(g);
+    assert!(!ctx.is_done(), "a member still runs: it holds the group");
+    release.send(()).unwrap();
+    // The member's end drops the last share of the group, and with it the
+    // cancel function.
+    assert_eq!(
+        ctx.done().recv_timeout(std::time::Duration::from_secs(30)),
+        Err(chan::RecvTimeoutError::Closed)
+    );
+}
