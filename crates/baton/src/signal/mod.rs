@@ -37,11 +37,11 @@
 //!   `SIGTERM`), without running destructors: what an operator who presses
 //!   Ctrl-C twice wants of a server that drains slowly. Derive per-request
 //!   contexts from it.
-//! - `SIGQUIT` keeps the runtime's goroutine dump: baton's handler for it
-//!   is chained to by signal-hook, so a program may also [`notify`] on
-//!   `SIGQUIT` and still get the dump, provided a runtime started first (the
-//!   runtime installs its dump only where `SIGQUIT` still has its default
-//!   action).
+//! - `SIGQUIT` keeps the runtime's goroutine dump: signal-hook calls the
+//!   handler that was installed before it (the runtime's) before its own
+//!   actions, so a program may also [`notify`] on `SIGQUIT` and still get
+//!   the dump, provided a runtime started first (the runtime installs its
+//!   dump only where `SIGQUIT` still has its default action).
 //! - Signals that report a fault of the running code (`SIGSEGV`, `SIGBUS`,
 //!   `SIGFPE`, `SIGILL`), `SIGABRT`, and the uncatchable `SIGKILL` and
 //!   `SIGSTOP` are not [`Signal`]s (see there why).
