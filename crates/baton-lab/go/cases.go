@@ -17,16 +17,18 @@ type key struct{ experiment, caseName, impl string }
 
 // cases is the peers run by the harness's own timing loop (measure in main.go).
 var cases = map[key]bench{
-	{"idgen", "next", "go"}:        sharedAtomicAdd,
-	{"idgen", "next", "go-mutex"}:  mutexCounter,
-	{"counter", "increment", "go"}: sharedAtomicAdd,
-	{"rwlock", "read100", "go"}:    rwmutexRecord(0),
-	{"rwlock", "read99", "go"}:     rwmutexRecord(100),
-	{"handles", "cycle", "go"}:     handleCycle,
-	{"chan", "spsc", "go"}:         chanStream(1024, 1),
-	{"chan", "mpmc", "go"}:         chanStream(1024, 4),
-	{"chan", "pingpong", "go"}:     chanPingPong,
-	{"chan", "select", "go"}:       chanSelect4,
+	{"idgen", "next", "go"}:            sharedAtomicAdd,
+	{"idgen", "next", "go-mutex"}:      mutexCounter,
+	{"counter", "increment", "go"}:     sharedAtomicAdd,
+	{"rwlock", "read100", "go"}:        rwmutexRecord(0),
+	{"rwlock", "read99", "go"}:         rwmutexRecord(100),
+	{"handles", "cycle", "go"}:         handleCycle,
+	{"chan", "spsc", "go"}:             chanStream(1024, 1),
+	{"chan", "mpmc", "go"}:             chanStream(1024, 4),
+	{"chan", "pingpong", "go"}:         chanPingPong,
+	{"chan", "select", "go"}:           chanSelect4,
+	{"context", "derive-cancel", "go"}: contextDeriveCancel,
+	{"context", "check", "go"}:         contextCheck,
 }
 
 // custom is the peers that time themselves (the scheduler cases in
@@ -37,6 +39,7 @@ var custom = map[key]selfTimed{
 	{"goroutines", "pingpong", "go"}:    pingPong,
 	{"goroutines", "ring", "go"}:        ring,
 	{"goroutines", "idle-memory", "go"}: idleMemory,
+	{"context", "fanout", "go"}:         contextFanout,
 }
 
 // chanStream: `producers` goroutines send into one channel of capacity

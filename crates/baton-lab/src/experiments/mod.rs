@@ -34,6 +34,7 @@ use crate::runner::{Sample, Spec};
 
 // The registry, part 1: one module per experiment (plus shared workloads).
 mod chan;
+mod context;
 mod counter;
 mod fifo_lifo;
 mod goroutines;
@@ -63,6 +64,7 @@ const REGISTRY: &[fn() -> Experiment] = &[
     handles::experiment,
     goroutines::experiment,
     chan::experiment,
+    context::experiment,
 ];
 
 /// One experiment: a claim and the cases that test it.

@@ -25,6 +25,7 @@ const SOURCES: &[(&str, &str)] = &[
     ("main.go", include_str!("../../go/main.go")),
     ("cases.go", include_str!("../../go/cases.go")),
     ("goroutines.go", include_str!("../../go/goroutines.go")),
+    ("context.go", include_str!("../../go/context.go")),
 ];
 
 const HARNESS: &str = "baton-lab-go-harness";

@@ -181,11 +181,17 @@ impl Drop for Inner {
     fn drop(&mut self) {
         let mut next = self.parent.take();
         while let Some(ctx) = next {
+            // A shared parent (the common case: a long-lived context with
+            // short-lived children) is only decremented: a plain load first
+            // spares its contended count a failing compare-and-swap.
+            if Arc::strong_count(&ctx.0) != 1 {
+                break;
+            }
             match Arc::try_unwrap(ctx.0) {
                 // The last owner: take its parent before it drops (its own
                 // `drop` then finds `None`).
                 Ok(mut inner) => next = inner.parent.take(),
-                // Someone else still holds it: it stays.
+                // Someone else took a clone meanwhile: it stays.
                 Err(_) => break,
             }
         }
@@ -389,11 +395,13 @@ impl Context {
     }
 }
 
-/// A receiver closed when `node` is cancelled: a rendezvous channel whose
-/// only sender a hook on the node owns, and drops on cancel. (The one
-/// place that knows how a done channel is made.)
+/// A receiver closed when `node` is cancelled: a channel whose only sender
+/// a hook on the node owns, and drops on cancel; nothing is ever sent. (The
+/// one place that knows how a done channel is made.) A one-slot channel
+/// rather than a rendezvous one: its waiters carry no packet, so the close
+/// wakes any number of them in linear time (see `chan/waker.rs`).
 fn make_done(node: &Node) -> Receiver<()> {
-    let (tx, rx) = chan::rendezvous::<()>();
+    let (tx, rx) = chan::bounded::<()>(1);
     // Already cancelled: the hook comes back and dropping it closes now.
     let _ = node.register_permanent(Hook::Run(Box::new(move || drop(tx))));
     rx
@@ -453,7 +461,7 @@ impl fmt::Debug for DebugParent<'_> {
 /// assert_eq!(ctx.err(), Some(context::Error::Canceled));
 /// ```
 #[derive(Clone)]
-pub struct CancelFunc(Arc<Canceller>);
+pub struct CancelFunc(Canceller);
 
 /// Cancels the context it came with, recording why (Go's
 /// `context.CancelCauseFunc`). Dropping the last clone cancels with
@@ -469,14 +477,33 @@ pub struct CancelFunc(Arc<Canceller>);
 /// assert!(context::cause(&ctx).unwrap().is::<std::fmt::Error>());
 /// ```
 #[derive(Clone)]
-pub struct CancelCauseFunc(Arc<Canceller>);
+pub struct CancelCauseFunc(Canceller);
 
-/// What both cancel functions share: cancels on drop.
+/// What both cancel functions are: a counted handle on the node (the count
+/// lives in the node, so a cancel function costs no allocation of its
+/// own); the last one dropped cancels.
 struct Canceller(Arc<Node>);
+
+impl Canceller {
+    /// The first handle of a new node.
+    fn first(node: Arc<Node>) -> Self {
+        node.add_canceller();
+        Canceller(node)
+    }
+}
+
+impl Clone for Canceller {
+    fn clone(&self) -> Self {
+        self.0.add_canceller();
+        Canceller(Arc::clone(&self.0))
+    }
+}
 
 impl Drop for Canceller {
     fn drop(&mut self) {
-        self.0.cancel(Error::Canceled, None);
+        if self.0.drop_canceller() {
+            self.0.cancel(Error::Canceled, None);
+        }
     }
 }
 
@@ -550,7 +577,7 @@ impl fmt::Debug for CancelCauseFunc {
 /// ```
 pub fn with_cancel(parent: &Context) -> (Context, CancelFunc) {
     let (ctx, node) = derive(parent, "WithCancel", parent.deadline());
-    (ctx, CancelFunc(Arc::new(Canceller(node))))
+    (ctx, CancelFunc(Canceller::first(node)))
 }
 
 /// As [`with_cancel`], with a cancel function that records a cause (Go's
@@ -567,7 +594,7 @@ pub fn with_cancel(parent: &Context) -> (Context, CancelFunc) {
 /// ```
 pub fn with_cancel_cause(parent: &Context) -> (Context, CancelCauseFunc) {
     let (ctx, node) = derive(parent, "WithCancelCause", parent.deadline());
-    (ctx, CancelCauseFunc(Arc::new(Canceller(node))))
+    (ctx, CancelCauseFunc(Canceller::first(node)))
 }
 
 /// Derives a child that is also done at `deadline` (Go's
@@ -588,7 +615,7 @@ pub fn with_cancel_cause(parent: &Context) -> (Context, CancelCauseFunc) {
 /// ```
 pub fn with_deadline(parent: &Context, deadline: Instant) -> (Context, CancelFunc) {
     let node = deadline_child(parent, deadline, None, "WithDeadline");
-    (node.0, CancelFunc(Arc::new(Canceller(node.1))))
+    (node.0, CancelFunc(Canceller::first(node.1)))
 }
 
 /// [`with_deadline`] at now + `timeout` (Go's `context.WithTimeout`).
@@ -630,7 +657,7 @@ pub fn with_deadline_cause(
     cause: Cause,
 ) -> (Context, CancelFunc) {
     let node = deadline_child(parent, deadline, Some(cause), "WithDeadline");
-    (node.0, CancelFunc(Arc::new(Canceller(node.1))))
+    (node.0, CancelFunc(Canceller::first(node.1)))
 }
 
 /// [`with_deadline_cause`] at now + `timeout` (Go's

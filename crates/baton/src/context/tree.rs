@@ -55,7 +55,7 @@
 
 use crate::park::spin_lock::SpinLock;
 use crate::park::Unparker;
-use crate::shim::atomic::{AtomicU8, Ordering};
+use crate::shim::atomic::{AtomicU8, AtomicUsize, Ordering};
 use crate::shim::{Arc, UnsafeCell};
 
 use super::error::{Cause, Error};
@@ -89,6 +89,10 @@ pub(crate) struct Node {
     /// `LIVE`, `CANCELED` or `DEADLINE` (the table above). Written only
     /// under `lock`, once; read anywhere.
     state: AtomicU8,
+    /// Live cancel functions (`CancelFunc` clones); the last one dropped
+    /// cancels. Only counts: `Relaxed` increments, `AcqRel` decrement so
+    /// the last dropper sees every other's uses (as `Arc` does).
+    cancellers: AtomicUsize,
     /// Guards `locked`.
     lock: SpinLock,
     /// Only touched with `lock` held.
@@ -103,7 +107,9 @@ struct Locked {
     /// channel's sender, a deadline's disarm): the node's own, not
     /// registrations that others hold, so not counted.
     permanent: Vec<Hook>,
-    /// Set once, by the cancel that wins.
+    /// Set once, by the cancel that wins; `None` there means "the error
+    /// itself" (made into a `Cause` when asked for, so a plain cancel
+    /// allocates nothing).
     cause: Option<Cause>,
     /// Where this node is registered as a child, until it is cancelled.
     parent: Option<(Arc<Node>, Token)>,
@@ -128,6 +134,7 @@ impl Node {
     pub(crate) fn new() -> Arc<Node> {
         Arc::new(Node {
             state: AtomicU8::new(LIVE),
+            cancellers: AtomicUsize::new(0),
             lock: SpinLock::new(),
             locked: UnsafeCell::new(Locked {
                 hooks: Slab::new(),
@@ -156,9 +163,26 @@ impl Node {
         }
     }
 
+    /// One more cancel function.
+    pub(crate) fn add_canceller(&self) {
+        self.cancellers.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// One cancel function fewer; `true` if it was the last.
+    pub(crate) fn drop_canceller(&self) -> bool {
+        self.cancellers.fetch_sub(1, Ordering::AcqRel) == 1
+    }
+
     /// The winning cause once done (the error itself when none was given).
     pub(crate) fn cause(&self) -> Option<Cause> {
-        self.err()?;
+        let err = self.err()?;
+        let given = self.with_locked(|l| l.cause.clone());
+        Some(given.unwrap_or_else(|| std::sync::Arc::new(err) as Cause))
+    }
+
+    /// The cause a cancel passes on to descendants: the given one, `None`
+    /// for "the error itself".
+    fn given_cause(&self) -> Option<Cause> {
         self.with_locked(|l| l.cause.clone())
     }
 
@@ -216,16 +240,20 @@ impl Node {
             }
             Err(_) => {
                 let err = parent.err().expect("a closed node is done");
-                child.cancel(err, parent.cause());
+                child.cancel(err, parent.given_cause());
             }
         }
     }
 
     /// Cancels the node and its descendants with `err` and `cause`
-    /// (`None`: the error itself). Returns whether this call did it (false:
+    /// (`None`: the error itself, for every descendant too). Returns whether this call did it (false:
     /// it was already done, and its first error and cause stand).
     pub(crate) fn cancel(&self, err: Error, cause: Option<Cause>) -> bool {
-        let cause = cause.unwrap_or_else(|| std::sync::Arc::new(err) as Cause);
+        if self.state.load(Ordering::Acquire) != LIVE {
+            // Done for good: no need for the lock (the usual case for the
+            // last cancel function, dropped after an explicit cancel).
+            return false;
+        }
         let Some(taken) = self.take(err, &cause) else {
             return false;
         };
@@ -241,12 +269,12 @@ impl Node {
 
     /// The transition: under the lock, `LIVE` to done, the cause stored,
     /// the hooks closed and taken.
-    fn take(&self, err: Error, cause: &Cause) -> Option<Taken> {
+    fn take(&self, err: Error, cause: &Option<Cause>) -> Option<Taken> {
         self.with_locked(|l| {
             if l.hooks.is_closed() {
                 return None;
             }
-            l.cause = Some(Cause::clone(cause));
+            l.cause.clone_from(cause);
             let code = match err {
                 Error::Canceled => CANCELED,
                 Error::DeadlineExceeded => DEADLINE,
@@ -254,8 +282,12 @@ impl Node {
             // Release: see the module docs (the cause is written first).
             self.state.store(code, Ordering::Release);
             let mut hooks = l.hooks.close();
-            hooks.append(&mut l.permanent);
-            l.permanent = Vec::new();
+            if hooks.is_empty() {
+                hooks = core::mem::take(&mut l.permanent);
+            } else {
+                hooks.append(&mut l.permanent);
+                l.permanent = Vec::new();
+            }
             Some(Taken {
                 hooks,
                 parent: l.parent.take(),
@@ -367,6 +399,9 @@ impl Slab {
     /// Closes the slab and takes every hook, in registration-slot order.
     fn close(&mut self) -> Vec<Hook> {
         self.closed = true;
+        if self.entries.is_empty() {
+            return Vec::new(); // the common case: a leaf context
+        }
         self.free = u32::MAX;
         self.len = 0;
         core::mem::take(&mut self.entries)
