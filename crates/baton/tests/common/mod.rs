@@ -2,6 +2,9 @@
 
 #![allow(dead_code)] // each test file uses its own subset
 
+#[cfg(not(loom))]
+pub(crate) mod child;
+
 use std::sync::mpsc::{channel, RecvTimeoutError};
 use std::time::Duration;
 
