@@ -185,6 +185,11 @@ fn sigquit_child() {
         }
         say("CANCELLED");
     });
+    // The dump is printed by the runtime's `baton-sigquit` thread, which
+    // asks the (still running) worker and writes when it answers: on a
+    // loaded machine that can come after our own delivery above, so give
+    // it time before the process ends (seen failing under load without).
+    std::thread::sleep(std::time::Duration::from_secs(1));
     std::process::exit(0);
 }
 
