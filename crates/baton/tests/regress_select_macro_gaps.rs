@@ -118,3 +118,27 @@ fn handles_are_unwind_safe() {
     });
     assert_eq!(r.ok(), Some(1));
 }
+
+/// A block body followed by a comma, with more arms after it (`=> {},`),
+/// the way crossbeam and most Go ports write arms: the optional comma after
+/// a block once made the macro's parse ambiguous ("local ambiguity").
+#[test]
+fn block_bodies_followed_by_commas() {
+    let (tx, rx) = baton::chan::bounded::<i32>(1);
+    let (tx2, rx2) = baton::chan::bounded::<i32>(1);
+    tx.send(1).unwrap();
+    let mut got = None;
+    baton::select! {
+        recv(rx) -> v => { got = Some(v); },
+        recv(rx2) -> _ => {},
+        default(std::time::Duration::from_secs(5)) => {},
+    }
+    assert_eq!(got, Some(Ok(1)));
+    let mut sent = false;
+    baton::select! {
+        send(tx2, 7) -> r => { sent = r.is_ok(); },
+        default => {},
+    }
+    assert!(sent);
+    assert_eq!(rx2.try_recv(), Ok(7));
+}

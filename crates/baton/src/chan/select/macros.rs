@@ -137,7 +137,12 @@ macro_rules! __select_parse {
     };
     // recv arms.
     (@ctor $c:ident @list ($($list:tt)*) @ids ($id:ident $($ids:tt)*) @default $def:tt
-     @rest (recv($r:expr $(,)?) -> $res:pat => $body:block $(,)? $($rest:tt)*)) => {
+     @rest (recv($r:expr $(,)?) -> $res:pat => $body:block, $($rest:tt)*)) => {
+        $crate::__select_parse!(@ctor $c @list ($($list)* (recv $id [$r] [$res] [$body]))
+            @ids ($($ids)*) @default $def @rest ($($rest)*))
+    };
+    (@ctor $c:ident @list ($($list:tt)*) @ids ($id:ident $($ids:tt)*) @default $def:tt
+     @rest (recv($r:expr $(,)?) -> $res:pat => $body:block $($rest:tt)*)) => {
         $crate::__select_parse!(@ctor $c @list ($($list)* (recv $id [$r] [$res] [$body]))
             @ids ($($ids)*) @default $def @rest ($($rest)*))
     };
@@ -153,7 +158,12 @@ macro_rules! __select_parse {
     };
     // send arms.
     (@ctor $c:ident @list ($($list:tt)*) @ids ($id:ident $($ids:tt)*) @default $def:tt
-     @rest (send($s:expr, $v:expr $(,)?) -> $res:pat => $body:block $(,)? $($rest:tt)*)) => {
+     @rest (send($s:expr, $v:expr $(,)?) -> $res:pat => $body:block, $($rest:tt)*)) => {
+        $crate::__select_parse!(@ctor $c @list ($($list)* (send $id [$s] [$v] [$res] [$body]))
+            @ids ($($ids)*) @default $def @rest ($($rest)*))
+    };
+    (@ctor $c:ident @list ($($list:tt)*) @ids ($id:ident $($ids:tt)*) @default $def:tt
+     @rest (send($s:expr, $v:expr $(,)?) -> $res:pat => $body:block $($rest:tt)*)) => {
         $crate::__select_parse!(@ctor $c @list ($($list)* (send $id [$s] [$v] [$res] [$body]))
             @ids ($($ids)*) @default $def @rest ($($rest)*))
     };
@@ -171,7 +181,10 @@ macro_rules! __select_parse {
     (@ctor $c:ident @list $list:tt @ids $ids:tt @default ($($old:tt)+) @rest (default $($rest:tt)*)) => {
         ::core::compile_error!("select! has more than one default arm")
     };
-    (@ctor $c:ident @list $list:tt @ids $ids:tt @default () @rest (default => $body:block $(,)? $($rest:tt)*)) => {
+    (@ctor $c:ident @list $list:tt @ids $ids:tt @default () @rest (default => $body:block, $($rest:tt)*)) => {
+        $crate::__select_parse!(@ctor $c @list $list @ids $ids @default (now [$body]) @rest ($($rest)*))
+    };
+    (@ctor $c:ident @list $list:tt @ids $ids:tt @default () @rest (default => $body:block $($rest:tt)*)) => {
         $crate::__select_parse!(@ctor $c @list $list @ids $ids @default (now [$body]) @rest ($($rest)*))
     };
     (@ctor $c:ident @list $list:tt @ids $ids:tt @default () @rest (default => $body:expr, $($rest:tt)*)) => {
@@ -181,7 +194,11 @@ macro_rules! __select_parse {
         $crate::__select_parse!(@ctor $c @list $list @ids $ids @default (now [$body]) @rest ())
     };
     (@ctor $c:ident @list $list:tt @ids $ids:tt @default ()
-     @rest (default($t:expr $(,)?) => $body:block $(,)? $($rest:tt)*)) => {
+     @rest (default($t:expr $(,)?) => $body:block, $($rest:tt)*)) => {
+        $crate::__select_parse!(@ctor $c @list $list @ids $ids @default (timeout [$t] [$body]) @rest ($($rest)*))
+    };
+    (@ctor $c:ident @list $list:tt @ids $ids:tt @default ()
+     @rest (default($t:expr $(,)?) => $body:block $($rest:tt)*)) => {
         $crate::__select_parse!(@ctor $c @list $list @ids $ids @default (timeout [$t] [$body]) @rest ($($rest)*))
     };
     (@ctor $c:ident @list $list:tt @ids $ids:tt @default ()
