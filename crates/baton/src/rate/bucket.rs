@@ -219,7 +219,13 @@ pub(crate) struct Bucket {
 impl Bucket {
     pub(crate) fn new(c: Config) -> Bucket {
         Bucket {
-            word: AtomicU64::new(Word { gen: 0, field: c.full() }.pack()),
+            word: AtomicU64::new(
+                Word {
+                    gen: 0,
+                    field: c.full(),
+                }
+                .pack(),
+            ),
             slots: [Slot::new(c), Slot::new(c)],
             setter: Mutex::new(()),
         }
@@ -381,11 +387,17 @@ impl Bucket {
         self.slot(next).write(new);
         loop {
             let w = Word::unpack(raw);
-            debug_assert_eq!(w.gen, gen, "rate: a generation changed under the setter lock");
+            debug_assert_eq!(
+                w.gen, gen,
+                "rate: a generation changed under the setter lock"
+            );
             let field = new.field_for(old.tokens_at(w.field, t), t);
             let packed = Word { gen: next, field }.pack();
             // Release: publishes the slot written above.
-            match self.word.compare_exchange_weak(raw, packed, Release, Acquire) {
+            match self
+                .word
+                .compare_exchange_weak(raw, packed, Release, Acquire)
+            {
                 Ok(_) => return,
                 Err(now) => raw = now,
             }

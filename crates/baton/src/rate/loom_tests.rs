@@ -20,7 +20,10 @@ fn loom_rate_one_token_one_winner() {
         let t = thread::spawn(move || b2.reserve(0, 1, 0).ok);
         let mine = b.reserve(0, 1, 0).ok;
         let theirs = t.join().unwrap();
-        assert!(mine ^ theirs, "one token, two winners or none: {mine} {theirs}");
+        assert!(
+            mine ^ theirs,
+            "one token, two winners or none: {mine} {theirs}"
+        );
         assert_eq!(b.tokens(0), 0.0);
     });
 }
