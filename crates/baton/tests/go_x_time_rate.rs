@@ -248,7 +248,7 @@ fn run_reserve_max<'a>(
     max: Option<Duration>,
 ) -> Reservation<'a> {
     let r = lim.reserve_n(c.t(t), n);
-    let r_ok = r.ok() && max.is_none_or(|m| r.delay_from(c.t(t)) <= m);
+    let r_ok = r.ok() && max.map_or(true, |m| r.delay_from(c.t(t)) <= m);
     if !r_ok && r.ok() {
         // Go's reserveN with a maximum leaves the bucket alone when the
         // wait is too long; here we take it and give it back at once.
