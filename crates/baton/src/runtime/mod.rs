@@ -140,6 +140,8 @@ mod hook;
 #[cfg(not(loom))]
 mod join;
 #[cfg(not(loom))]
+mod leak;
+#[cfg(not(loom))]
 mod monitor;
 #[cfg(not(loom))]
 mod options;
@@ -180,6 +182,8 @@ pub use dump::dump;
 pub use goroutine::GoroutineId;
 #[cfg(not(loom))]
 pub use join::{JoinHandle, Panic};
+#[cfg(not(loom))]
+pub use leak::{check_leaks, LeakCheck, Leaks, DEFAULT_GRACE};
 #[cfg(not(loom))]
 pub use options::{go_with, try_go_with, Options};
 #[cfg(not(loom))]
