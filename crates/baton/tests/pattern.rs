@@ -91,7 +91,10 @@ fn sources_stop_when_the_receiver_is_dropped() {
 #[test]
 fn repeat_of_nothing_closes() {
     leak_free("repeat empty", || {
-        assert_eq!(pattern::repeat::<u8>(&bg(), vec![]).recv(), Err(RecvError::Closed));
+        assert_eq!(
+            pattern::repeat::<u8>(&bg(), vec![]).recv(),
+            Err(RecvError::Closed)
+        );
     });
 }
 
@@ -164,7 +167,9 @@ fn bridge_flattens_in_order_and_stops_on_cancel() {
         let ctx = bg();
         let streams = pattern::generate(
             &ctx,
-            (0..4).map(|i| pattern::generate(&bg(), i * 10..i * 10 + 3)).collect::<Vec<_>>(),
+            (0..4)
+                .map(|i| pattern::generate(&bg(), i * 10..i * 10 + 3))
+                .collect::<Vec<_>>(),
         );
         let all: Vec<_> = pattern::bridge(&ctx, streams).iter().collect();
         assert_eq!(all, [0, 1, 2, 10, 11, 12, 20, 21, 22, 30, 31, 32]);
@@ -182,12 +187,17 @@ fn bridge_flattens_in_order_and_stops_on_cancel() {
 fn fan_in_merges_everything_and_stops_on_cancel() {
     leak_free("fan_in", || {
         let ctx = bg();
-        let ins = (0..8).map(|i| pattern::generate(&ctx, i * 100..i * 100 + 50)).collect();
+        let ins = (0..8)
+            .map(|i| pattern::generate(&ctx, i * 100..i * 100 + 50))
+            .collect();
         let mut all: Vec<_> = pattern::fan_in(&ctx, ins).iter().collect();
         all.sort_unstable();
         let want: Vec<_> = (0..8).flat_map(|i| i * 100..i * 100 + 50).collect();
         assert_eq!(all, want);
-        assert_eq!(pattern::fan_in::<u8>(&ctx, vec![]).recv(), Err(RecvError::Closed));
+        assert_eq!(
+            pattern::fan_in::<u8>(&ctx, vec![]).recv(),
+            Err(RecvError::Closed)
+        );
         let (cctx, cancel) = context::with_cancel(&ctx);
         let ins = (0..4).map(|_| pattern::repeat(&cctx, vec![1])).collect();
         let got = cancelled_after(pattern::fan_in(&cctx, ins), 20, cancel);
@@ -229,10 +239,16 @@ fn fan_out_ordered_keeps_the_input_order() {
             }
             v + 1
         });
-        assert_eq!(out.iter().collect::<Vec<_>>(), (1..=500).collect::<Vec<_>>());
+        assert_eq!(
+            out.iter().collect::<Vec<_>>(),
+            (1..=500).collect::<Vec<_>>()
+        );
         let (cctx, cancel) = context::with_cancel(&ctx);
         let out = pattern::fan_out_ordered(&cctx, pattern::generate(&cctx, 0..), 2, |v: u64| v);
-        assert_eq!(cancelled_after(out, 10, cancel), (0..10).collect::<Vec<_>>());
+        assert_eq!(
+            cancelled_after(out, 10, cancel),
+            (0..10).collect::<Vec<_>>()
+        );
         // The consumer walks away: everything behind it stops.
         let out = pattern::fan_out_ordered(&ctx, pattern::generate(&ctx, 0..), 3, |v: u64| v);
         assert_eq!(out.recv(), Ok(0));
@@ -276,7 +292,12 @@ fn fan_out_ordered_bounds_what_is_in_flight() {
 fn batch_by_size_by_time_and_at_the_end() {
     leak_free("batch", || {
         let ctx = bg();
-        let rx = pattern::batch(&ctx, pattern::generate(&ctx, 0..10), 4, Duration::from_secs(60));
+        let rx = pattern::batch(
+            &ctx,
+            pattern::generate(&ctx, 0..10),
+            4,
+            Duration::from_secs(60),
+        );
         assert_eq!(
             rx.iter().collect::<Vec<_>>(),
             [vec![0, 1, 2, 3], vec![4, 5, 6, 7], vec![8, 9]]
@@ -408,7 +429,10 @@ fn hedge_failures_start_the_next_attempt_at_once() {
             }
         });
         assert_eq!(r, Ok("third"));
-        assert!(start.elapsed() < Duration::from_secs(1800), "waited for the delay");
+        assert!(
+            start.elapsed() < Duration::from_secs(1800),
+            "waited for the delay"
+        );
         let r = pattern::hedge(&ctx, 2, Duration::from_secs(3600), |_, a| Err::<(), _>(a));
         assert_eq!(r, Err(HedgeError::Failed(1)));
     });
@@ -441,7 +465,10 @@ fn the_leak_check_catches_a_stage_that_leaks() {
         })
         .unwrap_err();
     assert_eq!(leaks.goroutines().len(), 1, "{leaks}");
-    assert!(leaks.goroutines()[0].contains("tests/pattern.rs"), "{leaks}");
+    assert!(
+        leaks.goroutines()[0].contains("tests/pattern.rs"),
+        "{leaks}"
+    );
 }
 
 #[test]

@@ -121,7 +121,8 @@ where
         drop(crate::go(move || {
             let mut seq = 0u64;
             while let Ok(v) = rx.recv_ctx(&ctx) {
-                if slot_tx.send_ctx(&ctx, ()).is_err() || work_tx.send_ctx(&ctx, (seq, v)).is_err() {
+                if slot_tx.send_ctx(&ctx, ()).is_err() || work_tx.send_ctx(&ctx, (seq, v)).is_err()
+                {
                     return;
                 }
                 seq += 1;

@@ -130,7 +130,9 @@ where
             Step::Lost => break, // unreachable while we hold `tx`; kept total
             Step::Done => {
                 cancel.cancel();
-                return Err(HedgeError::Context(ctx.err().unwrap_or(context::Error::Canceled)));
+                return Err(HedgeError::Context(
+                    ctx.err().unwrap_or(context::Error::Canceled),
+                ));
             }
             Step::Late => start(&mut started),
         }

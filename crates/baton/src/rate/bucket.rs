@@ -136,8 +136,45 @@ impl Config {
         }
     }
 
+    /// Takes `n` tokens at `t` from a bucket whose field is `field`, if
+    /// the caller would wait no longer than `max_wait` ns: the new field and
+    /// when the caller may act. `None`: refused (the field stays). Not for
+    /// [`Kind::Inf`], which has no field (`Some((field, t))`).
+    #[inline]
+    pub(crate) fn take(&self, field: i64, t: i64, n: u64, max_wait: i64) -> Option<(i64, i64)> {
+        match self.kind() {
+            Kind::Inf => Some((field, t)),
+            Kind::Zero => match field.checked_add(i64::try_from(n).ok()?) {
+                Some(used) if used as u64 <= self.burst => Some((used, t)),
+                _ => None,
+            },
+            Kind::Rate(per) => {
+                if n > self.burst {
+                    return None;
+                }
+                let tat = field
+                    .max(t)
+                    .saturating_add(clamp_field((n as f64 * per).round()))
+                    .min(FIELD_MAX);
+                let window = clamp_field((self.burst as f64 * per).round());
+                let delay = tat.saturating_sub(t).saturating_sub(window).max(0);
+                (delay <= max_wait).then_some((tat, t.saturating_add(delay)))
+            }
+        }
+    }
+
+    /// Whether a bucket with this field is full at `t` (and so the same as
+    /// a fresh one: a keyed limiter may forget it).
+    pub(crate) fn is_full(&self, field: i64, t: i64) -> bool {
+        match self.kind() {
+            Kind::Inf => true,
+            Kind::Zero => field == 0,
+            Kind::Rate(_) => field <= t,
+        }
+    }
+
     /// The field of a full bucket.
-    fn full(&self) -> i64 {
+    pub(crate) fn full(&self) -> i64 {
         match self.kind() {
             Kind::Zero => 0,
             Kind::Inf | Kind::Rate(_) => FIELD_MIN,
@@ -145,7 +182,7 @@ impl Config {
     }
 
     /// The tokens at `t` of a bucket whose field is `field`.
-    fn tokens_at(&self, field: i64, t: i64) -> f64 {
+    pub(crate) fn tokens_at(&self, field: i64, t: i64) -> f64 {
         let b = self.burst as f64;
         match self.kind() {
             Kind::Inf => b,
@@ -277,34 +314,15 @@ impl Bucket {
                 act: t,
                 config,
             };
-            let (field, act) = match config.kind() {
-                Kind::Inf => {
-                    return Reserved {
-                        ok: true,
-                        act: t,
-                        config,
-                    }
-                }
-                Kind::Zero => match w.field.checked_add(n as i64) {
-                    Some(used) if used as u64 <= config.burst => (used, t),
-                    _ => return refused,
-                },
-                Kind::Rate(per) => {
-                    if n > config.burst {
-                        return refused;
-                    }
-                    let tat = w
-                        .field
-                        .max(t)
-                        .saturating_add(clamp_field((n as f64 * per).round()))
-                        .min(FIELD_MAX);
-                    let window = clamp_field((config.burst as f64 * per).round());
-                    let delay = tat.saturating_sub(t).saturating_sub(window).max(0);
-                    if delay > max_wait {
-                        return refused;
-                    }
-                    (tat, t.saturating_add(delay))
-                }
+            if config.kind() == Kind::Inf {
+                return Reserved {
+                    ok: true,
+                    act: t,
+                    config,
+                };
+            }
+            let Some((field, act)) = config.take(w.field, t, n, max_wait) else {
+                return refused;
             };
             if field == w.field {
                 return Reserved {

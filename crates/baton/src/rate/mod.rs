@@ -26,6 +26,10 @@
 //! assert_eq!(sent, 5);
 //! ```
 //!
+//! [`KeyedLimiter`] keeps one bucket per key (per client, per IP) with
+//! the same limit and burst, and forgets keys whose bucket has refilled,
+//! so its memory follows the active keys.
+//!
 //! ## How it differs from Go
 //!
 //! The state is not `(tokens, last)` under a mutex but one time, GCRA's
@@ -63,6 +67,8 @@
 #[cfg_attr(loom, allow(dead_code))] // under loom only the models use it
 mod bucket;
 #[cfg(not(loom))]
+mod keyed;
+#[cfg(not(loom))]
 mod limiter;
 #[cfg(all(test, loom))]
 mod loom_tests;
@@ -70,6 +76,8 @@ mod loom_tests;
 use core::fmt;
 use std::time::Duration;
 
+#[cfg(not(loom))]
+pub use keyed::{KeyedLimiter, MIN_SWEEP_INTERVAL};
 #[cfg(not(loom))]
 pub use limiter::{Limiter, Reservation};
 
