@@ -545,3 +545,18 @@ fn stages_stop_on_cancel_while_their_input_stays_open() {
         });
     }
 }
+
+#[test]
+fn stage_and_filter_keep_order_and_stop() {
+    leak_free("stage filter", || {
+        let ctx = bg();
+        let sq = pattern::stage(&ctx, pattern::generate(&ctx, 0..100u64), |v| v * v);
+        let even = pattern::filter(&ctx, sq, |v| v % 2 == 0);
+        let want: Vec<_> = (0..100u64).map(|v| v * v).filter(|v| v % 2 == 0).collect();
+        assert_eq!(even.iter().collect::<Vec<_>>(), want);
+        let (cctx, cancel) = context::with_cancel(&ctx);
+        let s = pattern::stage(&cctx, pattern::generate(&cctx, 0..), |v: u64| v + 1);
+        let f = pattern::filter(&cctx, s, |_| true);
+        assert_eq!(cancelled_after(f, 3, cancel), [1, 2, 3]);
+    });
+}

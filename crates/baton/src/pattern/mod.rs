@@ -1,5 +1,5 @@
 //! The pipeline patterns of "Concurrency in Go" (chapters 4 and 5) as a
-//! library: sources, `take`, `or_done`, `tee`, `bridge`, fan-in and
+//! library: sources, stages and filters, `take`, `or_done`, `tee`, `bridge`, fan-in and
 //! fan-out, batching, heartbeats, a steward that restarts stuck workers,
 //! and hedged requests.
 //!
@@ -25,6 +25,7 @@
 //! | want | stage |
 //! |---|---|
 //! | a channel from an iterator, a list in a loop, a function | [`generate`], [`repeat`], [`repeat_fn`] |
+//! | a function on every value; dropping some | [`stage`], [`filter`] |
 //! | the first `n` values | [`take`] |
 //! | `for v in rx` that also stops on cancel, with no goroutine | [`or_done`] |
 //! | every value to two consumers | [`tee`] |
@@ -53,6 +54,7 @@ mod heartbeat;
 mod hedge;
 mod or_done;
 mod source;
+mod stage;
 mod tee;
 
 pub use batch::batch;
@@ -62,4 +64,5 @@ pub use heartbeat::{heartbeat, steward, Beat, Steward};
 pub use hedge::{hedge, HedgeError};
 pub use or_done::{or_done, OrDone};
 pub use source::{buffer, generate, repeat, repeat_fn, take};
+pub use stage::{filter, stage};
 pub use tee::tee;
