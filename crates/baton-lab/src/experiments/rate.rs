@@ -1,6 +1,8 @@
 //! `rate`: token-bucket rate limiters, x/time/rate's semantics.
 //!
 //! - `allow`: one limiter shared by every thread; one op = one `allow()`.
+//!   (governor's rows are named `rust-governor`: names starting with `go`
+//!   are the Go harness's.)
 //!   The limit (10⁹ a second, burst 10⁶) is far above what the threads
 //!   reach, so every call is granted and takes its token: the measured path
 //!   is the granted one (baton and governor: a load and a CAS on one word;
@@ -40,7 +42,7 @@ pub(crate) fn experiment() -> Experiment {
                 big: None,
                 impls: vec![
                     Impl::native("baton", "rate::Limiter::allow (GCRA, one packed word)", baton_allow),
-                    Impl::native("governor", "governor direct RateLimiter::check (GCRA)", governor_allow),
+                    Impl::native("rust-governor", "governor direct RateLimiter::check (GCRA)", governor_allow),
                     Impl::go("go", "Go: x/time/rate Limiter.Allow (mutex)"),
                 ],
             },
@@ -52,7 +54,7 @@ pub(crate) fn experiment() -> Experiment {
                 big: None,
                 impls: vec![
                     Impl::native("baton", "rate::KeyedLimiter::allow on ShardedMap", baton_keyed),
-                    Impl::native("governor", "governor keyed RateLimiter::check_key (DashMap)", governor_keyed),
+                    Impl::native("rust-governor", "governor keyed RateLimiter::check_key (DashMap)", governor_keyed),
                     Impl::go("go", "Go: sync.Map of *rate.Limiter, Load + Allow"),
                 ],
             },
