@@ -2,6 +2,8 @@
 //! and the baton version leaves no goroutine behind once it has its answer
 //! (its cancel stops the generator and every finder).
 
+#![cfg(not(loom))]
+
 mod common;
 
 #[allow(dead_code, unreachable_pub)] // its `main` is the example's, unused here

@@ -24,6 +24,8 @@
 //! expects (a shorter one would break the limit); no upper bound on time is
 //! asserted, and a hang fails through the watchdog.
 
+#![cfg(not(loom))]
+
 mod common;
 
 use std::sync::atomic::{AtomicU32, Ordering::Relaxed};

@@ -2,6 +2,8 @@
 //! and distinct keys never get more than each key's burst plus refill, and
 //! the map forgets keys that went idle.
 
+#![cfg(not(loom))]
+
 mod common;
 
 use std::sync::atomic::{AtomicU32, Ordering::Relaxed};

@@ -73,6 +73,7 @@ mod limiter;
 #[cfg(all(test, loom))]
 mod loom_tests;
 
+#[cfg(not(loom))]
 use core::fmt;
 use std::time::Duration;
 
