@@ -17,6 +17,11 @@
 //!   stop). It drops its input receiver, which closes the input for the
 //!   stage upstream if nothing else reads it.
 //! - Values are moved, never cloned, except by [`tee`] and [`repeat`].
+//! - A panic in a stage's function ends the goroutine it ran on (reported
+//!   as any goroutine's panic is); the output closes once the stage's other
+//!   goroutines end. [`fan_out_ordered`] delivers nothing after the lost
+//!   value, and its dispatcher stops at the window until the context ends:
+//!   cancel the context when a stage panics.
 //! - Outputs are unbuffered (Go's `make(chan T)`): a stage runs at most one
 //!   value ahead of its consumer. [`buffer`] decouples two stages.
 //!
