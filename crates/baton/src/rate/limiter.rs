@@ -345,13 +345,15 @@ impl Limiter {
 /// tokens taken; [`cancel`](Self::cancel) gives them back.
 ///
 /// ```
+/// use std::time::Duration;
 /// use baton::rate::{Limit, Limiter};
 ///
 /// let lim = Limiter::new(Limit::per_second(1.0), 1);
-/// let r = lim.reserve();
-/// assert!(r.ok() && r.delay().is_zero());
-/// r.cancel(); // changed our mind: the token goes back
 /// assert!(lim.allow());
+/// let r = lim.reserve(); // the next token, about a second from now
+/// assert!(r.ok() && r.delay() > Duration::from_millis(900));
+/// r.cancel(); // changed our mind: it goes back (too late once it is due)
+/// assert!(lim.tokens() > -0.01);
 /// ```
 #[must_use = "a reservation takes tokens: act after its delay, or cancel it"]
 #[derive(Debug)]
