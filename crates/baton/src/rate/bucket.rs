@@ -63,6 +63,7 @@
 //! overtaken by exactly sixteen setters, ending on its own tat, to be
 //! fooled, which we accept.
 
+use crate::atomic::CachePadded;
 use crate::shim::atomic::{fence, AtomicU64, Ordering::*};
 use crate::shim::{lock, Mutex};
 
@@ -114,6 +115,20 @@ pub(crate) struct Config {
     pub(crate) burst: u64,
 }
 
+/// A [`Config`] with what every operation derives from it computed once
+/// (at construction and in `set_config`), so the fast path does no
+/// division and no float rounding for one token.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct Params {
+    pub(crate) config: Config,
+    kind: Kind,
+    /// One token's refill time (ns, rounded): `allow`'s step.
+    one: i64,
+    /// The burst's refill time (ns, rounded): how far `tat` may run ahead
+    /// of now before a caller has to wait.
+    window: i64,
+}
+
 /// How a configuration counts.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub(crate) enum Kind {
@@ -125,15 +140,33 @@ pub(crate) enum Kind {
     Rate(f64),
 }
 
-impl Config {
-    pub(crate) fn kind(&self) -> Kind {
-        if self.limit >= f64::MAX {
+impl Params {
+    pub(crate) fn new(config: Config) -> Params {
+        let kind = if config.limit >= f64::MAX {
             Kind::Inf
-        } else if self.limit <= 0.0 {
+        } else if config.limit <= 0.0 {
             Kind::Zero
         } else {
-            Kind::Rate(1e9 / self.limit)
+            Kind::Rate(1e9 / config.limit)
+        };
+        let (one, window) = match kind {
+            Kind::Rate(per) => (
+                clamp_field(per.round()),
+                clamp_field((config.burst as f64 * per).round()),
+            ),
+            Kind::Inf | Kind::Zero => (0, 0),
+        };
+        Params {
+            config,
+            kind,
+            one,
+            window,
         }
+    }
+
+    #[inline]
+    pub(crate) fn kind(&self) -> Kind {
+        self.kind
     }
 
     /// Takes `n` tokens at `t` from a bucket whose field is `field`, if
@@ -145,19 +178,20 @@ impl Config {
         match self.kind() {
             Kind::Inf => Some((field, t)),
             Kind::Zero => match field.checked_add(i64::try_from(n).ok()?) {
-                Some(used) if used as u64 <= self.burst => Some((used, t)),
+                Some(used) if used as u64 <= self.config.burst => Some((used, t)),
                 _ => None,
             },
             Kind::Rate(per) => {
-                if n > self.burst {
+                if n > self.config.burst {
                     return None;
                 }
-                let tat = field
-                    .max(t)
-                    .saturating_add(clamp_field((n as f64 * per).round()))
-                    .min(FIELD_MAX);
-                let window = clamp_field((self.burst as f64 * per).round());
-                let delay = tat.saturating_sub(t).saturating_sub(window).max(0);
+                let step = if n == 1 {
+                    self.one
+                } else {
+                    clamp_field((n as f64 * per).round())
+                };
+                let tat = field.max(t).saturating_add(step).min(FIELD_MAX);
+                let delay = tat.saturating_sub(t).saturating_sub(self.window).max(0);
                 (delay <= max_wait).then_some((tat, t.saturating_add(delay)))
             }
         }
@@ -183,7 +217,7 @@ impl Config {
 
     /// The tokens at `t` of a bucket whose field is `field`.
     pub(crate) fn tokens_at(&self, field: i64, t: i64) -> f64 {
-        let b = self.burst as f64;
+        let b = self.config.burst as f64;
         match self.kind() {
             Kind::Inf => b,
             Kind::Zero => b - field as f64,
@@ -194,7 +228,7 @@ impl Config {
     /// The field of a bucket that holds `tokens` at `t` (tokens above the
     /// burst count as a full bucket).
     fn field_for(&self, tokens: f64, t: i64) -> i64 {
-        let missing = self.burst as f64 - tokens;
+        let missing = self.config.burst as f64 - tokens;
         match self.kind() {
             Kind::Inf => FIELD_MIN,
             Kind::Zero => clamp_field(missing.round()).max(0),
@@ -211,42 +245,74 @@ pub(crate) struct Reserved {
     /// When the caller may act (ns from the epoch); `t` unless delayed.
     pub(crate) act: i64,
     /// The configuration the reservation was made under.
-    pub(crate) config: Config,
+    pub(crate) config: Params,
 }
 
-/// One configuration slot. Written only by a setter holding `setter`.
+/// One configuration slot: a [`Params`] as atomics. Written only by a
+/// setter holding `setter`.
 struct Slot {
     limit: AtomicU64,
     burst: AtomicU64,
+    per: AtomicU64,
+    one: AtomicU64,
+    window: AtomicU64,
 }
 
 impl Slot {
-    fn new(c: Config) -> Slot {
-        Slot {
-            limit: AtomicU64::new(c.limit.to_bits()),
-            burst: AtomicU64::new(c.burst),
-        }
+    fn new(p: Params) -> Slot {
+        let s = Slot {
+            limit: AtomicU64::new(0),
+            burst: AtomicU64::new(0),
+            per: AtomicU64::new(0),
+            one: AtomicU64::new(0),
+            window: AtomicU64::new(0),
+        };
+        s.write(p);
+        s
     }
 
     /// Acquire: see the module docs.
-    fn read(&self) -> Config {
-        Config {
+    #[inline]
+    fn read(&self) -> Params {
+        let config = Config {
             limit: f64::from_bits(self.limit.load(Acquire)),
             burst: self.burst.load(Acquire),
+        };
+        let kind = if config.limit >= f64::MAX {
+            Kind::Inf
+        } else if config.limit <= 0.0 {
+            Kind::Zero
+        } else {
+            Kind::Rate(f64::from_bits(self.per.load(Acquire)))
+        };
+        Params {
+            config,
+            kind,
+            one: self.one.load(Acquire) as i64,
+            window: self.window.load(Acquire) as i64,
         }
     }
 
     /// Release: see the module docs.
-    fn write(&self, c: Config) {
-        self.limit.store(c.limit.to_bits(), Release);
-        self.burst.store(c.burst, Release);
+    fn write(&self, p: Params) {
+        let per = match p.kind {
+            Kind::Rate(per) => per,
+            Kind::Inf | Kind::Zero => 0.0,
+        };
+        self.limit.store(p.config.limit.to_bits(), Release);
+        self.burst.store(p.config.burst, Release);
+        self.per.store(per.to_bits(), Release);
+        self.one.store(p.one as u64, Release);
+        self.window.store(p.window as u64, Release);
     }
 }
 
 /// The token bucket (see the module docs).
 pub(crate) struct Bucket {
-    /// The packed word: every operation's one RMW.
-    word: AtomicU64,
+    /// The packed word: every operation's one RMW. On a cache line of its
+    /// own, so that contention on it does not evict the slots, which every
+    /// operation reads and only setters write.
+    word: CachePadded<AtomicU64>,
     /// Configuration slots, indexed by `gen & 1`.
     slots: [Slot; 2],
     /// Held by `set_config` across its slot write and its CAS.
@@ -255,15 +321,14 @@ pub(crate) struct Bucket {
 
 impl Bucket {
     pub(crate) fn new(c: Config) -> Bucket {
+        let p = Params::new(c);
+        let full = Word {
+            gen: 0,
+            field: p.full(),
+        };
         Bucket {
-            word: AtomicU64::new(
-                Word {
-                    gen: 0,
-                    field: c.full(),
-                }
-                .pack(),
-            ),
-            slots: [Slot::new(c), Slot::new(c)],
+            word: CachePadded::new(AtomicU64::new(full.pack())),
+            slots: [Slot::new(p), Slot::new(p)],
             setter: Mutex::new(()),
         }
     }
@@ -273,7 +338,7 @@ impl Bucket {
     }
 
     /// A consistent `(word, config)` pair (a seqlock read).
-    fn snapshot(&self) -> (Word, Config) {
+    fn snapshot(&self) -> (Word, Params) {
         let mut raw = self.word.load(Acquire);
         loop {
             let w = Word::unpack(raw);
@@ -291,7 +356,7 @@ impl Bucket {
 
     /// The current limit and burst.
     pub(crate) fn config(&self) -> Config {
-        self.snapshot().1
+        self.snapshot().1.config
     }
 
     /// The tokens at `t` (may be negative: reservations in the future).
@@ -363,8 +428,7 @@ impl Bucket {
                 (Kind::Zero, _) => w.field.saturating_sub(n as i64).max(0),
                 (Kind::Rate(per), kind) => {
                     // Go's `lastEvent`: when the latest reservation acts.
-                    let window = clamp_field((c.burst as f64 * per).round());
-                    let last_event = w.field.saturating_sub(window);
+                    let last_event = w.field.saturating_sub(c.window);
                     let later = match kind {
                         Kind::Rate(per_r) => last_event.saturating_sub(r.act).max(0) as f64 / per_r,
                         _ => 0.0,
@@ -400,7 +464,7 @@ impl Bucket {
         // Only setters change `gen`, and we hold the mutex: this slot is
         // stable, and the next one is free to write (see the invariants).
         let old = self.slot(gen).read();
-        let new = change(old);
+        let new = Params::new(change(old.config));
         let next = (gen + 1) & GEN_MASK;
         self.slot(next).write(new);
         loop {

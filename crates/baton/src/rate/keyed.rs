@@ -28,7 +28,7 @@
 use core::hash::Hash;
 use std::time::{Duration, Instant};
 
-use super::bucket::{Config, Kind, FIELD_MAX, FIELD_MIN};
+use super::bucket::{Config, Kind, Params, FIELD_MAX, FIELD_MIN};
 use super::Limit;
 use crate::collections::ShardedMap;
 use crate::shim::atomic::{AtomicI64, Ordering::*};
@@ -53,7 +53,7 @@ pub struct KeyedLimiter<K> {
     /// Each key's GCRA field (ns from `epoch`, or tokens used for a zero
     /// limit). Only `allow_n` and the sweeps touch it.
     map: ShardedMap<K, AtomicI64>,
-    config: Config,
+    config: Params,
     epoch: Instant,
     /// How long a sweep waits for the next (ns).
     sweep_every: i64,
@@ -65,8 +65,8 @@ pub struct KeyedLimiter<K> {
 impl<K> core::fmt::Debug for KeyedLimiter<K> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("KeyedLimiter")
-            .field("limit", &self.config.limit)
-            .field("burst", &self.config.burst)
+            .field("limit", &self.config.config.limit)
+            .field("burst", &self.config.config.burst)
             .finish_non_exhaustive()
     }
 }
@@ -81,10 +81,10 @@ impl<K: Hash + Eq + Clone> KeyedLimiter<K> {
     /// assert!(lim.is_empty());
     /// ```
     pub fn new(limit: Limit, burst: usize) -> Self {
-        let config = Config {
+        let config = Params::new(Config {
             limit: limit.as_f64(),
             burst: burst as u64,
-        };
+        });
         let window = match config.kind() {
             Kind::Rate(per) => Duration::from_secs_f64((per * burst as f64 / 1e9).min(1e9)),
             Kind::Inf | Kind::Zero => Duration::ZERO,
@@ -107,7 +107,7 @@ impl<K: Hash + Eq + Clone> KeyedLimiter<K> {
     /// assert_eq!(KeyedLimiter::<u8>::new(Limit::per_second(3.0), 1).limit(), Limit::per_second(3.0));
     /// ```
     pub fn limit(&self) -> Limit {
-        Limit::from_f64(self.config.limit)
+        Limit::from_f64(self.config.config.limit)
     }
 
     /// The burst every key gets.
@@ -117,7 +117,7 @@ impl<K: Hash + Eq + Clone> KeyedLimiter<K> {
     /// assert_eq!(KeyedLimiter::<u8>::new(Limit::per_second(3.0), 4).burst(), 4);
     /// ```
     pub fn burst(&self) -> usize {
-        usize::try_from(self.config.burst).unwrap_or(usize::MAX)
+        usize::try_from(self.config.config.burst).unwrap_or(usize::MAX)
     }
 
     /// Takes one of `key`'s tokens if it has one now.
@@ -252,7 +252,7 @@ impl<K: Hash + Eq + Clone> KeyedLimiter<K> {
 
 /// One key's `allow`: load, compute, CAS (orderings: `Relaxed`, as the
 /// word carries no other data and the key's slot never changes config).
-fn take(cell: &AtomicI64, c: &Config, t: i64, n: u64) -> bool {
+fn take(cell: &AtomicI64, c: &Params, t: i64, n: u64) -> bool {
     let mut cur = cell.load(Relaxed);
     loop {
         let Some((field, _)) = c.take(cur, t, n, 0) else {
