@@ -29,6 +29,8 @@ var cases = map[key]bench{
 	{"chan", "select", "go"}:           chanSelect4,
 	{"context", "derive-cancel", "go"}: contextDeriveCancel,
 	{"context", "check", "go"}:         contextCheck,
+	{"rate", "allow", "go"}:            rateAllow,
+	{"rate", "keyed", "go"}:            rateKeyed,
 }
 
 // custom is the peers that time themselves (the scheduler cases in
@@ -40,6 +42,9 @@ var custom = map[key]selfTimed{
 	{"goroutines", "ring", "go"}:        ring,
 	{"goroutines", "idle-memory", "go"}: idleMemory,
 	{"context", "fanout", "go"}:         contextFanout,
+	{"pipeline", "unbuffered", "go"}:    pipelineStages(0),
+	{"pipeline", "buffered", "go"}:      pipelineStages(1024),
+	{"pipeline", "fan-out", "go"}:       pipelineFanout,
 }
 
 // chanStream: `producers` goroutines send into one channel of capacity

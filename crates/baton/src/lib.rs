@@ -17,9 +17,11 @@
 //! | 4 | [`runtime`] | goroutines: [`go`], [`scope`], [`yield_now`], [`JoinHandle`](runtime::JoinHandle), [`Builder`](runtime::Builder), [`Runtime`](runtime::Runtime) |
 //! | 5 | [`context`] | Go's `context`: [`Context`](context::Context), [`with_cancel`](context::with_cancel), [`with_timeout`](context::with_timeout), [`with_value`](context::with_value), [`after_func`](context::after_func); `done()` works in [`select!`] |
 //! | 5 | [`errgroup`] | x/sync's `errgroup`: [`Group`](errgroup::Group) (the first error cancels the rest; `set_limit`, `try_go`), the scoped variant [`errgroup::scope`] |
+//! | 5 | [`pattern`] | "Concurrency in Go"'s pipeline stages: [`generate`](pattern::generate), [`or_done`](pattern::or_done), [`tee`](pattern::tee), [`bridge`](pattern::bridge), [`fan_in`](pattern::fan_in)/[`fan_out`](pattern::fan_out), [`batch`](pattern::batch), [`heartbeat`](pattern::heartbeat), [`steward`](pattern::steward), [`hedge`](pattern::hedge) |
+//! | 5 | [`rate`] | x/time/rate's token bucket: [`Limiter`](rate::Limiter) (`allow` lock-free, [`reserve`](rate::Limiter::reserve), [`wait`](rate::Limiter::wait) on a context) |
 //! | 5 | [`signal`] | Go's `os/signal`: [`notify`](signal::notify), [`notify_context`](signal::notify_context), and [`shutdown_context`](signal::shutdown_context) for a server's graceful shutdown |
 //!
-//! The other layers (patterns, `rate`, `net`) are being built; the README's
+//! The other layers (`net`) are being built; the README's
 //! table says what exists today.
 //!
 //! ```
@@ -51,6 +53,9 @@ pub mod epoch;
 #[cfg(not(loom))]
 pub mod errgroup;
 pub(crate) mod park;
+#[cfg(not(loom))]
+pub mod pattern;
+pub mod rate;
 pub mod runtime;
 #[cfg(not(loom))]
 pub mod signal;

@@ -43,7 +43,9 @@ mod handles;
 mod idgen;
 pub(crate) mod map;
 mod mutex;
+mod pipeline;
 mod queue;
+mod rate;
 mod rcu;
 mod rwlock;
 mod semaphore;
@@ -67,6 +69,8 @@ const REGISTRY: &[fn() -> Experiment] = &[
     goroutines::experiment,
     chan::experiment,
     context::experiment,
+    pipeline::experiment,
+    rate::experiment,
 ];
 
 /// One experiment: a claim and the cases that test it.

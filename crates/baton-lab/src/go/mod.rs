@@ -26,6 +26,9 @@ const SOURCES: &[(&str, &str)] = &[
     ("cases.go", include_str!("../../go/cases.go")),
     ("goroutines.go", include_str!("../../go/goroutines.go")),
     ("context.go", include_str!("../../go/context.go")),
+    ("pipeline.go", include_str!("../../go/pipeline.go")),
+    ("rate.go", include_str!("../../go/rate.go")),
+    ("xrate/rate.go", include_str!("../../go/xrate/rate.go")),
 ];
 
 const HARNESS: &str = "baton-lab-go-harness";
@@ -110,7 +113,11 @@ fn build(tool: &toolchain::Toolchain, work: &Path) -> Result<PathBuf, String> {
     let result = (|| {
         std::fs::create_dir_all(&src).map_err(|e| e.to_string())?;
         for (name, text) in SOURCES {
-            std::fs::write(src.join(name), text).map_err(|e| e.to_string())?;
+            let path = src.join(name);
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+            }
+            std::fs::write(path, text).map_err(|e| e.to_string())?;
         }
         let mut cmd = Command::new(&tool.go);
         cmd.args(["build", "-trimpath", "-o"])

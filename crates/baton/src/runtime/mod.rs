@@ -177,6 +177,8 @@ mod builder;
 #[cfg(not(loom))]
 mod join;
 #[cfg(not(loom))]
+mod leak;
+#[cfg(not(loom))]
 mod options;
 #[cfg(not(loom))]
 mod pin;
@@ -203,6 +205,8 @@ pub use diag::stats::{stats, Stats};
 pub use diag::usage::{stack_usage, StackUsage};
 #[cfg(not(loom))]
 pub use join::{JoinHandle, Panic};
+#[cfg(not(loom))]
+pub use leak::{check_leaks, LeakCheck, Leaks, DEFAULT_GRACE};
 #[cfg(not(loom))]
 pub use options::{go_with, try_go_with, Options};
 #[cfg(not(loom))]
