@@ -24,6 +24,7 @@
 //!   use, not of semantics; `ExampleGroup_parallel` is ported below.
 //! - `TestGoexit` (from CL 644575): Rust has no `runtime.Goexit`.
 //! - `BenchmarkGo`: benchmarks live in the lab, never in tests.
+#![cfg(not(loom))]
 
 mod common;
 
