@@ -28,12 +28,20 @@ fn profile_dir() -> PathBuf {
 
 fn build_program(out: &Path) {
     let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let lib = profile_dir().join("libbaton_ffi.a");
-    assert!(
-        lib.exists(),
-        "{} missing: cargo builds the staticlib with the tests",
-        lib.display()
-    );
+    // Cargo builds the staticlib with the tests into `deps/`, and copies it
+    // up to `target/<profile>/` only when the crate itself is a root of the
+    // build (`cargo build -p baton-ffi`): look in `deps/` first, which is
+    // always current for this test binary.
+    let dir = profile_dir();
+    let lib = [dir.join("deps/libbaton_ffi.a"), dir.join("libbaton_ffi.a")]
+        .into_iter()
+        .find(|p| p.exists())
+        .unwrap_or_else(|| {
+            panic!(
+                "libbaton_ffi.a missing in {0}/deps and {0}: cargo builds the staticlib with the tests",
+                dir.display()
+            )
+        });
     let triple = format!("{}-unknown-linux-gnu", std::env::consts::ARCH);
     let compiler = cc::Build::new()
         .cargo_metadata(false)
