@@ -942,6 +942,38 @@ mod tests {
         }
     }
 
+    /// Only a wait held up by a stalled slot is classified as one (and so
+    /// gets the timed nap); the regular empty/full waits are not, so they
+    /// keep the exact CAS-paired protocol (module docs, "Stalled slots").
+    #[test]
+    fn recheck_tells_a_stalled_slot_from_empty_and_full() {
+        let ch = Channel::with_capacity(2);
+        assert_eq!(ch.recheck(false), (false, false), "empty: a regular wait");
+        assert_eq!(ch.recheck(true), (true, false), "room to send");
+        assert_eq!(ch.deadline(), None);
+        // A send claimed and not written: the tail moved, the stamp did not.
+        let mut send = Token::default();
+        assert!(ch.start_send(&mut send));
+        assert_eq!(ch.recheck(false), (false, true), "stalled send");
+        assert!(ch.deadline().is_some(), "a select gets a nap");
+        assert!(!ch.start_recv(&mut Token::default()));
+        // SAFETY: claimed above, used once.
+        unsafe { ch.write(&mut send, 1) }.unwrap();
+        assert_eq!(ch.recheck(false), (true, false));
+        assert_eq!(ch.deadline(), None);
+        ch.try_send(2).unwrap();
+        assert_eq!(ch.recheck(true), (false, false), "full: a regular wait");
+        // A receive claimed and not read: the head moved, the stamp did not.
+        let mut recv = Token::default();
+        assert!(ch.start_recv(&mut recv));
+        assert_eq!(ch.recheck(true), (false, true), "stalled receive");
+        assert!(ch.deadline().is_some());
+        // SAFETY: claimed above, used once.
+        assert_eq!(unsafe { ch.read(&mut recv) }, Ok(1));
+        assert_eq!(ch.recheck(true), (true, false));
+        assert_eq!(ch.deadline(), None);
+    }
+
     #[test]
     fn drop_releases_unreceived_messages() {
         let v = std::sync::Arc::new(());
