@@ -974,6 +974,66 @@ mod tests {
         assert_eq!(ch.deadline(), None);
     }
 
+    /// Selected sends that stall between their phases (a yield), with
+    /// more threads than cores on both sides of a small ring: blocked
+    /// receivers (and selects blocked for room) wait on stalled slots
+    /// over and over, with the `Release` stamp stores; every value must
+    /// arrive exactly once, and no receiver may be stranded (a lost
+    /// wake-up the nap failed to cover would time the `recv_timeout` out;
+    /// its 10 s only guards against a hang).
+    #[test]
+    fn stalled_sends_never_strand_blocked_receivers() {
+        use crate::chan::{bounded, RecvTimeoutError, Select};
+        use std::time::Duration;
+        const SENDERS: u32 = 4;
+        const PER: u32 = 500;
+        let (tx, rx) = bounded::<u32>(2);
+        let senders: Vec<_> = (0..SENDERS)
+            .map(|s| {
+                let tx = tx.clone();
+                std::thread::spawn(move || {
+                    for i in 0..PER {
+                        let mut sel = Select::new();
+                        sel.send(&tx);
+                        let op = sel.select();
+                        if i % 2 == 0 {
+                            std::thread::yield_now();
+                        }
+                        op.send(&tx, s * PER + i).unwrap();
+                    }
+                })
+            })
+            .collect();
+        drop(tx);
+        let receivers: Vec<_> = (0..3)
+            .map(|_| {
+                let rx = rx.clone();
+                std::thread::spawn(move || {
+                    let mut got = Vec::new();
+                    loop {
+                        match rx.recv_timeout(Duration::from_secs(10)) {
+                            Ok(v) => got.push(v),
+                            Err(RecvTimeoutError::Closed) => return got,
+                            Err(RecvTimeoutError::Timeout) => {
+                                panic!("a receiver was stranded: no value for 10 s")
+                            }
+                        }
+                    }
+                })
+            })
+            .collect();
+        drop(rx);
+        for t in senders {
+            t.join().unwrap();
+        }
+        let mut all: Vec<u32> = receivers
+            .into_iter()
+            .flat_map(|t| t.join().unwrap())
+            .collect();
+        all.sort_unstable();
+        assert_eq!(all, (0..SENDERS * PER).collect::<Vec<_>>());
+    }
+
     #[test]
     fn drop_releases_unreceived_messages() {
         let v = std::sync::Arc::new(());
