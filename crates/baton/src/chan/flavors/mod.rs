@@ -202,8 +202,11 @@ pub(crate) trait Flavor {
     /// Removes the observer.
     fn unwatch(&self, oper: Operation, send: bool);
 
-    /// A time by which the channel becomes ready by itself (clock
-    /// channels); `None` for the others.
+    /// A time by which a select waiting on the channel should wake and try
+    /// again: when the channel becomes ready by itself (clock channels), or
+    /// a safety-net nap while a stalled slot holds a bounded channel up
+    /// (`array.rs`, "Stalled slots"); `None` for the others. Called after
+    /// the select registered its arms.
     #[inline]
     fn deadline(&self) -> Option<Instant> {
         None
