@@ -35,11 +35,10 @@
 //!   select's phases), so the other side spins only briefly there, then
 //!   reports empty/full; the readiness checks (`probe`, `is_ready`) say
 //!   "not ready" in exactly those states, so a blocking operation parks
-//!   until the write or release notifies it. The slot stamp stores of
-//!   `write`, `read` and the abandons are `SeqCst` for that: they are the
-//!   change half of the Dekker pair whose re-check reads the stamp. A
-//!   wake-up that reaches a waiter which then finds the ring blocked at an
-//!   earlier slot is passed on once that slot completes (`pass_on`).
+//!   until the write or release notifies it — with a timeout as a safety
+//!   net (see "Stalled slots" below). A wake-up that reaches a waiter
+//!   which then finds the ring blocked at an earlier slot is passed on
+//!   once that slot completes (`pass_on`).
 //! - When the last receiver goes, the buffered messages are dropped (nobody
 //!   can receive them); a send still in flight then is dropped with the
 //!   channel.
@@ -50,12 +49,54 @@
 //! | mark            | `mark_bit`                   | closed (in `tail`); poisoned (in a slot's stamp) |
 //! | lap             | `one_lap ..` (the rest)      | trips round the ring (wraps)   |
 //!
+//! # Stalled slots
+//!
+//! A waiter (blocking `send`/`recv`, or a select arm) registers with its
+//! side's waker and re-checks (`recheck`) before it parks; a notifier
+//! changes the channel, then looks at the waker's `is_empty` flag
+//! (`waker.rs`). That Dekker pair needs the change to be `SeqCst` (a
+//! StoreLoad barrier between the change and the flag's load). Two kinds of
+//! change end a wait:
+//!
+//! - *The ends move*: a send's CAS on `tail` ends an empty wait, a
+//!   receive's CAS on `head` a full one. Those CASes are `SeqCst`, and the
+//!   re-check loads the ends (`SeqCst`) after registering, so: if it saw
+//!   the ends say empty (`tail == head`) or full (`head + one_lap ==
+//!   tail`), the CAS that changes that comes later in the `SeqCst` order,
+//!   and so does its operation's notify (program order after the CAS), which
+//!   therefore sees the registration and wakes the waiter. No lost wake-up,
+//!   no timeout: the regular empty/full wait is exact.
+//! - *A stalled slot completes*: the ends already say "a message" (or
+//!   "room"), but the slot at the waiter's end was claimed and its write
+//!   (or release) has not come yet — the send of a select stalled between
+//!   its phases, or forgotten. What ends this wait is the slot's stamp
+//!   store in `write`/`read`/the abandons, which is only `Release`:
+//!   making it `SeqCst` would cost every operation a locked instruction
+//!   (on x86) to help a rare corner. So the writer's flag load may be
+//!   ordered before its stamp store (the store buffer) and miss a waiter
+//!   whose re-check missed the stamp: a lost wake-up. Only a waiter whose
+//!   re-check found such a stalled slot is exposed, and it knows it:
+//!   `recheck` reports it, and that waiter parks with a timeout (50 µs,
+//!   doubling per nap up to 3.2 ms; a select gets it through
+//!   `deadline`), then tries again. A wake-up lost to the race costs at
+//!   most one nap, never a hang, and a forgotten send costs the waiters
+//!   on it a few hundred wake-ups a second, not a spin. (A waiter whose
+//!   re-check saw the ends say empty/full is in the first case even if a
+//!   slot stalls afterwards: the CAS that claimed that slot notifies it,
+//!   after which its retry finds the stall and naps.)
+//!
+//! The notifier needs no fence and no extra flag: a flag "someone waits
+//! on a stalled slot" checked by the writer would itself need the StoreLoad
+//! barrier this avoids. Under loom a timed park does not block (no clock)
+//! and explores "timed out": the blocking loops yield after each park so
+//! that a model terminates, and a select gets no nap there (`deadline`).
+//!
 //! # Orderings
 //!
 //! - Slot stamps: the claimer's load is `Acquire` and the store after the
 //!   access is `Release`, so a receiver sees the message its sender wrote,
 //!   and a sender writing a slot one lap later sees that the previous
-//!   message was moved out.
+//!   message was moved out. Not `SeqCst`: see "Stalled slots".
 //! - Head/tail CASes are `SeqCst`, as are the loads in `probe`:
 //!   they are the "change" half of the waker's Dekker pair (`waker.rs`),
 //!   which keeps a waiter that registers while the channel changes from
@@ -66,16 +107,25 @@
 
 use core::mem::{self, MaybeUninit};
 use core::ptr;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::atomic::{Backoff, CachePadded};
-use crate::shim::atomic::{self, AtomicUsize, Ordering};
+use crate::park;
+use crate::shim::atomic::{self, AtomicU32, AtomicUsize, Ordering};
 use crate::shim::UnsafeCell;
 
 use super::super::error::{RecvTimeoutError, SendTimeoutError};
-use super::super::waiter::{Operation, Waiter};
+use super::super::waiter::{Operation, Selected, Spin, Waiter};
 use super::super::waker::SyncWaker;
 use super::{Flavor, Probe, Token};
+
+/// The first timed nap of a waiter held up by a stalled slot (module docs,
+/// "Stalled slots").
+const FIRST_NAP: Duration = Duration::from_micros(50);
+/// `LAST_NAP = FIRST_NAP << LAST_NAP_SHIFT`.
+const LAST_NAP_SHIFT: u32 = 6;
+/// The longest timed nap (3.2 ms): the naps double up to it.
+const LAST_NAP: Duration = Duration::from_micros(50 << LAST_NAP_SHIFT);
 
 /// One slot of the ring.
 struct Slot<T> {
@@ -117,6 +167,10 @@ pub(crate) struct Channel<T> {
     senders: SyncWaker,
     /// Receivers waiting for a message.
     receivers: SyncWaker,
+    /// How many timed naps selects took on this channel because of a
+    /// stalled slot ([`deadline`](Flavor::deadline)); sets the next nap's
+    /// length. Never on the hot path.
+    select_naps: AtomicU32,
 }
 
 // SAFETY: the ring moves `T`s between threads (needs `T: Send`); each slot's
@@ -160,6 +214,7 @@ impl<T> Channel<T> {
             mark_bit,
             senders: SyncWaker::new(),
             receivers: SyncWaker::new(),
+            select_naps: AtomicU32::new(0),
         }
     }
 
@@ -274,6 +329,71 @@ impl<T> Channel<T> {
         }
     }
 
+    /// What a waiter's re-check (after registering with the side's waker)
+    /// finds: whether the side is ready ([`probe`](Flavor::probe)), and if
+    /// not, whether a *stalled slot* is what holds it up — the ends say
+    /// there is a message (`tail` past `head`) or room (`head` past `tail`
+    /// one lap back), but the slot at the waiter's end has not been written
+    /// or released yet. Only then does the wake-up depend on a slot-stamp
+    /// store (`Release`, outside the waker's Dekker pair), so only then
+    /// must the waiter park with a timeout (module docs, "Stalled
+    /// slots"). The end loaded last is `SeqCst`, after the probe's `SeqCst`
+    /// loads: the waiter's re-check in the Dekker pair with the CAS of the
+    /// operation that would end the wait.
+    fn recheck(&self, send: bool) -> (bool, bool) {
+        if self.probe(send) == Probe::Ready {
+            return (true, false);
+        }
+        crate::shim::seqcst_fence_under_loom();
+        let tail = self.tail.load(Ordering::SeqCst);
+        let head = self.head.load(Ordering::SeqCst);
+        let ends_say_waiting = if send {
+            head.wrapping_add(self.one_lap) == tail & !self.mark_bit
+        } else {
+            tail & !self.mark_bit == head
+        };
+        (false, !ends_say_waiting)
+    }
+
+    /// Registers `token`'s operation on the side's waker, re-checks
+    /// ([`recheck`](Self::recheck)) and parks until a notifier picks it,
+    /// `deadline` passes, the channel closes, or — while a stalled slot
+    /// holds the side up — `nap` passes (then `nap` doubles, up to
+    /// [`LAST_NAP`]). The caller tries again either way and checks its own
+    /// deadline.
+    #[cold]
+    fn block(&self, send: bool, token: &mut Token, deadline: Option<Instant>, nap: &mut Duration) {
+        let _why = park::wait_reason(super::reason(send));
+        let waker = self.waker(send);
+        Waiter::with(|cx| {
+            let oper = Operation::hook(token);
+            waker.register(oper, cx);
+            let (ready, stalled) = self.recheck(send);
+            if ready {
+                let _ = cx.try_select(Selected::Aborted);
+            }
+            let mut wake = deadline;
+            if stalled {
+                if let Some(at) = Instant::now().checked_add(*nap) {
+                    wake = Some(deadline.map_or(at, |d| d.min(at)));
+                }
+                *nap = (*nap * 2).min(LAST_NAP);
+            }
+            match cx.wait_until(wake) {
+                Selected::Waiting => unreachable!("wait_until returned while waiting"),
+                Selected::Aborted | Selected::Closed => {
+                    waker.unregister(oper);
+                }
+                // A notifier selected and removed our entry.
+                Selected::Operation(_) => {}
+            }
+        });
+        // Under loom a timed park does not block (no clock): let the other
+        // threads run before we try again, or the model would spin.
+        #[cfg(loom)]
+        crate::shim::yield_now();
+    }
+
     #[cfg(all(test, not(loom)))]
     fn is_empty(&self) -> bool {
         let head = self.head.load(Ordering::SeqCst);
@@ -384,9 +504,10 @@ impl<T> Flavor for Channel<T> {
         // SAFETY: we claimed the slot: nobody else touches its message.
         slot.msg.with_mut(|p| unsafe { (*p).write(msg) });
         // Release: publishes the message to the receiver that claims it.
-        // SeqCst: the change half of the receivers' Dekker pair, whose
-        // re-check (`probe`) looks at this stamp.
-        slot.stamp.store(token.array.stamp, Ordering::SeqCst);
+        // Only Release (no StoreLoad barrier on the hot path): a receiver
+        // that parks on this stamp does so with a timeout (module docs,
+        // "Stalled slots").
+        slot.stamp.store(token.array.stamp, Ordering::Release);
         self.receivers.notify();
         self.pass_on(true);
         Ok(())
@@ -439,10 +560,10 @@ impl<T> Flavor for Channel<T> {
                     Ordering::Relaxed,
                 ) {
                     Ok(_) => {
-                        // Release and SeqCst: as `read`'s store (the next
-                        // lap's sender may write the slot).
+                        // Release: as `read`'s store (the next lap's sender
+                        // may write the slot).
                         slot.stamp
-                            .store(head.wrapping_add(self.one_lap), Ordering::SeqCst);
+                            .store(head.wrapping_add(self.one_lap), Ordering::Release);
                         self.senders.notify();
                         head = new;
                     }
@@ -504,9 +625,9 @@ impl<T> Flavor for Channel<T> {
         let slot: &Slot<T> = unsafe { &*(token.array.slot as *const Slot<T>) };
         // SAFETY: we claimed the slot and its sender initialised it (stamp).
         let msg = slot.msg.with(|p| unsafe { (*p).assume_init_read() });
-        // Release: the next lap's sender sees the slot emptied. SeqCst: the
-        // change half of the senders' Dekker pair (as in `write`).
-        slot.stamp.store(token.array.stamp, Ordering::SeqCst);
+        // Release: the next lap's sender sees the slot emptied. Only
+        // Release: as in `write` (module docs, "Stalled slots").
+        slot.stamp.store(token.array.stamp, Ordering::Release);
         self.senders.notify();
         self.pass_on(false);
         Ok(msg)
@@ -526,10 +647,9 @@ impl<T> Flavor for Channel<T> {
         }
         // SAFETY: as in `write`.
         let slot: &Slot<T> = unsafe { &*(token.array.slot as *const Slot<T>) };
-        // Release: orders our claim before the receiver's skip, as a write;
-        // SeqCst: as `write`'s store.
+        // Release: orders our claim before the receiver's skip, as a write.
         slot.stamp
-            .store(token.array.stamp | self.mark_bit, Ordering::SeqCst);
+            .store(token.array.stamp | self.mark_bit, Ordering::Release);
         token.array.slot = ptr::null();
         self.receivers.notify();
     }
@@ -546,16 +666,53 @@ impl<T> Flavor for Channel<T> {
         drop(unsafe { self.read(token) });
     }
 
-    /// Senders wait for room, parked on `senders`.
+    /// Senders wait for room, parked on `senders` (with a timeout while a
+    /// stalled slot holds them up: module docs, "Stalled slots").
     #[inline]
     fn send(&self, msg: T, deadline: Option<Instant>) -> Result<(), SendTimeoutError<T>> {
-        super::send(self, msg, deadline, &self.senders, || self.is_ready(true))
+        let token = &mut Token::default();
+        let mut nap = FIRST_NAP;
+        loop {
+            let mut spin = Spin::new(deadline);
+            loop {
+                if self.start_send(token) {
+                    // SAFETY: just claimed.
+                    return unsafe { self.write(token, msg) }.map_err(SendTimeoutError::Closed);
+                }
+                if !spin.next() {
+                    break;
+                }
+            }
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                return Err(SendTimeoutError::Timeout(msg));
+            }
+            self.block(true, token, deadline, &mut nap);
+        }
     }
 
-    /// Receivers wait for a message, parked on `receivers`.
+    /// Receivers wait for a message, parked on `receivers` (with a
+    /// timeout while a stalled slot holds them up: module docs, "Stalled
+    /// slots").
     #[inline]
     fn recv(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
-        super::recv(self, deadline, &self.receivers, || self.is_ready(false))
+        let token = &mut Token::default();
+        let mut nap = FIRST_NAP;
+        loop {
+            let mut spin = Spin::new(deadline);
+            loop {
+                if self.start_recv(token) {
+                    // SAFETY: just claimed.
+                    return unsafe { self.read(token) }.map_err(|()| RecvTimeoutError::Closed);
+                }
+                if !spin.next() {
+                    break;
+                }
+            }
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                return Err(RecvTimeoutError::Timeout);
+            }
+            self.block(false, token, deadline, &mut nap);
+        }
     }
 
     fn register(&self, oper: Operation, cx: &Waiter, send: bool) -> bool {
@@ -593,8 +750,10 @@ impl<T> Flavor for Channel<T> {
     /// sender moves `tail`) or a close. So two "not ready" probes with one
     /// version saw the same slot not ready both times, and it was not in
     /// between. (A stamp wraps only after `usize::MAX / one_lap` laps.)
-    /// `SeqCst` loads: the waiter's re-check in the wakers' Dekker pair,
-    /// against the `SeqCst` stamp stores of `write`/`read`/the abandons.
+    /// `SeqCst` loads: the waiter's re-check in the wakers' Dekker pair
+    /// (against the `SeqCst` CASes on the ends; the `Release` stamp stores
+    /// are covered by the timed naps of "Stalled slots" in the module
+    /// docs).
     fn probe(&self, send: bool) -> Probe {
         if send {
             let tail = self.tail.load(Ordering::SeqCst);
@@ -620,6 +779,32 @@ impl<T> Flavor for Channel<T> {
                 Probe::Ready
             }
         }
+    }
+
+    /// While a stalled slot holds up either side, a time a little ahead:
+    /// a select waiting on this channel (registered by now: `select/run.rs`
+    /// calls this after registering) then wakes by then and tries again,
+    /// the safety net of module docs' "Stalled slots" (a wake-up lost to
+    /// the `Release` stamp stores costs at most that delay). The delay
+    /// doubles per call, per channel, from [`FIRST_NAP`] to [`LAST_NAP`],
+    /// so that a select on a channel whose send was forgotten does not
+    /// wake at a high rate forever. Either side stalled counts (the trait
+    /// does not say which side the arm is on): at worst a spurious retry.
+    ///
+    /// Under loom: `None` (a timed park does not block there, so a select
+    /// would spin without end); the models cover the plain operations'
+    /// timed parks.
+    fn deadline(&self) -> Option<Instant> {
+        if cfg!(loom) {
+            return None;
+        }
+        if !self.recheck(true).1 && !self.recheck(false).1 {
+            return None;
+        }
+        // Relaxed: only a heuristic for the length of the nap.
+        let naps = self.select_naps.fetch_add(1, Ordering::Relaxed);
+        let nap = FIRST_NAP * (1 << naps.min(LAST_NAP_SHIFT));
+        Instant::now().checked_add(nap)
     }
 
     fn watch(&self, oper: Operation, cx: &Waiter, send: bool) -> bool {
@@ -755,6 +940,98 @@ mod tests {
             }
             assert!(ch.is_empty());
         }
+    }
+
+    /// Only a wait held up by a stalled slot is classified as one (and so
+    /// gets the timed nap); the regular empty/full waits are not, so they
+    /// keep the exact CAS-paired protocol (module docs, "Stalled slots").
+    #[test]
+    fn recheck_tells_a_stalled_slot_from_empty_and_full() {
+        let ch = Channel::with_capacity(2);
+        assert_eq!(ch.recheck(false), (false, false), "empty: a regular wait");
+        assert_eq!(ch.recheck(true), (true, false), "room to send");
+        assert_eq!(ch.deadline(), None);
+        // A send claimed and not written: the tail moved, the stamp did not.
+        let mut send = Token::default();
+        assert!(ch.start_send(&mut send));
+        assert_eq!(ch.recheck(false), (false, true), "stalled send");
+        assert!(ch.deadline().is_some(), "a select gets a nap");
+        assert!(!ch.start_recv(&mut Token::default()));
+        // SAFETY: claimed above, used once.
+        unsafe { ch.write(&mut send, 1) }.unwrap();
+        assert_eq!(ch.recheck(false), (true, false));
+        assert_eq!(ch.deadline(), None);
+        ch.try_send(2).unwrap();
+        assert_eq!(ch.recheck(true), (false, false), "full: a regular wait");
+        // A receive claimed and not read: the head moved, the stamp did not.
+        let mut recv = Token::default();
+        assert!(ch.start_recv(&mut recv));
+        assert_eq!(ch.recheck(true), (false, true), "stalled receive");
+        assert!(ch.deadline().is_some());
+        // SAFETY: claimed above, used once.
+        assert_eq!(unsafe { ch.read(&mut recv) }, Ok(1));
+        assert_eq!(ch.recheck(true), (true, false));
+        assert_eq!(ch.deadline(), None);
+    }
+
+    /// Selected sends that stall between their phases (a yield), with
+    /// more threads than cores on both sides of a small ring: blocked
+    /// receivers (and selects blocked for room) wait on stalled slots
+    /// over and over, with the `Release` stamp stores; every value must
+    /// arrive exactly once, and no receiver may be stranded (a lost
+    /// wake-up the nap failed to cover would time the `recv_timeout` out;
+    /// its 10 s only guards against a hang).
+    #[test]
+    fn stalled_sends_never_strand_blocked_receivers() {
+        use crate::chan::{bounded, RecvTimeoutError, Select};
+        use std::time::Duration;
+        const SENDERS: u32 = 4;
+        const PER: u32 = 500;
+        let (tx, rx) = bounded::<u32>(2);
+        let senders: Vec<_> = (0..SENDERS)
+            .map(|s| {
+                let tx = tx.clone();
+                std::thread::spawn(move || {
+                    for i in 0..PER {
+                        let mut sel = Select::new();
+                        sel.send(&tx);
+                        let op = sel.select();
+                        if i % 2 == 0 {
+                            std::thread::yield_now();
+                        }
+                        op.send(&tx, s * PER + i).unwrap();
+                    }
+                })
+            })
+            .collect();
+        drop(tx);
+        let receivers: Vec<_> = (0..3)
+            .map(|_| {
+                let rx = rx.clone();
+                std::thread::spawn(move || {
+                    let mut got = Vec::new();
+                    loop {
+                        match rx.recv_timeout(Duration::from_secs(10)) {
+                            Ok(v) => got.push(v),
+                            Err(RecvTimeoutError::Closed) => return got,
+                            Err(RecvTimeoutError::Timeout) => {
+                                panic!("a receiver was stranded: no value for 10 s")
+                            }
+                        }
+                    }
+                })
+            })
+            .collect();
+        drop(rx);
+        for t in senders {
+            t.join().unwrap();
+        }
+        let mut all: Vec<u32> = receivers
+            .into_iter()
+            .flat_map(|t| t.join().unwrap())
+            .collect();
+        all.sort_unstable();
+        assert_eq!(all, (0..SENDERS * PER).collect::<Vec<_>>());
     }
 
     #[test]

@@ -34,10 +34,13 @@
 //!
 //! # Waiting
 //!
-//! The queue flavours (`array`, `list`) share their blocking operations:
-//! [`send`], [`recv`], [`try_send`] and [`try_recv`] are the loops written
-//! once over [`Flavor`]'s phases — claim, or spin a little ([`Spin`]), or
-//! register with the waker, re-check, and park ([`block_on`]). `zero`
+//! The queue flavours (`array`, `list`) share their non-blocking
+//! operations: [`try_send`] and [`try_recv`] are written once over
+//! [`Flavor`]'s phases, and so is [`recv`], the blocking loop — claim, or
+//! spin a little ([`Spin`]), or register with the waker, re-check, and
+//! park ([`block_on`]) — for `list`. `array` has its own blocking loops,
+//! whose park is timed while a stalled slot holds them up (`array.rs`,
+//! "Stalled slots"); the unbounded `list` never blocks a send. `zero`
 //! rendezvouses through its own waiter lists, and `timer`/`never` have no
 //! senders, so they have their own.
 
@@ -199,8 +202,11 @@ pub(crate) trait Flavor {
     /// Removes the observer.
     fn unwatch(&self, oper: Operation, send: bool);
 
-    /// A time by which the channel becomes ready by itself (clock
-    /// channels); `None` for the others.
+    /// A time by which a select waiting on the channel should wake and try
+    /// again: when the channel becomes ready by itself (clock channels), or
+    /// a safety-net nap while a stalled slot holds a bounded channel up
+    /// (`array.rs`, "Stalled slots"); `None` for the others. Called after
+    /// the select registered its arms.
     #[inline]
     fn deadline(&self) -> Option<Instant> {
         None
@@ -379,37 +385,6 @@ pub(crate) fn try_send<C: Flavor + ?Sized>(
         unsafe { chan.write(token, msg) }.map_err(TrySendError::Closed)
     } else {
         Err(TrySendError::Full(msg))
-    }
-}
-
-/// A send that waits for room until `deadline` (forever with `None`):
-/// claim, else spin briefly, else park on `senders` and try again.
-/// `may_be_ready` is the re-check of [`block_on`].
-#[inline]
-pub(crate) fn send<C: Flavor + ?Sized>(
-    chan: &C,
-    msg: C::Msg,
-    deadline: Option<Instant>,
-    senders: &SyncWaker,
-    may_be_ready: impl Fn() -> bool,
-) -> Result<(), SendTimeoutError<C::Msg>> {
-    let token = &mut Token::default();
-    let mut timed_out = false;
-    loop {
-        let mut spin = Spin::new(deadline);
-        loop {
-            if chan.start_send(token) {
-                // SAFETY: just claimed.
-                return unsafe { chan.write(token, msg) }.map_err(SendTimeoutError::Closed);
-            }
-            if !spin.next() {
-                break;
-            }
-        }
-        if timed_out || deadline.is_some_and(|d| Instant::now() >= d) {
-            return Err(SendTimeoutError::Timeout(msg));
-        }
-        timed_out = block_on(senders, token, deadline, reason(true), &may_be_ready);
     }
 }
 
