@@ -35,7 +35,7 @@
 //!
 //! | policy | used by | spins | yields | in goroutines |
 //! |---|---|---|---|---|
-//! | [`ChanSpin`] | channel waits (`chan::context`) | 2+4+8 pauses | up to 4, within 50 us; none once yields are slow | no |
+//! | [`ChanSpin`] | channel waits (`chan::context`) | 2+4+8 pauses | up to 128, within 50 us; none once yields are slow | no |
 //! | [`MutexSpin`] | `sync::RawMutex::lock` | 2+4+8 pauses | none | yes (14 pauses) |
 //! | [`SnoozeSpin`] | `sync::RawRwLock`, `sync::Semaphore` | `Backoff::snooze`: 1+2+...+64 pauses | 4 | yes |
 //! | [`ThreadSpin`] | `atomic::SeqLock` writers, `atomic::Rcu::synchronize` | `Backoff::spin`: 1+2+...+64 pauses | none | no |
@@ -77,12 +77,17 @@ const SPIN_STEPS: u32 = 3;
 /// Time-slice yields of [`ChanSpin`] after the pure spin, before a waiting
 /// thread parks.
 ///
-/// kanal's 256 yields win an idle machine (see the module docs), so baton
-/// yielded up to 128 times; that collapsed on a busy machine (issue 10,
-/// item 0c, measured in the module docs). Four is what crossbeam's
-/// `Backoff` yields before it reports completion; it keeps a partner that
-/// answers within a few microseconds from costing a park.
-const YIELD_STEPS: u32 = 4;
+/// kanal's 256 yields win an idle machine (see the module docs): a thread
+/// ping-pong over a rendezvous channel ran 35-58x crossbeam's (which parks
+/// after 4 yields) with 128 here, and 1x with 4 (`baton-lab run chan
+/// --quick`, quiet 2-core machine). Alone, 128 yields collapsed on a busy
+/// machine (issue 10, item 0c): each yield can hand a whole time slice to
+/// a busy program. [`YIELD_BUDGET`] and the slow-yield switch
+/// ([`SLOW_YIELD`]) bound that: past 50 us of yielding, or once a yield
+/// came back slowly, the waiter parks, so the steps only count on an idle
+/// machine (`tests/regress_rendezvous_collapse_under_load.rs` passes with
+/// 128 beside busy processes).
+const YIELD_STEPS: u32 = 128;
 
 /// The most time a [`ChanSpin`] waiter spends yielding (after the pure
 /// spin) before it parks, however few of its [`YIELD_STEPS`] it has used.
