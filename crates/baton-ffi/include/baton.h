@@ -28,6 +28,7 @@ typedef struct baton_handles baton_handles;
 //
 // ```
 // use baton_ffi::{baton_strerror, BATON_OK};
+// // SAFETY: `baton_strerror` returns a static NUL-terminated string.
 // let name = unsafe { std::ffi::CStr::from_ptr(baton_strerror(BATON_OK)) };
 // assert_eq!(name.to_str(), Ok("ok"));
 // ```
@@ -92,6 +93,7 @@ extern "C" {
 //
 // ```
 // use baton_ffi::*;
+// // SAFETY: each channel is used only while live and freed once; buffers outlive the calls.
 // unsafe {
 //     let ch = baton_chan_new(4, 0);
 //     assert!(!ch.is_null());
@@ -114,6 +116,7 @@ baton_chan *baton_chan_new(size_t capacity, uint32_t flags);
 //
 // ```
 // use baton_ffi::*;
+// // SAFETY: `ch` is live until `baton_chan_free`; the message pointer and length describe `b"hi"`.
 // unsafe {
 //     let ch = baton_chan_new(1, 0);
 //     assert_eq!(baton_chan_send(ch, b"hi".as_ptr(), 2), BATON_OK);
@@ -175,6 +178,7 @@ baton_status baton_chan_send_timeout(const baton_chan *ch,
 //
 // ```
 // use baton_ffi::*;
+// // SAFETY: `ch` is live until freed; `buf`/`len` are valid for the call's writes.
 // unsafe {
 //     let ch = baton_chan_new(1, 0);
 //     baton_chan_send(ch, b"hello".as_ptr(), 5);
@@ -351,6 +355,7 @@ void baton_buf_free(uint8_t *buf);
 //
 // ```
 // use baton_ffi::*;
+// // SAFETY: the map comes from `baton_handles_new` and is freed once.
 // unsafe {
 //     let map = baton_handles_new(None);
 //     assert!(!map.is_null());
@@ -370,6 +375,7 @@ baton_handles *baton_handles_new(baton_destructor destructor);
 //
 // ```
 // use baton_ffi::*;
+// // SAFETY: the map is live until freed; `x` outlives every use of its pointer.
 // unsafe {
 //     let map = baton_handles_new(None);
 //     let mut x = 7u32;
@@ -391,6 +397,7 @@ uint64_t baton_handles_insert(const baton_handles *map, void *ptr);
 //
 // ```
 // use baton_ffi::*;
+// // SAFETY: the map is live until freed; `x` outlives every use of its pointer.
 // unsafe {
 //     let map = baton_handles_new(None);
 //     let mut x = 7u32;
@@ -459,6 +466,7 @@ size_t baton_handles_len(const baton_handles *map);
 // unsafe extern "C" fn free_box(p: *mut std::ffi::c_void) {
 //     drop(unsafe { Box::from_raw(p.cast::<u64>()) });
 // }
+// // SAFETY: the map owns boxes made by `Box::into_raw`, which `free_box` frees once.
 // unsafe {
 //     let map = baton_handles_new(Some(free_box));
 //     baton_handles_insert(map, Box::into_raw(Box::new(1u64)).cast());
@@ -473,6 +481,7 @@ void baton_handles_free(baton_handles *map);
 //
 // ```
 // use baton_ffi::{baton_strerror, BATON_ERR_STALE_HANDLE};
+// // SAFETY: `baton_strerror` returns a static NUL-terminated string.
 // let s = unsafe { std::ffi::CStr::from_ptr(baton_strerror(BATON_ERR_STALE_HANDLE)) };
 // assert_eq!(s.to_str(), Ok("stale handle: its value was removed"));
 // assert!(!baton_strerror(-1).is_null());
@@ -490,6 +499,7 @@ const char *baton_strerror(baton_status status);
 // ```
 // use baton_ffi::{baton_handles_get, baton_last_error, BATON_ERR_NULL_POINTER};
 // let mut out = std::ptr::null_mut();
+// // SAFETY: a null map is an error the call reports; `baton_last_error` returns this thread's NUL-terminated message, valid until its next call.
 // assert_eq!(unsafe { baton_handles_get(std::ptr::null(), 1, &mut out) }, BATON_ERR_NULL_POINTER);
 // let msg = unsafe { std::ffi::CStr::from_ptr(baton_last_error()) };
 // assert_eq!(msg.to_str(), Ok("baton_handles_get: map is NULL"));

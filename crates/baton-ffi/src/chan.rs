@@ -204,6 +204,7 @@ impl baton_chan {
 ///
 /// ```
 /// use baton_ffi::*;
+/// // SAFETY: each channel is used only while live and freed once; buffers outlive the calls.
 /// unsafe {
 ///     let ch = baton_chan_new(4, 0);
 ///     assert!(!ch.is_null());
@@ -287,6 +288,7 @@ unsafe fn send(
 ///
 /// ```
 /// use baton_ffi::*;
+/// // SAFETY: `ch` is live until `baton_chan_free`; the message pointer and length describe `b"hi"`.
 /// unsafe {
 ///     let ch = baton_chan_new(1, 0);
 ///     assert_eq!(baton_chan_send(ch, b"hi".as_ptr(), 2), BATON_OK);
@@ -422,6 +424,7 @@ unsafe fn recv_copy(
 ///
 /// ```
 /// use baton_ffi::*;
+/// // SAFETY: `ch` is live until freed; `buf`/`len` are valid for the call's writes.
 /// unsafe {
 ///     let ch = baton_chan_new(1, 0);
 ///     baton_chan_send(ch, b"hello".as_ptr(), 5);

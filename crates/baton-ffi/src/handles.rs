@@ -94,6 +94,7 @@ impl Drop for Entry {
 ///
 /// ```
 /// use baton_ffi::*;
+/// // SAFETY: the map comes from `baton_handles_new` and is freed once.
 /// unsafe {
 ///     let map = baton_handles_new(None);
 ///     assert!(!map.is_null());
@@ -124,6 +125,7 @@ pub unsafe extern "C" fn baton_handles_new(destructor: baton_destructor) -> *mut
 ///
 /// ```
 /// use baton_ffi::*;
+/// // SAFETY: the map is live until freed; `x` outlives every use of its pointer.
 /// unsafe {
 ///     let map = baton_handles_new(None);
 ///     let mut x = 7u32;
@@ -166,6 +168,7 @@ pub unsafe extern "C" fn baton_handles_insert(map: *const baton_handles, ptr: *m
 ///
 /// ```
 /// use baton_ffi::*;
+/// // SAFETY: the map is live until freed; `x` outlives every use of its pointer.
 /// unsafe {
 ///     let map = baton_handles_new(None);
 ///     let mut x = 7u32;
@@ -277,6 +280,7 @@ pub unsafe extern "C" fn baton_handles_len(map: *const baton_handles) -> usize {
 /// unsafe extern "C" fn free_box(p: *mut std::ffi::c_void) {
 ///     drop(unsafe { Box::from_raw(p.cast::<u64>()) });
 /// }
+/// // SAFETY: the map owns boxes made by `Box::into_raw`, which `free_box` frees once.
 /// unsafe {
 ///     let map = baton_handles_new(Some(free_box));
 ///     baton_handles_insert(map, Box::into_raw(Box::new(1u64)).cast());

@@ -19,6 +19,7 @@ use baton::collections::HandleError;
 ///
 /// ```
 /// use baton_ffi::{baton_strerror, BATON_OK};
+/// // SAFETY: `baton_strerror` returns a static NUL-terminated string.
 /// let name = unsafe { std::ffi::CStr::from_ptr(baton_strerror(BATON_OK)) };
 /// assert_eq!(name.to_str(), Ok("ok"));
 /// ```
@@ -60,6 +61,7 @@ pub const BATON_ERR_PANIC: baton_status = 13;
 ///
 /// ```
 /// use baton_ffi::{baton_strerror, BATON_ERR_STALE_HANDLE};
+/// // SAFETY: `baton_strerror` returns a static NUL-terminated string.
 /// let s = unsafe { std::ffi::CStr::from_ptr(baton_strerror(BATON_ERR_STALE_HANDLE)) };
 /// assert_eq!(s.to_str(), Ok("stale handle: its value was removed"));
 /// assert!(!baton_strerror(-1).is_null());
@@ -104,6 +106,7 @@ thread_local! {
 /// ```
 /// use baton_ffi::{baton_handles_get, baton_last_error, BATON_ERR_NULL_POINTER};
 /// let mut out = std::ptr::null_mut();
+/// // SAFETY: a null map is an error the call reports; `baton_last_error` returns this thread's NUL-terminated message, valid until its next call.
 /// assert_eq!(unsafe { baton_handles_get(std::ptr::null(), 1, &mut out) }, BATON_ERR_NULL_POINTER);
 /// let msg = unsafe { std::ffi::CStr::from_ptr(baton_last_error()) };
 /// assert_eq!(msg.to_str(), Ok("baton_handles_get: map is NULL"));
