@@ -280,14 +280,19 @@ impl<T> Channel<T> {
     }
 }
 
-impl<T> Flavor for Channel<T> {
-    type Msg = T;
-
-    /// Phase 1 of a send: pairs with a waiting receiver (`true`), or
-    /// reports none (`false`); closed gives an empty token and `true`.
-    fn start_send(&self, token: &mut Token) -> bool {
+impl<T> Channel<T> {
+    /// Phase 1 of either side: pairs with a waiter of the other side (a
+    /// sender with a receiver when `send`), or reports none (`false`);
+    /// closed gives an empty token and `true`.
+    fn pair(&self, token: &mut Token, send: bool) -> bool {
         let mut inner = self.inner.lock();
-        if let Some(e) = inner.receivers.try_select(None) {
+        let inner = &mut *inner;
+        let theirs = if send {
+            &mut inner.receivers
+        } else {
+            &mut inner.senders
+        };
+        if let Some(e) = theirs.try_select(None) {
             token.zero.packet = ptr::NonNull::new(e.packet);
             token.zero.cx = Some(e.cx);
             true
@@ -297,6 +302,16 @@ impl<T> Flavor for Channel<T> {
         } else {
             false
         }
+    }
+}
+
+impl<T> Flavor for Channel<T> {
+    type Msg = T;
+
+    /// Phase 1 of a send: pairs with a waiting receiver (`true`), or
+    /// reports none (`false`); closed gives an empty token and `true`.
+    fn start_send(&self, token: &mut Token) -> bool {
+        self.pair(token, true)
     }
 
     /// Phase 2 of a send: puts `msg` in the paired receiver's packet.
@@ -316,17 +331,7 @@ impl<T> Flavor for Channel<T> {
 
     /// Phase 1 of a receive: pairs with a waiting sender.
     fn start_recv(&self, token: &mut Token) -> bool {
-        let mut inner = self.inner.lock();
-        if let Some(e) = inner.senders.try_select(None) {
-            token.zero.packet = ptr::NonNull::new(e.packet);
-            token.zero.cx = Some(e.cx);
-            true
-        } else if inner.is_closed {
-            token.zero = ZeroToken::default();
-            true
-        } else {
-            false
-        }
+        self.pair(token, false)
     }
 
     /// Phase 2 of a receive: takes the value from the paired packet. If
