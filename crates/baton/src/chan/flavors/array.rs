@@ -121,11 +121,21 @@ use super::{Flavor, Probe, Token};
 
 /// The first timed nap of a waiter held up by a stalled slot (module docs,
 /// "Stalled slots").
+#[cfg(not(loom))]
 const FIRST_NAP: Duration = Duration::from_micros(50);
+/// Under loom, an hour: a nap deadline a few microseconds away would be
+/// passed in a slow iteration and not in a fast one, so `wait_until` would
+/// branch on the clock and loom's replay would diverge ("Is the model
+/// fully deterministic?", seen in CI). Loom's timed park still reports
+/// "timed out" on every path without a wake-up, so the nap's expiry is
+/// explored all the same.
+#[cfg(loom)]
+const FIRST_NAP: Duration = Duration::from_secs(3600);
 /// `LAST_NAP = FIRST_NAP << LAST_NAP_SHIFT`.
 const LAST_NAP_SHIFT: u32 = 6;
-/// The longest timed nap (3.2 ms): the naps double up to it.
-const LAST_NAP: Duration = Duration::from_micros(50 << LAST_NAP_SHIFT);
+/// The longest timed nap (3.2 ms; under loom, 64 hours): the naps double
+/// up to it.
+const LAST_NAP: Duration = FIRST_NAP.saturating_mul(1 << LAST_NAP_SHIFT);
 
 /// One slot of the ring.
 struct Slot<T> {
