@@ -113,6 +113,7 @@ impl<'a> Select<'a> {
     /// let mut sel = baton::chan::Select::new();
     /// assert!(sel.try_select().is_err());
     /// ```
+    #[inline]
     pub fn new() -> Self {
         Select {
             arms: Arms::new(),
@@ -157,6 +158,7 @@ impl<'a> Select<'a> {
     /// assert_eq!(op.index(), i);
     /// assert_eq!(op.recv(&rx), Ok(1));
     /// ```
+    #[inline]
     pub fn recv<T>(&mut self, r: &'a Receiver<T>) -> usize {
         let i = self.next_index;
         self.next_index += 1;
@@ -181,6 +183,7 @@ impl<'a> Select<'a> {
     /// op.send(&tx, 5).unwrap();
     /// assert_eq!(rx.recv(), Ok(5));
     /// ```
+    #[inline]
     pub fn send<T>(&mut self, s: &'a Sender<T>) -> usize {
         let i = self.next_index;
         self.next_index += 1;
@@ -197,6 +200,7 @@ impl<'a> Select<'a> {
     /// have had: a `None` arm still takes an index, so arm numbers stay
     /// fixed). For `select!`'s optional arms.
     #[doc(hidden)]
+    #[inline]
     pub fn recv_opt<T>(&mut self, r: Option<&'a Receiver<T>>) -> usize {
         match r {
             Some(r) => self.recv(r),
@@ -209,6 +213,7 @@ impl<'a> Select<'a> {
 
     /// As [`recv_opt`](Self::recv_opt), for a send.
     #[doc(hidden)]
+    #[inline]
     pub fn send_opt<T>(&mut self, s: Option<&'a Sender<T>>) -> usize {
         match s {
             Some(s) => self.send(s),
@@ -310,19 +315,12 @@ impl<'a> Select<'a> {
     }
 
     fn run(&mut self, timeout: Timeout) -> Option<SelectedOperation<'a>> {
-        let (token, index, ptr) = run_select(self.arms.as_mut_slice(), timeout, self.biased)?;
-        let handle = self
-            .arms
-            .as_slice()
-            .iter()
-            .find(|a| a.index == index)
-            .expect("the chosen operation is one of the arms")
-            .handle;
+        let (token, arm) = run_select(self.arms.as_mut_slice(), timeout, self.biased)?;
         Some(SelectedOperation {
             token,
-            index,
-            ptr,
-            handle,
+            index: arm.index,
+            ptr: arm.ptr,
+            handle: arm.handle,
             done: false,
             _marker: PhantomData,
         })
@@ -376,16 +374,23 @@ impl<'a> Select<'a> {
 
 /// Arms kept inline up to [`INLINE`] (no allocation for the common
 /// select of a few channels), spilling to a `Vec` beyond.
+///
+/// Invariant: `len <= INLINE` and `inline[..len]` are the arms, or `len ==
+/// SPILLED` and `spill` holds every arm (once spilled, it stays spilled,
+/// even when removals leave fewer than `INLINE`). The filler slots past
+/// `len` are never looked at.
 #[derive(Clone)]
 struct Arms<'a> {
     inline: [Arm<'a>; INLINE],
     len: usize,
-    /// Non-empty once spilled; then it holds every arm.
     spill: Vec<Arm<'a>>,
 }
 
 /// Arms a [`Select`] holds without allocating.
 const INLINE: usize = 8;
+
+/// `Arms::len` once the arms moved to `spill`.
+const SPILLED: usize = usize::MAX;
 
 /// The filler of unused inline slots (never looked at).
 static FILLER: Receiver<()> = Receiver {
@@ -393,6 +398,7 @@ static FILLER: Receiver<()> = Receiver {
 };
 
 impl<'a> Arms<'a> {
+    #[inline]
     fn new() -> Self {
         Arms {
             inline: [Arm {
@@ -405,31 +411,42 @@ impl<'a> Arms<'a> {
         }
     }
 
+    /// Adds an arm: one store and a compare while the arms fit inline
+    /// (the `select!` macro's case: this is on every select's path).
+    #[inline]
     fn push(&mut self, arm: Arm<'a>) {
-        if self.spill.is_empty() && self.len < INLINE {
+        if self.len < INLINE {
             self.inline[self.len] = arm;
             self.len += 1;
         } else {
-            if self.spill.is_empty() {
-                self.spill.extend_from_slice(&self.inline[..self.len]);
-            }
-            self.spill.push(arm);
+            self.push_spilled(arm);
         }
     }
 
+    #[cold]
+    fn push_spilled(&mut self, arm: Arm<'a>) {
+        if self.len != SPILLED {
+            self.spill.extend_from_slice(&self.inline);
+            self.len = SPILLED;
+        }
+        self.spill.push(arm);
+    }
+
+    #[inline]
     fn as_slice(&self) -> &[Arm<'a>] {
-        if self.spill.is_empty() {
-            &self.inline[..self.len]
-        } else {
+        if self.len == SPILLED {
             &self.spill
+        } else {
+            &self.inline[..self.len]
         }
     }
 
+    #[inline]
     fn as_mut_slice(&mut self) -> &mut [Arm<'a>] {
-        if self.spill.is_empty() {
-            &mut self.inline[..self.len]
-        } else {
+        if self.len == SPILLED {
             &mut self.spill
+        } else {
+            &mut self.inline[..self.len]
         }
     }
 
@@ -438,11 +455,11 @@ impl<'a> Arms<'a> {
         let Some(pos) = self.as_slice().iter().position(|a| a.index == i) else {
             return false;
         };
-        if self.spill.is_empty() {
+        if self.len == SPILLED {
+            self.spill.swap_remove(pos);
+        } else {
             self.inline[pos] = self.inline[self.len - 1];
             self.len -= 1;
-        } else {
-            self.spill.swap_remove(pos);
         }
         true
     }

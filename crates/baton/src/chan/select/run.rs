@@ -104,39 +104,84 @@ pub(crate) struct Arm<'a> {
     pub(crate) ptr: *const u8,
 }
 
+#[cfg(not(loom))]
 shim::thread_local! {
     /// This thread's shuffle state (xorshift64; never 0).
+    static RNG: core::cell::Cell<u64> = const { core::cell::Cell::new(0) };
+}
+
+// Loom's `thread_local!` takes no `const` initialiser.
+#[cfg(loom)]
+shim::thread_local! {
     static RNG: core::cell::Cell<u64> = core::cell::Cell::new(0);
 }
 
 /// A source of random numbers: this thread's xorshift64 state, read once
-/// per shuffle and written back after.
-struct Rng(u64);
+/// per shuffle and written back after, and the unused bits of the last
+/// number drawn.
+struct Rng {
+    state: u64,
+    /// Unused random bits, in 16-bit chunks (low chunk first).
+    bits: u64,
+    /// Chunks left in `bits`.
+    chunks: u32,
+}
+
+/// Bounds up to this are drawn from 16-bit chunks (four per xorshift step):
+/// multiply-shift then favours some results by at most `n / 2^16` (0.1% at
+/// this bound), far below what a fairness test can see; larger bounds use
+/// 32 bits of a fresh number. A select of a few arms thereby draws one
+/// xorshift number where a plain Fisher-Yates drew one per arm.
+const SMALL_BOUND: usize = 64;
 
 impl Rng {
+    #[inline]
     fn take() -> Rng {
-        RNG.with(|rng| {
+        let state = RNG.with(|rng| {
             let x = rng.get();
             if x != 0 {
-                return Rng(x);
+                x
+            } else {
+                seed(rng)
             }
-            Rng(seed(rng))
-        })
+        });
+        Rng {
+            state,
+            bits: 0,
+            chunks: 0,
+        }
     }
 
+    #[inline]
     fn put_back(self) {
-        RNG.with(|rng| rng.set(self.0));
+        RNG.with(|rng| rng.set(self.state));
     }
 
-    /// A random number below `n` (`n >= 1`).
-    fn below(&mut self, n: usize) -> usize {
-        let mut x = self.0;
+    #[inline]
+    fn next(&mut self) -> u64 {
+        let mut x = self.state;
         x ^= x << 13;
         x ^= x >> 7;
         x ^= x << 17;
-        self.0 = x;
+        self.state = x;
+        x
+    }
+
+    /// A random number below `n` (`n >= 1`).
+    #[inline]
+    fn below(&mut self, n: usize) -> usize {
+        if n <= SMALL_BOUND {
+            if self.chunks == 0 {
+                self.bits = self.next();
+                self.chunks = 4;
+            }
+            let r = (((self.bits & 0xFFFF) * n as u64) >> 16) as usize;
+            self.bits >>= 16;
+            self.chunks -= 1;
+            return r;
+        }
         // Multiply-shift: unbiased enough for n far below 2^32.
-        (((x >> 32) * n as u64) >> 32) as usize
+        (((self.next() >> 32) * n as u64) >> 32) as usize
     }
 }
 
@@ -163,16 +208,35 @@ fn seed(_cell: &core::cell::Cell<u64>) -> u64 {
     0x9E37_79B9_7F4A_7C15
 }
 
-/// Fisher-Yates shuffle of the arms.
-fn shuffle<T>(v: &mut [T]) {
-    if v.len() < 2 {
-        return;
+/// Looks at the items of `v` in a uniformly random order and returns the
+/// first `Some` of `f`: a Fisher-Yates shuffle done lazily, where position
+/// `k` receives a random one of the items not looked at yet just before it
+/// is looked at. The items looked at are thereby a uniformly random
+/// sequence, so the first that `f` accepts is uniform among those it would
+/// accept (Go's rule for ready cases). It stops at the first find, so a
+/// select whose first try succeeds swaps and draws once, not once per arm;
+/// when nothing is found, `v` ends fully shuffled (a uniform permutation),
+/// the order the later steps use.
+#[inline]
+fn shuffled_find<T, R>(v: &mut [T], mut f: impl FnMut(&T) -> Option<R>) -> Option<R> {
+    let n = v.len();
+    if n < 2 {
+        return v.first().and_then(f);
     }
     let mut rng = Rng::take();
-    for i in (1..v.len()).rev() {
-        v.swap(i, rng.below(i + 1));
+    let mut found = None;
+    for k in 0..n {
+        if k + 1 < n {
+            let j = k + rng.below(n - k);
+            v.swap(k, j);
+        }
+        if let Some(r) = f(&v[k]) {
+            found = Some(r);
+            break;
+        }
     }
     rng.put_back();
+    found
 }
 
 /// Sleeps until `timeout` with no arm at all (Go's empty `select {}`
@@ -192,25 +256,32 @@ fn wait_without_arms(timeout: Timeout) {
     }
 }
 
-/// Runs a select over `arms`; `Some((token, index, ptr))` of the arm whose
-/// phase 1 completed, `None` on timeout.
+/// Runs a select over `arms`; `Some((token, arm))` of the arm whose phase 1
+/// completed (a copy: the caller needs its handle, index and address, and
+/// `arms` is shuffled), `None` on timeout.
 /// With `biased`, the arms are tried in the order given (no shuffle).
-pub(crate) fn run_select(
-    arms: &mut [Arm<'_>],
+pub(crate) fn run_select<'a>(
+    arms: &mut [Arm<'a>],
     timeout: Timeout,
     biased: bool,
-) -> Option<(Token, usize, *const u8)> {
+) -> Option<(Token, Arm<'a>)> {
     if arms.is_empty() {
         wait_without_arms(timeout);
         return None;
     }
-    if !biased {
-        shuffle(arms);
-    }
     let mut token = Token::default();
+    // Step 1, first pass: in a random order (unless biased), shuffling only
+    // as far as it looks.
+    let mut found = if biased {
+        try_arms(arms, &mut token)
+    } else {
+        shuffled_find(arms, |arm| {
+            arm.handle.try_select(&mut token).then_some(*arm)
+        })
+    };
     loop {
-        if let Some((i, ptr)) = try_arms(arms, &mut token) {
-            return Some((token, i, ptr));
+        if let Some(arm) = found {
+            return Some((token, arm));
         }
         let deadline = match timeout {
             Timeout::Now => return last_try(arms, token),
@@ -226,24 +297,22 @@ pub(crate) fn run_select(
         let blocked = Waiter::with(|cx| block(arms, &mut token, cx, deadline));
         drop(why);
         match blocked {
-            Blocked::Chosen(i, ptr) => return Some((token, i, ptr)),
-            Blocked::Retry => {}
+            Blocked::Chosen(arm) => return Some((token, arm)),
+            // Step 1 again, in the order the first pass shuffled.
+            Blocked::Retry => found = try_arms(arms, &mut token),
             // The last tries, then give up.
             Blocked::TimedOut => return last_try(arms, token),
         }
     }
 }
 
-/// Step 1: tries every arm once, in the (shuffled) order; the index and
-/// handle address of the first whose phase 1 completed.
+/// Step 1: tries every arm once, in the (shuffled) order; the first whose
+/// phase 1 completed.
 #[inline]
-fn try_arms(arms: &[Arm<'_>], token: &mut Token) -> Option<(usize, *const u8)> {
-    for arm in arms.iter() {
-        if arm.handle.try_select(token) {
-            return Some((arm.index, arm.ptr));
-        }
-    }
-    None
+fn try_arms<'a>(arms: &[Arm<'a>], token: &mut Token) -> Option<Arm<'a>> {
+    arms.iter()
+        .find(|arm| arm.handle.try_select(token))
+        .copied()
 }
 
 /// The answer of a select whose time is up (at once for `try_select`,
@@ -253,7 +322,7 @@ fn try_arms(arms: &[Arm<'_>], token: &mut Token) -> Option<(usize, *const u8)> {
 /// docs, "Nothing ready").
 #[cold]
 #[inline(never)]
-fn last_try(arms: &[Arm<'_>], mut token: Token) -> Option<(Token, usize, *const u8)> {
+fn last_try<'a>(arms: &[Arm<'a>], mut token: Token) -> Option<(Token, Arm<'a>)> {
     let mut last = None;
     loop {
         match collect(arms) {
@@ -264,8 +333,8 @@ fn last_try(arms: &[Arm<'_>], mut token: Token) -> Option<(Token, usize, *const 
                 // Ready now: claim it (or another that became ready), in
                 // the shuffled order; if someone else was faster, start
                 // the snapshot again.
-                if let Some((i, ptr)) = try_arms(arms, &mut token) {
-                    return Some((token, i, ptr));
+                if let Some(arm) = try_arms(arms, &mut token) {
+                    return Some((token, arm));
                 }
                 last = None;
             }
@@ -307,9 +376,9 @@ fn collect(arms: &[Arm<'_>]) -> Result<u128, usize> {
 }
 
 /// How steps 2-4 ended.
-enum Blocked {
+enum Blocked<'a> {
     /// This arm's phase 1 completed.
-    Chosen(usize, *const u8),
+    Chosen(Arm<'a>),
     /// Go back to step 1.
     Retry,
     /// The deadline (the select's, or a clock arm's) passed.
@@ -318,12 +387,12 @@ enum Blocked {
 
 /// Steps 2-4 of the algorithm.
 #[cold]
-fn block(
-    arms: &mut [Arm<'_>],
+fn block<'a>(
+    arms: &mut [Arm<'a>],
     token: &mut Token,
     cx: &Waiter,
     deadline: Option<Instant>,
-) -> Blocked {
+) -> Blocked<'a> {
     let (sel, own_deadline) = register_and_park(arms, cx, deadline, Register::Selectors);
     match sel {
         Selected::Waiting => unreachable!("wait_until returned while waiting"),
@@ -335,7 +404,7 @@ fn block(
             let arm =
                 chosen(arms, sel).expect("a select was woken for an operation it does not have");
             if arm.handle.accept(token, cx) {
-                Blocked::Chosen(arm.index, arm.ptr)
+                Blocked::Chosen(*arm)
             } else {
                 Blocked::Retry
             }
@@ -436,11 +505,13 @@ pub(crate) fn run_ready(arms: &mut [Arm<'_>], timeout: Timeout, biased: bool) ->
         wait_without_arms(timeout);
         return None;
     }
-    if !biased {
-        shuffle(arms);
-    }
+    let mut found = if biased {
+        ready_arm(arms)
+    } else {
+        shuffled_find(arms, |arm| arm.handle.is_ready().then_some(arm.index))
+    };
     loop {
-        if let Some(i) = ready_arm(arms) {
+        if let Some(i) = found {
             return Some(i);
         }
         let deadline = match timeout {
@@ -466,6 +537,7 @@ pub(crate) fn run_ready(arms: &mut [Arm<'_>], timeout: Timeout, biased: bool) ->
                 return Some(i);
             }
         }
+        found = ready_arm(arms);
     }
 }
 
@@ -483,6 +555,45 @@ mod tests {
         rng.put_back();
         for c in counts {
             assert!((8_000..12_000).contains(&c), "{counts:?}");
+        }
+        // Past SMALL_BOUND: 32 bits of a fresh number.
+        let mut counts = [0u32; 4];
+        let mut rng = Rng::take();
+        for _ in 0..40_000 {
+            counts[rng.below(1000) / 250] += 1;
+        }
+        rng.put_back();
+        for c in counts {
+            assert!((8_000..12_000).contains(&c), "{counts:?}");
+        }
+    }
+
+    /// The lazy shuffle's find is uniform among the accepted items, whatever
+    /// their positions, and a search that finds nothing leaves every
+    /// permutation about equally likely.
+    #[test]
+    fn shuffled_find_is_uniform() {
+        // Items 1, 3 and 4 of 6 accepted: each found about a third of the time.
+        let mut counts = [0u32; 6];
+        let mut v = [0usize, 1, 2, 3, 4, 5];
+        for _ in 0..30_000 {
+            let got = shuffled_find(&mut v, |&x| [1, 3, 4].contains(&x).then_some(x)).unwrap();
+            counts[got] += 1;
+        }
+        assert_eq!(counts[0] + counts[2] + counts[5], 0, "{counts:?}");
+        for i in [1, 3, 4] {
+            assert!((8_500..11_500).contains(&counts[i]), "{counts:?}");
+        }
+        // Nothing accepted: all 24 orders of 4 items, each about 1/24.
+        let mut perms = std::collections::HashMap::new();
+        for _ in 0..48_000 {
+            let mut v = [0u8, 1, 2, 3];
+            assert_eq!(shuffled_find(&mut v, |_| None::<()>), None);
+            *perms.entry(v).or_insert(0u32) += 1;
+        }
+        assert_eq!(perms.len(), 24, "{perms:?}");
+        for (p, c) in &perms {
+            assert!((1_500..2_500).contains(c), "{p:?}: {c} of 48000");
         }
     }
 }
