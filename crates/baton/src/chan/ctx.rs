@@ -2,11 +2,17 @@
 //! [`Sender::send_ctx`] and [`Receiver::recv_ctx`] (Go's
 //! `select { case ch <- v: ... case <-ctx.Done(): ... }`).
 //!
-//! Both are a two-arm [`Select`] over the channel and the context's
-//! [`done`](crate::context::Context::done) channel, so they block the
-//! way every channel operation does (a goroutine parks, a thread spins
-//! briefly then parks) and a cancel wakes them through the done channel's
-//! close. The value of a send is only moved into the channel once the
+//! Each first checks the context, then tries the operation without
+//! blocking (`try_send`/`try_recv`): a channel with room or a value needs
+//! no select, which is most calls in a flowing pipeline (issue 14's lab
+//! `pipeline` measured every call as a select). Only when the operation
+//! would block do they wait on a two-arm [`Select`] over the channel and
+//! the context's [`done`](crate::context::Context::done) channel, so they
+//! block the way every channel operation does (a goroutine parks, a thread
+//! spins briefly then parks) and a cancel wakes them through the done
+//! channel's close. (A context cancelled between the check and the try may
+//! still see the operation succeed: both were ready then, and Go's select
+//! may pick either.) The value of a send is only moved into the channel once the
 //! send arm has been selected, so a send that gives up hands it back. A
 //! context that is done before the call returns its error without
 //! touching the channel, so a loop that checks nothing else still stops
@@ -14,7 +20,7 @@
 
 use core::fmt;
 
-use super::{Receiver, RecvError, Select, SendError, Sender};
+use super::{Receiver, RecvError, Select, SendError, Sender, TryRecvError, TrySendError};
 use crate::context::{self, Context};
 
 /// Why [`Sender::send_ctx`] failed; the value is handed back.
@@ -127,6 +133,11 @@ impl<T> Sender<T> {
         if let Some(e) = ctx.err() {
             return Err(SendCtxError::Done(value, e));
         }
+        let value = match self.try_send(value) {
+            Ok(()) => return Ok(()),
+            Err(TrySendError::Closed(v)) => return Err(SendCtxError::Closed(v)),
+            Err(TrySendError::Full(v)) => v,
+        };
         let done = ctx.done();
         let mut sel = Select::new();
         let send = sel.send(self);
@@ -161,6 +172,11 @@ impl<T> Receiver<T> {
     pub fn recv_ctx(&self, ctx: &Context) -> Result<T, RecvCtxError> {
         if let Some(e) = ctx.err() {
             return Err(RecvCtxError::Done(e));
+        }
+        match self.try_recv() {
+            Ok(v) => return Ok(v),
+            Err(TryRecvError::Closed) => return Err(RecvCtxError::Closed),
+            Err(TryRecvError::Empty) => {}
         }
         let done = ctx.done();
         let mut sel = Select::new();
