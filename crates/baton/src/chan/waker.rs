@@ -237,17 +237,23 @@ impl SyncWaker {
 
     #[cold]
     fn notify_slow(&self) {
-        let mut woken = Vec::new();
+        // The selected waiter apart from the observers: a `Vec` would cost
+        // an allocation on every wake-up of a blocked sender or receiver
+        // (`Vec::new` allocates only at its first push, and observers are
+        // rare).
+        let mut selected = None;
+        let mut observers = Vec::new();
         let mut inner = self.inner.lock();
         if !self.is_empty.load(Ordering::SeqCst) {
-            if let Some(entry) = inner.try_select(None) {
-                woken.push(entry.cx);
-            }
-            inner.notify_observers(&mut woken);
+            selected = inner.try_select(None).map(|entry| entry.cx);
+            inner.notify_observers(&mut observers);
             self.is_empty.store(inner.is_empty(), Ordering::SeqCst);
         }
         drop(inner);
-        unpark_all(woken);
+        if let Some(cx) = selected {
+            cx.unpark();
+        }
+        unpark_all(observers);
     }
 
     /// Whether anyone is registered (one load; a hint, for passing a
