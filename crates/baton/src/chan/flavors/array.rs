@@ -798,7 +798,8 @@ impl<T> Flavor for Channel<T> {
     /// the `Release` stamp stores costs at most that delay). The delay
     /// doubles per call, per channel, from [`FIRST_NAP`] to [`LAST_NAP`],
     /// so that a select on a channel whose send was forgotten does not
-    /// wake at a high rate forever. Either side stalled counts (the trait
+    /// wake at a high rate forever, and starts again from [`FIRST_NAP`]
+    /// once a select finds no stall. Either side stalled counts (the trait
     /// does not say which side the arm is on): at worst a spurious retry.
     ///
     /// Under loom: `None` (a timed park does not block there, so a select
@@ -809,6 +810,12 @@ impl<T> Flavor for Channel<T> {
             return None;
         }
         if !self.recheck(true).1 && !self.recheck(false).1 {
+            // No stall (any more): the next one starts from the first nap
+            // again. (Loaded first, so that selects on a healthy channel
+            // do not all write this line.)
+            if self.select_naps.load(Ordering::Relaxed) != 0 {
+                self.select_naps.store(0, Ordering::Relaxed);
+            }
             return None;
         }
         // Relaxed: only a heuristic for the length of the nap.
