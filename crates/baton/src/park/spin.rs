@@ -267,11 +267,19 @@ impl MutexSpin {
 /// completes, then park: 1+2+...+64 = 127 pauses, then 4 yields. Off under
 /// loom. Used where a wait usually ends within a few microseconds (a
 /// reader-writer lock's holders leaving, a semaphore's permits coming
-/// back). It spins inside goroutines too; bounded, then the waiter parks in
-/// a wait queue.
+/// back).
+///
+/// Inside a goroutine it spins (the 127 pauses, bounded) but never
+/// yields: a yield gives away the OS thread, not the goroutine, so the
+/// worker's other goroutines (maybe the holder we wait for) would wait
+/// with us, and on a busy machine each yield can hand another program a
+/// whole time slice. The goroutine parks in a wait queue instead, which
+/// lets its worker run them.
 #[derive(Debug)]
 pub(crate) struct SnoozeSpin {
     backoff: Backoff,
+    /// Decided at creation: whether the caller may yield (a thread).
+    yields: bool,
 }
 
 impl SnoozeSpin {
@@ -280,14 +288,23 @@ impl SnoozeSpin {
     pub(crate) fn new() -> Self {
         Self {
             backoff: Backoff::new(),
+            yields: !cfg!(loom) && !super::in_goroutine(),
         }
     }
 
     /// Whether the policy still spins: `false` (park now) once the backoff
-    /// completed, and always under loom.
+    /// completed (in a goroutine: once its pure spin completed), and
+    /// always under loom.
     #[inline]
     pub(crate) fn spinning(&self) -> bool {
-        !cfg!(loom) && !self.backoff.is_completed()
+        if cfg!(loom) {
+            return false;
+        }
+        if self.yields {
+            !self.backoff.is_completed()
+        } else {
+            !self.backoff.spin_is_completed()
+        }
     }
 
     /// Snoozes once if [`spinning`](Self::spinning); returns whether it did.

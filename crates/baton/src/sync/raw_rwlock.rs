@@ -23,7 +23,8 @@
 //!   ([`SnoozeSpin`], off under loom):
 //!   critical sections are usually shorter than a park/unpark round trip
 //!   (about 16 us between cores on the project's machines). Spin audit
-//!   (issue 10): every spin here is bounded (127 pauses, then 4 yields) and
+//!   (issue 10): every spin here is bounded (127 pauses, then 4 yields
+//!   from a thread; a goroutine never yields its worker's thread) and
 //!   ends in a park in a wait queue, so a holder that is a goroutine parked
 //!   on the waiter's own worker gets the worker back. (Spinning is useless
 //!   for exactly that waiter, but short; the writer's `retry` after a lost
