@@ -5,7 +5,7 @@
 //! each is guarded by the watchdog, so the old behaviour (a hang) fails
 //! with a message.
 //!
-//! The marker-based checks (`Mutex`, `RwLock`, `Rcu`, the maps) are on in
+//! The marker-based checks (`Mutex`, `RwLock`, `ShardedRwLock`, `Rcu`, the maps) are on in
 //! debug builds only, like these tests; `Once`'s check is on in release too.
 //! Two goroutines sharing a worker, one holding a lock across a park while
 //! the other asks for it, is an ordinary wait, not a self-deadlock: tested
@@ -107,6 +107,48 @@ fn rwlock_write_then_read_and_read_then_write() {
             let _w2 = l.write();
         },
     );
+}
+
+/// `ShardedRwLock` (issue 10's note: its guards were not recorded, so
+/// these hung for ever instead of panicking).
+#[cfg(debug_assertions)]
+#[test]
+fn sharded_rwlock_write_then_read_and_read_then_write() {
+    panics_with(
+        "ShardedRwLock write then read",
+        &["ShardedRwLock::read", "holds the write lock"],
+        || {
+            let l = baton::sync::ShardedRwLock::new(0);
+            let _w = l.write();
+            let _r = l.read();
+        },
+    );
+    panics_with(
+        "ShardedRwLock read then write",
+        &["ShardedRwLock::write", "holds a read lock"],
+        || {
+            let l = baton::sync::ShardedRwLock::new(0);
+            let _r = l.read();
+            let _w = l.write();
+        },
+    );
+    panics_with(
+        "ShardedRwLock write then write",
+        &["ShardedRwLock::write", "holds the write lock"],
+        || {
+            let l = baton::sync::ShardedRwLock::new(0);
+            let _w = l.write();
+            let _w2 = l.write();
+        },
+    );
+    // Not a self-deadlock: two reads, then (after both are dropped) a write.
+    let l = baton::sync::ShardedRwLock::new(1);
+    {
+        let (a, b) = (l.read(), l.read());
+        assert_eq!(*a + *b, 2);
+    }
+    *l.write() += 1;
+    assert_eq!(*l.read(), 2);
 }
 
 /// Read inside read is fine until a writer waits; then it would hang.

@@ -63,6 +63,7 @@ use super::raw_rwlock::RawRwLock;
 use super::rwlock::deadline;
 use crate::atomic::thread_index::thread_index;
 use crate::atomic::CachePadded;
+use crate::park::held::{self, Kind};
 use crate::shim::UnsafeCell;
 
 /// The most slots [`ShardedRwLock::with_slots`] accepts.
@@ -192,8 +193,16 @@ impl<T: ?Sized> ShardedRwLock<T> {
     /// let (a, b) = (lock.read(), lock.read());
     /// assert_eq!(*a + *b, 10);
     /// ```
+    ///
+    /// # Panics
+    ///
+    /// In debug builds, if the calling goroutine (or thread) holds the
+    /// write lock: that wait could never end.
     #[inline]
     pub fn read(&self) -> ShardedRwLockReadGuard<'_, T> {
+        if cfg!(debug_assertions) && held::held(self.id()) == Some(Kind::Exclusive) {
+            self_deadlock("read", "the write lock");
+        }
         let slot = self.my_slot();
         self.slots[slot].lock_shared();
         ShardedRwLockReadGuard::new(self, slot)
@@ -241,7 +250,19 @@ impl<T: ?Sized> ShardedRwLock<T> {
     /// *lock.write() += 1;
     /// assert_eq!(*lock.read(), 6);
     /// ```
+    ///
+    /// # Panics
+    ///
+    /// In debug builds, if the calling goroutine (or thread) already holds
+    /// a read or write lock of this lock: that wait could never end.
     pub fn write(&self) -> ShardedRwLockWriteGuard<'_, T> {
+        if cfg!(debug_assertions) {
+            match held::held(self.id()) {
+                Some(Kind::Exclusive) => self_deadlock("write", "the write lock"),
+                Some(Kind::Shared) => self_deadlock("write", "a read lock"),
+                _ => {}
+            }
+        }
         let locked = self.lock_all(None);
         debug_assert!(locked, "a write with no deadline cannot time out");
         ShardedRwLockWriteGuard::new(self)
@@ -280,6 +301,11 @@ impl<T: ?Sized> ShardedRwLock<T> {
     pub fn write_timeout(&self, timeout: Duration) -> Option<ShardedRwLockWriteGuard<'_, T>> {
         self.lock_all(deadline(timeout))
             .then(|| ShardedRwLockWriteGuard::new(self))
+    }
+
+    /// This lock's identity for the held-guard marker (debug builds).
+    fn id(&self) -> *const () {
+        (self as *const Self).cast()
     }
 
     /// Claims every slot in order (stopping new readers everywhere), then
@@ -348,6 +374,18 @@ impl<T: ?Sized + fmt::Debug> fmt::Debug for ShardedRwLock<T> {
     }
 }
 
+/// Panics for a lock the caller can never get because it holds `what`.
+#[cold]
+#[inline(never)]
+fn self_deadlock(op: &str, what: &str) -> ! {
+    panic!(
+        "baton::sync::ShardedRwLock::{op} called by a goroutine or thread that holds {what} \
+         of the same ShardedRwLock: it would wait for itself forever (the lock is not \
+         reentrant: a write waits for every reader, and a read waits for a writer); drop \
+         the first guard before locking again"
+    )
+}
+
 /// Shared access to a [`ShardedRwLock`]'s value; releases its slot's read
 /// lock when dropped. `!Send`.
 ///
@@ -370,6 +408,7 @@ unsafe impl<T: ?Sized + Sync> Sync for ShardedRwLockReadGuard<'_, T> {}
 impl<'a, T: ?Sized> ShardedRwLockReadGuard<'a, T> {
     /// The caller holds a read lock on `lock.slots[slot]`.
     fn new(lock: &'a ShardedRwLock<T>, slot: usize) -> Self {
+        held::mark(lock.id(), Kind::Shared);
         Self {
             lock,
             slot,
@@ -390,6 +429,7 @@ impl<T: ?Sized> Deref for ShardedRwLockReadGuard<'_, T> {
 impl<T: ?Sized> Drop for ShardedRwLockReadGuard<'_, T> {
     #[inline]
     fn drop(&mut self) {
+        held::unmark(self.lock.id(), Kind::Shared);
         self.lock.slots[self.slot].unlock_shared();
     }
 }
@@ -420,6 +460,7 @@ unsafe impl<T: ?Sized + Sync> Sync for ShardedRwLockWriteGuard<'_, T> {}
 impl<'a, T: ?Sized> ShardedRwLockWriteGuard<'a, T> {
     /// The caller holds the write lock on every slot of `lock`.
     fn new(lock: &'a ShardedRwLock<T>) -> Self {
+        held::mark(lock.id(), Kind::Exclusive);
         Self {
             lock,
             _not_send: PhantomData,
@@ -445,6 +486,7 @@ impl<T: ?Sized> DerefMut for ShardedRwLockWriteGuard<'_, T> {
 
 impl<T: ?Sized> Drop for ShardedRwLockWriteGuard<'_, T> {
     fn drop(&mut self) {
+        held::unmark(self.lock.id(), Kind::Exclusive);
         self.lock.unlock_first(self.lock.slots.len());
     }
 }
