@@ -7,7 +7,7 @@
 //!
 //! - `READY`: an edge-triggered readiness notification arrived that no
 //!   waiter has consumed yet (Go's `pdReady`);
-//! - `CLOSED`: the socket is being closed ([`Half::close`]); every wait and
+//! - `CLOSED`: the socket is being closed ([`PollDesc::close`]); every wait and
 //!   every later operation fails (Go's `closing`);
 //! - the queue's non-emptiness is the "waiter parked" state (Go's `G`
 //!   pointer in `rg`/`wg`; more than one waiter is allowed, since
@@ -54,7 +54,7 @@
 //! before the notifier takes that lock: the lock's Acquire/Release orders
 //! them, so the atomics themselves are `Relaxed` there. The lock-free
 //! reads in [`Half::check`] (CLOSED and the deadline before each system
-//! call) are `Acquire`, paired with the `Release` of [`Half::close`] and
+//! call) are `Acquire`, paired with the `Release` of [`PollDesc::close`] and
 //! [`Half::set_deadline`], so a caller that observes the close also
 //! observes what the closer did before it; they are only a fast check,
 //! and the locked re-check decides whether to park.
@@ -132,10 +132,16 @@ impl PollDesc {
         }
     }
 
-    /// Marks both halves closing and wakes every waiter (they fail).
+    /// Marks both halves closing and wakes every waiter (they fail). Both
+    /// bits are set before either half is woken, so a caller woken by the
+    /// close finds the other half closed too.
     pub(crate) fn close(&self) {
-        self.read.close();
-        self.write.close();
+        for h in [&self.read, &self.write] {
+            // Release: pairs with `check`'s Acquire.
+            h.state.fetch_or(CLOSED, Ordering::Release);
+        }
+        self.read.wake_all();
+        self.write.wake_all();
     }
 
     /// Whether [`close`](Self::close) ran.
@@ -258,13 +264,6 @@ impl Half {
     pub(crate) fn notify(&self) {
         // Relaxed: ordered by the queue lock taken next (invariant 1).
         self.state.fetch_or(READY, Ordering::Relaxed);
-        self.wake_all();
-    }
-
-    /// Closing: CLOSED, and every waiter woken to fail.
-    pub(crate) fn close(&self) {
-        // Release: pairs with `check`'s Acquire.
-        self.state.fetch_or(CLOSED, Ordering::Release);
         self.wake_all();
     }
 
@@ -433,9 +432,11 @@ mod tests {
         // READY pending: wait returns at once, consuming it.
         h.wait(None);
         assert_eq!(h.state.load(Ordering::Relaxed) & READY, 0);
-        // Closed: wait returns at once, check fails.
-        h.close();
-        h.wait(None);
-        assert_eq!(h.check(), Err(Blocked::Closed));
+        // Closed: wait returns at once, check fails, on both halves.
+        let pd = PollDesc::new();
+        pd.close();
+        pd.half(Dir::Read).wait(None);
+        assert_eq!(pd.half(Dir::Read).check(), Err(Blocked::Closed));
+        assert_eq!(pd.half(Dir::Write).check(), Err(Blocked::Closed));
     }
 }
