@@ -14,7 +14,11 @@ fn open_fds() -> usize {
 
 #[test]
 fn no_descriptor_leak_after_many_connect_close_cycles() {
-    let cycles: usize = if cfg!(debug_assertions) { 5_000 } else { 100_000 };
+    let cycles: usize = if cfg!(debug_assertions) {
+        5_000
+    } else {
+        100_000
+    };
     common::within("net fd leak", 300, move || {
         let rt = baton::runtime::Builder::new().workers(2).build();
         rt.run(move || {

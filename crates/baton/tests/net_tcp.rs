@@ -126,7 +126,11 @@ fn echo_many_client_goroutines_checksummed() {
 /// other's in 777-byte reads, all four at once: partial reads and writes
 /// on full socket buffers, both directions.
 fn transfer_both_ways() {
-    let len: u64 = if cfg!(debug_assertions) { 16 << 20 } else { 64 << 20 };
+    let len: u64 = if cfg!(debug_assertions) {
+        16 << 20
+    } else {
+        64 << 20
+    };
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     let c = TcpStream::connect(l.local_addr().unwrap()).unwrap();
     let (s, _) = l.accept().unwrap();
@@ -152,7 +156,12 @@ fn transfer_both_ways() {
                 break;
             }
             for (i, &b) in buf[..n].iter().enumerate() {
-                assert_eq!(b, byte(seed, off + i as u64), "byte {} differs", off + i as u64);
+                assert_eq!(
+                    b,
+                    byte(seed, off + i as u64),
+                    "byte {} differs",
+                    off + i as u64
+                );
             }
             off += n as u64;
         }
@@ -310,7 +319,10 @@ fn deadline_moved_while_blocked() {
     });
     let mut buf = [0; 2];
     (&*c).read_exact(&mut buf).unwrap();
-    assert!(Instant::now() > first, "the data came before the first deadline");
+    assert!(
+        Instant::now() > first,
+        "the data came before the first deadline"
+    );
     assert_eq!(&buf, b"ok");
 }
 
@@ -347,10 +359,7 @@ fn close_wakes_blocked_calls() {
     });
     let err = l.accept().unwrap_err();
     assert_eq!(err.kind(), io::ErrorKind::NotConnected, "{err}");
-    assert_eq!(
-        l.accept().unwrap_err().kind(),
-        io::ErrorKind::NotConnected
-    );
+    assert_eq!(l.accept().unwrap_err().kind(), io::ErrorKind::NotConnected);
 }
 
 #[test]
@@ -386,7 +395,10 @@ fn accept_deadline_and_ctx() {
     l.set_read_deadline(None);
 
     let (ctx, _c) = context::with_timeout(&context::background(), Duration::from_millis(30));
-    assert_eq!(l.accept_ctx(&ctx).unwrap_err().kind(), io::ErrorKind::TimedOut);
+    assert_eq!(
+        l.accept_ctx(&ctx).unwrap_err().kind(),
+        io::ErrorKind::TimedOut
+    );
 
     let (ctx, cancel) = context::with_cancel(&context::background());
     common::spawn(move || {

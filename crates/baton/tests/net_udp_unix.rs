@@ -15,10 +15,7 @@ use common::both;
 fn sock_path(tag: &str) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("baton-net-test-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let p = dir.join(format!(
-        "{tag}-{:?}.sock",
-        std::thread::current().id()
-    ));
+    let p = dir.join(format!("{tag}-{:?}.sock", std::thread::current().id()));
     let _ = std::fs::remove_file(&p);
     p
 }
@@ -44,7 +41,11 @@ fn udp_round_trip() {
         assert!(buf[..n].iter().all(|&x| x == buf[0]));
         sum += u32::from(buf[0]);
     }
-    assert_eq!(sum, (0..100).sum::<u32>(), "datagrams lost or repeated on loopback");
+    assert_eq!(
+        sum,
+        (0..100).sum::<u32>(),
+        "datagrams lost or repeated on loopback"
+    );
 
     a.connect(b_addr).unwrap();
     b.connect(a_addr).unwrap();

@@ -52,7 +52,16 @@
 //! Every read and write of the word and of the deadline that matters for
 //! invariant 1 happens either under the queue's spin lock (`validate`) or
 //! before the notifier takes that lock: the lock's Acquire/Release orders
-//! them, so the atomics themselves are `Relaxed` there. The lock-free
+//! them. READY itself is also set with `Release` and read with `Acquire`
+//! in `validate`: `validate` may observe a READY whose notifier has not
+//! taken the lock yet (so the lock orders nothing between them), and the
+//! pairing makes whatever happened before the edge visible to the waiter
+//! that consumes it. For a real socket the kernel's own locking already
+//! orders the data with the retried system call, so this costs nothing
+//! (x86-64: plain loads, and the `fetch_or` is a locked instruction
+//! anyway) and keeps the argument local. CLOSED and the deadline need no
+//! such pairing in `validate` (they carry no data: a waiter that sees them
+//! does not park, and one that does not is woken). The lock-free
 //! reads in [`Half::check`] (CLOSED and the deadline before each system
 //! call) are `Acquire`, paired with the `Release` of [`PollDesc::close`] and
 //! [`Half::set_deadline`], so a caller that observes the close also
@@ -64,7 +73,11 @@
 //! This file is compiled and model-checked under loom (`loom_tests`):
 //! edges racing with a parking waiter, close racing with a waiter, a
 //! deadline moved while a waiter is parked. Loom has no clock, so the
-//! models use no deadline that is not already past.
+//! models use no deadline that is not already past. The fake socket's
+//! buffer is a loom `Mutex<bool>`, as the kernel's is behind the socket
+//! lock (an `AtomicBool` swapped by the reader and stored by the "kernel"
+//! made loom report an RMW that did not read the latest store, in a
+//! two-thread model with nothing else in it, so it is not used).
 
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
@@ -242,8 +255,8 @@ impl Half {
             (),
             until,
             |_q| {
-                // Under the queue lock: Relaxed, see the module docs.
-                let s = self.state.load(Ordering::Relaxed);
+                // Acquire: pairs with `notify`'s Release (module docs).
+                let s = self.state.load(Ordering::Acquire);
                 if s & CLOSED != 0 {
                     return false;
                 }
@@ -262,8 +275,9 @@ impl Half {
 
     /// An edge arrived (the poller): READY, and every waiter woken.
     pub(crate) fn notify(&self) {
-        // Relaxed: ordered by the queue lock taken next (invariant 1).
-        self.state.fetch_or(READY, Ordering::Relaxed);
+        // Release: a waiter that consumes READY without our lock sees what
+        // the edge announces (module docs).
+        self.state.fetch_or(READY, Ordering::Release);
         self.wake_all();
     }
 
@@ -292,20 +306,32 @@ impl Half {
 #[cfg(all(test, loom))]
 mod loom_tests {
     use super::*;
-    use loom::sync::atomic::AtomicBool;
-    use loom::sync::Arc;
+    use loom::sync::{Arc, Mutex};
     use loom::thread;
 
     /// A fake socket: `data` is the kernel buffer, `pd` its descriptor. A
     /// reader runs the real loop: check, "system call", wait on EAGAIN.
     struct Sock {
-        data: AtomicBool,
+        data: Mutex<bool>,
         pd: PollDesc,
+    }
+
+    impl Sock {
+        /// The "system call": consume the data if there is any.
+        fn take(&self) -> bool {
+            core::mem::take(&mut *self.data.lock().unwrap())
+        }
+
+        /// The "kernel" queues data (`false` if the buffer is still full).
+        fn put(&self) -> bool {
+            let mut d = self.data.lock().unwrap();
+            !core::mem::replace(&mut *d, true)
+        }
     }
 
     fn sock() -> Arc<Sock> {
         Arc::new(Sock {
-            data: AtomicBool::new(false),
+            data: Mutex::new(false),
             pd: PollDesc::new(),
         })
     }
@@ -315,8 +341,7 @@ mod loom_tests {
         let half = s.pd.half(Dir::Read);
         loop {
             half.check()?;
-            // The "system call": consume the data if there is any.
-            if s.data.swap(false, Ordering::AcqRel) {
+            if s.take() {
                 return Ok(());
             }
             half.wait(None);
@@ -331,7 +356,7 @@ mod loom_tests {
             let s = sock();
             let s2 = s.clone();
             let poller = thread::spawn(move || {
-                s2.data.store(true, Ordering::Release);
+                assert!(s2.put());
                 s2.pd.half(Dir::Read).notify();
             });
             assert_eq!(read(&s), Ok(()));
@@ -344,10 +369,7 @@ mod loom_tests {
     #[test]
     fn loom_poll_desc_two_readers_two_edges() {
         loom::model(|| {
-            let s = Arc::new(Sock {
-                data: AtomicBool::new(false),
-                pd: PollDesc::new(),
-            });
+            let s = sock();
             let got = Arc::new(AtomicUsize::new(0));
             let (s2, got2) = (s.clone(), got.clone());
             let other = thread::spawn(move || {
@@ -358,11 +380,7 @@ mod loom_tests {
             let poller = thread::spawn(move || {
                 for _ in 0..2 {
                     // The "kernel" queues one datum at a time.
-                    while s3
-                        .data
-                        .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
-                        .is_err()
-                    {
+                    while !s3.put() {
                         thread::yield_now();
                     }
                     s3.pd.half(Dir::Read).notify();
@@ -372,7 +390,7 @@ mod loom_tests {
             other.join().unwrap();
             poller.join().unwrap();
             assert_eq!(got.load(Ordering::Relaxed), 1);
-            assert!(!s.data.load(Ordering::Acquire));
+            assert!(!s.take(), "a datum was left unread");
         });
     }
 
