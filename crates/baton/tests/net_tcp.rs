@@ -4,6 +4,7 @@
 //! goroutines and threads, close from another goroutine while blocked in
 //! `read` and `accept`, contexts, and a blocked read that parks its
 //! goroutine, not its worker. Every body runs under the watchdog.
+#![cfg(all(not(loom), target_os = "linux"))]
 
 mod common;
 
