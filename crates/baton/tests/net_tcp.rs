@@ -571,3 +571,21 @@ fn std_conversions_and_try_clone() {
         assert!(std_l.local_addr().is_ok());
     });
 }
+
+/// A connect to a loopback port nobody listens on fails with
+/// `ConnectionRefused` (the non-blocking connect's `SO_ERROR`), from
+/// goroutines and threads.
+fn connect_refused() {
+    // Bind, learn the port, close: nobody listens there now.
+    let addr = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let err = TcpStream::connect(addr).unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::ConnectionRefused, "{err}");
+}
+
+#[test]
+fn connect_to_a_closed_port_is_refused() {
+    both("net connect refused", 60, connect_refused);
+}
