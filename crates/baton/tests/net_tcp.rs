@@ -319,14 +319,16 @@ fn deadline_moved_while_blocked() {
     let err = (&*c).read(&mut [0; 8]).unwrap_err();
     assert_eq!(err.kind(), io::ErrorKind::TimedOut);
 
-    // Soon -> much later: the data comes after the first deadline.
-    let first = Instant::now() + Duration::from_millis(100);
+    // Soon -> much later: the data comes after the first deadline. (The
+    // mover has a second to run: on a loaded machine a shorter first
+    // deadline could pass before it does.)
+    let first = Instant::now() + Duration::from_secs(1);
     c.set_read_deadline(Some(first));
     let c2 = c.clone();
     common::spawn(move || {
         baton::time::sleep(Duration::from_millis(20));
         c2.set_read_deadline(Some(Instant::now() + Duration::from_secs(60)));
-        baton::time::sleep(Duration::from_millis(200));
+        baton::time::sleep_until(first + Duration::from_millis(200));
         s.write_all(b"ok").unwrap();
         // Keep `s` open until the reader is done.
         baton::time::sleep(Duration::from_millis(200));
