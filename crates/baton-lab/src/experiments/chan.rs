@@ -397,7 +397,7 @@ fn measure_goroutines<S: Send + Sync + 'static>(
     make_op: fn(&Arc<S>) -> Box<dyn FnMut() + Send>,
     finish: fn(&S),
 ) -> Sample {
-    let rt = baton::runtime::Builder::new().workers(workers).build();
+    let rt = crate::experiments::runtime_builder().workers(workers).build();
     let state = Arc::new(state);
     let stop = Arc::new(AtomicBool::new(false));
     let gate = Arc::new(baton::sync::WaitGroup::new());

@@ -8,14 +8,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use baton::chan;
-use baton::runtime::Builder;
 use baton::sync::{Cond, Mutex, WaitGroup};
 
 use super::{per_goroutine, timed, RING, TRIPS_PER_CHECK, WAVE};
 use crate::runner::{Sample, Spec};
 
 fn runtime(workers: usize) -> baton::runtime::Runtime {
-    Builder::new().workers(workers).name("lab").build()
+    crate::experiments::runtime_builder().workers(workers).build()
 }
 
 /// Waves of [`WAVE`] goroutines, each returning its index, then joined.
@@ -141,7 +140,7 @@ fn two_players(
     main: impl FnOnce() -> Sample + Send + 'static,
 ) -> Sample {
     let apart = spec.threads > 1;
-    let rt = Builder::new()
+    let rt = crate::experiments::runtime_builder()
         .workers(spec.threads)
         .name("lab")
         .pin_workers(apart)
@@ -285,7 +284,7 @@ pub(crate) fn ring_chan(spec: &Spec) -> Sample {
 /// are), and the resident-set growth per goroutine.
 pub(crate) fn idle_memory(spec: &Spec) -> Sample {
     let count = spec.threads;
-    Builder::new().name("lab").build().run(move || {
+    crate::experiments::runtime_builder().build().run(move || {
         // One goroutine through the whole path first, so that nothing
         // allocated once per runtime lands in the figure.
         baton::go(baton::yield_now).join().expect("warm-up");
