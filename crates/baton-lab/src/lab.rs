@@ -299,8 +299,7 @@ impl CaseRun<'_> {
             let before = impls.len();
             let mut dead = failed.iter();
             impls.retain(|_| !dead.next().copied().unwrap_or(true));
-            let dropped =
-                (before - impls.len()) * passes * rounds * (counts.len() - done - 1);
+            let dropped = (before - impls.len()) * passes * rounds * (counts.len() - done - 1);
             bar.set_length(bar.length().unwrap_or(0).saturating_sub(dropped as u64));
         }
         rows
@@ -366,7 +365,12 @@ fn loaded_note(n: usize, nice: load::Nice, shares: &[f64]) -> String {
     let niced = (0..n).filter(|&i| nice.niced(i, n)).count();
     let share = runner::median(shares).map_or_else(
         || "the workers' share was not measured".to_owned(),
-        |s| format!("the workers ran {:.0}% of the time they could have (median)", s.min(1.0) * 100.0),
+        |s| {
+            format!(
+                "the workers ran {:.0}% of the time they could have (median)",
+                s.min(1.0) * 100.0
+            )
+        },
     );
     format!(
         " Loaded rows (load {n}: {} busy processes at normal priority, {niced} at nice {}): {share}.",

@@ -90,7 +90,10 @@ impl Load {
         for i in 0..n {
             let child = Command::new(&exe)
                 .args(["burn", "--parent", &std::process::id().to_string()])
-                .args(["--nice", &if nice.niced(i, n) { NICE } else { 0 }.to_string()])
+                .args([
+                    "--nice",
+                    &if nice.niced(i, n) { NICE } else { 0 }.to_string(),
+                ])
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
                 .stderr(Stdio::inherit())

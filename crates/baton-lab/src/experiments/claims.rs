@@ -79,79 +79,284 @@ const CONTENDED: &[usize] = &[2, 4, 8];
 
 /// Each experiment's targets, by name.
 const TARGETS: &[(&str, &[Target])] = &[
-    ("idgen", &[
-        t("an atomic add beats a mutex", &[], &[], "baton", &["mutex", "go-mutex"], BEATS),
-        t("per-thread batches beat both", &[], &[], "baton-batched", &[], BEATS),
-    ]),
-    ("counter", &[
-        t("sharding beats one shared atomic", &["increment"], CONTENDED, "baton", &["shared-atomic"], BEATS),
-        t("padding beats packed shards", &["increment"], CONTENDED, "baton", &["unpadded-shards"], BEATS),
-    ]),
-    ("rcu", &[t("loads beat a lock around an Arc", &[], &[], "baton", &["rwlock-arc"], BEATS)]),
-    ("seqlock", &[t("readers outrun lock-based readers", &[], &[], "baton", &[], BEATS)]),
-    ("mutex", &[
-        t("matches parking_lot uncontended", &["uncontended"], &[], "baton", &["parking-lot"], MATCHES),
-        t("beats std under contention", &["contended-short", "contended-long"], &[], "baton", &["std-mutex"], BEATS),
-    ]),
-    ("rwlock", &[t(
-        "reader slots scale past one shared count",
-        &[],
-        CONTENDED,
-        "baton-sharded",
-        &["std-rwlock", "parking-lot"],
-        BEATS,
-    )]),
-    ("semaphore", &[t("beats a mutex + condvar", &[], &[], "baton", &[], BEATS)]),
-    ("stack", &[t("keeps up with a mutex around a Vec", &[], &[], "baton", &["mutex-vec"], MATCHES)]),
-    ("queue", &[
-        t("matches crossbeam's SegQueue", &[], &[], "baton", &["crossbeam-segqueue"], MATCHES),
-        t("beats a mutex around a VecDeque", &[], &[], "baton", &["mutex-vecdeque"], BEATS),
-    ]),
-    ("map", &[
-        t("scales where one RwLock<HashMap> does not", &[], &[8], "baton", &["big-old-map"], BEATS),
-        t("keeps up with dashmap", &[], &[], "baton", &["dashmap"], MATCHES),
-    ]),
-    ("handles", &[t("beats the big old map", &[], &[], "baton", &["big-old-map"], BEATS)]),
-    ("ffi", &[t(
-        "beats the big old map and cgo.Handle",
-        &["handles-cycle"],
-        &[],
-        "baton-via-cgo",
-        &["big-old-map", "cgo-handle"],
-        BEATS,
-    )]),
-    ("goroutines", &[
-        t("starts as cheaply as Go", &["spawn-join"], &[], "baton", &["go"], MATCHES),
-        t("switches as cheaply as Go", &["pingpong", "ring"], &[], "baton-chan", &["go"], MATCHES),
-        t("far cheaper than OS threads", &["spawn-join", "pingpong"], &[], "baton", &["os-thread"], BEATS),
-    ]),
-    ("chan", &[
-        t(
-            "at least as fast as the best Rust channels",
+    (
+        "idgen",
+        &[
+            t(
+                "an atomic add beats a mutex",
+                &[],
+                &[],
+                "baton",
+                &["mutex", "go-mutex"],
+                BEATS,
+            ),
+            t(
+                "per-thread batches beat both",
+                &[],
+                &[],
+                "baton-batched",
+                &[],
+                BEATS,
+            ),
+        ],
+    ),
+    (
+        "counter",
+        &[
+            t(
+                "sharding beats one shared atomic",
+                &["increment"],
+                CONTENDED,
+                "baton",
+                &["shared-atomic"],
+                BEATS,
+            ),
+            t(
+                "padding beats packed shards",
+                &["increment"],
+                CONTENDED,
+                "baton",
+                &["unpadded-shards"],
+                BEATS,
+            ),
+        ],
+    ),
+    (
+        "rcu",
+        &[t(
+            "loads beat a lock around an Arc",
             &[],
             &[],
             "baton",
-            &["crossbeam-channel", "flume", "kanal", "std-mpsc"],
+            &["rwlock-arc"],
             BEATS,
-        ),
-        t(
-            "faster than Go's",
-            &["spsc", "mpmc", "pingpong", "select"],
+        )],
+    ),
+    (
+        "seqlock",
+        &[t(
+            "readers outrun lock-based readers",
             &[],
-            "baton-go",
-            &["go"],
+            &[],
+            "baton",
+            &[],
             BEATS,
-        ),
-    ]),
-    ("context", &[
-        t("derives, cancels and checks faster than Go and tokio-util", &["derive-cancel", "check"], &[], "baton", &[], BEATS),
-        t("wakes a crowd as fast as Go", &["fanout"], &[], "baton", &["go"], MATCHES),
-    ]),
-    ("pipeline", &[t("outruns Go and threads + crossbeam", &[], &[], "baton", &[], BEATS)]),
-    ("rate", &[
-        t("allows as fast as governor", &[], &[], "baton", &["rust-governor"], MATCHES),
-        t("several times Go's under contention", &[], CONTENDED, "baton", &["go"], SEVERAL),
-    ]),
+        )],
+    ),
+    (
+        "mutex",
+        &[
+            t(
+                "matches parking_lot uncontended",
+                &["uncontended"],
+                &[],
+                "baton",
+                &["parking-lot"],
+                MATCHES,
+            ),
+            t(
+                "beats std under contention",
+                &["contended-short", "contended-long"],
+                &[],
+                "baton",
+                &["std-mutex"],
+                BEATS,
+            ),
+        ],
+    ),
+    (
+        "rwlock",
+        &[t(
+            "reader slots scale past one shared count",
+            &[],
+            CONTENDED,
+            "baton-sharded",
+            &["std-rwlock", "parking-lot"],
+            BEATS,
+        )],
+    ),
+    (
+        "semaphore",
+        &[t("beats a mutex + condvar", &[], &[], "baton", &[], BEATS)],
+    ),
+    (
+        "stack",
+        &[t(
+            "keeps up with a mutex around a Vec",
+            &[],
+            &[],
+            "baton",
+            &["mutex-vec"],
+            MATCHES,
+        )],
+    ),
+    (
+        "queue",
+        &[
+            t(
+                "matches crossbeam's SegQueue",
+                &[],
+                &[],
+                "baton",
+                &["crossbeam-segqueue"],
+                MATCHES,
+            ),
+            t(
+                "beats a mutex around a VecDeque",
+                &[],
+                &[],
+                "baton",
+                &["mutex-vecdeque"],
+                BEATS,
+            ),
+        ],
+    ),
+    (
+        "map",
+        &[
+            t(
+                "scales where one RwLock<HashMap> does not",
+                &[],
+                &[8],
+                "baton",
+                &["big-old-map"],
+                BEATS,
+            ),
+            t(
+                "keeps up with dashmap",
+                &[],
+                &[],
+                "baton",
+                &["dashmap"],
+                MATCHES,
+            ),
+        ],
+    ),
+    (
+        "handles",
+        &[t(
+            "beats the big old map",
+            &[],
+            &[],
+            "baton",
+            &["big-old-map"],
+            BEATS,
+        )],
+    ),
+    (
+        "ffi",
+        &[t(
+            "beats the big old map and cgo.Handle",
+            &["handles-cycle"],
+            &[],
+            "baton-via-cgo",
+            &["big-old-map", "cgo-handle"],
+            BEATS,
+        )],
+    ),
+    (
+        "goroutines",
+        &[
+            t(
+                "starts as cheaply as Go",
+                &["spawn-join"],
+                &[],
+                "baton",
+                &["go"],
+                MATCHES,
+            ),
+            t(
+                "switches as cheaply as Go",
+                &["pingpong", "ring"],
+                &[],
+                "baton-chan",
+                &["go"],
+                MATCHES,
+            ),
+            t(
+                "far cheaper than OS threads",
+                &["spawn-join", "pingpong"],
+                &[],
+                "baton",
+                &["os-thread"],
+                BEATS,
+            ),
+        ],
+    ),
+    (
+        "chan",
+        &[
+            t(
+                "at least as fast as the best Rust channels",
+                &[],
+                &[],
+                "baton",
+                &["crossbeam-channel", "flume", "kanal", "std-mpsc"],
+                BEATS,
+            ),
+            t(
+                "faster than Go's",
+                &["spsc", "mpmc", "pingpong", "select"],
+                &[],
+                "baton-go",
+                &["go"],
+                BEATS,
+            ),
+        ],
+    ),
+    (
+        "context",
+        &[
+            t(
+                "derives, cancels and checks faster than Go and tokio-util",
+                &["derive-cancel", "check"],
+                &[],
+                "baton",
+                &[],
+                BEATS,
+            ),
+            t(
+                "wakes a crowd as fast as Go",
+                &["fanout"],
+                &[],
+                "baton",
+                &["go"],
+                MATCHES,
+            ),
+        ],
+    ),
+    (
+        "pipeline",
+        &[t(
+            "outruns Go and threads + crossbeam",
+            &[],
+            &[],
+            "baton",
+            &[],
+            BEATS,
+        )],
+    ),
+    (
+        "rate",
+        &[
+            t(
+                "allows as fast as governor",
+                &[],
+                &[],
+                "baton",
+                &["rust-governor"],
+                MATCHES,
+            ),
+            t(
+                "several times Go's under contention",
+                &[],
+                CONTENDED,
+                "baton",
+                &["go"],
+                SEVERAL,
+            ),
+        ],
+    ),
 ];
 
 /// The targets of experiment `name` ([`DEFAULT`] for one not listed).
@@ -182,7 +387,11 @@ mod tests {
                     .collect();
                 assert_eq!(
                     cases.len(),
-                    if t.cases.is_empty() { e.cases.len() } else { t.cases.len() },
+                    if t.cases.is_empty() {
+                        e.cases.len()
+                    } else {
+                        t.cases.len()
+                    },
                     "{}: {:?} names a case that does not exist",
                     e.name,
                     t.what
@@ -212,7 +421,9 @@ mod tests {
                 }
                 if !t.threads.is_empty() {
                     assert!(
-                        cases.iter().any(|c| c.threads.iter().any(|n| t.threads.contains(n))),
+                        cases
+                            .iter()
+                            .any(|c| c.threads.iter().any(|n| t.threads.contains(n))),
                         "{}: {:?} reads thread counts no case has",
                         e.name,
                         t.what
@@ -226,7 +437,10 @@ mod tests {
     fn every_entry_names_a_registered_experiment() {
         let names = super::super::names();
         for (name, _) in TARGETS {
-            assert!(names.contains(name), "claims.rs has targets for {name:?}, not an experiment");
+            assert!(
+                names.contains(name),
+                "claims.rs has targets for {name:?}, not an experiment"
+            );
         }
     }
 

@@ -120,7 +120,9 @@ fn tokio_check(spec: &Spec) -> Sample {
 /// the time from the cancel to the last wake-up is counted.
 fn baton_fanout(spec: &Spec) -> Sample {
     let seconds = spec.seconds;
-    let rt = crate::experiments::runtime_builder().workers(spec.threads).build();
+    let rt = crate::experiments::runtime_builder()
+        .workers(spec.threads)
+        .build();
     rt.run(move || {
         let mut timed = Duration::ZERO;
         let mut ops = 0u64;

@@ -114,7 +114,9 @@ fn rounds(spec: &Spec, items: u64, mut round: impl FnMut() -> u64) -> Sample {
 
 /// Runs `body` on a baton runtime of `spec.threads` workers.
 fn on_baton(spec: &Spec, items: u64, round: fn(&Context) -> u64) -> Sample {
-    let rt = crate::experiments::runtime_builder().workers(spec.threads).build();
+    let rt = crate::experiments::runtime_builder()
+        .workers(spec.threads)
+        .build();
     let spec = Spec { ..*spec };
     rt.run(move || {
         rounds(&spec, items, || {

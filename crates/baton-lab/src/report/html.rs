@@ -118,7 +118,11 @@ fn board(out: &mut String, board: &Scoreboard) {
             .map(|k| {
                 format!(
                     "<span class=\"{}\">{}</span>: {} (&ge; {}): {}<br>",
-                    if k.verdict == Verdict::Held { "win" } else { "loss" },
+                    if k.verdict == Verdict::Held {
+                        "win"
+                    } else {
+                        "loss"
+                    },
                     esc(k.verdict.word()),
                     esc(k.target.what),
                     ratio(k.target.at_least),
@@ -201,7 +205,14 @@ fn section(out: &mut String, table: &CaseTable, experiments: &[Experiment], svg:
     let _ = writeln!(out, "</table>");
 
     if table.latency.iter().flatten().any(Option::is_some) {
-        grid(out, "p50 / p99 ns per op", &head, table, &table.latency, latency_text);
+        grid(
+            out,
+            "p50 / p99 ns per op",
+            &head,
+            table,
+            &table.latency,
+            latency_text,
+        );
     }
     if table.vs_quiet.iter().flatten().any(Option::is_some) {
         grid(out, "loaded / quiet", &head, table, &table.vs_quiet, |v| {

@@ -483,7 +483,10 @@ mod tests {
         let c = &checks[0];
         assert_eq!((c.verdict, c.compared, c.worse), (Verdict::Missed, 1, 1));
         let worst = c.worst.as_ref().unwrap();
-        assert_eq!(worst.4, "parking-lot", "the fastest quiet peer, not the least slowed");
+        assert_eq!(
+            worst.4, "parking-lot",
+            "the fastest quiet peer, not the least slowed"
+        );
         let text = board.to_text();
         assert!(text.contains("Under load 2"), "{text}");
         assert!(
