@@ -1,9 +1,11 @@
-//! A lab session: runs the chosen experiments with a progress bar, prints
-//! each case's table as it finishes, and writes the JSON and HTML reports.
+//! A lab session: runs the chosen experiments with a progress bar naming
+//! the case in hand, then prints the scoreboard and each case's tables,
+//! and writes the JSON and HTML reports.
 //!
-//! Both reports open with the scoreboard (`report::scoreboard`): each
-//! experiment's claim, whether it held on this machine, and baton's ratio
-//! to the best peer. With `--load N` (see `crate::load`) every round of a
+//! Both the terminal output and the HTML report open with the scoreboard
+//! (`report::scoreboard`): each experiment's claim, whether it held on
+//! this machine, and baton's ratio to the best peer; the detailed tables
+//! follow (on the terminal they are held back until the end for that). With `--load N` (see `crate::load`) every round of a
 //! case runs each implementation quiet and then beside N busy processes,
 //! and each loaded row carries its ratio to the quiet one.
 
@@ -149,8 +151,11 @@ pub(crate) fn run(experiments: &[Experiment], settings: &Settings) -> Result<(),
     let mut rows = Vec::new();
     let mut shares = Shares::default();
     let mut bigs = bigs.into_iter();
+    // Each case and where its rows start, for the tables after the board.
+    let mut done: Vec<(&Experiment, &Case, usize)> = Vec::new();
     for exp in experiments {
         for case in &exp.cases {
+            bar.set_prefix(format!("{} / {}", exp.name, case.name));
             let impls: Vec<&Impl> = case.impls.iter().filter(|i| runnable(i)).collect();
             let run = CaseRun {
                 exp,
@@ -175,7 +180,7 @@ pub(crate) fn run(experiments: &[Experiment], settings: &Settings) -> Result<(),
                     .collect();
                 case_rows.extend(run.rows(&impls, big.threads, 1, &mut shares, &mut None));
             }
-            bar.suspend(|| print_case(exp, case, &case_rows));
+            done.push((exp, case, rows.len()));
             rows.extend(case_rows);
         }
     }
@@ -183,12 +188,18 @@ pub(crate) fn run(experiments: &[Experiment], settings: &Settings) -> Result<(),
     drop(load); // the burners end before the reports are written
     let mut load_note = load_note(&shares.quiet);
     if let Some(n) = settings.load {
+        load_note.push(' ');
         load_note.push_str(&loaded_note(n, settings.load_nice, &shares.loaded));
     }
-    println!("{load_note}");
+    println!("{load_note}\n");
 
     let scoreboard = Scoreboard::new(experiments, &rows);
-    println!("\n{}", scoreboard.to_text());
+    println!("{}", scoreboard.to_text());
+    for (k, &(exp, case, start)) in done.iter().enumerate() {
+        let end = done.get(k + 1).map_or(rows.len(), |d| d.2);
+        print_case(exp, case, &rows[start..end]);
+    }
+    println!("Scoreboard (above): {}", scoreboard.tally());
     let report = Report { machine, rows };
     if let Some(path) = &settings.json {
         json::write(&report, path).map_err(|e| format!("writing {}: {e}", path.display()))?;
@@ -204,7 +215,7 @@ fn progress_bar(total: u64, seconds: f64) -> ProgressBar {
     let bar = ProgressBar::new(total);
     bar.set_style(
         ProgressStyle::with_template(
-            "{spinner} [{bar:32}] {pos}/{len} measurements, {elapsed} of ~{msg}",
+            "{spinner} [{bar:32}] {pos}/{len} measurements, {elapsed} of ~{msg}: {prefix}",
         )
         .expect("a valid progress template")
         .progress_chars("=> "),
@@ -373,7 +384,7 @@ fn loaded_note(n: usize, nice: load::Nice, shares: &[f64]) -> String {
         },
     );
     format!(
-        " Loaded rows (load {n}: {} busy processes at normal priority, {niced} at nice {}): {share}.",
+"Loaded rows (load {n}: {} busy process(es) at normal priority, {niced} at nice {}): {share}.",
         n - niced,
         load::NICE
     )

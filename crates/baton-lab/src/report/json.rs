@@ -87,7 +87,10 @@ mod tests {
         r.rows[1].load = Some(2);
         r.rows[1].loaded_vs_quiet = Some(0.5);
         let v: Value = serde_json::to_value(&r).unwrap();
-        assert!(v["rows"][0].get("load").is_none(), "quiet rows have no load");
+        assert!(
+            v["rows"][0].get("load").is_none(),
+            "quiet rows have no load"
+        );
         assert_eq!(v["rows"][1]["load"], 2);
         assert_eq!(v["rows"][1]["loaded_vs_quiet"], 0.5);
         let back: Report = serde_json::from_value(v).unwrap();

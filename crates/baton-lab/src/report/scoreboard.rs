@@ -194,12 +194,12 @@ impl Scoreboard {
             for k in &c.checks {
                 let _ = writeln!(
                     out,
-                    "  {:<12}   {:<6} {} (>= {}): {}",
+                    "  {:<12}   {:<4} {} (>= {}): {}",
                     "",
-                    if k.verdict == Verdict::Held {
-                        "ok"
-                    } else {
-                        k.verdict.word()
+                    match k.verdict {
+                        Verdict::Held => "ok",
+                        Verdict::NotMeasured => "n/a",
+                        _ => "MISS",
                     },
                     k.target.what,
                     ratio(k.target.at_least),
@@ -448,7 +448,10 @@ mod tests {
         assert_eq!(c.checks[1].verdict, Verdict::Missed);
         assert_eq!(c.verdict, Verdict::Partly);
         let text = board.to_text();
-        assert!(text.contains("PARTLY") && text.contains("missed"), "{text}");
+        assert!(
+            text.contains("PARTLY") && text.contains("MISS beats std"),
+            "{text}"
+        );
         assert!(
             text.contains("0.50x-3.00x (worst: contended-short, 2 threads, vs std-mutex)"),
             "{text}"

@@ -140,7 +140,6 @@ fn two_players(
     let apart = spec.threads > 1;
     let rt = crate::experiments::runtime_builder()
         .workers(spec.threads)
-        .name("lab")
         .pin_workers(apart)
         .build();
     rt.run(move || {
