@@ -41,6 +41,7 @@
 //! depends on whether the lab was measuring quiet or loaded when it ended.
 
 use std::hint::black_box;
+use std::io::{Read, Write};
 use std::process::{Child, Command, Stdio};
 
 /// The niceness of the niced burners (0 is normal, 19 the lowest priority).
@@ -80,6 +81,11 @@ pub(crate) struct Load {
 impl Load {
     /// Starts `n` burners (stopped: call [`resume`](Self::resume) to load
     /// the machine). Call it from the main thread (see the module docs).
+    ///
+    /// Each burner is stopped only after it has said it is ready (one byte
+    /// on its standard output, written once its death signal and niceness
+    /// are set): a burner stopped before it ran that far would keep
+    /// neither, and would outlive a lab that is killed.
     pub(crate) fn start(n: usize, nice: Nice) -> Result<Load, String> {
         let exe = std::env::current_exe()
             .map_err(|e| format!("--load: cannot find the lab's executable: {e}"))?;
@@ -95,12 +101,20 @@ impl Load {
                     &if nice.niced(i, n) { NICE } else { 0 }.to_string(),
                 ])
                 .stdin(Stdio::null())
-                .stdout(Stdio::null())
+                .stdout(Stdio::piped())
                 .stderr(Stdio::inherit())
                 .spawn()
                 // `load` is dropped on the way out: the ones started die.
                 .map_err(|e| format!("--load: could not start a busy process: {e}"))?;
             load.children.push(child);
+        }
+        for c in &mut load.children {
+            let mut ready = [0u8; 1];
+            c.stdout
+                .as_mut()
+                .expect("piped")
+                .read_exact(&mut ready)
+                .map_err(|e| format!("--load: a busy process did not start: {e}"))?;
         }
         load.pause();
         Ok(load)
@@ -176,6 +190,11 @@ pub(crate) fn burn(parent: u32, nice: i32) -> ! {
         // SAFETY: `nice` has no memory-safety preconditions; a failure
         // (errno) leaves the priority as it was, which is harmless.
         unsafe { libc::nice(nice) };
+    }
+    // Ready: the lab may stop us now (see `Load::start`).
+    let mut out = std::io::stdout();
+    if out.write_all(b"r").and_then(|()| out.flush()).is_err() {
+        std::process::exit(0); // nobody listens: the lab is gone
     }
     let mut x = 0x9e37_79b9_7f4a_7c15u64;
     loop {
