@@ -193,7 +193,8 @@ pub(crate) fn run(experiments: &[Experiment], settings: &Settings) -> Result<(),
     }
     println!("{load_note}\n");
 
-    let scoreboard = Scoreboard::new(experiments, &rows);
+    let mut scoreboard = Scoreboard::new(experiments, &rows);
+    scoreboard.caveat = caveat(settings, &shares.quiet);
     println!("{}", scoreboard.to_text());
     for (k, &(exp, case, start)) in done.iter().enumerate() {
         let end = done.get(k + 1).map_or(rows.len(), |d| d.2);
@@ -358,6 +359,34 @@ struct Shares {
 
 /// Below this median CPU share the machine counts as busy.
 const BUSY_SHARE: f64 = 0.85;
+
+/// Below these, a run's verdicts are noise more than measurement.
+const TRUSTED_ROUNDS: usize = 3;
+const TRUSTED_SECONDS: f64 = 0.1;
+
+/// Why the scoreboard's verdicts deserve less trust, if they do.
+fn caveat(settings: &Settings, quiet_shares: &[f64]) -> Option<String> {
+    let mut why = Vec::new();
+    if settings.rounds < TRUSTED_ROUNDS || settings.seconds < TRUSTED_SECONDS {
+        why.push(format!(
+            "short measurements ({} x {}s)",
+            settings.rounds, settings.seconds
+        ));
+    }
+    if let Some(s) = runner::median(quiet_shares).filter(|s| *s < BUSY_SHARE) {
+        why.push(format!(
+            "a busy machine (the workers got {:.0}% of their CPU time)",
+            s * 100.0
+        ));
+    }
+    (!why.is_empty()).then(|| {
+        format!(
+            "verdicts from {} are rough: rerun with more rounds on a quiet machine before \
+             trusting a miss",
+            why.join(" and ")
+        )
+    })
+}
 
 /// What `--load` does, said before the run.
 fn load_plan(n: usize, nice: load::Nice) -> String {

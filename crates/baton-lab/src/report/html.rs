@@ -104,8 +104,12 @@ fn board(out: &mut String, board: &Scoreboard) {
         out,
         "<p class=\"note\">Each claim on this machine, judged on the quiet rows of this run: \
          ratio = baton / the fastest of the peers named, in every column the check reads (worst \
-         and best shown). {}</p>",
-        esc(&board.tally())
+         and best shown). {} {}</p>",
+        esc(&board.tally()),
+        board
+            .caveat
+            .as_ref()
+            .map_or_else(String::new, |c| format!("<b>{}.</b>", esc(c)))
     );
     let _ = writeln!(
         out,

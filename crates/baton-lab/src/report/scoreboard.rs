@@ -135,6 +135,9 @@ pub(crate) struct Scoreboard {
     pub(crate) claims: Vec<Claim>,
     /// `Some` when the run had loaded rows: (N, one check per experiment).
     pub(crate) load: Option<(usize, Vec<LoadCheck>)>,
+    /// Why this run's verdicts deserve less trust (a busy machine, short
+    /// measurements), said under the board's heading.
+    pub(crate) caveat: Option<String>,
 }
 
 /// Rows by (experiment, case, threads, load), each a list of rows.
@@ -172,7 +175,11 @@ impl Scoreboard {
                 .collect();
             (n, checks)
         });
-        Scoreboard { claims, load }
+        Scoreboard {
+            claims,
+            load,
+            caveat: None,
+        }
     }
 
     /// The boards as text lines for the terminal.
@@ -183,6 +190,9 @@ impl Scoreboard {
             "Scoreboard: each claim on this machine (quiet rows; ratio = baton / fastest peer \
              named; above 1 baton is faster)"
         );
+        if let Some(c) = &self.caveat {
+            let _ = writeln!(out, "  ({c})");
+        }
         for c in &self.claims {
             let _ = writeln!(
                 out,
@@ -457,6 +467,16 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("0 of 1 claims held, 1 partly."), "{text}");
+    }
+
+    #[test]
+    fn a_caveat_is_said_under_the_heading() {
+        let mut board = Scoreboard::new(&mutex(), &[]);
+        assert!(!board.to_text().contains("(short"));
+        board.caveat = Some("short run".into());
+        let text = board.to_text();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[1], "  (short run)", "{text}");
     }
 
     #[test]
