@@ -224,7 +224,7 @@ mod tests {
             latency: true,
             ..spec(1)
         };
-        let s = timed_trips(&sampled, || std::thread::yield_now());
+        let s = timed_trips(&sampled, std::thread::yield_now);
         let (p50, p99) = (s.p50_ns.unwrap(), s.p99_ns.unwrap());
         assert!(p50 > 0.0 && p50 <= p99, "{p50} {p99}");
     }

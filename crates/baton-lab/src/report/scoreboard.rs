@@ -124,9 +124,21 @@ pub(crate) struct LoadCheck {
     /// Columns compared, and how many baton rows slowed down more.
     pub(crate) compared: usize,
     pub(crate) worse: usize,
-    /// The worst column: (case, threads, baton impl, its loaded/quiet,
-    /// the fastest peer, its loaded/quiet).
-    pub(crate) worst: Option<(String, usize, String, f64, String, f64)>,
+    /// The column where baton fared worst against the peer.
+    pub(crate) worst: Option<LoadCell>,
+}
+
+/// One baton row under load against the fastest peer of its column.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct LoadCell {
+    pub(crate) case: String,
+    pub(crate) threads: usize,
+    pub(crate) baton: String,
+    /// baton's loaded/quiet throughput.
+    pub(crate) baton_vs_quiet: f64,
+    /// The peer with the highest quiet throughput in the column.
+    pub(crate) peer: String,
+    pub(crate) peer_vs_quiet: f64,
 }
 
 /// Both boards.
@@ -261,14 +273,17 @@ impl LoadCheck {
     pub(crate) fn summary(&self) -> String {
         match &self.worst {
             None => "no row measured both quiet and loaded against a peer".to_owned(),
-            Some((case, threads, baton, b, peer, p)) => format!(
-                "{} of {} baton rows slowed down more than the fastest peer; worst: {case}, {}: \
-                 {baton} at {} of quiet, {peer} at {}",
+            Some(w) => format!(
+                "{} of {} baton rows slowed down more than the fastest peer; worst: {}, {}: \
+                 {} at {} of quiet, {} at {}",
                 self.worse,
                 self.compared,
-                super::table::threads_label(*threads),
-                ratio(*b),
-                ratio(*p)
+                w.case,
+                super::table::threads_label(w.threads),
+                w.baton,
+                ratio(w.baton_vs_quiet),
+                w.peer,
+                ratio(w.peer_vs_quiet)
             ),
         }
     }
@@ -349,7 +364,7 @@ fn check(e: &Experiment, target: &Target, index: &Index<'_>) -> Check {
 
 fn load_check(e: &Experiment, n: usize, index: &Index<'_>) -> LoadCheck {
     let (mut compared, mut worse) = (0, 0);
-    let mut worst: Option<(f64, (String, usize, String, f64, String, f64))> = None;
+    let mut worst: Option<(f64, LoadCell)> = None;
     for case in &e.cases {
         for threads in measured_threads(index, e.name, case.name) {
             let quiet = column(index, e.name, case.name, threads, None);
@@ -379,14 +394,14 @@ fn load_check(e: &Experiment, n: usize, index: &Index<'_>) -> LoadCheck {
                 }
                 let score = bv / p.max(1e-12);
                 if worst.as_ref().map_or(true, |(s, _)| score < *s) {
-                    let cell = (
-                        case.name.to_owned(),
+                    let cell = LoadCell {
+                        case: case.name.to_owned(),
                         threads,
-                        b.impl_name.clone(),
-                        bv,
-                        peer.clone(),
-                        p,
-                    );
+                        baton: b.impl_name.clone(),
+                        baton_vs_quiet: bv,
+                        peer: peer.clone(),
+                        peer_vs_quiet: p,
+                    };
                     worst = Some((score, cell));
                 }
             }
@@ -507,7 +522,7 @@ mod tests {
         assert_eq!((c.verdict, c.compared, c.worse), (Verdict::Missed, 1, 1));
         let worst = c.worst.as_ref().unwrap();
         assert_eq!(
-            worst.4, "parking-lot",
+            worst.peer, "parking-lot",
             "the fastest quiet peer, not the least slowed"
         );
         let text = board.to_text();
