@@ -188,11 +188,15 @@ pub(crate) struct Big {
 /// in a benchmark; the terminal and the HTML report say that the monitor
 /// is off. Its other job, waking idle workers to take a stuck worker's
 /// unstarted goroutines, is a backstop: a spawn already wakes an idle
-/// worker.
+/// worker. `BATON_LAB_MONITOR=1` turns it back on (the default 10 ms
+/// threshold), to see the reports or to compare.
 pub(crate) fn runtime_builder() -> baton::runtime::Builder {
-    baton::runtime::Builder::new()
-        .name("lab")
-        .long_run_threshold(None)
+    let builder = baton::runtime::Builder::new().name("lab");
+    if std::env::var("BATON_LAB_MONITOR").is_ok_and(|v| v == "1") {
+        builder
+    } else {
+        builder.long_run_threshold(None)
+    }
 }
 
 /// Every experiment, in the order the tour runs them.
