@@ -5,7 +5,8 @@
 //! Both the terminal output and the HTML report open with the scoreboard
 //! (`report::scoreboard`): each experiment's claim, whether it held on
 //! this machine, and baton's ratio to the best peer; the detailed tables
-//! follow (on the terminal they are held back until the end for that). With `--load N` (see `crate::load`) every round of a
+//! follow (on the terminal they are held back until the end for that).
+//! With `--load N` (see `crate::load`) every round of a
 //! case runs each implementation quiet and then beside N busy processes,
 //! and each loaded row carries its ratio to the quiet one.
 

@@ -43,9 +43,14 @@
 use std::hint::black_box;
 use std::io::{Read, Write};
 use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
 /// The niceness of the niced burners (0 is normal, 19 the lowest priority).
 pub(crate) const NICE: i32 = 10;
+
+/// The longest [`Load::pause`] or [`Load::resume`] waits for one burner to
+/// report that it stopped or continued (it takes microseconds).
+const SETTLE: Duration = Duration::from_secs(1);
 
 /// Which burners run niced.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
@@ -141,9 +146,12 @@ impl Load {
         }
     }
 
-    /// Sends `sig` to every burner, then waits for the state change that
-    /// `flag` (`WUNTRACED` or `WCONTINUED`) reports, so that a measurement
-    /// that follows sees the machine in the state it asked for.
+    /// Sends `sig` to every burner, then waits (up to [`SETTLE`] each) for
+    /// the state change that `flag` (`WUNTRACED` or `WCONTINUED`) reports,
+    /// so that a measurement that follows sees the machine in the state it
+    /// asked for. The wait is bounded because someone else may have
+    /// stopped or continued a burner already (Ctrl-Z and `fg` signal the
+    /// whole process group), and then no report comes.
     fn signal(&self, sig: libc::c_int, flag: libc::c_int) {
         for c in &self.children {
             let pid = c.id() as libc::pid_t;
@@ -154,12 +162,20 @@ impl Load {
         }
         for c in &self.children {
             let pid = c.id() as libc::pid_t;
-            let mut status = 0;
-            // SAFETY: `waitpid` writes only to `status`, a live local.
-            // With `WUNTRACED`/`WCONTINUED` it reports (without reaping) a
-            // stop or a continue; a burner that died instead is reaped here
-            // and `Drop`'s wait on it then fails harmlessly.
-            unsafe { libc::waitpid(pid, &mut status, flag) };
+            let start = Instant::now();
+            loop {
+                let mut status = 0;
+                // SAFETY: `waitpid` writes only to `status`, a live local.
+                // With `WUNTRACED`/`WCONTINUED` it reports (without
+                // reaping) a stop or a continue; a burner that died instead
+                // is reaped here (non-zero), and `Drop`'s wait on it then
+                // fails harmlessly.
+                let r = unsafe { libc::waitpid(pid, &mut status, flag | libc::WNOHANG) };
+                if r != 0 || start.elapsed() > SETTLE {
+                    break;
+                }
+                std::thread::sleep(Duration::from_micros(100));
+            }
         }
     }
 }
