@@ -234,7 +234,8 @@ fn list() {
         "Each figure is ops/s summed over all worker threads (goroutines for go rows), the median of\n\
          interleaved rounds; ns_per_op = 1e9 / ops_per_sec is the aggregate cost of one op, not one\n\
          thread's latency. Threads above the core count oversubscribe the machine on purpose.\n\
-         Ratios baton / peer above 1 mean baton is faster."
+         Ratios baton / peer above 1 mean baton is faster. Cases with a latency also give p50/p99\n\
+         of sampled single ops; `--load N` measures every row again beside N busy processes."
     );
 }
 
