@@ -14,7 +14,10 @@
 //!
 //! Each target compares, in every column (case, thread count) it reads,
 //! the baton row against the **fastest** of its peers present in that
-//! column, and holds when every such ratio reaches the threshold.
+//! column, and holds when every such ratio reaches the threshold. A
+//! memory target ([`Target::memory`], built with [`mem`]) compares
+//! resident bytes instead, as peer / baton against the leanest peer (above
+//! 1: baton uses less).
 //!
 //! The targets live in this one table rather than in each experiment's
 //! declaration so that experiments declared on other branches keep
@@ -44,6 +47,8 @@ pub(crate) struct Target {
     pub(crate) peers: &'static [&'static str],
     /// Least ratio baton / fastest peer, in every column read.
     pub(crate) at_least: f64,
+    /// Judged on `rss_bytes` (peer / baton) instead of throughput.
+    pub(crate) memory: bool,
 }
 
 const fn t(
@@ -61,6 +66,21 @@ const fn t(
         baton,
         peers,
         at_least,
+        memory: false,
+    }
+}
+
+/// A target on resident memory (see [`Target::memory`]).
+const fn mem(
+    what: &'static str,
+    cases: &'static [&'static str],
+    baton: &'static str,
+    peers: &'static [&'static str],
+    at_least: f64,
+) -> Target {
+    Target {
+        memory: true,
+        ..t(what, cases, &[], baton, peers, at_least)
     }
 }
 
@@ -280,6 +300,13 @@ const TARGETS: &[(&str, &[Target])] = &[
                 "baton",
                 &["os-thread"],
                 BEATS,
+            ),
+            mem(
+                "idles as cheaply as Go (resident bytes per goroutine)",
+                &["idle-memory"],
+                "baton",
+                &["go"],
+                MATCHES,
             ),
         ],
     ),

@@ -103,8 +103,9 @@ fn board(out: &mut String, board: &Scoreboard) {
     let _ = writeln!(
         out,
         "<p class=\"note\">Each claim on this machine, judged on the quiet rows of this run: \
-         ratio = baton / the fastest of the peers named, in every column the check reads (worst \
-         and best shown). {} {}</p>",
+         ratio = baton / the fastest of the peers named (for memory: the leanest peer's bytes / \
+         baton's), in every column the check reads (worst and best shown; above 1 baton is \
+         better). {} {}</p>",
         esc(&board.tally()),
         board
             .caveat

@@ -200,7 +200,7 @@ impl Scoreboard {
         let _ = writeln!(
             out,
             "Scoreboard: each claim on this machine (quiet rows; ratio = baton / fastest peer \
-             named; above 1 baton is faster)"
+             named, or peer / baton bytes for memory; above 1 baton is better)"
         );
         if let Some(c) = &self.caveat {
             let _ = writeln!(out, "  ({c})");
@@ -328,6 +328,16 @@ fn check(e: &Experiment, target: &Target, index: &Index<'_>) -> Check {
             let Some(baton) = col.iter().find(|r| r.impl_name == target.baton) else {
                 continue;
             };
+            // Higher is better: throughput, or the inverse of memory.
+            let score = |r: &Row| {
+                let s = if target.memory {
+                    1.0 / r.rss_bytes.unwrap_or(0) as f64
+                } else {
+                    r.ops_per_sec
+                };
+                Some(s).filter(|s| s.is_finite() && *s > 0.0)
+            };
+            let Some(b) = score(baton) else { continue };
             let peer = col
                 .iter()
                 .filter(|r| {
@@ -337,14 +347,14 @@ fn check(e: &Experiment, target: &Target, index: &Index<'_>) -> Check {
                         target.peers.contains(&r.impl_name.as_str())
                     }
                 })
-                .filter(|r| r.ops_per_sec > 0.0)
-                .max_by(|a, b| a.ops_per_sec.total_cmp(&b.ops_per_sec));
-            if let Some(peer) = peer {
+                .filter_map(|r| Some((r, score(r)?)))
+                .max_by(|a, b| a.1.total_cmp(&b.1));
+            if let Some((peer, p)) = peer {
                 cells.push(Cell {
                     case: case.name.to_owned(),
                     threads,
                     peer: peer.impl_name.clone(),
-                    ratio: baton.ops_per_sec / peer.ops_per_sec,
+                    ratio: b / p,
                 });
             }
         }
@@ -535,6 +545,30 @@ mod tests {
         rows[3].loaded_vs_quiet = Some(0.85);
         let board = Scoreboard::new(&mutex(), &rows);
         assert_eq!(board.load.unwrap().1[0].verdict, Verdict::Held);
+    }
+
+    #[test]
+    fn memory_targets_compare_resident_bytes_against_the_leanest_peer() {
+        let goroutines: Vec<Experiment> = experiments::all()
+            .into_iter()
+            .filter(|e| e.name == "goroutines")
+            .collect();
+        let idle = |imp: &str, ops: f64, rss| Row {
+            experiment: "goroutines".into(),
+            rss_bytes: Some(rss),
+            ..row("idle-memory", imp, 10_000, ops)
+        };
+        // baton starts goroutines faster but keeps more bytes per goroutine.
+        let rows = [idle("baton", 9.0, 4000), idle("go", 1.0, 2000)];
+        let board = Scoreboard::new(&goroutines, &rows);
+        let check = board.claims[0]
+            .checks
+            .iter()
+            .find(|c| c.target.memory)
+            .expect("a memory target");
+        assert_eq!(check.cells.len(), 1);
+        assert_eq!(check.cells[0].ratio, 0.5, "go's 2000 B / baton's 4000 B");
+        assert_eq!(check.verdict, Verdict::Missed);
     }
 
     #[test]
