@@ -43,6 +43,9 @@ const batch = 64
 // lab's MAX_SAMPLES_PER_WORKER); later batches are not sampled.
 const maxSamples = 1 << 16
 
+// sampleLatency is -latency, for the self-timed cases that sample (pingPong).
+var sampleLatency bool
+
 // A bench builds fresh state for one measurement (untimed) and returns, per
 // goroutine, a function that runs n ops. Running n ops per call keeps the
 // indirect call out of the per-op cost.
@@ -180,8 +183,9 @@ func main() {
 	threads := flag.Int("threads", 1, "worker goroutines")
 	seconds := flag.Float64("seconds", 0.2, "measurement length in seconds")
 	list := flag.Bool("list", false, "list the cases this harness knows and exit")
-	latency := flag.Bool("latency", false, "also sample op latencies (p50_ns, p99_ns; harness-timed cases only)")
+	latency := flag.Bool("latency", false, "also sample op latencies (p50_ns, p99_ns; harness-timed cases and pingPong)")
 	flag.Parse()
+	sampleLatency = *latency
 
 	if *list {
 		keys := make([]string, 0, len(cases))
