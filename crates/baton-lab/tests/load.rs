@@ -20,7 +20,7 @@ fn load_rows_are_marked_and_paired_with_quiet_ones() {
     let dir = temp_dir("load");
     let json = dir.join("lab.json");
     let out = dir.join("report");
-    let run = Command::new(env!("CARGO_BIN_EXE_baton-lab"))
+    let lab = Command::new(env!("CARGO_BIN_EXE_baton-lab"))
         .args([
             "run",
             "mutex",
@@ -35,8 +35,17 @@ fn load_rows_are_marked_and_paired_with_quiet_ones() {
         .arg(&json)
         .arg("--out")
         .arg(&out)
-        .output()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .expect("baton-lab runs");
+    let pid = lab.id();
+    let run = lab.wait_with_output().unwrap();
+    assert_eq!(
+        burners_of(pid),
+        Vec::<u32>::new(),
+        "a lab that finished left its busy processes running"
+    );
     let stdout = String::from_utf8_lossy(&run.stdout);
     assert!(
         run.status.success(),
@@ -121,6 +130,27 @@ fn children_of(pid: u32) -> Vec<(u32, char)> {
     out
 }
 
+/// The live busy processes started by the lab with process id `lab` (found
+/// by their command line, since a finished lab's children are reparented).
+fn burners_of(lab: u32) -> Vec<u32> {
+    let needle = format!("burn\0--parent\0{lab}\0");
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+        if String::from_utf8_lossy(&cmdline).contains(&needle) && !dead(pid) {
+            out.push(pid);
+        }
+    }
+    out
+}
+
 /// Whether process `pid` is gone or a zombie (dead, not yet reaped).
 fn dead(pid: u32) -> bool {
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
@@ -165,6 +195,11 @@ fn busy_processes_die_with_a_killed_lab() {
         );
         std::thread::sleep(Duration::from_millis(20));
     };
+    let mut found = burners_of(pid);
+    found.sort_unstable();
+    let mut expected = burners.clone();
+    expected.sort_unstable();
+    assert_eq!(found, expected, "burners_of finds the live busy processes");
     lab.kill().unwrap(); // SIGKILL
     lab.wait().unwrap();
     let deadline = Instant::now() + Duration::from_secs(60);
