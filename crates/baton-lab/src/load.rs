@@ -58,9 +58,9 @@ pub(crate) enum Nice {
     /// The first half (rounded up) at normal priority, the rest niced.
     #[default]
     Half,
-    /// Every burner niced.
+    /// Every busy process niced.
     All,
-    /// No burner niced.
+    /// No busy process niced.
     None,
 }
 
