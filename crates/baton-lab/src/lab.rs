@@ -270,6 +270,9 @@ impl CaseRun<'_> {
             let mut failed = vec![false; n];
             let samples = runner::interleave(n * passes, rounds, |k| {
                 let (i, loaded) = (k % n, k >= n);
+                if failed[i] {
+                    return None; // failed in its other pass: no more tries
+                }
                 if let Some(load) = load.as_mut() {
                     if loaded {
                         load.resume();
