@@ -12,6 +12,7 @@ package main
 import (
 	"os"
 	"runtime"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -54,14 +55,26 @@ func pingPong(threads int, seconds float64) result {
 			pong <- v
 		}
 	}()
+	var samples []int64
 	r := timed(seconds, func() uint64 {
 		for i := 0; i < 256; i++ {
+			// With -latency, one round trip in 16 is timed, as the lab's
+			// own pingpong rows do (timed_trips in goroutines.rs).
+			if sampleLatency && i%16 == 0 && len(samples) < maxSamples {
+				t := time.Now()
+				ping <- i
+				<-pong
+				samples = append(samples, time.Since(t).Nanoseconds())
+				continue
+			}
 			ping <- i
 			<-pong
 		}
 		return 256
 	})
 	close(ping)
+	sort.Slice(samples, func(i, j int) bool { return samples[i] < samples[j] })
+	r.samples = samples
 	return r
 }
 

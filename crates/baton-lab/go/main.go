@@ -39,6 +39,13 @@ import (
 // that the look costs nothing measurable (the lab uses the same number).
 const batch = 64
 
+// maxSamples is how many op latencies a goroutine keeps with -latency (the
+// lab's MAX_SAMPLES_PER_WORKER); later batches are not sampled.
+const maxSamples = 1 << 16
+
+// sampleLatency is -latency, for the self-timed cases that sample (pingPong).
+var sampleLatency bool
+
 // A bench builds fresh state for one measurement (untimed) and returns, per
 // goroutine, a function that runs n ops. Running n ops per call keeps the
 // indirect call out of the per-op cost.
@@ -55,13 +62,31 @@ type row struct {
 	Ops        uint64  `json:"ops"`
 	ElapsedNs  int64   `json:"elapsed_ns"`
 	RssBytes   uint64  `json:"rss_bytes,omitempty"`
+	P50Ns      float64 `json:"p50_ns,omitempty"`
+	P99Ns      float64 `json:"p99_ns,omitempty"`
 }
 
-// result is what a self-timed case measured.
+// result is what a case measured; samples are op latencies in ns (-latency).
 type result struct {
 	ops      uint64
 	elapsed  time.Duration
 	rssBytes uint64
+	samples  []int64
+}
+
+// percentile is the q quantile of sorted samples (nearest rank), 0 if none.
+func percentile(sorted []int64, q float64) float64 {
+	if len(sorted) == 0 {
+		return 0
+	}
+	rank := int(float64(len(sorted))*q + 0.999999999)
+	if rank < 1 {
+		rank = 1
+	}
+	if rank > len(sorted) {
+		rank = len(sorted)
+	}
+	return float64(sorted[rank-1])
 }
 
 // A selfTimed case runs for about `seconds` with `threads` as it defines
@@ -90,8 +115,12 @@ type padded struct {
 	_    [128]byte
 }
 
-func measure(b bench, threads int, seconds float64) (uint64, time.Duration) {
+// measure runs bench b the lab's way; with latency, each goroutine also
+// times the first op of every batch (two clock reads added to one op in
+// batch, as the lab's runner does).
+func measure(b bench, threads int, seconds float64, latency bool) result {
 	mk := b(threads)
+	samples := make([][]int64, threads)
 	var flag padded
 	var ready, done sync.WaitGroup
 	start := make(chan struct{})
@@ -109,7 +138,14 @@ func measure(b bench, threads int, seconds float64) (uint64, time.Duration) {
 			begins[w] = time.Now()
 			var n uint64
 			for !flag.stop.Load() {
-				run(batch)
+				if latency && len(samples[w]) < maxSamples {
+					t := time.Now()
+					run(1)
+					samples[w] = append(samples[w], time.Since(t).Nanoseconds())
+					run(batch - 1)
+				} else {
+					run(batch)
+				}
 				n += batch
 			}
 			ends[w] = time.Now()
@@ -132,7 +168,12 @@ func measure(b bench, threads int, seconds float64) (uint64, time.Duration) {
 		}
 		total += ops[w]
 	}
-	return total, last.Sub(first)
+	var all []int64
+	for _, s := range samples {
+		all = append(all, s...)
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i] < all[j] })
+	return result{ops: total, elapsed: last.Sub(first), samples: all}
 }
 
 func main() {
@@ -142,7 +183,9 @@ func main() {
 	threads := flag.Int("threads", 1, "worker goroutines")
 	seconds := flag.Float64("seconds", 0.2, "measurement length in seconds")
 	list := flag.Bool("list", false, "list the cases this harness knows and exit")
+	latency := flag.Bool("latency", false, "also sample op latencies (p50_ns, p99_ns; harness-timed cases and pingPong)")
 	flag.Parse()
+	sampleLatency = *latency
 
 	if *list {
 		keys := make([]string, 0, len(cases))
@@ -173,7 +216,7 @@ func main() {
 	if isCustom {
 		r = self(*threads, *seconds)
 	} else {
-		r.ops, r.elapsed = measure(b, *threads, *seconds)
+		r = measure(b, *threads, *seconds, *latency)
 	}
 	ops, elapsed := r.ops, r.elapsed
 	perSec := float64(ops) / elapsed.Seconds()
@@ -187,6 +230,8 @@ func main() {
 		Ops:        ops,
 		ElapsedNs:  elapsed.Nanoseconds(),
 		RssBytes:   r.rssBytes,
+		P50Ns:      percentile(r.samples, 0.50),
+		P99Ns:      percentile(r.samples, 0.99),
 	}
 	if err := json.NewEncoder(os.Stdout).Encode(out); err != nil {
 		fmt.Fprintln(os.Stderr, "harness:", err)

@@ -1,5 +1,14 @@
-//! A lab session: runs the chosen experiments with a progress bar, prints
-//! each case's table as it finishes, and writes the JSON and HTML reports.
+//! A lab session: runs the chosen experiments with a progress bar naming
+//! the case in hand, then prints the scoreboard and each case's tables,
+//! and writes the JSON and HTML reports.
+//!
+//! Both the terminal output and the HTML report open with the scoreboard
+//! (`report::scoreboard`): each experiment's claim, whether it held on
+//! this machine, and baton's ratio to the best peer; the detailed tables
+//! follow (on the terminal they are held back until the end for that).
+//! With `--load N` (see `crate::load`) every round of a
+//! case runs each implementation quiet and then beside N busy processes,
+//! and each loaded row carries its ratio to the quiet one.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -8,7 +17,9 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::experiments::{self, Case, Experiment, Impl, Run};
 use crate::go::{self, GoHarness};
+use crate::load::{self, Load};
 use crate::machine::Machine;
+use crate::report::scoreboard::Scoreboard;
 use crate::report::table::{threads_label, CaseTable};
 use crate::report::{html, json, Report, Row};
 use crate::runner::{self, Sample, Spec};
@@ -26,6 +37,11 @@ pub(crate) struct Settings {
     pub(crate) go: bool,
     /// Whether to add the cases' `--big` rows (see [`Case::big`]).
     pub(crate) big: bool,
+    /// Busy background processes to measure every row beside, as well as
+    /// quiet (`--load N`; see `crate::load`).
+    pub(crate) load: Option<usize>,
+    /// Which of them run niced.
+    pub(crate) load_nice: load::Nice,
     pub(crate) json: Option<PathBuf>,
     pub(crate) out: PathBuf,
 }
@@ -89,9 +105,18 @@ pub(crate) fn run(experiments: &[Experiment], settings: &Settings) -> Result<(),
     };
     let machine = Machine::detect();
     println!(
-        "baton-lab: {} cores, {}; {} x {}s per figure (median of interleaved rounds)\n",
+        "baton-lab: {} cores, {}; {} x {}s per figure (median of interleaved rounds)",
         machine.cores, machine.cpu_model, settings.rounds, settings.seconds
     );
+    // Started after the Go harness is built, so that the build is not slowed.
+    let mut load = match settings.load {
+        Some(n) => Some(Load::start(n, settings.load_nice)?),
+        None => None,
+    };
+    if let Some(n) = settings.load {
+        println!("{}", load_plan(n, settings.load_nice));
+    }
+    println!("{}\n", html::MONITOR_NOTE);
 
     let runnable = |i: &Impl| !matches!(i.run, Run::Go) || harness.is_some();
     let mut bigs = Vec::new();
@@ -120,14 +145,18 @@ pub(crate) fn run(experiments: &[Experiment], settings: &Settings) -> Result<(),
         .map(|c| settings.threads(c).len() * c.impls.iter().filter(|i| runnable(i)).count())
         .sum::<usize>()
         * settings.rounds
+        * if load.is_some() { 2 } else { 1 }
         + big_total;
     let bar = progress_bar(total as u64, settings.seconds);
 
     let mut rows = Vec::new();
-    let mut shares = Vec::new();
+    let mut shares = Shares::default();
     let mut bigs = bigs.into_iter();
+    // Each case and where its rows start, for the tables after the board.
+    let mut done: Vec<(&Experiment, &Case, usize)> = Vec::new();
     for exp in experiments {
         for case in &exp.cases {
+            bar.set_prefix(format!("{} / {}", exp.name, case.name));
             let impls: Vec<&Impl> = case.impls.iter().filter(|i| runnable(i)).collect();
             let run = CaseRun {
                 exp,
@@ -136,8 +165,13 @@ pub(crate) fn run(experiments: &[Experiment], settings: &Settings) -> Result<(),
                 harness: harness.as_ref(),
                 bar: &bar,
             };
-            let mut case_rows =
-                run.rows(&impls, settings.threads(case), settings.rounds, &mut shares);
+            let mut case_rows = run.rows(
+                &impls,
+                settings.threads(case),
+                settings.rounds,
+                &mut shares,
+                &mut load,
+            );
             if let Some(big) = bigs.next().flatten() {
                 // Measured once: a memory figure, slow to set up.
                 let impls: Vec<&Impl> = impls
@@ -145,22 +179,35 @@ pub(crate) fn run(experiments: &[Experiment], settings: &Settings) -> Result<(),
                     .copied()
                     .filter(|i| !big.skip.contains(&i.name))
                     .collect();
-                case_rows.extend(run.rows(&impls, big.threads, 1, &mut shares));
+                case_rows.extend(run.rows(&impls, big.threads, 1, &mut shares, &mut None));
             }
-            bar.suspend(|| print_case(exp, case, &case_rows));
+            done.push((exp, case, rows.len()));
             rows.extend(case_rows);
         }
     }
     bar.finish_and_clear();
-    let load_note = load_note(&shares);
-    println!("{load_note}");
+    drop(load); // the burners end before the reports are written
+    let mut load_note = load_note(&shares.quiet);
+    if let Some(n) = settings.load {
+        load_note.push(' ');
+        load_note.push_str(&loaded_note(n, settings.load_nice, &shares.loaded));
+    }
+    println!("{load_note}\n");
 
+    let mut scoreboard = Scoreboard::new(experiments, &rows);
+    scoreboard.caveat = caveat(settings, &shares.quiet);
+    println!("{}", scoreboard.to_text());
+    for (k, &(exp, case, start)) in done.iter().enumerate() {
+        let end = done.get(k + 1).map_or(rows.len(), |d| d.2);
+        print_case(exp, case, &rows[start..end]);
+    }
+    println!("Scoreboard (above): {}", scoreboard.tally());
     let report = Report { machine, rows };
     if let Some(path) = &settings.json {
         json::write(&report, path).map_err(|e| format!("writing {}: {e}", path.display()))?;
         println!("JSON: {}", path.display());
     }
-    let index = html::write(&report, experiments, &load_note, &settings.out)
+    let index = html::write(&report, experiments, &scoreboard, &load_note, &settings.out)
         .map_err(|e| format!("writing the report in {}: {e}", settings.out.display()))?;
     println!("Report: {}", index.display());
     Ok(())
@@ -170,7 +217,7 @@ fn progress_bar(total: u64, seconds: f64) -> ProgressBar {
     let bar = ProgressBar::new(total);
     bar.set_style(
         ProgressStyle::with_template(
-            "{spinner} [{bar:32}] {pos}/{len} measurements, {elapsed} of ~{msg}",
+            "{spinner} [{bar:32}] {pos}/{len} measurements, {elapsed} of ~{msg}: {prefix}",
         )
         .expect("a valid progress template")
         .progress_chars("=> "),
@@ -194,19 +241,24 @@ struct CaseRun<'a> {
 impl CaseRun<'_> {
     /// Measures every implementation at each thread count, in interleaved
     /// rounds, and returns one row per (implementation, threads); pushes
-    /// each native measurement's CPU share onto `shares`. An implementation
-    /// that fails (only Go runs can) is warned about once and left out of
-    /// the rest of the case.
+    /// each native measurement's CPU share onto `shares`. With `load`, each
+    /// round measures every implementation quiet (the burners stopped),
+    /// then every one loaded (running), and each gets a quiet and a loaded
+    /// row. An implementation that fails (only Go and child runs can) is
+    /// warned about once and left out of the rest of the case.
     fn rows(
         &self,
         impls: &[&Impl],
         counts: &[usize],
         rounds: usize,
-        shares: &mut Vec<f64>,
+        shares: &mut Shares,
+        load: &mut Option<Load>,
     ) -> Vec<Row> {
         let (settings, bar) = (self.settings, self.bar);
         let mut rows = Vec::new();
         let mut impls = impls.to_vec();
+        // Slot `k` is implementation `k % n`, loaded when `k >= n`.
+        let passes = if load.is_some() { 2 } else { 1 };
         for (done, &threads) in counts.iter().enumerate() {
             let spec = Spec {
                 threads,
@@ -214,27 +266,56 @@ impl CaseRun<'_> {
                 latency: self.case.latency,
             };
             let start = bar.position();
-            let mut failed = vec![false; impls.len()];
-            let samples = runner::interleave(impls.len(), rounds, |i| {
+            let n = impls.len();
+            let mut failed = vec![false; n];
+            let samples = runner::interleave(n * passes, rounds, |k| {
+                let (i, loaded) = (k % n, k >= n);
+                if failed[i] {
+                    return None; // failed in its other pass: no more tries
+                }
+                if let Some(load) = load.as_mut() {
+                    if loaded {
+                        load.resume();
+                    } else {
+                        load.pause();
+                    }
+                }
                 let sample = self.measure(impls[i], &spec);
                 if let (Run::Native(_), Some(s)) = (&impls[i].run, &sample) {
+                    let shares = if loaded {
+                        &mut shares.loaded
+                    } else {
+                        &mut shares.quiet
+                    };
                     shares.extend(s.cpu_share);
                 }
                 failed[i] |= sample.is_none();
                 bar.inc(1);
                 sample
             });
-            bar.set_position(start + (impls.len() * rounds) as u64);
+            if let Some(load) = load.as_mut() {
+                load.pause(); // quiet between cases (printing, setting up)
+            }
+            bar.set_position(start + (n * passes * rounds) as u64);
             for (i, imp) in impls.iter().enumerate().filter(|(i, _)| !failed[*i]) {
-                if let Some(f) = runner::figure(&samples[i]) {
-                    rows.push(row(self.exp, self.case, imp, threads, &f));
+                let Some(quiet) = runner::figure(&samples[i]) else {
+                    continue;
+                };
+                rows.push(row(self.exp, self.case, imp, threads, &quiet));
+                let loaded = load.as_ref().zip(samples.get(n + i));
+                if let Some((f, load)) = loaded.and_then(|(l, s)| Some((runner::figure(s)?, l))) {
+                    let mut r = row(self.exp, self.case, imp, threads, &f);
+                    r.load = Some(load.count());
+                    r.loaded_vs_quiet =
+                        Some(f.ops_per_sec / quiet.ops_per_sec).filter(|r| r.is_finite());
+                    rows.push(r);
                 }
             }
             // Leave the failed ones out of the remaining thread counts.
             let before = impls.len();
             let mut dead = failed.iter();
             impls.retain(|_| !dead.next().copied().unwrap_or(true));
-            let dropped = (before - impls.len()) * rounds * (counts.len() - done - 1);
+            let dropped = (before - impls.len()) * passes * rounds * (counts.len() - done - 1);
             bar.set_length(bar.length().unwrap_or(0).saturating_sub(dropped as u64));
         }
         rows
@@ -273,8 +354,74 @@ impl CaseRun<'_> {
     }
 }
 
+/// The CPU shares the workers got, quiet and loaded (see [`load_note`]).
+#[derive(Debug, Default)]
+struct Shares {
+    quiet: Vec<f64>,
+    loaded: Vec<f64>,
+}
+
 /// Below this median CPU share the machine counts as busy.
 const BUSY_SHARE: f64 = 0.85;
+
+/// Below these, a run's verdicts are noise more than measurement.
+const TRUSTED_ROUNDS: usize = 3;
+const TRUSTED_SECONDS: f64 = 0.1;
+
+/// Why the scoreboard's verdicts deserve less trust, if they do.
+fn caveat(settings: &Settings, quiet_shares: &[f64]) -> Option<String> {
+    let mut why = Vec::new();
+    if settings.rounds < TRUSTED_ROUNDS || settings.seconds < TRUSTED_SECONDS {
+        why.push(format!(
+            "short measurements ({} x {}s)",
+            settings.rounds, settings.seconds
+        ));
+    }
+    if let Some(s) = runner::median(quiet_shares).filter(|s| *s < BUSY_SHARE) {
+        why.push(format!(
+            "a busy machine (the workers got {:.0}% of their CPU time)",
+            s * 100.0
+        ));
+    }
+    (!why.is_empty()).then(|| {
+        format!(
+            "verdicts from {} are rough: rerun with more rounds on a quiet machine before \
+             trusting a miss",
+            why.join(" and ")
+        )
+    })
+}
+
+/// What `--load` does, said before the run.
+fn load_plan(n: usize, nice: load::Nice) -> String {
+    let niced = (0..n).filter(|&i| nice.niced(i, n)).count();
+    format!(
+        "--load {n}: every round measures each implementation quiet, then beside {n} busy \
+         processes ({} at normal priority, {niced} at nice {}); loaded rows are marked \
+         \"load {n}\" and carry loaded/quiet (below 1: slowed down).",
+        n - niced,
+        load::NICE
+    )
+}
+
+/// One sentence on the loaded rows' CPU share.
+fn loaded_note(n: usize, nice: load::Nice, shares: &[f64]) -> String {
+    let niced = (0..n).filter(|&i| nice.niced(i, n)).count();
+    let share = runner::median(shares).map_or_else(
+        || "the workers' share was not measured".to_owned(),
+        |s| {
+            format!(
+                "the workers ran {:.0}% of the time they could have (median)",
+                s.min(1.0) * 100.0
+            )
+        },
+    );
+    format!(
+"Loaded rows (load {n}: {} busy process(es) at normal priority, {niced} at nice {}): {share}.",
+        n - niced,
+        load::NICE
+    )
+}
 
 /// One line on how much of the machine the workers got.
 fn load_note(shares: &[f64]) -> String {
@@ -308,6 +455,8 @@ fn row(exp: &Experiment, case: &Case, imp: &Impl, threads: usize, f: &runner::Fi
         p50_ns: f.p50_ns,
         p99_ns: f.p99_ns,
         rss_bytes: f.rss_bytes,
+        load: None,
+        loaded_vs_quiet: None,
     }
 }
 
@@ -315,6 +464,9 @@ fn print_case(exp: &Experiment, case: &Case, rows: &[Row]) {
     println!("{} / {}: {}", exp.name, case.name, exp.claim);
     println!("  {}", case.about);
     for table in CaseTable::group(rows) {
+        if let Some(n) = table.load {
+            println!("  under load {n}:");
+        }
         print!("{}", table.to_text());
     }
     println!();
@@ -364,6 +516,8 @@ mod tests {
             threads: None,
             go: false,
             big: false,
+            load: None,
+            load_nice: load::Nice::Half,
             json: None,
             out: PathBuf::from("x"),
         };

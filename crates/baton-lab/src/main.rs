@@ -16,6 +16,7 @@ mod child;
 mod experiments;
 mod go;
 mod lab;
+mod load;
 mod machine;
 mod mapmix;
 mod report;
@@ -101,6 +102,15 @@ enum Command {
         #[arg(long)]
         latency: bool,
     },
+    /// Internal: one `--load` busy process (see `load.rs`); exits when the
+    /// lab with process id `parent` is gone.
+    #[command(hide = true)]
+    Burn {
+        #[arg(long)]
+        parent: u32,
+        #[arg(long, default_value_t = 0)]
+        nice: i32,
+    },
 }
 
 #[derive(Debug, Default, Args)]
@@ -132,6 +142,14 @@ struct Options {
     /// sysctl to run, when it is not.
     #[arg(long)]
     big: bool,
+    /// Also measure every row beside N busy background processes (half of
+    /// them niced, see --load-nice): each round runs every implementation
+    /// quiet, then loaded, and the report gives each row's loaded/quiet ratio.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=64))]
+    load: Option<u32>,
+    /// Which --load processes run niced (nice 10).
+    #[arg(long, value_enum, default_value_t = load::Nice::Half, requires = "load")]
+    load_nice: load::Nice,
 }
 
 impl Options {
@@ -150,6 +168,8 @@ impl Options {
             threads: self.threads,
             go: !(self.no_go || no_go_env),
             big: self.big,
+            load: self.load.map(|n| n as usize),
+            load_nice: self.load_nice,
             json: self.json,
             out: self.out.unwrap_or_else(|| PathBuf::from(DEFAULT_OUT)),
         }
@@ -214,7 +234,8 @@ fn list() {
         "Each figure is ops/s summed over all worker threads (goroutines for go rows), the median of\n\
          interleaved rounds; ns_per_op = 1e9 / ops_per_sec is the aggregate cost of one op, not one\n\
          thread's latency. Threads above the core count oversubscribe the machine on purpose.\n\
-         Ratios baton / peer above 1 mean baton is faster."
+         Ratios baton / peer above 1 mean baton is faster. Cases with a latency also give p50/p99\n\
+         of sampled single ops; `--load N` measures every row again beside N busy processes."
     );
 }
 
@@ -261,6 +282,7 @@ fn main() -> ExitCode {
             };
             child::serve(&experiment, &case, &imp, &spec)
         }
+        Some(Command::Burn { parent, nice }) => load::burn(parent, nice),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -350,6 +372,21 @@ mod tests {
         assert_eq!(s.out, PathBuf::from("r"));
         let (_, big) = run_settings(&["run", "goroutines", "--big"]);
         assert!(big.big);
+        assert_eq!((s.load, big.load), (None, None));
+    }
+
+    #[test]
+    fn load_takes_a_count_and_a_nice_policy() {
+        let (_, s) = run_settings(&["run", "mutex", "--load", "2"]);
+        assert_eq!((s.load, s.load_nice), (Some(2), load::Nice::Half));
+        let (_, s) = run_settings(&["run", "mutex", "--load", "3", "--load-nice", "all"]);
+        assert_eq!((s.load, s.load_nice), (Some(3), load::Nice::All));
+        assert!(parse(&["run", "mutex", "--load", "0"]).is_err());
+        assert!(parse(&["run", "mutex", "--load", "x"]).is_err());
+        assert!(
+            parse(&["run", "mutex", "--load-nice", "none"]).is_err(),
+            "--load-nice needs --load"
+        );
     }
 
     #[test]

@@ -11,7 +11,8 @@
 //! runtime (two workers, or one for `pingpong`, where both goroutines
 //! share it), measured by this file's own loop with the runner's method:
 //! released together, stop flag checked between batches of
-//! [`BATCH`], ops over the span.
+//! [`BATCH`], ops over the span, and, in the cases that sample latency
+//! (`pingpong`, `select`), the first op of every batch timed.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
@@ -20,7 +21,7 @@ use std::time::{Duration, Instant};
 use baton::atomic::CachePadded;
 
 use super::{Case, Experiment, Impl};
-use crate::runner::{measure_with_background, Sample, Spec, BATCH};
+use crate::runner::{measure_with_background, Latencies, Sample, Spec, BATCH};
 
 /// Capacity of the bounded channels.
 const CAP: usize = 1024;
@@ -63,7 +64,7 @@ pub(crate) fn experiment() -> Experiment {
                 name: "pingpong",
                 about: "one op = one round trip over two rendezvous channels between two threads (baton-go: two goroutines on a one-worker runtime)",
                 threads: &[1],
-                latency: false,
+                latency: true,
                 big: None,
                 impls: impls::<true>(pingpong_case),
             },
@@ -71,7 +72,7 @@ pub(crate) fn experiment() -> Experiment {
                 name: "select",
                 about: "one op = one message received by a select over 4 bounded(1024) channels, each fed by its own producer (background)",
                 threads: &[1],
-                latency: false,
+                latency: true,
                 big: None,
                 impls: vec![
                     Impl::native("baton", "baton::select! over 4 receivers", select_baton),
@@ -397,7 +398,10 @@ fn measure_goroutines<S: Send + Sync + 'static>(
     make_op: fn(&Arc<S>) -> Box<dyn FnMut() + Send>,
     finish: fn(&S),
 ) -> Sample {
-    let rt = baton::runtime::Builder::new().workers(workers).build();
+    let rt = crate::experiments::runtime_builder()
+        .workers(workers)
+        .build();
+    let latency = spec.latency;
     let state = Arc::new(state);
     let stop = Arc::new(AtomicBool::new(false));
     let gate = Arc::new(baton::sync::WaitGroup::new());
@@ -410,15 +414,17 @@ fn measure_goroutines<S: Send + Sync + 'static>(
                 let mut op = make_op(&state);
                 drop(state);
                 gate.wait();
+                let mut latencies = Latencies::new(latency);
                 let start = Instant::now();
                 let mut ops = 0u64;
                 while !stop.load(Relaxed) {
-                    for _ in 0..BATCH {
+                    latencies.time(&mut op);
+                    for _ in 1..BATCH {
                         op();
                     }
                     ops += BATCH;
                 }
-                (ops, start, Instant::now())
+                (ops, start, Instant::now(), latencies)
             })
         })
         .collect();
@@ -435,9 +441,13 @@ fn measure_goroutines<S: Send + Sync + 'static>(
     }
     let first = results.iter().map(|r| r.1).min().expect("consumers");
     let last = results.iter().map(|r| r.2).max().expect("consumers");
+    let ops = results.iter().map(|r| r.0).sum();
+    let (p50_ns, p99_ns) = Latencies::percentiles(results.into_iter().map(|r| r.3));
     Sample {
-        ops: results.iter().map(|r| r.0).sum(),
+        ops,
         elapsed: last - first,
+        p50_ns,
+        p99_ns,
         ..Sample::default()
     }
 }

@@ -22,7 +22,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use baton::context;
-use baton::runtime::Builder;
 use baton::sync::WaitGroup;
 use tokio_util::sync::CancellationToken;
 
@@ -121,7 +120,9 @@ fn tokio_check(spec: &Spec) -> Sample {
 /// the time from the cancel to the last wake-up is counted.
 fn baton_fanout(spec: &Spec) -> Sample {
     let seconds = spec.seconds;
-    let rt = Builder::new().workers(spec.threads).name("lab").build();
+    let rt = crate::experiments::runtime_builder()
+        .workers(spec.threads)
+        .build();
     rt.run(move || {
         let mut timed = Duration::ZERO;
         let mut ops = 0u64;

@@ -42,7 +42,7 @@
 //! has [`RING`] members.
 
 use super::{Big, Case, Experiment, Impl};
-use crate::runner::Sample;
+use crate::runner::{Latencies, Sample, Spec};
 use std::time::{Duration, Instant};
 
 mod on_baton;
@@ -103,7 +103,7 @@ pub(crate) fn experiment() -> Experiment {
                 about: "one op = one round trip of a token between two goroutines; threads = scheduler \
                         threads (baton on 2: the two are forced onto different workers, pinned to CPUs)",
                 threads: &[1, 2],
-                latency: false,
+                latency: true,
                 big: None,
                 impls: vec![
                     Impl::native("baton", "baton::sync::Mutex + Cond hand-off", on_baton::pingpong),
@@ -164,6 +164,30 @@ pub(crate) fn timed(seconds: f64, mut round: impl FnMut() -> u64) -> Sample {
     }
 }
 
+/// Of the round trips between looks at the clock, one in this many is
+/// timed when the case samples latency.
+const TRIPS_PER_SAMPLE: u64 = 16;
+
+/// [`timed`] over rounds of [`TRIPS_PER_CHECK`] calls of `trip` (one round
+/// trip each, the op), timing every [`TRIPS_PER_SAMPLE`]th trip when
+/// `spec.latency` asks (two clock reads, tens of ns, against a trip of
+/// hundreds or more) and filling the sample's p50/p99 from them.
+pub(crate) fn timed_trips(spec: &Spec, mut trip: impl FnMut()) -> Sample {
+    let mut latencies = Latencies::new(spec.latency);
+    let mut sample = timed(spec.seconds, || {
+        for i in 0..TRIPS_PER_CHECK {
+            if i % TRIPS_PER_SAMPLE == 0 {
+                latencies.time(&mut trip);
+            } else {
+                trip();
+            }
+        }
+        TRIPS_PER_CHECK
+    });
+    (sample.p50_ns, sample.p99_ns) = Latencies::percentiles([latencies]);
+    sample
+}
+
 /// Resident-memory growth per goroutine: `(after - before) / count`.
 pub(crate) fn per_goroutine(before: u64, after: u64, count: usize) -> u64 {
     after.saturating_sub(before) / count.max(1) as u64
@@ -172,7 +196,6 @@ pub(crate) fn per_goroutine(before: u64, after: u64, count: usize) -> u64 {
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
-    use crate::runner::Spec;
 
     fn spec(threads: usize) -> Spec {
         Spec {
@@ -188,6 +211,22 @@ mod tests {
         assert_eq!(s.ops, 7);
         let s = timed(0.01, || 1);
         assert!(s.ops >= 1 && s.elapsed >= Duration::from_millis(10));
+    }
+
+    #[test]
+    fn timed_trips_samples_one_trip_in_sixteen_when_asked() {
+        let mut trips = 0u64;
+        let s = timed_trips(&spec(1), || trips += 1);
+        assert_eq!(s.ops, trips);
+        assert_eq!(s.ops % TRIPS_PER_CHECK, 0);
+        assert_eq!((s.p50_ns, s.p99_ns), (None, None), "latency off");
+        let sampled = Spec {
+            latency: true,
+            ..spec(1)
+        };
+        let s = timed_trips(&sampled, std::thread::yield_now);
+        let (p50, p99) = (s.p50_ns.unwrap(), s.p99_ns.unwrap());
+        assert!(p50 > 0.0 && p50 <= p99, "{p50} {p99}");
     }
 
     #[test]

@@ -32,6 +32,8 @@
 
 use crate::runner::{Sample, Spec};
 
+// The claims' thresholds, read by the scoreboard (not an experiment).
+pub(crate) mod claims;
 // The registry, part 1: one module per experiment (plus shared workloads).
 mod chan;
 mod context;
@@ -174,6 +176,27 @@ pub(crate) struct Big {
     pub(crate) threads: &'static [usize],
     pub(crate) skip: &'static [&'static str],
     pub(crate) maps_per_thread: usize,
+}
+
+/// The builder every baton runtime in the lab starts from: workers named
+/// `lab`, and the long-run monitor off (`long_run_threshold(None)`).
+///
+/// The lab's measuring loops keep their worker busy on purpose (a spawn
+/// loop of 10k goroutines, a consumer that never finds its channel empty),
+/// and on a loaded machine a descheduled worker looks stuck too, so the
+/// monitor's "has run 10 ms without yielding" reports would only be noise
+/// in a benchmark; the terminal and the HTML report say that the monitor
+/// is off. Its other job, waking idle workers to take a stuck worker's
+/// unstarted goroutines, is a backstop: a spawn already wakes an idle
+/// worker. `BATON_LAB_MONITOR=1` turns it back on (the default 10 ms
+/// threshold), to see the reports or to compare.
+pub(crate) fn runtime_builder() -> baton::runtime::Builder {
+    let builder = baton::runtime::Builder::new().name("lab");
+    if std::env::var("BATON_LAB_MONITOR").is_ok_and(|v| v == "1") {
+        builder
+    } else {
+        builder.long_run_threshold(None)
+    }
 }
 
 /// Every experiment, in the order the tour runs them.

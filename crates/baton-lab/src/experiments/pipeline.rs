@@ -25,7 +25,6 @@ use std::time::Instant;
 use baton::chan;
 use baton::context::{self, Context};
 use baton::pattern;
-use baton::runtime::Builder;
 
 use super::{Case, Experiment, Impl};
 use crate::runner::{Sample, Spec};
@@ -115,7 +114,9 @@ fn rounds(spec: &Spec, items: u64, mut round: impl FnMut() -> u64) -> Sample {
 
 /// Runs `body` on a baton runtime of `spec.threads` workers.
 fn on_baton(spec: &Spec, items: u64, round: fn(&Context) -> u64) -> Sample {
-    let rt = Builder::new().workers(spec.threads).name("lab").build();
+    let rt = crate::experiments::runtime_builder()
+        .workers(spec.threads)
+        .build();
     let spec = Spec { ..*spec };
     rt.run(move || {
         rounds(&spec, items, || {
@@ -183,7 +184,7 @@ fn buffered_round(ctx: &Context) -> u64 {
 
 fn baton_fanout(spec: &Spec) -> Sample {
     let n = spec.threads;
-    let rt = Builder::new().workers(n).name("lab").build();
+    let rt = crate::experiments::runtime_builder().workers(n).build();
     let spec = Spec { ..*spec };
     rt.run(move || {
         rounds(&spec, FANOUT_ITEMS, || {
@@ -286,7 +287,7 @@ mod tests {
         let want = want_squares();
         assert_eq!(crossbeam_pipeline(0), want);
         assert_eq!(crossbeam_pipeline(CAP), want);
-        let rt = Builder::new().workers(2).build();
+        let rt = crate::experiments::runtime_builder().workers(2).build();
         assert_eq!(rt.run(|| unbuffered_round(&context::background())), want);
         assert_eq!(rt.run(|| buffered_round(&context::background())), want);
         for f in [

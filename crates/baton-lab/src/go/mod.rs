@@ -162,6 +162,11 @@ struct HarnessRow {
     /// Only the cases that measure memory print it.
     #[serde(default)]
     rss_bytes: Option<u64>,
+    /// Only with `-latency`, in the cases the harness times itself.
+    #[serde(default)]
+    p50_ns: Option<f64>,
+    #[serde(default)]
+    p99_ns: Option<f64>,
 }
 
 impl GoHarness {
@@ -173,10 +178,14 @@ impl GoHarness {
         imp: &str,
         spec: &Spec,
     ) -> Result<Sample, String> {
-        let child = Command::new(&self.exe)
-            .args(["-experiment", experiment, "-case", case, "-impl", imp])
+        let mut cmd = Command::new(&self.exe);
+        cmd.args(["-experiment", experiment, "-case", case, "-impl", imp])
             .args(["-threads", &spec.threads.to_string()])
-            .args(["-seconds", &spec.seconds.to_string()])
+            .args(["-seconds", &spec.seconds.to_string()]);
+        if spec.latency {
+            cmd.arg("-latency");
+        }
+        let child = cmd
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -197,6 +206,8 @@ impl GoHarness {
             ops: row.ops,
             elapsed: Duration::from_nanos(row.elapsed_ns),
             rss_bytes: row.rss_bytes,
+            p50_ns: row.p50_ns,
+            p99_ns: row.p99_ns,
             ..Sample::default()
         })
     }

@@ -50,10 +50,7 @@ fn draw(root: &Area<'_>, table: &CaseTable) -> DrawResult {
         .filter(|v| *v > 0.0)
         .fold(max, f64::min);
     let x = 0.0..table.threads.len() as f64;
-    let title = format!(
-        "{} / {}: Mops/s (higher is better)",
-        table.experiment, table.case
-    );
+    let title = format!("{}: Mops/s (higher is better)", table.title());
     if max / min > LOG_SCALE_SPAN {
         let low = min / 2.0;
         let y = (low..max * 2.0).log_scale();
@@ -172,6 +169,7 @@ mod tests {
         CaseTable {
             experiment: "idgen".into(),
             case: "next".into(),
+            load: None,
             threads: vec![1, 8],
             impls: vec!["mutex".into(), "baton".into()],
             cells: vec![
@@ -179,6 +177,8 @@ mod tests {
                 vec![Some(values[1]), None],
             ],
             rss: vec![vec![None, None], vec![None, None]],
+            latency: vec![vec![None, None], vec![None, None]],
+            vs_quiet: vec![vec![None, None], vec![None, None]],
         }
     }
 

@@ -30,9 +30,8 @@ mod tests {
             threads: 8,
             ops_per_sec: 2e8,
             ns_per_op: 5.0,
-            p50_ns: None,
             p99_ns,
-            rss_bytes: None,
+            ..Row::default()
         };
         Report {
             machine: Machine {
@@ -80,6 +79,22 @@ mod tests {
         );
         assert_eq!(v["rows"][0]["impl"], "baton");
         assert_eq!(v["rows"][0]["threads"], 8);
+    }
+
+    #[test]
+    fn loaded_rows_carry_load_and_loaded_vs_quiet() {
+        let mut r = report();
+        r.rows[1].load = Some(2);
+        r.rows[1].loaded_vs_quiet = Some(0.5);
+        let v: Value = serde_json::to_value(&r).unwrap();
+        assert!(
+            v["rows"][0].get("load").is_none(),
+            "quiet rows have no load"
+        );
+        assert_eq!(v["rows"][1]["load"], 2);
+        assert_eq!(v["rows"][1]["loaded_vs_quiet"], 0.5);
+        let back: Report = serde_json::from_value(v).unwrap();
+        assert_eq!(back, r);
     }
 
     #[test]

@@ -8,6 +8,7 @@ use crate::machine::Machine;
 mod chart;
 pub(crate) mod html;
 pub(crate) mod json;
+pub(crate) mod scoreboard;
 pub(crate) mod table;
 
 /// A whole run: the machine and every figure.
@@ -18,8 +19,8 @@ pub(crate) struct Report {
 }
 
 /// One figure: the median of one implementation's rounds in one case at
-/// one thread count.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// one thread count, measured quiet or beside `--load` busy processes.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub(crate) struct Row {
     pub(crate) experiment: String,
     pub(crate) case: String,
@@ -33,12 +34,22 @@ pub(crate) struct Row {
     /// `1e9 / ops_per_sec`: the aggregate cost of one op, not one thread's
     /// latency.
     pub(crate) ns_per_op: f64,
+    /// Median sampled time of one op, where the case samples latency.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) p50_ns: Option<f64>,
+    /// 99th percentile sampled time of one op, where the case samples latency.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) p99_ns: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) rss_bytes: Option<u64>,
+    /// How many busy background processes ran during this row's
+    /// measurements (`--load N`); absent on quiet rows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) load: Option<usize>,
+    /// On a loaded row: its throughput over the same implementation's quiet
+    /// row (same case and threads) of the same run; below 1 it slowed down.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) loaded_vs_quiet: Option<f64>,
 }
 
 /// Whether an `impl` name is baton's own (the rest are peers).

@@ -1,6 +1,11 @@
 //! One case's figures as a grid (implementations by thread counts) and the
 //! ratios of baton to each peer, which are the headline: absolute figures
 //! drift on shared machines, ratios from one run hold up.
+//!
+//! A case measured quiet and under `--load N` makes two tables (the rows'
+//! `load` is part of the grouping key); the loaded one also shows each
+//! row's loaded/quiet ratio. Where the case samples latency, the grid is
+//! followed by p50 / p99 nanoseconds per op.
 
 use std::fmt::Write as _;
 
@@ -11,11 +16,17 @@ use super::{is_baton, Row};
 pub(crate) struct CaseTable {
     pub(crate) experiment: String,
     pub(crate) case: String,
+    /// `Some(n)`: the rows measured beside `n` busy processes.
+    pub(crate) load: Option<usize>,
     pub(crate) threads: Vec<usize>,
     pub(crate) impls: Vec<String>,
     pub(crate) cells: Vec<Vec<Option<f64>>>,
     /// `rss[impl][column]`: resident bytes per op, for cases that measure it.
     pub(crate) rss: Vec<Vec<Option<u64>>>,
+    /// `latency[impl][column]`: (p50, p99) ns per op, where sampled.
+    pub(crate) latency: Vec<Vec<Option<(f64, f64)>>>,
+    /// `vs_quiet[impl][column]`: loaded over quiet throughput (loaded tables).
+    pub(crate) vs_quiet: Vec<Vec<Option<f64>>>,
 }
 
 /// A baton implementation's throughput divided by a peer's, per column.
@@ -27,24 +38,28 @@ pub(crate) struct Ratio {
 }
 
 impl CaseTable {
-    /// Groups rows by (experiment, case), keeping the order in which each
-    /// case, implementation and thread count first appears.
+    /// Groups rows by (experiment, case, load), keeping the order in which
+    /// each case, implementation and thread count first appears (a case's
+    /// loaded table right after its quiet one).
     pub(crate) fn group(rows: &[Row]) -> Vec<CaseTable> {
         let mut tables: Vec<CaseTable> = Vec::new();
         for row in rows {
-            let at = tables
-                .iter()
-                .position(|t| t.experiment == row.experiment && t.case == row.case);
+            let at = tables.iter().position(|t| {
+                t.experiment == row.experiment && t.case == row.case && t.load == row.load
+            });
             let table = match at {
                 Some(i) => &mut tables[i],
                 None => {
                     tables.push(CaseTable {
                         experiment: row.experiment.clone(),
                         case: row.case.clone(),
+                        load: row.load,
                         threads: Vec::new(),
                         impls: Vec::new(),
                         cells: Vec::new(),
                         rss: Vec::new(),
+                        latency: Vec::new(),
+                        vs_quiet: Vec::new(),
                     });
                     tables.last_mut().expect("just pushed")
                 }
@@ -54,6 +69,11 @@ impl CaseTable {
         for table in &mut tables {
             table.sort_threads();
         }
+        // A case's loaded table follows its quiet one.
+        let key = |t: &CaseTable| (t.experiment.clone(), t.case.clone());
+        let order: Vec<_> = tables.iter().map(key).collect();
+        let first = |t: &CaseTable| order.iter().position(|k| *k == key(t));
+        tables.sort_by_key(|t| (first(t), t.load));
         tables
     }
 
@@ -64,23 +84,31 @@ impl CaseTable {
         for cells in &mut self.cells {
             cells.resize(self.threads.len(), None);
         }
-        self.rss.resize_with(self.impls.len(), Vec::new);
-        for rss in &mut self.rss {
-            rss.resize(self.threads.len(), None);
-        }
+        let (impls, threads) = (self.impls.len(), self.threads.len());
+        fit(&mut self.rss, impls, threads);
+        fit(&mut self.latency, impls, threads);
+        fit(&mut self.vs_quiet, impls, threads);
         self.cells[imp][col] = Some(row.ops_per_sec);
         self.rss[imp][col] = row.rss_bytes;
+        self.latency[imp][col] = row.p50_ns.zip(row.p99_ns);
+        self.vs_quiet[imp][col] = row.loaded_vs_quiet;
     }
 
     fn sort_threads(&mut self) {
         let mut order: Vec<usize> = (0..self.threads.len()).collect();
         order.sort_by_key(|&c| self.threads[c]);
         self.threads = order.iter().map(|&c| self.threads[c]).collect();
-        for cells in &mut self.cells {
-            *cells = order.iter().map(|&c| cells[c]).collect();
-        }
-        for rss in &mut self.rss {
-            *rss = order.iter().map(|&c| rss[c]).collect();
+        reorder(&mut self.cells, &order);
+        reorder(&mut self.rss, &order);
+        reorder(&mut self.latency, &order);
+        reorder(&mut self.vs_quiet, &order);
+    }
+
+    /// The title of this table: `exp / case`, `(under load N)` if loaded.
+    pub(crate) fn title(&self) -> String {
+        match self.load {
+            Some(n) => format!("{} / {} (under load {n})", self.experiment, self.case),
+            None => format!("{} / {}", self.experiment, self.case),
         }
     }
 
@@ -140,7 +168,14 @@ impl CaseTable {
             .max()
             .unwrap_or(0);
         let head: Vec<String> = self.threads.iter().map(|t| threads_label(*t)).collect();
-        let width = head.iter().map(String::len).max().unwrap_or(0).max(8);
+        let width = head.iter().map(String::len).max().unwrap_or(0).max(8).max(
+            self.latency
+                .iter()
+                .flatten()
+                .map(|l| latency_text(*l).len())
+                .max()
+                .unwrap_or(0),
+        );
         let mut out = String::new();
         let mut line = |label: &str, cells: Vec<String>| {
             let _ = write!(out, "  {label:<label_width$}");
@@ -172,8 +207,14 @@ impl CaseTable {
                 );
             }
         }
+        if self.latency.iter().flatten().any(Option::is_some) {
+            line("p50 / p99 ns/op", head.clone());
+            for (name, lat) in self.impls.iter().zip(&self.latency) {
+                line(name, lat.iter().map(|l| latency_text(*l)).collect());
+            }
+        }
         if !ratios.is_empty() {
-            line("ratio (x)", head);
+            line("ratio (x)", head.clone());
             for r in &ratios {
                 line(
                     &ratio_label(r),
@@ -181,7 +222,47 @@ impl CaseTable {
                 );
             }
         }
+        if self.vs_quiet.iter().flatten().any(Option::is_some) {
+            line("loaded / quiet", head);
+            for (name, v) in self.impls.iter().zip(&self.vs_quiet) {
+                line(name, v.iter().map(|v| cell_text(*v, ratio)).collect());
+            }
+        }
         out
+    }
+}
+
+/// Grows every row of `grid` to `threads` columns, and `grid` to `impls` rows.
+fn fit<T: Clone>(grid: &mut Vec<Vec<Option<T>>>, impls: usize, threads: usize) {
+    grid.resize_with(impls, Vec::new);
+    for row in grid {
+        row.resize(threads, None);
+    }
+}
+
+/// Puts every row of `grid` in column order `order`.
+fn reorder<T: Copy>(grid: &mut [Vec<Option<T>>], order: &[usize]) {
+    for row in grid {
+        *row = order.iter().map(|&c| row[c]).collect();
+    }
+}
+
+/// `p50 / p99` in ns (`-` when not sampled), e.g. `812 / 2.3k`.
+pub(crate) fn latency_text(l: Option<(f64, f64)>) -> String {
+    l.map_or_else(
+        || "-".to_owned(),
+        |(p50, p99)| format!("{} / {}", nanos(p50), nanos(p99)),
+    )
+}
+
+/// Nanoseconds in at most four characters: `85`, `812`, `2.3k`, `41k`, `1.2M`.
+pub(crate) fn nanos(ns: f64) -> String {
+    match ns {
+        n if n >= 1e7 => format!("{:.0}M", n / 1e6),
+        n if n >= 1e6 => format!("{:.1}M", n / 1e6),
+        n if n >= 1e4 => format!("{:.0}k", n / 1e3),
+        n if n >= 1e3 => format!("{:.1}k", n / 1e3),
+        n => format!("{n:.0}"),
     }
 }
 
@@ -239,9 +320,7 @@ mod tests {
             threads,
             ops_per_sec,
             ns_per_op: 1e9 / ops_per_sec,
-            p50_ns: None,
-            p99_ns: None,
-            rss_bytes: None,
+            ..Row::default()
         }
     }
 
@@ -291,7 +370,49 @@ mod tests {
     }
 
     #[test]
+    fn loaded_rows_get_their_own_table_with_loaded_over_quiet() {
+        let mut rows = vec![
+            row("baton", 2, 4e6),
+            row("mutex", 2, 2e6),
+            row("baton", 2, 2e6),
+            row("mutex", 2, 1.5e6),
+        ];
+        for r in &mut rows[2..] {
+            r.load = Some(2);
+        }
+        rows[2].loaded_vs_quiet = Some(0.5);
+        rows[3].loaded_vs_quiet = Some(0.75);
+        let tables = CaseTable::group(&rows);
+        assert_eq!(tables.len(), 2);
+        assert_eq!((tables[0].load, tables[1].load), (None, Some(2)));
+        assert_eq!(tables[1].title(), "e / c (under load 2)");
+        assert_eq!(tables[1].cells, [[Some(2e6)], [Some(1.5e6)]]);
+        assert_eq!(tables[1].vs_quiet, [[Some(0.5)], [Some(0.75)]]);
+        assert!(!tables[0].to_text().contains("loaded / quiet"));
+        let text = tables[1].to_text();
+        assert!(text.contains("loaded / quiet"), "{text}");
+        assert!(text.contains("0.50x") && text.contains("0.75x"), "{text}");
+    }
+
+    #[test]
+    fn latency_gets_p50_and_p99_lines() {
+        let mut rows = [row("baton", 1, 1e6), row("mutex", 1, 1e6)];
+        rows[0].p50_ns = Some(812.0);
+        rows[0].p99_ns = Some(2345.0);
+        let t = &CaseTable::group(&rows)[0];
+        assert_eq!(t.latency, [[Some((812.0, 2345.0))], [None]]);
+        let text = t.to_text();
+        assert!(text.contains("p50 / p99 ns/op"), "{text}");
+        assert!(text.contains("812 / 2.3k"), "{text}");
+        let plain = CaseTable::group(&[row("baton", 1, 1e6)])[0].to_text();
+        assert!(!plain.contains("p50"), "{plain}");
+    }
+
+    #[test]
     fn formats() {
+        assert_eq!(nanos(85.2), "85");
+        assert_eq!(nanos(41_500.0), "42k");
+        assert_eq!(nanos(1_994_466.0), "2.0M");
         assert_eq!(mops(123_456_789.0), "123");
         assert_eq!(mops(12_345_678.0), "12.3");
         assert_eq!(mops(1_234_567.0), "1.23");

@@ -238,6 +238,46 @@ fn summarise(results: Vec<WorkerResult>, usable: usize) -> Sample {
     }
 }
 
+/// Latency samples for a loop that times itself (instead of using
+/// [`measure`]), taken the runner's way: call [`time`](Self::time) on the
+/// first op of every batch; at most [`MAX_SAMPLES_PER_WORKER`] are kept.
+#[derive(Debug, Default)]
+pub(crate) struct Latencies {
+    on: bool,
+    samples: Vec<u64>,
+}
+
+impl Latencies {
+    /// Sampling if `on` (the case's `latency`), otherwise free.
+    pub(crate) fn new(on: bool) -> Self {
+        Latencies {
+            on,
+            samples: Vec::new(),
+        }
+    }
+
+    /// Runs `op`, timing it when sampling and the sample budget allows.
+    #[inline]
+    pub(crate) fn time<R>(&mut self, op: impl FnOnce() -> R) -> R {
+        if !self.on || self.samples.len() >= MAX_SAMPLES_PER_WORKER {
+            return op();
+        }
+        let t = Instant::now();
+        let r = op();
+        self.samples.push(t.elapsed().as_nanos() as u64);
+        r
+    }
+
+    /// The p50 and p99 of every worker's samples together.
+    pub(crate) fn percentiles(
+        all: impl IntoIterator<Item = Latencies>,
+    ) -> (Option<f64>, Option<f64>) {
+        let mut v: Vec<u64> = all.into_iter().flat_map(|l| l.samples).collect();
+        v.sort_unstable();
+        (percentile(&v, 0.50), percentile(&v, 0.99))
+    }
+}
+
 /// The `q` quantile of sorted `samples` (nearest rank), if any.
 fn percentile(sorted: &[u64], q: f64) -> Option<f64> {
     if sorted.is_empty() {
@@ -322,6 +362,26 @@ mod tests {
         let sample = measure(&spec, &(), |_, _| || thread::yield_now());
         let (p50, p99) = (sample.p50_ns.unwrap(), sample.p99_ns.unwrap());
         assert!(p50 > 0.0 && p50 <= p99);
+    }
+
+    #[test]
+    fn latencies_sample_only_when_on() {
+        let mut off = Latencies::new(false);
+        assert_eq!(off.time(|| 5), 5);
+        assert_eq!(Latencies::percentiles([off]), (None, None));
+        let (mut a, mut b) = (Latencies::new(true), Latencies::new(true));
+        for _ in 0..10 {
+            a.time(|| thread::sleep(Duration::from_micros(1)));
+        }
+        b.time(|| thread::sleep(Duration::from_millis(20)));
+        assert_eq!(a.samples.len(), 10);
+        let (p50, p99) = Latencies::percentiles([a, b]);
+        let (p50, p99) = (p50.unwrap(), p99.unwrap());
+        assert!(p50 >= 1_000.0 && p50 <= p99, "{p50} {p99}");
+        assert!(
+            p99 >= 20e6,
+            "the slow sample is the 99th percentile of 11: {p99}"
+        );
     }
 
     #[test]

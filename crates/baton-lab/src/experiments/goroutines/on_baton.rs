@@ -8,14 +8,15 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use baton::chan;
-use baton::runtime::Builder;
 use baton::sync::{Cond, Mutex, WaitGroup};
 
-use super::{per_goroutine, timed, RING, TRIPS_PER_CHECK, WAVE};
+use super::{per_goroutine, timed, timed_trips, RING, WAVE};
 use crate::runner::{Sample, Spec};
 
 fn runtime(workers: usize) -> baton::runtime::Runtime {
-    Builder::new().workers(workers).name("lab").build()
+    crate::experiments::runtime_builder()
+        .workers(workers)
+        .build()
 }
 
 /// Waves of [`WAVE`] goroutines, each returning its index, then joined.
@@ -79,18 +80,15 @@ impl Court {
 
 /// One round trip = one hit each.
 pub(crate) fn pingpong(spec: &Spec) -> Sample {
-    let seconds = spec.seconds;
+    let timing = *spec;
     let court = Arc::new(Court::new());
     let other = court.clone();
     two_players(
         spec,
         move || while other.hit(1) {},
         move || {
-            let sample = timed(seconds, || {
-                for _ in 0..TRIPS_PER_CHECK {
-                    court.hit(0);
-                }
-                TRIPS_PER_CHECK
+            let sample = timed_trips(&timing, || {
+                court.hit(0);
             });
             court.finish();
             sample
@@ -101,7 +99,7 @@ pub(crate) fn pingpong(spec: &Spec) -> Sample {
 /// One round trip = a send on `ping` and a receive on `pong`, two
 /// rendezvous channels, with an echo goroutine (Go's `pingPong`).
 pub(crate) fn pingpong_chan(spec: &Spec) -> Sample {
-    let seconds = spec.seconds;
+    let timing = *spec;
     let (ping_tx, ping_rx) = chan::rendezvous::<u64>();
     let (pong_tx, pong_rx) = chan::rendezvous::<u64>();
     two_players(
@@ -114,12 +112,11 @@ pub(crate) fn pingpong_chan(spec: &Spec) -> Sample {
             }
         },
         move || {
-            let sample = timed(seconds, || {
-                for i in 0..TRIPS_PER_CHECK {
-                    ping_tx.send(i).expect("the echo goroutine left");
-                    black_box(pong_rx.recv().expect("the echo goroutine left"));
-                }
-                TRIPS_PER_CHECK
+            let mut i = 0u64;
+            let sample = timed_trips(&timing, || {
+                i += 1;
+                ping_tx.send(i).expect("the echo goroutine left");
+                black_box(pong_rx.recv().expect("the echo goroutine left"));
             });
             drop(ping_tx); // closes `ping`: the echo goroutine returns
             sample
@@ -141,9 +138,8 @@ fn two_players(
     main: impl FnOnce() -> Sample + Send + 'static,
 ) -> Sample {
     let apart = spec.threads > 1;
-    let rt = Builder::new()
+    let rt = crate::experiments::runtime_builder()
         .workers(spec.threads)
-        .name("lab")
         .pin_workers(apart)
         .build();
     rt.run(move || {
@@ -285,7 +281,7 @@ pub(crate) fn ring_chan(spec: &Spec) -> Sample {
 /// are), and the resident-set growth per goroutine.
 pub(crate) fn idle_memory(spec: &Spec) -> Sample {
     let count = spec.threads;
-    Builder::new().name("lab").build().run(move || {
+    crate::experiments::runtime_builder().build().run(move || {
         // One goroutine through the whole path first, so that nothing
         // allocated once per runtime lands in the figure.
         baton::go(baton::yield_now).join().expect("warm-up");

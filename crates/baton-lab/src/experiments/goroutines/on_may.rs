@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use may::coroutine::{Coroutine, JoinHandle};
 
-use super::{per_goroutine, timed, RING, TRIPS_PER_CHECK, WAVE};
+use super::{per_goroutine, timed, timed_trips, RING, WAVE};
 use crate::runner::{Sample, Spec};
 
 /// Starts a coroutine.
@@ -80,7 +80,7 @@ impl Rally {
 /// Two coroutines bouncing a token with `park`/`unpark`; one op = one
 /// round trip. Where they run is `may`'s choice (its coroutines migrate).
 pub(crate) fn pingpong(spec: &Spec) -> Sample {
-    let seconds = spec.seconds;
+    let spec = *spec;
     run(spec.threads, move || {
         let rally = Arc::new(Rally {
             hits: AtomicU64::new(0),
@@ -94,11 +94,8 @@ pub(crate) fn pingpong(spec: &Spec) -> Sample {
         };
         // Set before the first hit, which is the first use.
         let _ = rally.players[1].set(other.coroutine().clone());
-        let sample = timed(seconds, || {
-            for _ in 0..TRIPS_PER_CHECK {
-                rally.hit(0);
-            }
-            TRIPS_PER_CHECK
+        let sample = timed_trips(&spec, || {
+            rally.hit(0);
         });
         rally.done.store(true, Release);
         rally.players[1].get().expect("set").unpark();

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::*};
 use std::sync::Arc;
 use std::thread;
 
-use super::{timed, THREAD_WAVE, TRIPS_PER_CHECK};
+use super::{timed, timed_trips, THREAD_WAVE};
 use crate::runner::{Sample, Spec};
 
 /// Waves of [`THREAD_WAVE`] threads, each returning its index, then joined.
@@ -58,11 +58,8 @@ pub(crate) fn pingpong(spec: &Spec) -> Sample {
         let rally = rally.clone();
         thread::spawn(move || while rally.hit(1, &me) {})
     };
-    let sample = timed(spec.seconds, || {
-        for _ in 0..TRIPS_PER_CHECK {
-            rally.hit(0, other.thread());
-        }
-        TRIPS_PER_CHECK
+    let sample = timed_trips(spec, || {
+        rally.hit(0, other.thread());
     });
     rally.done.store(true, Release);
     other.thread().unpark();
