@@ -37,6 +37,7 @@
 mod fx_hash;
 mod handle_map;
 mod ms_queue;
+mod node_cache;
 mod queue;
 mod sharded_map;
 mod treiber;

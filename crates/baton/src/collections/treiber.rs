@@ -45,8 +45,9 @@ use core::fmt;
 use core::mem::ManuallyDrop;
 use core::ptr;
 
+use super::node_cache;
 use crate::atomic::{Backoff, CachePadded};
-use crate::epoch::{self, Atomic, Owned, Shared};
+use crate::epoch::{self, Atomic, Shared};
 use crate::shim::atomic::Ordering::{Acquire, Relaxed, Release};
 
 struct Node<T> {
@@ -121,7 +122,7 @@ impl<T> Stack<T> {
     /// ```
     #[inline]
     pub fn push(&self, value: T) {
-        let mut node = Owned::new(Node {
+        let node = node_cache::alloc(Node {
             value: ManuallyDrop::new(value),
             next: ptr::null(),
         });
@@ -132,18 +133,20 @@ impl<T> Stack<T> {
         // is correct (a Treiber push has no ABA problem; only pop does).
         // SAFETY: nothing loaded through this guard is dereferenced.
         let guard = unsafe { epoch::unprotected() };
+        // SAFETY: `node` is ours until the CAS publishes it.
+        let new = unsafe { Shared::from_raw(node) };
         let backoff = Backoff::new();
         let mut head = self.head.load(Relaxed, guard);
         loop {
-            node.next = head.as_raw();
+            // SAFETY: not yet published: we are the only one to see `node`.
+            unsafe { (*node).next = head.as_raw() };
             match self
                 .head
-                .compare_exchange_weak(head, node, Release, Relaxed, guard)
+                .compare_exchange_weak(head, new, Release, Relaxed, guard)
             {
                 Ok(_) => return,
                 Err(e) => {
                     head = e.current;
-                    node = e.new;
                     // Spin audit (issue 10): a lost CAS means another thread made
                     // progress; a retry loop, never a wait for anyone.
                     backoff.spin();
@@ -182,7 +185,7 @@ impl<T> Stack<T> {
                     // value, exactly once, and retire it exactly once.
                     unsafe {
                         let value = ptr::read(&*node.value);
-                        guard.defer_destroy(head);
+                        guard.defer_call(release_node::<T>, head.as_raw() as *mut ());
                         return Some(value);
                     }
                 }
@@ -219,14 +222,31 @@ impl<T> Drop for Stack<T> {
         // `&mut self`: no other thread can reach the nodes; free them now.
         let mut p = self.head.load_mut();
         while !p.is_null() {
-            // SAFETY: every node came from `Owned` (a `Box`) and is still
-            // linked, so it is freed exactly once, here, with its value.
-            let mut node = unsafe { Box::from_raw(p) };
-            p = node.next as *mut Node<T>;
-            // SAFETY: a linked node still owns its value.
-            unsafe { ManuallyDrop::drop(&mut node.value) };
+            // SAFETY: every node came from `node_cache::alloc` and is still
+            // linked, so it is read here and freed exactly once below.
+            let next = unsafe { (*p).next as *mut Node<T> };
+            // SAFETY: a linked node still owns its value; then its memory
+            // goes back (it came from `node_cache::alloc`).
+            unsafe {
+                ManuallyDrop::drop(&mut (*p).value);
+                node_cache::free(p);
+            }
+            p = next;
         }
     }
+}
+
+/// The release function a popped node is retired with: once the epoch
+/// allows, its memory goes to the collecting thread's node cache (the
+/// value was moved out by the pop; nothing is dropped).
+///
+/// # Safety
+///
+/// `data` is a `Node<T>` from `node_cache::alloc`, unlinked, whose value
+/// was moved out, released once, and unreachable by any pinned thread.
+unsafe fn release_node<T>(data: *mut ()) {
+    // SAFETY: the caller's contract is `node_cache::free`'s.
+    unsafe { node_cache::free(data.cast::<Node<T>>()) };
 }
 
 impl<T> Default for Stack<T> {
