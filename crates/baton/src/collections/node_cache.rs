@@ -39,7 +39,6 @@
 
 use core::alloc::Layout;
 use core::mem::{align_of, size_of};
-use core::ptr;
 
 /// The one block layout: 32 bytes, 8-aligned. A node of a `Stack<T>` is a
 /// pointer and a `T`, so every `T` of up to 24 bytes and alignment 8 fits
@@ -117,6 +116,7 @@ unsafe fn dealloc_block(p: *mut u8) {
 mod cache {
     use super::*;
     use core::cell::Cell;
+    use core::ptr;
 
     /// A free block's first word: the next free block.
     struct Free {
