@@ -202,8 +202,8 @@ impl<K, V> Default for ShardedMap<K, V> {
 /// machine (issue 15). 64 is the smallest of those, so the memory per map
 /// stays 8 KiB. Runs on the same machine while five other builds shared its
 /// two cores (the workers got ~20% of the CPU) were too noisy to separate
-/// any two shard counts (the 8-shard row and the then-default row, the same
-/// map, differed by up to 2x), so they neither confirm nor contradict it.
+/// any two shard counts (two rows of the same shard count differed by up
+/// to 2x in one run), so they neither confirm nor contradict it.
 /// Sixteen per core
 /// keeps `T/N` at the 64-on-2-cores level on bigger machines (more than
 /// 1024 shards would cost 128 KiB per map for little). Pass a count to
