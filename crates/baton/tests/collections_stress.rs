@@ -17,6 +17,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread;
 
 const THREADS: usize = 8;
+/// Threads of the node-recycling test: more, so that a pop is more often
+/// preempted between reading the head and its CAS.
+const RECYCLE_THREADS: usize = 16;
 
 fn ops_per_thread() -> usize {
     std::env::var("BATON_STRESS_OPS")
@@ -127,6 +130,52 @@ fn stack_every_item_popped_once_and_dropped_once() {
     assert!(stack.is_empty());
     drop(stack);
     assert_eq!(drops.load(Relaxed), THREADS * per, "drops != pushes");
+    assert_garbage_drains();
+}
+
+/// Small values: the stack's nodes fit the per-thread node cache, so each
+/// node's memory is reused over and over (a popped node comes back, after
+/// the epoch allows it, as a later push's node). Each value is a `Box` of
+/// its id: a node reused too early would show as an id popped twice, a
+/// lost one, or a corrupted box (valgrind and the allocator's checks).
+#[test]
+fn stack_recycled_nodes_every_item_popped_once() {
+    let _serial = serial();
+    let per = ops_per_thread();
+    let stack: Stack<Box<usize>> = Stack::new();
+    let popped: Vec<Vec<usize>> = thread::scope(|s| {
+        let workers: Vec<_> = (0..RECYCLE_THREADS)
+            .map(|t| {
+                let stack = &stack;
+                s.spawn(move || {
+                    let mut mine = Vec::new();
+                    let mut rng = (t as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+                    for i in 0..per {
+                        stack.push(Box::new(t * per + i));
+                        // Mostly push then pop (the lab's `pushpop`); now
+                        // and then no pop or two, so that nodes come back
+                        // in other orders and under other neighbours.
+                        rng ^= rng << 13;
+                        rng ^= rng >> 7;
+                        rng ^= rng << 17;
+                        for _ in 0..[1, 1, 0, 2][(rng % 4) as usize] {
+                            if let Some(id) = stack.pop() {
+                                mine.push(*id);
+                            }
+                        }
+                    }
+                    mine
+                })
+            })
+            .collect();
+        workers.into_iter().map(|w| w.join().unwrap()).collect()
+    });
+    let mut ids: Vec<usize> = popped.into_iter().flatten().collect();
+    while let Some(id) = stack.pop() {
+        ids.push(*id);
+    }
+    assert_each_once(&ids, RECYCLE_THREADS * per);
+    assert!(stack.is_empty());
     assert_garbage_drains();
 }
 

@@ -5,7 +5,8 @@
 //! let readers and writers of different shards run at once. Peers: the big
 //! old map, a `Mutex<HashMap>`, dashmap (shards of RwLock'd hashbrown
 //! tables), papaya and scc (lock-free / fine-grained tables). baton rows:
-//! the default shard count (four per core) and a sweep over 1, 8, 64, 256
+//! the default shard count (`default_shards()`: 16 per core, at least 64)
+//! and a sweep over 1, 8, 64, 256
 //! (the sweep and the `-hot` case run with `run map`, not in the quick
 //! tour, which they would push past its time budget).
 //!
@@ -271,9 +272,11 @@ pub(crate) fn run_on<M: Map>(spec: &Spec, map: &M, read_pct: u64, source: KeySou
 macro_rules! impls {
     ($read:literal, $keys:expr) => {
         vec![
-            Impl::native("baton", "ShardedMap, default shards (4 per core)", |s| {
-                run::<Baton<0>>(s, $read, $keys)
-            }),
+            Impl::native(
+                "baton",
+                "ShardedMap, default shards (16 per core, at least 64)",
+                |s| run::<Baton<0>>(s, $read, $keys),
+            ),
             Impl::native("baton-shards-1", "ShardedMap, 1 shard", |s| {
                 run::<Baton<1>>(s, $read, $keys)
             })

@@ -1,9 +1,11 @@
 //! `stack`: a lock-free (Treiber) stack against a mutex around a `Vec`.
 //!
 //! Case `pushpop`: each op = push one item, then pop one (see
-//! `fifo_lifo.rs`). baton's `Stack` allocates a node per push and frees it
-//! through the epoch collector; `Mutex<Vec>` reuses its buffer, so on few
-//! cores the mutex is hard to beat.
+//! `fifo_lifo.rs`). baton's `Stack` takes a node per push from a per-thread
+//! cache and retires it through the epoch collector back into one;
+//! `Mutex<Vec>` reuses its buffer, so on few cores the mutex is hard to
+//! beat, and with more threads than cores a thread descheduled while
+//! pinned holds back the stack's recycling (see `treiber.rs`).
 
 use super::fifo_lifo::{pushpop, MutexVec};
 use super::{Case, Experiment, Impl};

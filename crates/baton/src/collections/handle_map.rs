@@ -392,8 +392,8 @@ pub struct HandleMap<T> {
 }
 
 impl<T> HandleMap<T> {
-    /// An empty map with [`default_shards`](super::default_shards) shards
-    /// (four per core, a power of two).
+    /// An empty map with four shards per core (a power of two; not
+    /// [`default_shards`](super::default_shards), which `ShardedMap` uses).
     ///
     /// # Panics
     ///
@@ -405,7 +405,7 @@ impl<T> HandleMap<T> {
     /// ```
     #[track_caller]
     pub fn new() -> Self {
-        Self::with_shards(super::default_shards())
+        Self::with_shards(super::sharded_map::four_per_core())
     }
 
     /// As [`new`](Self::new), but with 4095 maps alive (each map's handles
@@ -417,7 +417,7 @@ impl<T> HandleMap<T> {
     /// assert!(m.is_empty());
     /// ```
     pub fn try_new() -> Result<Self, TooManyMaps> {
-        Self::try_with_shards(super::default_shards())
+        Self::try_with_shards(super::sharded_map::four_per_core())
     }
 
     /// An empty map with `n` shards.

@@ -175,6 +175,36 @@ fn concurrent_pops_of_one_block<Q: Fifo>() {
     });
 }
 
+/// Block recycling: a popper empties block A (2 slots under loom) and, as
+/// its destroyer, resets it and offers it as the queue's spare, while a
+/// pusher fills block B's last slot and so takes a block for what follows:
+/// the spare A when the offer came first, a new one otherwise. Loom counts
+/// the reset as a write to each slot, so a pusher writing into the reused
+/// block without the offer's Release/Acquire hand-over is reported, as is a
+/// value lost or reordered across the reuse.
+#[test]
+fn loom_queue_recycled_block_handover() {
+    model(|| {
+        let q = Arc::new(Queue::new());
+        for v in 1..=3 {
+            q.push(Val::new(v));
+        }
+        let popper = {
+            let q = q.clone();
+            thread::spawn(move || {
+                let a = q.pop().map(Val::get);
+                let b = q.pop().map(Val::get);
+                (a, b)
+            })
+        };
+        q.push(Val::new(4)); // block B's last slot: takes the next block
+        q.push(Val::new(5)); // into that block (maybe the recycled A)
+        assert_eq!(popper.join().unwrap(), (Some(1), Some(2)));
+        let rest: Vec<i32> = std::iter::from_fn(|| q.pop().map(Val::get)).collect();
+        assert_eq!(rest, [3, 4, 5], "lost, duplicated or reordered");
+    });
+}
+
 #[test]
 fn loom_queue_fifo_with_concurrent_pops() {
     fifo_with_concurrent_pops::<Queue<Val>>();

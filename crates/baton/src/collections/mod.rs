@@ -18,8 +18,12 @@
 //! operations per second, medians of 9; the lab's experiments are the
 //! measurement to trust): push+pop pairs at 8 threads, `Queue` 84-90,
 //! crossbeam `SegQueue` 86-98, `MsQueue` 17-19, `Stack` 19-24,
-//! `Mutex<Vec>` 91-123. On two cores an uncontended mutex is hard to beat;
-//! the stack's cost is mostly its allocation per push.
+//! `Mutex<Vec>` 91-123. On two cores an uncontended mutex is hard to beat.
+//! Since then (issue 15) `Stack` recycles its nodes through a per-thread
+//! cache (one thread: 29.7 -> 21.5 ns per pair, `Mutex<Vec>` 23) and
+//! `Queue` drops the pop's fence (one thread: 28.1 -> 22.1 ns per pair,
+//! `SegQueue` 27.9); the figures and what limits the stack with more
+//! threads than cores are in their module docs.
 //!
 //! `ShardedMap` and `HandleMap` (baton-lab `run map handles`, same 2-core
 //! machine, busy: the workers got ~52% of the CPU they could have, so the
@@ -28,8 +32,9 @@
 //! with an atomic id (the background's "big old map"; the spread is run to
 //! run), ~3x sharded-slab and ~15x Go's `sync.Map` registry; in the
 //! `stream` scenario 8.75x-16x the big old map (the background saw 2.3x).
-//! `ShardedMap` over 1M keys is within noise of dashmap (0.66x-1.54x case
-//! by case, same shard count, same hasher), 1.4x-3.1x the big old map on
+//! `ShardedMap` over 1M keys (then with 8 shards on 2 cores; 64 by default
+//! since issue 15, see [`default_shards`]) is within noise of dashmap
+//! (0.66x-1.54x case by case, same shard count, same hasher), 1.4x-3.1x the big old map on
 //! uniform keys at 8 threads but only 0.6x-1.0x on zipf keys, where most
 //! ops hit a few hot keys and with 2 cores few threads run at once. These
 //! figures need a many-core machine before they prove anything.
@@ -37,6 +42,7 @@
 mod fx_hash;
 mod handle_map;
 mod ms_queue;
+mod node_cache;
 mod queue;
 mod sharded_map;
 mod treiber;

@@ -181,27 +181,71 @@ impl<K, V> Default for ShardedMap<K, V> {
     }
 }
 
-/// The number of shards [`ShardedMap::new`] uses: four per core the
-/// process may use, rounded up to a power of two (1 core: 4; 8 cores: 32;
-/// 12 cores: 64).
+/// The number of shards [`ShardedMap::new`] uses: sixteen per core the
+/// process may use, rounded up to a power of two, at least 64 and at most
+/// 1024 (1 or 2 cores: 64; 8 cores: 128; 16 cores: 256).
 ///
-/// Why four per core: with `T` threads busy on uniformly spread keys and
-/// `N` shards, a thread finds its shard taken by another about `T/N` of the
-/// time; `N = 4T` keeps that near 25% when every core is busy, and
-/// readers sharing a shard do not block each other anyway. More shards cost
-/// ~128 bytes each and make whole-map calls (`len`, `retain`) slower. The
-/// same rule as dashmap's. Under loom: 2 (small models).
+/// Why so many: a shard costs ~128 bytes (a padded lock and an empty
+/// table), but two threads on one shard pay even when both only read, since
+/// taking a read lock writes the lock word and its cache line moves between
+/// the cores. With `T` busy threads on uniformly spread keys and `N` shards,
+/// an operation meets another on its shard about `T/N` of the time (on
+/// zipf keys more often: the hot keys' shards), so more shards help even a
+/// read-only load.
+///
+/// The measurements that chose it (`baton-lab run map`, 1M `u64` keys,
+/// the 14 cases of read100/90/50 on uniform and zipf(0.99) keys at 2 and 8
+/// threads, on the 2-core development machine): with the old default, four
+/// per core (8 shards there, dashmap's rule), `ShardedMap` was 0.74-1.01x
+/// the best of dashmap, scc and papaya case by case, while the 64- and
+/// 256-shard rows beat every peer in every case (1.08-1.5x), quiet
+/// machine (issue 15). 64 is the smallest of those, so the memory per map
+/// stays 8 KiB. Runs on the same machine while five other builds shared its
+/// two cores (the workers got ~20% of the CPU) were too noisy to separate
+/// any two shard counts (two rows of the same shard count differed by up
+/// to 2x in one run), so they neither confirm nor contradict it.
+/// Sixteen per core
+/// keeps `T/N` at the 64-on-2-cores level on bigger machines (more than
+/// 1024 shards would cost 128 KiB per map for little). Pass a count to
+/// [`ShardedMap::with_shards`] for many small maps. Under loom: 2 (small
+/// models).
 ///
 /// ```
 /// let n = baton::collections::default_shards();
-/// assert!(n.is_power_of_two() && n >= 4);
+/// assert!(n.is_power_of_two() && (64..=1024).contains(&n));
 /// ```
 pub fn default_shards() -> usize {
     if cfg!(loom) {
         return 2;
     }
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    (cores * 4).next_power_of_two().min(MAX_SHARDS)
+    (cores() * SHARDS_PER_CORE)
+        .next_power_of_two()
+        .clamp(MIN_DEFAULT_SHARDS, MAX_DEFAULT_SHARDS)
+}
+
+/// Shards per core in [`default_shards`] (see there for the measurements).
+const SHARDS_PER_CORE: usize = 16;
+/// The fewest shards [`default_shards`] gives (64: the measured winner on
+/// 2 cores).
+const MIN_DEFAULT_SHARDS: usize = 64;
+/// The most shards [`default_shards`] gives (1024 x 128 B = 128 KiB).
+const MAX_DEFAULT_SHARDS: usize = 1024;
+
+/// The cores the process may use (1 if unknown).
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// [`HandleMap`](super::HandleMap)'s default: four shards per core, a
+/// power of two. Kept apart from [`default_shards`]: a handle spends
+/// `log2(shards)` of its index bits on the shard, so more shards mean fewer
+/// slots per shard, and the handle registry was measured with this rule.
+/// Under loom: 2.
+pub(super) fn four_per_core() -> usize {
+    if cfg!(loom) {
+        return 2;
+    }
+    (cores() * 4).next_power_of_two().min(MAX_SHARDS)
 }
 
 impl<K, V, S: BuildHasher + Clone> ShardedMap<K, V, S> {

@@ -51,6 +51,16 @@ impl Deferred {
         }
     }
 
+    /// Calls `call(data)` later.
+    ///
+    /// # Safety
+    ///
+    /// `call(data)` must be sound to run exactly once, on any thread.
+    #[inline]
+    pub(super) unsafe fn from_raw(call: unsafe fn(*mut ()), data: *mut ()) -> Self {
+        Self { call, data }
+    }
+
     /// Calls `f` later, on whichever thread collects it.
     #[inline]
     pub(super) fn from_fn<F: FnOnce() + Send + 'static>(f: F) -> Self {

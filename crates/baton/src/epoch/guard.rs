@@ -105,6 +105,23 @@ impl Guard {
         self.defer_deferred(unsafe { Deferred::destroy(ptr.as_raw() as *mut T) });
     }
 
+    /// Schedules `call(data)` to run once no pinned thread can still reach
+    /// `data`: [`defer_destroy`](Self::defer_destroy) with a caller-chosen
+    /// release function and no allocation (the lock-free stack hands its
+    /// nodes back to a per-thread cache this way instead of freeing them).
+    ///
+    /// # Safety
+    ///
+    /// - `data` is already unreachable, as for `defer_destroy`, and retired
+    ///   exactly once;
+    /// - `call(data)` is sound to run once, on any thread, at any later
+    ///   time (as if `data` were `Send`).
+    #[inline]
+    pub(crate) unsafe fn defer_call(&self, call: unsafe fn(*mut ()), data: *mut ()) {
+        // SAFETY: the caller's contract is `Deferred::from_raw`'s.
+        self.defer_deferred(unsafe { Deferred::from_raw(call, data) });
+    }
+
     #[inline]
     fn defer_deferred(&self, d: Deferred) {
         // SAFETY: a non-null `local` is the calling thread's own slot (a

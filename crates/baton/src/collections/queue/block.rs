@@ -29,7 +29,6 @@
 //! push and pop, about a third of an operation here.
 
 use core::mem::MaybeUninit;
-#[cfg(loom)]
 use core::ptr;
 
 use crate::atomic::Backoff;
@@ -192,15 +191,16 @@ impl<T> Block<T> {
         }
     }
 
-    /// Frees the block once the readers of slots `start..` are done; see
-    /// the module docs.
+    /// Frees the block (or keeps it as the queue's `spare`, see
+    /// [`recycle`](Self::recycle)) once the readers of slots `start..` are
+    /// done; see the module docs.
     ///
     /// # Safety
     ///
     /// The caller is the destroyer (start 0, having read the last slot) or
     /// the popper of slot `start - 1` that found `DESTROY` set; `this`
     /// came from [`Block::new`] via `Box::into_raw`.
-    pub(super) unsafe fn destroy(this: *mut Self, start: usize) {
+    pub(super) unsafe fn destroy(this: *mut Self, start: usize, spare: &AtomicPtr<Block<T>>) {
         // The last slot is skipped: its popper is the destroyer.
         for i in start..BLOCK_CAP - 1 {
             // SAFETY: the block is alive: we are on the walk, and the walk
@@ -210,8 +210,12 @@ impl<T> Block<T> {
             // of the value happens-before the free. AcqRel on the
             // `fetch_or`: Release so that the popper that sees `DESTROY`
             // and continues the walk inherits what we acquired so far.
+            // `fetch_add` sets the bit like `fetch_or` (the walk visits a
+            // slot once, so `DESTROY` is not set yet) but is one `lock
+            // xadd` on x86, where a `fetch_or` whose result is used is a
+            // CAS loop.
             if slot.state.load(Acquire) & READ == 0
-                && slot.state.fetch_or(DESTROY, AcqRel) & READ == 0
+                && slot.state.fetch_add(DESTROY, AcqRel) & READ == 0
             {
                 // That popper is still reading; it will carry on.
                 return;
@@ -219,7 +223,38 @@ impl<T> Block<T> {
         }
         // SAFETY: every slot's popper is done and no thread can reach the
         // block any more (head has moved past it).
-        drop(unsafe { Box::from_raw(this) });
+        unsafe { Self::recycle(this, spare) };
+    }
+
+    /// Resets a block nobody can reach and offers it as the queue's spare;
+    /// frees it if there is one already.
+    ///
+    /// # Safety
+    ///
+    /// As for a free: `this` came from [`Block::new`], every slot's value
+    /// has been moved out, and no other thread can reach the block.
+    unsafe fn recycle(this: *mut Self, spare: &AtomicPtr<Block<T>>) {
+        // SAFETY: the block is ours alone (caller's contract).
+        let b = unsafe { &*this };
+        // Relaxed: nobody else sees the block until the Release below.
+        b.next.store(ptr::null_mut(), Relaxed);
+        for slot in &b.slots {
+            slot.state.store(0, Relaxed);
+            // Under loom, count the reset as a write to the value, as a
+            // free is (see `Drop` below): a read of the slot not ordered
+            // before the recycling is then reported. A no-op otherwise.
+            slot.value.with_mut(|_| ());
+        }
+        // Release: the reset happens-before the pusher that takes it
+        // (Acquire swap in `Queue::new_block`). Relaxed on failure: there
+        // is a spare already; we free ours.
+        if spare
+            .compare_exchange(ptr::null_mut(), this, Release, Relaxed)
+            .is_err()
+        {
+            // SAFETY: still ours: it was not published.
+            drop(unsafe { Box::from_raw(this) });
+        }
     }
 
     /// Marks slot `offset` read; returns whether the destroyer handed the
@@ -229,7 +264,10 @@ impl<T> Block<T> {
         // AcqRel: Release so that a destroyer that sees `READ` frees only
         // after our read of the value; Acquire so that, if `DESTROY` is
         // set, we inherit the destroyer's view before continuing its walk.
-        self.slot(offset).state.fetch_or(READ, AcqRel) & DESTROY != 0
+        //
+        // `fetch_add`, not `fetch_or`: the same result, since only this
+        // slot's one popper sets `READ`, once (see `destroy`).
+        self.slot(offset).state.fetch_add(READ, AcqRel) & DESTROY != 0
     }
 
     /// Drops the value in slot `offset` (for `Queue::drop`, with `&mut`).
