@@ -52,6 +52,11 @@ mod context;
 pub mod epoch;
 #[cfg(not(loom))]
 pub mod errgroup;
+#[cfg(all(not(loom), target_os = "linux"))]
+pub mod net;
+#[cfg(all(loom, target_os = "linux"))]
+#[path = "net/loom_only.rs"]
+mod net;
 pub(crate) mod park;
 #[cfg(not(loom))]
 pub mod pattern;

@@ -63,10 +63,12 @@ pub(crate) enum WaitReason {
     SeqLockWrite,
     /// `atomic::Rcu::synchronize`, waiting for readers' guards.
     RcuSynchronize,
+    /// A `net` socket operation, until its socket is ready (Go's `[IO wait]`).
+    IoWait,
 }
 
 impl WaitReason {
-    const ALL: [WaitReason; 17] = [
+    const ALL: [WaitReason; 18] = [
         WaitReason::Unknown,
         WaitReason::Mutex,
         WaitReason::Cond,
@@ -84,6 +86,7 @@ impl WaitReason {
         WaitReason::Dump,
         WaitReason::SeqLockWrite,
         WaitReason::RcuSynchronize,
+        WaitReason::IoWait,
     ];
 
     /// What a dump prints.
@@ -106,6 +109,7 @@ impl WaitReason {
             WaitReason::Dump => "dump",
             WaitReason::SeqLockWrite => "seqlock write",
             WaitReason::RcuSynchronize => "rcu synchronize",
+            WaitReason::IoWait => "IO wait",
         }
     }
 

@@ -1,0 +1,441 @@
+//! The poll descriptor: one registered socket's readiness, closing and
+//! deadline state (Go's `pollDesc` in `runtime/netpoll.go`).
+//!
+//! A [`PollDesc`] has two [`Half`]s, one per direction (read, write). Each
+//! half is a small state machine over one atomic word plus the
+//! [`WaitQueue`] its blocked callers park in:
+//!
+//! - `READY`: an edge-triggered readiness notification arrived that no
+//!   waiter has consumed yet (Go's `pdReady`);
+//! - `CLOSED`: the socket is being closed ([`Half::close`]); every wait and
+//!   every later operation fails (Go's `closing`);
+//! - the queue's non-emptiness is the "waiter parked" state (Go's `G`
+//!   pointer in `rg`/`wg`; more than one waiter is allowed, since
+//!   `Read for &TcpStream` lets two goroutines read one socket);
+//! - `deadline`: a separate atomic (nanoseconds since a process-wide base,
+//!   `0` = none).
+//!
+//! # State table (one half)
+//!
+//! | READY | CLOSED | queue | meaning | next transitions |
+//! |---|---|---|---|---|
+//! | 0 | 0 | empty | idle: no edge pending, nobody waiting | edge: READY=1; a caller that saw `WouldBlock` parks (queue non-empty) |
+//! | 1 | 0 | empty | an edge is pending | the next waiter consumes it (READY=0) instead of parking, and retries its I/O |
+//! | 0 | 0 | waiting | callers parked until the next edge | edge: READY=1 and every waiter woken to retry; deadline change: every waiter woken to re-check; time-out: that waiter leaves |
+//! | 1 | 0 | waiting | transient: an edge landed, its notifier is about to wake the queue | the notifier takes the queue lock and wakes all |
+//! | x | 1 | any | closing: waiters are woken (or never park) and fail; READY no longer matters | none: CLOSED is reset only when the descriptor is reused for a new socket |
+//!
+//! # Invariants
+//!
+//! 1. **No lost wake-up.** A waiter parks only if, under the queue lock,
+//!    it finds READY and CLOSED clear and the deadline unchanged since it
+//!    last read it (`validate` in [`Half::wait`]). Every notifier (an edge,
+//!    a close, a deadline change) first changes the word or the deadline,
+//!    then takes the queue lock and wakes every waiter. Either the
+//!    notifier's lock comes after the waiter's: the waiter is queued and
+//!    is woken; or before it: the lock's release/acquire makes the change
+//!    visible to the waiter's `validate`, which then does not park.
+//! 2. **Readiness is a hint, never a promise.** A waiter that wakes (or
+//!    consumes READY) only retries its system call; a stale or spurious
+//!    READY costs one extra `EAGAIN`, nothing else. This is what makes the
+//!    poller's use of recycled descriptors safe (`poller`): an event for a
+//!    socket that was closed and whose descriptor was reused lands as a
+//!    spurious READY on the new socket.
+//! 3. **Edge-triggered is enough.** A caller waits only after its system
+//!    call returned `EAGAIN`, i.e. after it saw the kernel's buffer empty
+//!    (or full, for writes); any change after that raises a new edge,
+//!    which sets READY after the `EAGAIN`, so the caller either finds READY
+//!    or is queued when the notifier wakes the queue (invariant 1).
+//!
+//! # Orderings
+//!
+//! Every read and write of the word and of the deadline that matters for
+//! invariant 1 happens either under the queue's spin lock (`validate`) or
+//! before the notifier takes that lock: the lock's Acquire/Release orders
+//! them, so the atomics themselves are `Relaxed` there. The lock-free
+//! reads in [`Half::check`] (CLOSED and the deadline before each system
+//! call) are `Acquire`, paired with the `Release` of [`Half::close`] and
+//! [`Half::set_deadline`], so a caller that observes the close also
+//! observes what the closer did before it; they are only a fast check,
+//! and the locked re-check decides whether to park.
+//!
+//! # Under loom
+//!
+//! This file is compiled and model-checked under loom (`loom_tests`):
+//! edges racing with a parking waiter, close racing with a waiter, a
+//! deadline moved while a waiter is parked. Loom has no clock, so the
+//! models use no deadline that is not already past.
+
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use crate::park::wait_queue::{Until, WaitQueue, Waited};
+use crate::shim::atomic::{AtomicU64, AtomicUsize, Ordering};
+
+/// An edge arrived that no waiter has consumed.
+const READY: usize = 1;
+/// The socket is closing: every wait and operation fails.
+const CLOSED: usize = 2;
+
+/// Which half of a descriptor an operation uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Dir {
+    /// Reading, receiving, accepting.
+    Read,
+    /// Writing, sending, connecting.
+    Write,
+}
+
+/// Why an operation cannot go on: what [`Half::check`] reports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[must_use]
+pub(crate) enum Blocked {
+    /// The half's deadline has passed.
+    TimedOut,
+    /// The descriptor is closing.
+    Closed,
+}
+
+/// One socket's poll state: a read half and a write half.
+#[derive(Debug)]
+pub(crate) struct PollDesc {
+    read: Half,
+    write: Half,
+}
+
+impl PollDesc {
+    /// A descriptor in the idle state, no deadlines.
+    pub(crate) fn new() -> Self {
+        Self {
+            read: Half::new(),
+            write: Half::new(),
+        }
+    }
+
+    /// The half for `dir`.
+    #[inline]
+    pub(crate) fn half(&self, dir: Dir) -> &Half {
+        match dir {
+            Dir::Read => &self.read,
+            Dir::Write => &self.write,
+        }
+    }
+
+    /// Back to the idle state with no deadlines, for a new socket. Only
+    /// while no caller can reach the descriptor (it was just taken off the
+    /// free list, before its registration with the poller): a stale
+    /// READY set concurrently by the poller is harmless (invariant 2).
+    pub(crate) fn reset(&self) {
+        for h in [&self.read, &self.write] {
+            h.state.store(0, Ordering::Relaxed);
+            h.deadline.store(NO_DEADLINE, Ordering::Relaxed);
+        }
+    }
+
+    /// Marks both halves closing and wakes every waiter (they fail).
+    pub(crate) fn close(&self) {
+        self.read.close();
+        self.write.close();
+    }
+
+    /// Whether [`close`](Self::close) ran.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.read.state.load(Ordering::Acquire) & CLOSED != 0
+    }
+}
+
+/// The deadline encoding for "none".
+const NO_DEADLINE: u64 = 0;
+
+/// The process-wide origin deadlines are counted from.
+fn base() -> Instant {
+    static BASE: OnceLock<Instant> = OnceLock::new();
+    *BASE.get_or_init(Instant::now)
+}
+
+/// `Some(deadline)` as nanoseconds since [`base`] plus one (so that `0`
+/// stays "none"); a deadline before the base is encoded as the base, which
+/// has passed.
+fn encode(deadline: Option<Instant>) -> u64 {
+    match deadline {
+        None => NO_DEADLINE,
+        Some(d) => {
+            let nanos = d.saturating_duration_since(base()).as_nanos();
+            u64::try_from(nanos).unwrap_or(u64::MAX - 1) + 1
+        }
+    }
+}
+
+fn decode(raw: u64) -> Option<Instant> {
+    (raw != NO_DEADLINE).then(|| base() + Duration::from_nanos(raw - 1))
+}
+
+/// One direction of a [`PollDesc`]. See the module docs for the states.
+pub(crate) struct Half {
+    /// `READY | CLOSED` bits: set by the poller (READY) and closers
+    /// (CLOSED) from any thread; READY cleared only by a waiter under the
+    /// queue lock.
+    state: AtomicUsize,
+    /// The deadline, encoded (see [`encode`]); written by `set_deadline`
+    /// from any thread.
+    deadline: AtomicU64,
+    /// The callers parked until the next edge, close or deadline change.
+    waiters: WaitQueue,
+}
+
+impl core::fmt::Debug for Half {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Half")
+            .field("state", &self.state.load(Ordering::Relaxed))
+            .field("deadline", &self.deadline.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
+    }
+}
+
+impl Half {
+    fn new() -> Self {
+        Self {
+            state: AtomicUsize::new(0),
+            deadline: AtomicU64::new(NO_DEADLINE),
+            waiters: WaitQueue::new(),
+        }
+    }
+
+    /// Before a system call: fails if the half is closing or its deadline
+    /// passed (Go's `prepareRead`/`prepareWrite`: a passed deadline fails
+    /// the call even if data is there).
+    #[inline]
+    pub(crate) fn check(&self) -> Result<(), Blocked> {
+        // Acquire: pairs with `close`'s Release (module docs).
+        if self.state.load(Ordering::Acquire) & CLOSED != 0 {
+            return Err(Blocked::Closed);
+        }
+        // Acquire: pairs with `set_deadline`'s Release.
+        let raw = self.deadline.load(Ordering::Acquire);
+        if raw != NO_DEADLINE && decode(raw).is_some_and(|d| Instant::now() >= d) {
+            return Err(Blocked::TimedOut);
+        }
+        Ok(())
+    }
+
+    /// After a system call returned `EAGAIN`: parks the caller until the
+    /// next edge, a close, a deadline change, its deadline, or `abort`
+    /// (checked after every wake-up; whoever makes it true must unpark the
+    /// caller). Then the caller runs [`check`](Self::check) and retries its
+    /// system call: this returns nothing, since every outcome is handled
+    /// there (invariant 2: a wake-up is only a hint).
+    pub(crate) fn wait(&self, abort: Option<&dyn Fn() -> bool>) {
+        let raw = self.deadline.load(Ordering::Acquire);
+        let until = Until {
+            deadline: decode(raw),
+            abort,
+        };
+        // Every outcome (not queued, woken, timed out, aborted) sends the
+        // caller back to `check` and its system call.
+        let _: Waited = self.waiters.wait(
+            (),
+            until,
+            |_q| {
+                // Under the queue lock: Relaxed, see the module docs.
+                let s = self.state.load(Ordering::Relaxed);
+                if s & CLOSED != 0 {
+                    return false;
+                }
+                if s & READY != 0 {
+                    // Consume the edge and retry the system call.
+                    self.state.fetch_and(!READY, Ordering::Relaxed);
+                    return false;
+                }
+                // A moved deadline: go round and read it again.
+                self.deadline.load(Ordering::Relaxed) == raw
+            },
+            || {},
+            |_q| {},
+        );
+    }
+
+    /// An edge arrived (the poller): READY, and every waiter woken.
+    pub(crate) fn notify(&self) {
+        // Relaxed: ordered by the queue lock taken next (invariant 1).
+        self.state.fetch_or(READY, Ordering::Relaxed);
+        self.wake_all();
+    }
+
+    /// Closing: CLOSED, and every waiter woken to fail.
+    pub(crate) fn close(&self) {
+        // Release: pairs with `check`'s Acquire.
+        self.state.fetch_or(CLOSED, Ordering::Release);
+        self.wake_all();
+    }
+
+    /// Sets (or clears) the deadline and wakes every waiter to re-check
+    /// it (Go: moving a deadline affects calls already blocked).
+    pub(crate) fn set_deadline(&self, deadline: Option<Instant>) {
+        // Release: pairs with `check`'s Acquire.
+        self.deadline.store(encode(deadline), Ordering::Release);
+        self.wake_all();
+    }
+
+    /// The deadline now set.
+    pub(crate) fn deadline(&self) -> Option<Instant> {
+        decode(self.deadline.load(Ordering::Acquire))
+    }
+
+    fn wake_all(&self) {
+        let mut q = self.waiters.lock();
+        if !q.is_empty() {
+            q.wake_all(crate::park::wait_queue::Token::WAKE);
+        }
+        // The unparks run when `q` drops, after the lock is released.
+    }
+}
+
+#[cfg(all(test, loom))]
+mod loom_tests {
+    use super::*;
+    use loom::sync::atomic::AtomicBool;
+    use loom::sync::Arc;
+    use loom::thread;
+
+    /// A fake socket: `data` is the kernel buffer, `pd` its descriptor. A
+    /// reader runs the real loop: check, "system call", wait on EAGAIN.
+    struct Sock {
+        data: AtomicBool,
+        pd: PollDesc,
+    }
+
+    fn sock() -> Arc<Sock> {
+        Arc::new(Sock {
+            data: AtomicBool::new(false),
+            pd: PollDesc::new(),
+        })
+    }
+
+    /// The reader's loop, as `io.rs` runs it.
+    fn read(s: &Sock) -> Result<(), Blocked> {
+        let half = s.pd.half(Dir::Read);
+        loop {
+            half.check()?;
+            // The "system call": consume the data if there is any.
+            if s.data.swap(false, Ordering::AcqRel) {
+                return Ok(());
+            }
+            half.wait(None);
+        }
+    }
+
+    /// Data arriving (then its edge) while the reader goes from EAGAIN to
+    /// parking: the reader always gets it (no lost wake-up).
+    #[test]
+    fn loom_poll_desc_edge_races_parking_reader() {
+        loom::model(|| {
+            let s = sock();
+            let s2 = s.clone();
+            let poller = thread::spawn(move || {
+                s2.data.store(true, Ordering::Release);
+                s2.pd.half(Dir::Read).notify();
+            });
+            assert_eq!(read(&s), Ok(()));
+            poller.join().unwrap();
+        });
+    }
+
+    /// Two edges and two readers on one half (`Read for &TcpStream`): both
+    /// get their data.
+    #[test]
+    fn loom_poll_desc_two_readers_two_edges() {
+        loom::model(|| {
+            let s = Arc::new(Sock {
+                data: AtomicBool::new(false),
+                pd: PollDesc::new(),
+            });
+            let got = Arc::new(AtomicUsize::new(0));
+            let (s2, got2) = (s.clone(), got.clone());
+            let other = thread::spawn(move || {
+                read(&s2).unwrap();
+                got2.fetch_add(1, Ordering::Relaxed);
+            });
+            let s3 = s.clone();
+            let poller = thread::spawn(move || {
+                for _ in 0..2 {
+                    // The "kernel" queues one datum at a time.
+                    while s3
+                        .data
+                        .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
+                        .is_err()
+                    {
+                        thread::yield_now();
+                    }
+                    s3.pd.half(Dir::Read).notify();
+                }
+            });
+            read(&s).unwrap();
+            other.join().unwrap();
+            poller.join().unwrap();
+            assert_eq!(got.load(Ordering::Relaxed), 1);
+            assert!(!s.data.load(Ordering::Acquire));
+        });
+    }
+
+    /// A close racing with a parking reader: the reader fails with
+    /// `Closed`, never hangs.
+    #[test]
+    fn loom_poll_desc_close_wakes_reader() {
+        loom::model(|| {
+            let s = sock();
+            let s2 = s.clone();
+            let closer = thread::spawn(move || s2.pd.close());
+            assert_eq!(read(&s), Err(Blocked::Closed));
+            closer.join().unwrap();
+            assert!(s.pd.is_closed());
+        });
+    }
+
+    /// A deadline moved (to the past) while the reader is parked with
+    /// none: the reader wakes, re-checks, and times out.
+    #[test]
+    fn loom_poll_desc_deadline_moved_wakes_reader() {
+        loom::model(|| {
+            let s = sock();
+            let s2 = s.clone();
+            let setter = thread::spawn(move || {
+                let past = Instant::now().checked_sub(Duration::from_secs(1));
+                s2.pd.half(Dir::Read).set_deadline(past.or(Some(base())));
+            });
+            assert_eq!(read(&s), Err(Blocked::TimedOut));
+            setter.join().unwrap();
+        });
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deadline_encoding_round_trips() {
+        assert_eq!(decode(encode(None)), None);
+        let d = Instant::now() + Duration::from_secs(5);
+        let back = decode(encode(Some(d))).unwrap();
+        assert!(back <= d && d - back < Duration::from_micros(1));
+        // Before the base: encoded as passed.
+        let h = Half::new();
+        h.set_deadline(base().checked_sub(Duration::from_secs(1)));
+        assert_eq!(h.check(), Err(Blocked::TimedOut));
+        h.set_deadline(None);
+        assert_eq!(h.check(), Ok(()));
+    }
+
+    #[test]
+    fn ready_is_consumed_once() {
+        let h = Half::new();
+        h.notify();
+        // READY pending: wait returns at once, consuming it.
+        h.wait(None);
+        assert_eq!(h.state.load(Ordering::Relaxed) & READY, 0);
+        // Closed: wait returns at once, check fails.
+        h.close();
+        h.wait(None);
+        assert_eq!(h.check(), Err(Blocked::Closed));
+    }
+}
