@@ -42,8 +42,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use baton::context::Context;
-// FIXME(i13-net): baton::net once it lands; std::net blocks the worker thread.
-use std::net::{TcpListener, TcpStream};
+use baton::net::{TcpListener, TcpStream};
 use baton::sync::{Mutex, WaitGroup};
 
 /// Where the server listens unless the command line says otherwise.
@@ -123,38 +122,24 @@ pub fn run(addr: SocketAddr, shutdown: &Context) -> io::Result<Stats> {
 /// Serves `listener` until `shutdown` is done, then drains (see the module
 /// docs). Call it in a goroutine.
 pub fn serve(listener: TcpListener, shutdown: &Context) -> io::Result<Stats> {
-    let local = listener.local_addr()?;
     let open = Arc::new(Connections::default());
     let requests = Arc::new(AtomicU64::new(0));
     let live = Arc::new(WaitGroup::new());
-    let watcher = {
-        let (shutdown, open) = (shutdown.clone(), open.clone());
-        baton::go(move || {
-            let _ = shutdown.done().recv();
-            open.close_all();
-            // Wake the accept below with a connection of our own; it sees
-            // the context done and stops.
-            let _ = TcpStream::connect(wake_addr(local));
-        })
-    };
     let mut connections = 0;
     let mut backoff = BACKOFF_FIRST;
     loop {
-        let stream = match listener.accept() {
+        let stream = match listener.accept_ctx(shutdown) {
             Ok((stream, _)) => stream,
             Err(_) if shutdown.is_done() => break,
             Err(e) => {
                 // EMFILE and friends: the server lives on (module docs).
                 eprintln!("http_server: accept: {e}; retrying in {backoff:?}");
-                baton::time::sleep(backoff);
+                let _ = baton::time::sleep_ctx(shutdown, backoff);
                 backoff = (backoff * 2).min(BACKOFF_MAX);
                 continue;
             }
         };
         backoff = BACKOFF_FIRST;
-        if shutdown.is_done() {
-            break;
-        }
         let _ = stream.set_nodelay(true);
         let Some(id) = open.insert(&stream) else {
             continue; // no clone to shut it down with: refused (closed here)
@@ -170,29 +155,20 @@ pub fn serve(listener: TcpListener, shutdown: &Context) -> io::Result<Stats> {
             live.done();
         }));
     }
+    // Stop accepting, end the idle connections, let the busy ones finish.
     drop(listener);
+    open.close_all();
     live.wait();
-    watcher.join().expect("the shutdown watcher panicked");
     Ok(Stats {
         connections,
         requests: requests.load(Relaxed),
     })
 }
 
-/// Where the shutdown watcher connects to wake the accept: the listening
-/// address, with a wildcard host replaced by loopback.
-fn wake_addr(mut local: SocketAddr) -> SocketAddr {
-    if local.ip().is_unspecified() {
-        local.set_ip(match local {
-            SocketAddr::V4(_) => [127, 0, 0, 1].into(),
-            SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
-        });
-    }
-    local
-}
-
 /// The open connections (a clone of each, to shut its read side down at
-/// shutdown), as Go's `http.Server` tracks them for `Shutdown`.
+/// shutdown), as Go's `http.Server` tracks them for `Shutdown`. Only the
+/// accept loop inserts, and it has ended when `close_all` runs, so no
+/// connection can be added after it.
 #[derive(Default)]
 struct Connections {
     inner: Mutex<ConnectionsInner>,
@@ -201,9 +177,6 @@ struct Connections {
 #[derive(Default)]
 struct ConnectionsInner {
     next_id: u64,
-    /// Set once by `close_all`; a connection inserted after it is shut
-    /// down at once.
-    closed: bool,
     open: HashMap<u64, TcpStream>,
 }
 
@@ -219,9 +192,6 @@ impl Connections {
             }
         };
         let mut inner = self.inner.lock();
-        if inner.closed {
-            let _ = clone.shutdown(Shutdown::Read);
-        }
         let id = inner.next_id;
         inner.next_id += 1;
         inner.open.insert(id, clone);
@@ -236,8 +206,7 @@ impl Connections {
     /// for a request reads end-of-file and ends; one serving a request
     /// answers it first.
     fn close_all(&self) {
-        let mut inner = self.inner.lock();
-        inner.closed = true;
+        let inner = self.inner.lock();
         for stream in inner.open.values() {
             let _ = stream.shutdown(Shutdown::Read);
         }
@@ -598,6 +567,53 @@ mod tests {
             exchange(b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET / HTTP/1.0\r\n\r\n");
         assert_eq!(served, 2, "{out}");
         assert!(out.contains("Connection: keep-alive"));
+    }
+
+    /// A real server on loopback: keep-alive requests on one connection,
+    /// then the shutdown ends the idle connection and `serve` returns.
+    #[test]
+    fn serves_keep_alive_and_shuts_down_gracefully() {
+        use std::sync::mpsc;
+
+        let (done_tx, done_rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let (ctx, cancel) = baton::context::with_cancel(&baton::context::background());
+            let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+            let addr = listener.local_addr().unwrap();
+            let server = baton::go(move || serve(listener, &ctx));
+            let client = baton::go(move || {
+                let mut c = TcpStream::connect(addr).unwrap();
+                let mut got = Vec::new();
+                for _ in 0..3 {
+                    c.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+                    let mut reply = Vec::new();
+                    while !reply.ends_with(b"Hello, World!") {
+                        let mut buf = [0; 512];
+                        let n = c.read(&mut buf).unwrap();
+                        assert!(n > 0, "the server closed a keep-alive connection");
+                        reply.extend_from_slice(&buf[..n]);
+                    }
+                    got.push(String::from_utf8(reply).unwrap());
+                }
+                (c, got)
+            });
+            let (mut c, got) = client.join().unwrap();
+            cancel.cancel();
+            let stats = server.join().unwrap().unwrap();
+            // The server shut the idle connection down: end of stream.
+            let mut rest = Vec::new();
+            c.read_to_end(&mut rest).unwrap();
+            done_tx.send((got, stats, rest)).unwrap();
+        });
+        let (got, stats, rest) = done_rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("the server did not shut down within 60 s (a hang)");
+        for reply in &got {
+            assert!(reply.starts_with("HTTP/1.1 200 OK\r\n"), "{reply}");
+            assert!(reply.ends_with("\r\n\r\nHello, World!"), "{reply}");
+        }
+        assert_eq!(stats, Stats { connections: 1, requests: 3 });
+        assert!(rest.is_empty());
     }
 
     #[test]
