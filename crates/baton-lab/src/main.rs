@@ -20,6 +20,8 @@ mod machine;
 mod mapmix;
 mod report;
 mod runner;
+mod servers;
+mod wrk;
 
 /// Tour settings: every case, implementation and thread count, briefly.
 const QUICK_SECONDS: f64 = 0.1;
@@ -101,6 +103,15 @@ enum Command {
         #[arg(long)]
         latency: bool,
     },
+    /// Internal: an HTTP server of the `http` experiment, serving until
+    /// killed (the lab runs it in a child process; see `servers.rs`).
+    #[command(hide = true)]
+    Serve {
+        #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(servers::NAMES))]
+        server: String,
+        #[arg(long)]
+        addr: String,
+    },
 }
 
 #[derive(Debug, Default, Args)]
@@ -148,6 +159,7 @@ impl Options {
                     r as usize
                 }),
             threads: self.threads,
+            quick,
             go: !(self.no_go || no_go_env),
             big: self.big,
             json: self.json,
@@ -261,6 +273,7 @@ fn main() -> ExitCode {
             };
             child::serve(&experiment, &case, &imp, &spec)
         }
+        Some(Command::Serve { server, addr }) => servers::serve(&server, &addr),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -67,7 +67,9 @@ fn main() {
     let addr = match parse_addr(std::env::args().nth(1).as_deref()) {
         Ok(addr) => addr,
         Err(e) => {
-            eprintln!("http_server: {e}\nusage: http_server [HOST:PORT | PORT] (default {DEFAULT_ADDR})");
+            eprintln!(
+                "http_server: {e}\nusage: http_server [HOST:PORT | PORT] (default {DEFAULT_ADDR})"
+            );
             std::process::exit(2);
         }
     };
@@ -146,8 +148,12 @@ pub fn serve(listener: TcpListener, shutdown: &Context) -> io::Result<Stats> {
         };
         connections += 1;
         live.add(1);
-        let (open, requests, live, shutdown) =
-            (open.clone(), requests.clone(), live.clone(), shutdown.clone());
+        let (open, requests, live, shutdown) = (
+            open.clone(),
+            requests.clone(),
+            live.clone(),
+            shutdown.clone(),
+        );
         drop(baton::go(move || {
             let served = serve_connection(&stream, &shutdown);
             requests.fetch_add(served, Relaxed);
@@ -278,8 +284,11 @@ impl Conn {
                 Ok(httparse::Status::Complete(n)) => n,
                 Ok(httparse::Status::Partial) => break,
                 Err(httparse::Error::TooManyHeaders) => {
-                    self.out
-                        .extend_from_slice(&reply(431, "Request Header Fields Too Large", true));
+                    self.out.extend_from_slice(&reply(
+                        431,
+                        "Request Header Fields Too Large",
+                        true,
+                    ));
                     return true;
                 }
                 Err(_) => {
@@ -291,7 +300,8 @@ impl Conn {
             let body = match head.body {
                 Body::Length(n) => n,
                 Body::Chunked => {
-                    self.out.extend_from_slice(&reply(501, "Not Implemented", true));
+                    self.out
+                        .extend_from_slice(&reply(501, "Not Implemented", true));
                     return true;
                 }
                 Body::Invalid => {
@@ -300,7 +310,8 @@ impl Conn {
                 }
             };
             if head_len.saturating_add(body) > self.buf.len() {
-                self.out.extend_from_slice(&reply(413, "Content Too Large", true));
+                self.out
+                    .extend_from_slice(&reply(413, "Content Too Large", true));
                 return true;
             }
             if start + head_len + body > self.filled {
@@ -541,7 +552,10 @@ mod tests {
             .collect();
         assert_eq!(statuses, ["200", "404", "405", "200"], "{out}");
         assert_eq!(out.matches("Hello, World!").count(), 2);
-        assert!(out.ends_with("Connection: close\r\n\r\nHello, World!"), "{out}");
+        assert!(
+            out.ends_with("Connection: close\r\n\r\nHello, World!"),
+            "{out}"
+        );
         assert!(out.contains("Content-Length: 13\r\n"));
     }
 
@@ -612,7 +626,13 @@ mod tests {
             assert!(reply.starts_with("HTTP/1.1 200 OK\r\n"), "{reply}");
             assert!(reply.ends_with("\r\n\r\nHello, World!"), "{reply}");
         }
-        assert_eq!(stats, Stats { connections: 1, requests: 3 });
+        assert_eq!(
+            stats,
+            Stats {
+                connections: 1,
+                requests: 3
+            }
+        );
         assert!(rest.is_empty());
     }
 

@@ -1,0 +1,377 @@
+//! `echo`: 64-byte request/response round trips over loopback, one
+//! connection per client, client and server in one process.
+//!
+//! "threads" = connections = clients (goroutines, tasks, or OS threads for
+//! the std row); each client connects (untimed), waits for the start, then
+//! writes 64 bytes and reads the 64 echoed back, over and over, until the
+//! stop; one op = one round trip. The server runs one goroutine (task,
+//! thread) per connection that reads 64 bytes and writes them back. The
+//! figure is all clients' round trips over the time from the start to the
+//! last client's stop. Every socket has `TCP_NODELAY`, as Go sets by default.
+//!
+//! 10k connections need 20k descriptors (both ends are in this process):
+//! the soft `RLIMIT_NOFILE` is raised up to the hard limit, and a row that
+//! still would not fit is skipped with a note saying so. With `--quick`
+//! only the 100-connection row runs (see [`super::FIRST_COUNT_WHEN_QUICK`]).
+
+use std::io::{Read, Write};
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use super::{Case, Experiment, Impl};
+use crate::runner::{Sample, Spec};
+
+/// Bytes per message.
+const MSG: usize = 64;
+
+/// Descriptors a process needs besides the connections' (stdio, the
+/// runtime's epoll and eventfds, the listener, libraries').
+const FD_MARGIN: u64 = 64;
+
+/// Stack of each std client and server thread (their buffers are 64 bytes).
+const STD_STACK: usize = 64 * 1024;
+
+pub(crate) fn experiment() -> Experiment {
+    Experiment {
+        name: "echo",
+        claim: "baton's goroutine-per-connection echo round trips beat Go's, and at 10k connections show what a thread per connection costs",
+        cases: vec![Case {
+            name: "roundtrip",
+            about: "one op = one 64-byte write and 64-byte echoed read over loopback TCP; threads = \
+                    connections (client goroutines/tasks/threads, each with its own server-side one)",
+            threads: &[100, 10_000],
+            latency: false,
+            big: None,
+            impls: vec![
+                Impl::fallible("baton", "baton::net, a goroutine per client and per server connection", baton_echo),
+                Impl::go("go", "Go: net, a goroutine per client and per server connection"),
+                Impl::fallible("tokio", "tokio::net on the multi-thread runtime, a task per client and per connection", tokio_echo),
+                Impl::fallible("std", "std::net, an OS thread per client and per server connection", std_echo),
+            ],
+        }],
+    }
+}
+
+/// Raises the soft descriptor limit so that `conns` connections (both
+/// ends) fit, up to the hard limit; says why not when they cannot.
+fn room_for(conns: usize) -> Result<(), String> {
+    let need = 2 * conns as u64 + FD_MARGIN;
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: `lim` is a valid, writable rlimit for the call to fill.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 {
+        return Err(format!(
+            "getrlimit(RLIMIT_NOFILE): {}",
+            std::io::Error::last_os_error()
+        ));
+    }
+    if lim.rlim_cur >= need {
+        return Ok(());
+    }
+    if lim.rlim_max < need {
+        return Err(format!(
+            "{conns} connections need {need} descriptors, and the hard RLIMIT_NOFILE is {}: \
+             skipped (raise it: `ulimit -Hn {need}` as root, or LimitNOFILE)",
+            lim.rlim_max
+        ));
+    }
+    let raised = libc::rlimit {
+        rlim_cur: need.max(lim.rlim_cur),
+        rlim_max: lim.rlim_max,
+    };
+    // SAFETY: `raised` is a valid rlimit within the hard limit.
+    if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) } != 0 {
+        return Err(format!(
+            "setrlimit(RLIMIT_NOFILE, {need}): {}",
+            std::io::Error::last_os_error()
+        ));
+    }
+    Ok(())
+}
+
+/// A start line for the clients: each [`arrive`](Gate::arrive)s once
+/// connected (or failed) and waits; the measuring thread opens it once all
+/// have arrived. Used by the std row, whose clients are threads.
+struct Gate {
+    state: Mutex<(usize, bool)>,
+    cond: Condvar,
+}
+
+impl Gate {
+    fn new() -> Self {
+        Self {
+            state: Mutex::new((0, false)),
+            cond: Condvar::new(),
+        }
+    }
+
+    fn arrive(&self) {
+        let mut s = self.state.lock().unwrap();
+        s.0 += 1;
+        self.cond.notify_all();
+        while !s.1 {
+            s = self.cond.wait(s).unwrap();
+        }
+    }
+
+    /// Waits for `n` arrivals, then opens.
+    fn open_after(&self, n: usize) {
+        let mut s = self.state.lock().unwrap();
+        while s.0 < n {
+            s = self.cond.wait(s).unwrap();
+        }
+        s.1 = true;
+        self.cond.notify_all();
+    }
+}
+
+/// One client's loop: round trips until `stop`; returns how many.
+fn round_trips<S: Read + Write>(mut s: S, stop: &AtomicBool) -> Result<u64, String> {
+    let mut buf = [7u8; MSG];
+    let mut n = 0;
+    while !stop.load(Relaxed) {
+        s.write_all(&buf)
+            .map_err(|e| format!("client write: {e}"))?;
+        s.read_exact(&mut buf)
+            .map_err(|e| format!("client read: {e}"))?;
+        n += 1;
+    }
+    Ok(n)
+}
+
+/// One server connection: echoes 64-byte messages until the client closes.
+fn echo_back<S: Read + Write>(mut s: S) {
+    let mut buf = [0u8; MSG];
+    while s.read_exact(&mut buf).is_ok() && s.write_all(&buf).is_ok() {}
+}
+
+/// The first client error, if any, else the total.
+fn total(results: impl IntoIterator<Item = Result<u64, String>>) -> Result<u64, String> {
+    results.into_iter().sum()
+}
+
+fn baton_echo(spec: &Spec) -> Result<Sample, String> {
+    use baton::net::{TcpListener, TcpStream};
+
+    room_for(spec.threads)?;
+    let conns = spec.threads;
+    let seconds = spec.seconds;
+    let rt = baton::runtime::Builder::new().name("echo").build();
+    rt.run(move || {
+        let listener = TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+        let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        let (ctx, cancel) = baton::context::with_cancel(&baton::context::background());
+        let server = baton::go(move || {
+            while let Ok((s, _)) = listener.accept_ctx(&ctx) {
+                let _ = s.set_nodelay(true);
+                drop(baton::go(move || echo_back(&s)));
+            }
+        });
+        let stop = Arc::new(AtomicBool::new(false));
+        let ready = Arc::new(baton::sync::WaitGroup::new());
+        ready.add(conns as isize);
+        let (release, start) = baton::chan::bounded::<()>(0);
+        let clients: Vec<_> = (0..conns)
+            .map(|_| {
+                let (stop, ready, start) = (stop.clone(), ready.clone(), start.clone());
+                baton::go(move || {
+                    let s = TcpStream::connect(addr).and_then(|s| s.set_nodelay(true).map(|()| s));
+                    ready.done();
+                    let _ = start.recv(); // closed: go
+                    round_trips(&s.map_err(|e| format!("connect: {e}"))?, &stop)
+                })
+            })
+            .collect();
+        ready.wait();
+        let t0 = Instant::now();
+        drop(release);
+        baton::time::sleep(Duration::from_secs_f64(seconds));
+        stop.store(true, Relaxed);
+        let ops = total(
+            clients
+                .into_iter()
+                .map(|c| c.join().expect("an echo client panicked")),
+        );
+        let elapsed = t0.elapsed();
+        cancel.cancel();
+        server.join().expect("the echo server panicked");
+        Ok(Sample {
+            ops: ops?,
+            elapsed,
+            ..Sample::default()
+        })
+    })
+}
+
+fn tokio_echo(spec: &Spec) -> Result<Sample, String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::{TcpListener, TcpStream};
+
+    room_for(spec.threads)?;
+    let conns = spec.threads;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    rt.block_on(async move {
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .map_err(|e| e.to_string())?;
+        let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        let server = tokio::spawn(async move {
+            while let Ok((mut s, _)) = listener.accept().await {
+                let _ = s.set_nodelay(true);
+                tokio::spawn(async move {
+                    let mut buf = [0u8; MSG];
+                    while s.read_exact(&mut buf).await.is_ok() && s.write_all(&buf).await.is_ok() {}
+                });
+            }
+        });
+        let stop = Arc::new(AtomicBool::new(false));
+        let start = Arc::new(tokio::sync::Barrier::new(conns + 1));
+        let clients: Vec<_> = (0..conns)
+            .map(|_| {
+                let (stop, start) = (stop.clone(), start.clone());
+                tokio::spawn(async move {
+                    let s = TcpStream::connect(addr).await;
+                    start.wait().await;
+                    let mut s = s.map_err(|e| format!("connect: {e}"))?;
+                    let _ = s.set_nodelay(true);
+                    let mut buf = [7u8; MSG];
+                    let mut n = 0u64;
+                    while !stop.load(Relaxed) {
+                        s.write_all(&buf)
+                            .await
+                            .map_err(|e| format!("client write: {e}"))?;
+                        s.read_exact(&mut buf)
+                            .await
+                            .map_err(|e| format!("client read: {e}"))?;
+                        n += 1;
+                    }
+                    Ok::<u64, String>(n)
+                })
+            })
+            .collect();
+        start.wait().await;
+        let t0 = Instant::now();
+        tokio::time::sleep(Duration::from_secs_f64(spec.seconds)).await;
+        stop.store(true, Relaxed);
+        let mut results = Vec::with_capacity(conns);
+        for c in clients {
+            results.push(c.await.map_err(|e| format!("an echo client failed: {e}"))?);
+        }
+        let elapsed = t0.elapsed();
+        server.abort();
+        Ok(Sample {
+            ops: total(results)?,
+            elapsed,
+            ..Sample::default()
+        })
+    })
+}
+
+fn std_echo(spec: &Spec) -> Result<Sample, String> {
+    use std::net::{TcpListener, TcpStream};
+    use std::thread;
+
+    room_for(spec.threads)?;
+    let conns = spec.threads;
+    let listener = TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let done = Arc::new(AtomicBool::new(false));
+    let server = {
+        let done = done.clone();
+        thread::spawn(move || {
+            let mut handlers = Vec::new();
+            for s in listener.incoming() {
+                if done.load(Relaxed) {
+                    break;
+                }
+                let Ok(s) = s else { continue };
+                let _ = s.set_nodelay(true);
+                let spawned = thread::Builder::new()
+                    .stack_size(STD_STACK)
+                    .spawn(move || echo_back(&s));
+                // A thread that cannot start drops its connection: the
+                // client sees the end of the stream and reports it.
+                handlers.extend(spawned.ok());
+            }
+            for h in handlers {
+                let _ = h.join();
+            }
+        })
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    let gate = Arc::new(Gate::new());
+    let mut clients = Vec::with_capacity(conns);
+    let mut spawn_error = None;
+    for _ in 0..conns {
+        let (client_stop, gate) = (stop.clone(), gate.clone());
+        let spawned = thread::Builder::new().stack_size(STD_STACK).spawn(move || {
+            let s = TcpStream::connect(addr).and_then(|s| s.set_nodelay(true).map(|()| s));
+            gate.arrive();
+            round_trips(&s.map_err(|e| format!("connect: {e}"))?, &client_stop)
+        });
+        match spawned {
+            Ok(h) => clients.push(h),
+            Err(e) => {
+                // The ones started still need their start: give it, stop
+                // them at once, and report.
+                spawn_error = Some(format!("client thread {} of {conns}: {e}", clients.len()));
+                stop.store(true, Relaxed);
+                break;
+            }
+        }
+    }
+    gate.open_after(clients.len());
+    let t0 = Instant::now();
+    if spawn_error.is_none() {
+        thread::sleep(Duration::from_secs_f64(spec.seconds));
+    }
+    stop.store(true, Relaxed);
+    let results: Vec<_> = clients
+        .into_iter()
+        .map(|c| c.join().expect("an echo client panicked"))
+        .collect();
+    let elapsed = t0.elapsed();
+    done.store(true, Relaxed);
+    let _ = TcpStream::connect(addr); // wakes the accept loop to see `done`
+    server.join().expect("the echo server panicked");
+    if let Some(e) = spawn_error {
+        return Err(e);
+    }
+    Ok(Sample {
+        ops: total(results)?,
+        elapsed,
+        ..Sample::default()
+    })
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_native_row_runs_and_counts_round_trips() {
+        let spec = Spec {
+            threads: 8,
+            seconds: 0.05,
+            latency: false,
+        };
+        for f in [baton_echo, tokio_echo, std_echo] {
+            let s = f(&spec).unwrap();
+            assert!(s.ops > 0 && s.elapsed > Duration::ZERO, "{s:?}");
+        }
+    }
+
+    #[test]
+    fn room_for_says_when_the_hard_limit_is_too_low() {
+        assert!(room_for(8).is_ok());
+        // More than any kernel allows (its nr_open is at most 2^30).
+        let err = room_for(1 << 40).unwrap_err();
+        assert!(err.contains("RLIMIT_NOFILE"), "{err}");
+    }
+}
