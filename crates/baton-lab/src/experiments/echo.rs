@@ -10,8 +10,9 @@
 //! last client's stop. Every socket has `TCP_NODELAY`, as Go sets by default.
 //!
 //! 10k connections need 20k descriptors (both ends are in this process):
-//! the soft `RLIMIT_NOFILE` is raised up to the hard limit, and a row that
-//! still would not fit is skipped with a note saying so. With `--quick`
+//! the soft `RLIMIT_NOFILE` is raised (and the hard one, where the process
+//! may: root), and a row that still would not fit is skipped with a note
+//! saying so. With `--quick`
 //! only the 100-connection row runs (see [`super::FIRST_COUNT_WHEN_QUICK`]).
 
 use std::io::{Read, Write};
@@ -53,8 +54,9 @@ pub(crate) fn experiment() -> Experiment {
     }
 }
 
-/// Raises the soft descriptor limit so that `conns` connections (both
-/// ends) fit, up to the hard limit; says why not when they cannot.
+/// Raises the descriptor limit so that `conns` connections (both ends)
+/// fit: the soft limit up to the hard one, and the hard one too where the
+/// process may (root); says why not when they cannot.
 fn room_for(conns: usize) -> Result<(), String> {
     let need = 2 * conns as u64 + FD_MARGIN;
     let mut lim = libc::rlimit {
@@ -71,21 +73,18 @@ fn room_for(conns: usize) -> Result<(), String> {
     if lim.rlim_cur >= need {
         return Ok(());
     }
-    if lim.rlim_max < need {
-        return Err(format!(
-            "{conns} connections need {need} descriptors, and the hard RLIMIT_NOFILE is {}: \
-             skipped (raise it: `ulimit -Hn {need}` as root, or LimitNOFILE)",
-            lim.rlim_max
-        ));
-    }
     let raised = libc::rlimit {
-        rlim_cur: need.max(lim.rlim_cur),
-        rlim_max: lim.rlim_max,
+        rlim_cur: need,
+        rlim_max: lim.rlim_max.max(need),
     };
-    // SAFETY: `raised` is a valid rlimit within the hard limit.
+    // SAFETY: `raised` is a valid rlimit; the kernel refuses (EPERM) a hard
+    // limit above the current one unless the process may raise it.
     if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) } != 0 {
         return Err(format!(
-            "setrlimit(RLIMIT_NOFILE, {need}): {}",
+            "{conns} connections need {need} descriptors; RLIMIT_NOFILE is {} (hard {}) and could \
+             not be raised ({}): skipped (raise the hard limit: `ulimit -Hn {need}` as root)",
+            lim.rlim_cur,
+            lim.rlim_max,
             std::io::Error::last_os_error()
         ));
     }
@@ -164,12 +163,23 @@ fn baton_echo(spec: &Spec) -> Result<Sample, String> {
         let listener = TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
         let (ctx, cancel) = baton::context::with_cancel(&baton::context::background());
-        let server = baton::go(move || {
-            while let Ok((s, _)) = listener.accept_ctx(&ctx) {
-                let _ = s.set_nodelay(true);
-                drop(baton::go(move || echo_back(&s)));
-            }
-        });
+        // The server's connection goroutines, waited for at the end (the
+        // runtime must not shut down under them).
+        let serving = Arc::new(baton::sync::WaitGroup::new());
+        let server = {
+            let serving = serving.clone();
+            baton::go(move || {
+                while let Ok((s, _)) = listener.accept_ctx(&ctx) {
+                    let _ = s.set_nodelay(true);
+                    serving.add(1);
+                    let serving = serving.clone();
+                    drop(baton::go(move || {
+                        echo_back(&s);
+                        serving.done();
+                    }));
+                }
+            })
+        };
         let stop = Arc::new(AtomicBool::new(false));
         let ready = Arc::new(baton::sync::WaitGroup::new());
         ready.add(conns as isize);
@@ -198,6 +208,9 @@ fn baton_echo(spec: &Spec) -> Result<Sample, String> {
         let elapsed = t0.elapsed();
         cancel.cancel();
         server.join().expect("the echo server panicked");
+        // The clients' sockets closed as they ended: every server
+        // connection sees the end of its stream.
+        serving.wait();
         Ok(Sample {
             ops: ops?,
             elapsed,
