@@ -179,6 +179,7 @@ mod tests {
                 vec![Some(values[1]), None],
             ],
             rss: vec![vec![None, None], vec![None, None]],
+            latency: Vec::new(),
         }
     }
 

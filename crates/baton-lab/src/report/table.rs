@@ -16,6 +16,8 @@ pub(crate) struct CaseTable {
     pub(crate) cells: Vec<Vec<Option<f64>>>,
     /// `rss[impl][column]`: resident bytes per op, for cases that measure it.
     pub(crate) rss: Vec<Vec<Option<u64>>>,
+    /// `latency[impl][column]`: (p50, p99) in ns, for cases that sample it.
+    pub(crate) latency: Vec<Vec<Option<(f64, f64)>>>,
 }
 
 /// A baton implementation's throughput divided by a peer's, per column.
@@ -45,6 +47,7 @@ impl CaseTable {
                         impls: Vec::new(),
                         cells: Vec::new(),
                         rss: Vec::new(),
+                        latency: Vec::new(),
                     });
                     tables.last_mut().expect("just pushed")
                 }
@@ -68,8 +71,13 @@ impl CaseTable {
         for rss in &mut self.rss {
             rss.resize(self.threads.len(), None);
         }
+        self.latency.resize_with(self.impls.len(), Vec::new);
+        for latency in &mut self.latency {
+            latency.resize(self.threads.len(), None);
+        }
         self.cells[imp][col] = Some(row.ops_per_sec);
         self.rss[imp][col] = row.rss_bytes;
+        self.latency[imp][col] = row.p50_ns.zip(row.p99_ns);
     }
 
     fn sort_threads(&mut self) {
@@ -81,6 +89,9 @@ impl CaseTable {
         }
         for rss in &mut self.rss {
             *rss = order.iter().map(|&c| rss[c]).collect();
+        }
+        for latency in &mut self.latency {
+            *latency = order.iter().map(|&c| latency[c]).collect();
         }
     }
 
@@ -172,6 +183,23 @@ impl CaseTable {
                 );
             }
         }
+        if self.latency.iter().flatten().any(Option::is_some) {
+            line("latency p50/p99", head.clone());
+            for (name, latency) in self.impls.iter().zip(&self.latency) {
+                line(
+                    name,
+                    latency
+                        .iter()
+                        .map(|l| {
+                            l.map_or_else(
+                                || "-".to_owned(),
+                                |(p50, p99)| format!("{}/{}", time_text(p50), time_text(p99)),
+                            )
+                        })
+                        .collect(),
+                );
+            }
+        }
         if !ratios.is_empty() {
             line("ratio (x)", head);
             for r in &ratios {
@@ -182,6 +210,16 @@ impl CaseTable {
             }
         }
         out
+    }
+}
+
+/// A latency in ns as a short text: `850ns`, `498us`, `1.2ms`, `3.4s`.
+fn time_text(ns: f64) -> String {
+    match ns {
+        ns if ns < 1e3 => format!("{ns:.0}ns"),
+        ns if ns < 1e6 => format!("{:.0}us", ns / 1e3),
+        ns if ns < 1e9 => format!("{:.1}ms", ns / 1e6),
+        ns => format!("{:.1}s", ns / 1e9),
     }
 }
 
@@ -272,6 +310,21 @@ mod tests {
         assert!(text.contains("baton vs mutex"), "{text}");
         assert!(text.contains("5.00x"), "{text}");
         assert!(!text.contains("RSS"), "no memory figures: {text}");
+    }
+
+    #[test]
+    fn latency_figures_get_their_own_lines() {
+        let mut rows = [row("baton", 64, 1e6), row("go", 64, 2e6)];
+        (rows[0].p50_ns, rows[0].p99_ns) = (Some(498_000.0), Some(1_200_000.0));
+        let t = &CaseTable::group(&rows)[0];
+        assert_eq!(t.latency, [[Some((498_000.0, 1_200_000.0))], [None]]);
+        let text = t.to_text();
+        assert!(text.contains("latency p50/p99"), "{text}");
+        assert!(text.contains("498us/1.2ms"), "{text}");
+        assert_eq!(time_text(850.0), "850ns");
+        assert_eq!(time_text(3.4e9), "3.4s");
+        let plain = CaseTable::group(&[row("baton", 1, 1e6)])[0].to_text();
+        assert!(!plain.contains("latency"), "{plain}");
     }
 
     #[test]
