@@ -375,7 +375,13 @@ mod tests {
             latency: false,
         };
         for f in [baton_echo, tokio_echo, std_echo] {
-            let s = f(&spec).unwrap();
+            // A hang (a lost wake-up in a poller) fails with a message.
+            let (tx, rx) = std::sync::mpsc::channel();
+            std::thread::spawn(move || tx.send(f(&spec)));
+            let s = rx
+                .recv_timeout(Duration::from_secs(120))
+                .expect("an echo row hung for 120 s")
+                .unwrap();
             assert!(s.ops > 0 && s.elapsed > Duration::ZERO, "{s:?}");
         }
     }
