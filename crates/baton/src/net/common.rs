@@ -83,7 +83,10 @@ macro_rules! socket_common {
             /// stream is also shut down both ways, so the peer sees the end.
             /// The descriptor itself is closed when the value drops (so its
             /// number cannot be reused while someone still holds it).
-            /// Calling it twice is harmless.
+            /// Calling it twice is harmless. (A call that is inside its
+            /// system call at that very moment may return that call's
+            /// result instead, e.g. the end of the stream; every call after
+            /// it fails.)
             ///
             /// ```
             #[doc = concat!("let s = ", $make, ".unwrap();")]
@@ -91,8 +94,9 @@ macro_rules! socket_common {
             /// assert!(s.is_closed());
             /// ```
             pub fn close(&self) {
-                self.before_close();
+                // CLOSED first: a call the shutdown wakes must see it.
                 self.io.close();
+                self.before_close();
             }
 
             /// Whether [`close`](Self::close) was called.

@@ -7,7 +7,7 @@
 //!
 //! - `READY`: an edge-triggered readiness notification arrived that no
 //!   waiter has consumed yet (Go's `pdReady`);
-//! - `CLOSED`: the socket is being closed ([`Half::close`]); every wait and
+//! - `CLOSED`: the socket is being closed ([`PollDesc::close`]); every wait and
 //!   every later operation fails (Go's `closing`);
 //! - the queue's non-emptiness is the "waiter parked" state (Go's `G`
 //!   pointer in `rg`/`wg`; more than one waiter is allowed, since
@@ -52,9 +52,18 @@
 //! Every read and write of the word and of the deadline that matters for
 //! invariant 1 happens either under the queue's spin lock (`validate`) or
 //! before the notifier takes that lock: the lock's Acquire/Release orders
-//! them, so the atomics themselves are `Relaxed` there. The lock-free
+//! them. READY itself is also set with `Release` and read with `Acquire`
+//! in `validate`: `validate` may observe a READY whose notifier has not
+//! taken the lock yet (so the lock orders nothing between them), and the
+//! pairing makes whatever happened before the edge visible to the waiter
+//! that consumes it. For a real socket the kernel's own locking already
+//! orders the data with the retried system call, so this costs nothing
+//! (x86-64: plain loads, and the `fetch_or` is a locked instruction
+//! anyway) and keeps the argument local. CLOSED and the deadline need no
+//! such pairing in `validate` (they carry no data: a waiter that sees them
+//! does not park, and one that does not is woken). The lock-free
 //! reads in [`Half::check`] (CLOSED and the deadline before each system
-//! call) are `Acquire`, paired with the `Release` of [`Half::close`] and
+//! call) are `Acquire`, paired with the `Release` of [`PollDesc::close`] and
 //! [`Half::set_deadline`], so a caller that observes the close also
 //! observes what the closer did before it; they are only a fast check,
 //! and the locked re-check decides whether to park.
@@ -64,7 +73,11 @@
 //! This file is compiled and model-checked under loom (`loom_tests`):
 //! edges racing with a parking waiter, close racing with a waiter, a
 //! deadline moved while a waiter is parked. Loom has no clock, so the
-//! models use no deadline that is not already past.
+//! models use no deadline that is not already past. The fake socket's
+//! buffer is a loom `Mutex<bool>`, as the kernel's is behind the socket
+//! lock (an `AtomicBool` swapped by the reader and stored by the "kernel"
+//! made loom report an RMW that did not read the latest store, in a
+//! two-thread model with nothing else in it, so it is not used).
 
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
@@ -132,10 +145,16 @@ impl PollDesc {
         }
     }
 
-    /// Marks both halves closing and wakes every waiter (they fail).
+    /// Marks both halves closing and wakes every waiter (they fail). Both
+    /// bits are set before either half is woken, so a caller woken by the
+    /// close finds the other half closed too.
     pub(crate) fn close(&self) {
-        self.read.close();
-        self.write.close();
+        for h in [&self.read, &self.write] {
+            // Release: pairs with `check`'s Acquire.
+            h.state.fetch_or(CLOSED, Ordering::Release);
+        }
+        self.read.wake_all();
+        self.write.wake_all();
     }
 
     /// Whether [`close`](Self::close) ran.
@@ -236,8 +255,8 @@ impl Half {
             (),
             until,
             |_q| {
-                // Under the queue lock: Relaxed, see the module docs.
-                let s = self.state.load(Ordering::Relaxed);
+                // Acquire: pairs with `notify`'s Release (module docs).
+                let s = self.state.load(Ordering::Acquire);
                 if s & CLOSED != 0 {
                     return false;
                 }
@@ -256,15 +275,9 @@ impl Half {
 
     /// An edge arrived (the poller): READY, and every waiter woken.
     pub(crate) fn notify(&self) {
-        // Relaxed: ordered by the queue lock taken next (invariant 1).
-        self.state.fetch_or(READY, Ordering::Relaxed);
-        self.wake_all();
-    }
-
-    /// Closing: CLOSED, and every waiter woken to fail.
-    pub(crate) fn close(&self) {
-        // Release: pairs with `check`'s Acquire.
-        self.state.fetch_or(CLOSED, Ordering::Release);
+        // Release: a waiter that consumes READY without our lock sees what
+        // the edge announces (module docs).
+        self.state.fetch_or(READY, Ordering::Release);
         self.wake_all();
     }
 
@@ -293,20 +306,32 @@ impl Half {
 #[cfg(all(test, loom))]
 mod loom_tests {
     use super::*;
-    use loom::sync::atomic::AtomicBool;
-    use loom::sync::Arc;
+    use loom::sync::{Arc, Mutex};
     use loom::thread;
 
     /// A fake socket: `data` is the kernel buffer, `pd` its descriptor. A
     /// reader runs the real loop: check, "system call", wait on EAGAIN.
     struct Sock {
-        data: AtomicBool,
+        data: Mutex<bool>,
         pd: PollDesc,
+    }
+
+    impl Sock {
+        /// The "system call": consume the data if there is any.
+        fn take(&self) -> bool {
+            core::mem::take(&mut *self.data.lock().unwrap())
+        }
+
+        /// The "kernel" queues data (`false` if the buffer is still full).
+        fn put(&self) -> bool {
+            let mut d = self.data.lock().unwrap();
+            !core::mem::replace(&mut *d, true)
+        }
     }
 
     fn sock() -> Arc<Sock> {
         Arc::new(Sock {
-            data: AtomicBool::new(false),
+            data: Mutex::new(false),
             pd: PollDesc::new(),
         })
     }
@@ -316,8 +341,7 @@ mod loom_tests {
         let half = s.pd.half(Dir::Read);
         loop {
             half.check()?;
-            // The "system call": consume the data if there is any.
-            if s.data.swap(false, Ordering::AcqRel) {
+            if s.take() {
                 return Ok(());
             }
             half.wait(None);
@@ -332,7 +356,7 @@ mod loom_tests {
             let s = sock();
             let s2 = s.clone();
             let poller = thread::spawn(move || {
-                s2.data.store(true, Ordering::Release);
+                assert!(s2.put());
                 s2.pd.half(Dir::Read).notify();
             });
             assert_eq!(read(&s), Ok(()));
@@ -345,10 +369,7 @@ mod loom_tests {
     #[test]
     fn loom_poll_desc_two_readers_two_edges() {
         loom::model(|| {
-            let s = Arc::new(Sock {
-                data: AtomicBool::new(false),
-                pd: PollDesc::new(),
-            });
+            let s = sock();
             let got = Arc::new(AtomicUsize::new(0));
             let (s2, got2) = (s.clone(), got.clone());
             let other = thread::spawn(move || {
@@ -359,11 +380,7 @@ mod loom_tests {
             let poller = thread::spawn(move || {
                 for _ in 0..2 {
                     // The "kernel" queues one datum at a time.
-                    while s3
-                        .data
-                        .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
-                        .is_err()
-                    {
+                    while !s3.put() {
                         thread::yield_now();
                     }
                     s3.pd.half(Dir::Read).notify();
@@ -373,7 +390,7 @@ mod loom_tests {
             other.join().unwrap();
             poller.join().unwrap();
             assert_eq!(got.load(Ordering::Relaxed), 1);
-            assert!(!s.data.load(Ordering::Acquire));
+            assert!(!s.take(), "a datum was left unread");
         });
     }
 
@@ -433,9 +450,11 @@ mod tests {
         // READY pending: wait returns at once, consuming it.
         h.wait(None);
         assert_eq!(h.state.load(Ordering::Relaxed) & READY, 0);
-        // Closed: wait returns at once, check fails.
-        h.close();
-        h.wait(None);
-        assert_eq!(h.check(), Err(Blocked::Closed));
+        // Closed: wait returns at once, check fails, on both halves.
+        let pd = PollDesc::new();
+        pd.close();
+        pd.half(Dir::Read).wait(None);
+        assert_eq!(pd.half(Dir::Read).check(), Err(Blocked::Closed));
+        assert_eq!(pd.half(Dir::Write).check(), Err(Blocked::Closed));
     }
 }

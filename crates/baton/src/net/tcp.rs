@@ -45,16 +45,18 @@ socket_common!(
 );
 
 impl TcpListener {
-    /// Binds to `addr` and listens (std's backlog of 128). Resolving a
-    /// host name runs on the runtime's blocking pool inside a goroutine.
-    /// The first address that binds wins.
+    /// Binds to `addr` and listens, with `SO_REUSEADDR` (as std and Go)
+    /// and the system's largest backlog (`net.core.somaxconn`, as Go; std
+    /// uses 128, which drops connections when thousands of goroutines
+    /// connect at once). Resolving a host name runs on the runtime's
+    /// blocking pool inside a goroutine. The first address that binds wins.
     ///
     /// ```
     /// let l = baton::net::TcpListener::bind("127.0.0.1:0").unwrap();
     /// assert!(l.local_addr().unwrap().port() != 0);
     /// ```
     pub fn bind<A: ToSocketAddrs + Send>(addr: A) -> io::Result<Self> {
-        let l = each_addr(resolve(addr)?, std::net::TcpListener::bind)?;
+        let l = each_addr(resolve(addr)?, listen)?;
         Self::from_std(l)
     }
 
@@ -79,8 +81,9 @@ impl TcpListener {
     }
 
     /// As [`accept`](Self::accept), giving up with the context's error
-    /// (as an `io::Error`: `TimedOut` for a deadline, `Other` for a
-    /// cancel) when `ctx` is done.
+    /// when `ctx` is done (as an `io::Error`: `TimedOut` for its deadline,
+    /// `Interrupted` for a cancel; the context's `Error` is its inner
+    /// error).
     ///
     /// ```
     /// use std::time::Duration;
@@ -126,6 +129,27 @@ impl TcpListener {
     }
 
     fn before_close(&self) {}
+}
+
+/// `socket`, `bind`, `listen` with the system's largest backlog.
+fn listen(addr: SocketAddr) -> io::Result<std::net::TcpListener> {
+    let sock = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    sock.set_reuse_address(true)?;
+    sock.bind(&SockAddr::from(addr))?;
+    sock.listen(backlog())?;
+    Ok(sock.into())
+}
+
+/// `net.core.somaxconn` (read once), 4096 if unreadable: the kernel caps
+/// any larger backlog to it anyway.
+fn backlog() -> i32 {
+    static BACKLOG: std::sync::OnceLock<i32> = std::sync::OnceLock::new();
+    *BACKLOG.get_or_init(|| {
+        std::fs::read_to_string("/proc/sys/net/core/somaxconn")
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(4096)
+    })
 }
 
 /// The iterator of [`TcpListener::incoming`].
@@ -207,7 +231,7 @@ impl TcpStream {
 
     /// Connects to `addr` (Go's `Dialer.DialContext`), giving up with the
     /// context's error when `ctx` is done (as an `io::Error`: `TimedOut`
-    /// for its deadline). Name resolution runs first, on the blocking
+    /// for its deadline, `Interrupted` for a cancel). Name resolution runs first, on the blocking
     /// pool, and is not interrupted by the context.
     ///
     /// ```
