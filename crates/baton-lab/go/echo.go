@@ -2,14 +2,18 @@ package main
 
 // The Go peer of the lab's `echo` experiment (listed in cases.go): the same
 // shape as crates/baton-lab/src/experiments/echo.rs. threads = connections:
-// that many client goroutines, each with its own server goroutine, doing
-// 64-byte round trips over loopback TCP (Go sets TCP_NODELAY by default).
+// that many client goroutines, each with its own server goroutine in the
+// server process, doing 64-byte round trips over loopback TCP (Go sets
+// TCP_NODELAY by default).
 
 import (
+	"bufio"
 	"fmt"
 	"io"
 	"net"
 	"os"
+	"os/exec"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -20,15 +24,15 @@ import (
 const echoMsg = 64
 
 // echoRoundTrip: one op = one 64-byte write and the 64-byte echo read back;
-// connecting is untimed. Both ends are in this process: 2 descriptors per
-// connection; RLIMIT_NOFILE is raised to hold them where the process may,
-// or the case fails saying so.
+// connecting is untimed. The server is this harness again, in a process of
+// its own (-echo-server), as the lab's Rust rows run theirs: each process
+// holds one end of each connection, which RLIMIT_NOFILE must allow (Go
+// raises the soft limit to the hard one at start; the case raises the hard
+// one too where it may, or fails saying so).
 func echoRoundTrip(conns int, seconds float64) result {
-	need := uint64(2*conns + 64)
+	need := uint64(conns + 64)
 	var lim syscall.Rlimit
 	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err == nil && lim.Cur < need {
-		// Go raised the soft limit to the hard one at start; root may
-		// raise the hard one too (as the lab's Rust rows do).
 		raised := syscall.Rlimit{Cur: need, Max: max(lim.Max, need)}
 		if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &raised); err != nil {
 			fmt.Fprintf(os.Stderr, "%d connections need %d descriptors; RLIMIT_NOFILE is %d (hard %d) and could not be raised (%v): skipped\n",
@@ -36,31 +40,27 @@ func echoRoundTrip(conns int, seconds float64) result {
 			os.Exit(1)
 		}
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	server := exec.Command(os.Args[0], "-echo-server", "127.0.0.1:0")
+	server.Stderr = os.Stderr
+	// The server dies with this process, whatever ends it.
+	server.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	out, err := server.StdoutPipe()
 	if err != nil {
 		fail(err)
 	}
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func(c net.Conn) {
-				defer c.Close()
-				buf := make([]byte, echoMsg)
-				for {
-					if _, err := io.ReadFull(c, buf); err != nil {
-						return
-					}
-					if _, err := c.Write(buf); err != nil {
-						return
-					}
-				}
-			}(c)
-		}
-	}()
-	addr := ln.Addr().String()
+	if err := server.Start(); err != nil {
+		fail(err)
+	}
+	kill := func() {
+		server.Process.Kill()
+		server.Wait()
+	}
+	lines := bufio.NewScanner(out)
+	if !lines.Scan() || !strings.HasPrefix(lines.Text(), "listening on ") {
+		kill()
+		fail(fmt.Errorf("the echo server did not say where it listens"))
+	}
+	addr := strings.TrimPrefix(lines.Text(), "listening on ")
 	var stop atomic.Bool
 	var ready, done sync.WaitGroup
 	start := make(chan struct{})
@@ -102,7 +102,7 @@ func echoRoundTrip(conns int, seconds float64) result {
 	stop.Store(true)
 	done.Wait()
 	elapsed := time.Since(t0)
-	ln.Close()
+	kill()
 	select {
 	case err := <-errs:
 		fail(err)
@@ -113,6 +113,34 @@ func echoRoundTrip(conns int, seconds float64) result {
 		ops += n
 	}
 	return result{ops: ops, elapsed: elapsed}
+}
+
+// echoServe listens on addr, says where on stdout, and echoes 64-byte
+// messages on each connection (a goroutine each) until killed.
+func echoServe(addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("listening on %s\n", ln.Addr())
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			continue
+		}
+		go func(c net.Conn) {
+			defer c.Close()
+			buf := make([]byte, echoMsg)
+			for {
+				if _, err := io.ReadFull(c, buf); err != nil {
+					return
+				}
+				if _, err := c.Write(buf); err != nil {
+					return
+				}
+			}
+		}(c)
+	}
 }
 
 // fail reports a case that could not measure, and exits.

@@ -145,6 +145,7 @@ func main() {
 	seconds := flag.Float64("seconds", 0.2, "measurement length in seconds")
 	list := flag.Bool("list", false, "list the cases this harness knows and exit")
 	addr := flag.String("addr", "127.0.0.1:0", "where a server case listens")
+	echoServer := flag.String("echo-server", "", "internal: be the echo case's server on this address")
 	flag.Parse()
 
 	if *list {
@@ -161,6 +162,13 @@ func main() {
 		sort.Strings(keys)
 		for _, k := range keys {
 			fmt.Println(k)
+		}
+		return
+	}
+	if *echoServer != "" {
+		if err := echoServe(*echoServer); err != nil {
+			fmt.Fprintln(os.Stderr, "harness:", err)
+			os.Exit(1)
 		}
 		return
 	}

@@ -20,21 +20,17 @@
 //! answers anything but 2xx, or loses more than 1% of the requests to
 //! socket errors, fails the measurement: its figure would not be one.
 
-use std::io::{BufRead, BufReader};
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
-use std::sync::{mpsc, OnceLock};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use crate::runner::{Sample, Spec};
+use crate::servers;
 
 /// The install script, found through the source tree the lab was built from.
 const INSTALL_SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/install-wrk.sh");
-
-/// How long a server may take to say it listens (process start and bind).
-const READY: Duration = Duration::from_secs(20);
 
 /// How long wrk may run beyond its duration (its connections time out
 /// after [`WRK_TIMEOUT`]; this only guards against a hang).
@@ -144,30 +140,11 @@ fn parse_cpu_list(list: &str) -> Vec<usize> {
     cores
 }
 
-/// A free loopback port (the kernel's choice; released for the server to
-/// bind, which is racy only against other programs binding port 0 at once).
-fn free_port() -> Result<u16, String> {
-    let l = TcpListener::bind("127.0.0.1:0").map_err(|e| format!("no free port: {e}"))?;
-    l.local_addr()
-        .map(|a| a.port())
-        .map_err(|e| format!("no free port: {e}"))
-}
-
-/// The server process, killed when dropped.
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// Measures the server that `server(addr)` (a program and its arguments)
 /// starts, with `spec.threads` wrk connections for `spec.seconds` (rounded
 /// up to whole seconds).
 pub(crate) fn measure(
-    server: impl FnOnce(&str) -> Vec<String>,
+    server: impl FnOnce(&str) -> Result<Vec<String>, String>,
     placement: Placement,
     spec: &Spec,
 ) -> Result<Sample, String> {
@@ -176,26 +153,17 @@ pub(crate) fn measure(
         Placement::Pinned => pin_cores(),
         Placement::Shared => None,
     };
-    let addr = format!("127.0.0.1:{}", free_port()?);
-    let argv = server(&addr);
-    let (program, args) = argv.split_first().ok_or("no server command")?;
-    let mut cmd = match pins {
-        Some((core, _)) => {
-            let mut c = Command::new("taskset");
-            c.args(["-c", &core.to_string(), program]);
-            c
-        }
-        None => Command::new(program),
+    let addr = servers::free_addr()?;
+    let argv = server(&addr)?;
+    let argv = match pins {
+        Some((core, _)) => ["taskset", "-c", &core.to_string()]
+            .map(str::to_owned)
+            .into_iter()
+            .chain(argv)
+            .collect(),
+        None => argv,
     };
-    let child = cmd
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("could not start the server {program}: {e}"))?;
-    let mut server = Server(child);
-    wait_ready(&mut server.0)?;
+    let server = servers::Process::start(&argv)?;
 
     let seconds = spec.seconds.ceil().max(1.0) as u64;
     let wrk_threads = if pins.is_some() { 1 } else { 2 }.min(spec.threads);
@@ -237,41 +205,6 @@ pub(crate) fn measure(
     let report = Report::parse(&text)?;
     report.check()?;
     Ok(report.sample())
-}
-
-/// Waits for the server's `listening on` line (or its early death).
-fn wait_ready(child: &mut Child) -> Result<(), String> {
-    let stdout = child.stdout.take().ok_or("the server has no stdout")?;
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut lines = BufReader::new(stdout).lines();
-        let ready = lines
-            .by_ref()
-            .map_while(Result::ok)
-            .any(|l| l.starts_with("listening on "));
-        let _ = tx.send(ready);
-        // Keep draining, so a chatty server never blocks on a full pipe.
-        lines.for_each(drop);
-    });
-    match rx.recv_timeout(READY) {
-        Ok(true) => Ok(()),
-        Ok(false) | Err(mpsc::RecvTimeoutError::Disconnected) => {
-            let _ = child.kill();
-            let mut err = String::new();
-            if let Some(mut e) = child.stderr.take() {
-                let _ = std::io::Read::read_to_string(&mut e, &mut err);
-            }
-            let last = err
-                .lines()
-                .rev()
-                .find(|l| !l.trim().is_empty())
-                .unwrap_or("");
-            Err(format!("the server exited before it listened: {last}"))
-        }
-        Err(mpsc::RecvTimeoutError::Timeout) => Err(format!(
-            "the server did not say it listens within {READY:?}"
-        )),
-    }
 }
 
 /// What wrk reported.

@@ -1,5 +1,7 @@
 //! `echo`: 64-byte request/response round trips over loopback, one
-//! connection per client, client and server in one process.
+//! connection per client; the clients in the lab's process, the server in
+//! a process of its own (`baton-lab serve --server echo-*`, see
+//! `servers.rs`; Go's harness starts its own).
 //!
 //! "threads" = connections = clients (goroutines, tasks, or OS threads for
 //! the std row); each client connects (untimed), waits for the start, then
@@ -9,10 +11,11 @@
 //! figure is all clients' round trips over the time from the start to the
 //! last client's stop. Every socket has `TCP_NODELAY`, as Go sets by default.
 //!
-//! 10k connections need 20k descriptors (both ends are in this process):
-//! the soft `RLIMIT_NOFILE` is raised (and the hard one, where the process
-//! may: root), and a row that still would not fit is skipped with a note
-//! saying so. With `--quick`
+//! 10k connections need 10k descriptors in each process (the server apart,
+//! so that they fit under a hard limit of 20k): the soft `RLIMIT_NOFILE` is
+//! raised (and the hard one, where the process may: root) before the
+//! server starts (it inherits it), and a row that still would not fit is
+//! skipped with a note saying so. With `--quick`
 //! only the 100-connection row runs (see [`super::FIRST_COUNT_WHEN_QUICK`]).
 
 use std::io::{Read, Write};
@@ -20,11 +23,14 @@ use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
+use std::net::SocketAddr;
+
 use super::{Case, Experiment, Impl};
 use crate::runner::{Sample, Spec};
+use crate::servers;
 
 /// Bytes per message.
-const MSG: usize = 64;
+const MSG: usize = servers::ECHO_MSG;
 
 /// Descriptors a process needs besides the connections' (stdio, the
 /// runtime's epoll and eventfds, the listener, libraries').
@@ -54,11 +60,11 @@ pub(crate) fn experiment() -> Experiment {
     }
 }
 
-/// Raises the descriptor limit so that `conns` connections (both ends)
-/// fit: the soft limit up to the hard one, and the hard one too where the
+/// Raises the descriptor limit so that `conns` connections' ends (one
+/// process's) fit: the soft limit up to the hard one, and the hard one too where the
 /// process may (root); says why not when they cannot.
 fn room_for(conns: usize) -> Result<(), String> {
-    let need = 2 * conns as u64 + FD_MARGIN;
+    let need = conns as u64 + FD_MARGIN;
     let mut lim = libc::rlimit {
         rlim_cur: 0,
         rlim_max: 0,
@@ -141,10 +147,15 @@ fn round_trips<S: Read + Write>(mut s: S, stop: &AtomicBool) -> Result<u64, Stri
     Ok(n)
 }
 
-/// One server connection: echoes 64-byte messages until the client closes.
-fn echo_back<S: Read + Write>(mut s: S) {
-    let mut buf = [0u8; MSG];
-    while s.read_exact(&mut buf).is_ok() && s.write_all(&buf).is_ok() {}
+/// Starts the lab's echo server `name` (room for `conns` made first, so
+/// that it inherits the limit); returns it (killed when dropped) and its
+/// address.
+fn start_server(name: &str, conns: usize) -> Result<(servers::Process, SocketAddr), String> {
+    room_for(conns)?;
+    let addr = servers::free_addr()?;
+    let server = servers::Process::start(&servers::lab_server(name, &addr)?)?;
+    let addr = addr.parse().map_err(|e| format!("{addr}: {e}"))?;
+    Ok((server, addr))
 }
 
 /// The first client error, if any, else the total.
@@ -153,33 +164,18 @@ fn total(results: impl IntoIterator<Item = Result<u64, String>>) -> Result<u64, 
 }
 
 fn baton_echo(spec: &Spec) -> Result<Sample, String> {
-    use baton::net::{TcpListener, TcpStream};
+    let (_server, addr) = start_server("echo-baton", spec.threads)?;
+    baton_clients(addr, spec)
+}
 
-    room_for(spec.threads)?;
+/// The baton row's clients against the server at `addr`.
+fn baton_clients(addr: SocketAddr, spec: &Spec) -> Result<Sample, String> {
+    use baton::net::TcpStream;
+
     let conns = spec.threads;
     let seconds = spec.seconds;
     let rt = baton::runtime::Builder::new().name("echo").build();
     rt.run(move || {
-        let listener = TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
-        let addr = listener.local_addr().map_err(|e| e.to_string())?;
-        let (ctx, cancel) = baton::context::with_cancel(&baton::context::background());
-        // The server's connection goroutines, waited for at the end (the
-        // runtime must not shut down under them).
-        let serving = Arc::new(baton::sync::WaitGroup::new());
-        let server = {
-            let serving = serving.clone();
-            baton::go(move || {
-                while let Ok((s, _)) = listener.accept_ctx(&ctx) {
-                    let _ = s.set_nodelay(true);
-                    serving.add(1);
-                    let serving = serving.clone();
-                    drop(baton::go(move || {
-                        echo_back(&s);
-                        serving.done();
-                    }));
-                }
-            })
-        };
         let stop = Arc::new(AtomicBool::new(false));
         let ready = Arc::new(baton::sync::WaitGroup::new());
         ready.add(conns as isize);
@@ -205,44 +201,30 @@ fn baton_echo(spec: &Spec) -> Result<Sample, String> {
                 .into_iter()
                 .map(|c| c.join().expect("an echo client panicked")),
         );
-        let elapsed = t0.elapsed();
-        cancel.cancel();
-        server.join().expect("the echo server panicked");
-        // The clients' sockets closed as they ended: every server
-        // connection sees the end of its stream.
-        serving.wait();
         Ok(Sample {
             ops: ops?,
-            elapsed,
+            elapsed: t0.elapsed(),
             ..Sample::default()
         })
     })
 }
 
 fn tokio_echo(spec: &Spec) -> Result<Sample, String> {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    use tokio::net::{TcpListener, TcpStream};
+    let (_server, addr) = start_server("echo-tokio", spec.threads)?;
+    tokio_clients(addr, spec)
+}
 
-    room_for(spec.threads)?;
+/// The tokio row's clients against the server at `addr`.
+fn tokio_clients(addr: SocketAddr, spec: &Spec) -> Result<Sample, String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpStream;
+
     let conns = spec.threads;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| e.to_string())?;
     rt.block_on(async move {
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .map_err(|e| e.to_string())?;
-        let addr = listener.local_addr().map_err(|e| e.to_string())?;
-        let server = tokio::spawn(async move {
-            while let Ok((mut s, _)) = listener.accept().await {
-                let _ = s.set_nodelay(true);
-                tokio::spawn(async move {
-                    let mut buf = [0u8; MSG];
-                    while s.read_exact(&mut buf).await.is_ok() && s.write_all(&buf).await.is_ok() {}
-                });
-            }
-        });
         let stop = Arc::new(AtomicBool::new(false));
         let start = Arc::new(tokio::sync::Barrier::new(conns + 1));
         let clients: Vec<_> = (0..conns)
@@ -277,7 +259,6 @@ fn tokio_echo(spec: &Spec) -> Result<Sample, String> {
             results.push(c.await.map_err(|e| format!("an echo client failed: {e}"))?);
         }
         let elapsed = t0.elapsed();
-        server.abort();
         Ok(Sample {
             ops: total(results)?,
             elapsed,
@@ -287,36 +268,16 @@ fn tokio_echo(spec: &Spec) -> Result<Sample, String> {
 }
 
 fn std_echo(spec: &Spec) -> Result<Sample, String> {
-    use std::net::{TcpListener, TcpStream};
+    let (_server, addr) = start_server("echo-std", spec.threads)?;
+    std_clients(addr, spec)
+}
+
+/// The std row's clients against the server at `addr`.
+fn std_clients(addr: SocketAddr, spec: &Spec) -> Result<Sample, String> {
+    use std::net::TcpStream;
     use std::thread;
 
-    room_for(spec.threads)?;
     let conns = spec.threads;
-    let listener = TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
-    let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    let done = Arc::new(AtomicBool::new(false));
-    let server = {
-        let done = done.clone();
-        thread::spawn(move || {
-            let mut handlers = Vec::new();
-            for s in listener.incoming() {
-                if done.load(Relaxed) {
-                    break;
-                }
-                let Ok(s) = s else { continue };
-                let _ = s.set_nodelay(true);
-                let spawned = thread::Builder::new()
-                    .stack_size(STD_STACK)
-                    .spawn(move || echo_back(&s));
-                // A thread that cannot start drops its connection: the
-                // client sees the end of the stream and reports it.
-                handlers.extend(spawned.ok());
-            }
-            for h in handlers {
-                let _ = h.join();
-            }
-        })
-    };
     let stop = Arc::new(AtomicBool::new(false));
     let gate = Arc::new(Gate::new());
     let mut clients = Vec::with_capacity(conns);
@@ -350,9 +311,6 @@ fn std_echo(spec: &Spec) -> Result<Sample, String> {
         .map(|c| c.join().expect("an echo client panicked"))
         .collect();
     let elapsed = t0.elapsed();
-    done.store(true, Relaxed);
-    let _ = TcpStream::connect(addr); // wakes the accept loop to see `done`
-    server.join().expect("the echo server panicked");
     if let Some(e) = spawn_error {
         return Err(e);
     }
@@ -367,22 +325,44 @@ fn std_echo(spec: &Spec) -> Result<Sample, String> {
 mod tests {
     use super::*;
 
+    /// Each row's clients against its server, here in a thread of the
+    /// test's process (the lab runs the server as `baton-lab serve`, which
+    /// a unit test's executable is not).
     #[test]
-    fn every_native_row_runs_and_counts_round_trips() {
+    fn every_row_runs_and_counts_round_trips() {
+        type Clients = fn(SocketAddr, &Spec) -> Result<Sample, String>;
+        let rows: [(&str, Clients); 3] = [
+            ("echo-baton", baton_clients),
+            ("echo-tokio", tokio_clients),
+            ("echo-std", std_clients),
+        ];
         let spec = Spec {
             threads: 8,
             seconds: 0.05,
             latency: false,
         };
-        for f in [baton_echo, tokio_echo, std_echo] {
+        for (server, clients) in rows {
+            let addr = servers::free_addr().unwrap();
+            let serve_addr = addr.clone();
+            // Serves until the test process ends.
+            std::thread::spawn(move || servers::serve(server, &serve_addr));
+            let addr: SocketAddr = addr.parse().unwrap();
+            let t0 = Instant::now();
+            while std::net::TcpStream::connect(addr).is_err() {
+                assert!(
+                    t0.elapsed() < Duration::from_secs(60),
+                    "{server} never listened"
+                );
+                std::thread::sleep(Duration::from_millis(10));
+            }
             // A hang (a lost wake-up in a poller) fails with a message.
             let (tx, rx) = std::sync::mpsc::channel();
-            std::thread::spawn(move || tx.send(f(&spec)));
+            std::thread::spawn(move || tx.send(clients(addr, &spec)));
             let s = rx
                 .recv_timeout(Duration::from_secs(120))
-                .expect("an echo row hung for 120 s")
+                .unwrap_or_else(|_| panic!("{server}'s clients hung for 120 s"))
                 .unwrap();
-            assert!(s.ops > 0 && s.elapsed > Duration::ZERO, "{s:?}");
+            assert!(s.ops > 0 && s.elapsed > Duration::ZERO, "{server}: {s:?}");
         }
     }
 

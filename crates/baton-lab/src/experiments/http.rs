@@ -107,16 +107,8 @@ pub(crate) fn placement(case: &str) -> Placement {
 
 /// Measures the lab's own server `name` (`baton-lab serve`).
 fn served(name: &'static str, placement: Placement, spec: &Spec) -> Result<Sample, String> {
-    let exe = std::env::current_exe()
-        .map_err(|e| format!("cannot find the lab's executable: {e}"))?
-        .to_string_lossy()
-        .into_owned();
     wrk::measure(
-        |addr| {
-            [exe.as_str(), "serve", "--server", name, "--addr", addr]
-                .map(str::to_owned)
-                .to_vec()
-        },
+        |addr| crate::servers::lab_server(name, addr),
         placement,
         spec,
     )

@@ -182,19 +182,12 @@ impl GoHarness {
             // A server case: the harness serves, the lab loads it with wrk.
             let exe = self.exe.to_string_lossy().into_owned();
             let server = |addr: &str| {
-                [
-                    &exe,
-                    "-experiment",
-                    experiment,
-                    "-case",
-                    case,
-                    "-impl",
-                    imp,
-                    "-addr",
-                    addr,
-                ]
-                .map(|s| s.to_owned())
-                .to_vec()
+                let args = ["-experiment", experiment, "-case", case, "-impl", imp];
+                let argv = [exe.as_str()]
+                    .into_iter()
+                    .chain(args)
+                    .chain(["-addr", addr]);
+                Ok(argv.map(str::to_owned).collect())
             };
             return crate::wrk::measure(server, http::placement(case), spec);
         }
