@@ -91,10 +91,14 @@ fn std_threads(addr: SocketAddr) -> io::Result<()> {
         let Ok(stream) = stream else { continue };
         let _ = stream.set_nodelay(true);
         let ctx = ctx.clone();
-        // Small stacks: the connection's buffers are on the heap.
-        std::thread::Builder::new()
+        // Small stacks: the connection's buffers are on the heap. A thread
+        // that cannot start drops its connection; the server lives on.
+        let spawned = std::thread::Builder::new()
             .stack_size(64 * 1024)
-            .spawn(move || http_server::serve_connection(&stream, &ctx))?;
+            .spawn(move || http_server::serve_connection(&stream, &ctx));
+        if let Err(e) = spawned {
+            eprintln!("std: cannot start a connection's thread: {e}");
+        }
     }
     Ok(())
 }
@@ -212,10 +216,15 @@ fn echo_std(addr: SocketAddr) -> io::Result<()> {
     for s in listener.incoming() {
         let Ok(s) = s else { continue };
         let _ = s.set_nodelay(true);
-        // Small stacks: a connection's buffer is 64 bytes.
-        std::thread::Builder::new()
+        // Small stacks: a connection's buffer is 64 bytes. A thread that
+        // cannot start drops its connection (the client reports it); the
+        // server lives on.
+        let spawned = std::thread::Builder::new()
             .stack_size(64 * 1024)
-            .spawn(move || echo_back(&s))?;
+            .spawn(move || echo_back(&s));
+        if let Err(e) = spawned {
+            eprintln!("echo-std: cannot start a connection's thread: {e}");
+        }
     }
     Ok(())
 }
@@ -290,7 +299,14 @@ impl Process {
             lines.for_each(drop);
         });
         match rx.recv_timeout(READY) {
-            Ok(true) => Ok(()),
+            Ok(true) => {
+                // Drain its stderr too (unread, a chatty server would block
+                // on a full pipe).
+                if let Some(err) = child.stderr.take() {
+                    std::thread::spawn(move || io::copy(&mut { err }, &mut io::sink()));
+                }
+                Ok(())
+            }
             Ok(false) | Err(mpsc::RecvTimeoutError::Disconnected) => {
                 let _ = child.kill();
                 let mut err = String::new();
