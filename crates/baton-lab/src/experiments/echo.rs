@@ -10,6 +10,8 @@
 //! thread) per connection that reads 64 bytes and writes them back. The
 //! figure is all clients' round trips over the time from the start to the
 //! last client's stop. Every socket has `TCP_NODELAY`, as Go sets by default.
+//! Each client completes one untimed round trip before the start, retrying
+//! its connect when a listen backlog overflowed (see [`CONNECT_TRIES`]).
 //!
 //! 10k connections need 10k descriptors in each process (the server apart,
 //! so that they fit under a hard limit of 20k): the soft `RLIMIT_NOFILE` is
@@ -133,6 +135,46 @@ impl Gate {
     }
 }
 
+/// Tries a client makes to connect and complete one (untimed) round trip.
+/// 10k clients connecting at once overflow a listen backlog (std's is 128,
+/// tokio's 1024; Go's and baton's are `somaxconn`): the kernel then drops
+/// the handshake's last step or resets the connection at its first data,
+/// which a retry after a nap gets past. The clients measure the servers'
+/// serving, not their backlogs.
+const CONNECT_TRIES: u32 = 8;
+
+/// The nap before retry `attempt` (1, 2, ...): 10 ms doubling.
+fn connect_nap(attempt: u32) -> Duration {
+    Duration::from_millis(10 << attempt.min(6))
+}
+
+/// A connection that has completed one round trip, by `connect`, retried
+/// with `nap` between tries (see [`CONNECT_TRIES`]).
+fn connected<S: Read + Write>(
+    mut connect: impl FnMut() -> std::io::Result<S>,
+    mut nap: impl FnMut(Duration),
+) -> Result<S, String> {
+    let mut last = String::new();
+    for attempt in 0..CONNECT_TRIES {
+        if attempt > 0 {
+            nap(connect_nap(attempt));
+        }
+        let mut buf = [7u8; MSG];
+        let tried = connect().and_then(|mut s| {
+            s.write_all(&buf)?;
+            s.read_exact(&mut buf)?;
+            Ok(s)
+        });
+        match tried {
+            Ok(s) => return Ok(s),
+            Err(e) => last = e.to_string(),
+        }
+    }
+    Err(format!(
+        "connect and first round trip, {CONNECT_TRIES} tries: {last}"
+    ))
+}
+
 /// One client's loop: round trips until `stop`; returns how many.
 fn round_trips<S: Read + Write>(mut s: S, stop: &AtomicBool) -> Result<u64, String> {
     let mut buf = [7u8; MSG];
@@ -184,10 +226,13 @@ fn baton_clients(addr: SocketAddr, spec: &Spec) -> Result<Sample, String> {
             .map(|_| {
                 let (stop, ready, start) = (stop.clone(), ready.clone(), start.clone());
                 baton::go(move || {
-                    let s = TcpStream::connect(addr).and_then(|s| s.set_nodelay(true).map(|()| s));
+                    let s = connected(
+                        || TcpStream::connect(addr).and_then(|s| s.set_nodelay(true).map(|()| s)),
+                        baton::time::sleep,
+                    );
                     ready.done();
                     let _ = start.recv(); // closed: go
-                    round_trips(&s.map_err(|e| format!("connect: {e}"))?, &stop)
+                    round_trips(&s?, &stop)
                 })
             })
             .collect();
@@ -231,10 +276,29 @@ fn tokio_clients(addr: SocketAddr, spec: &Spec) -> Result<Sample, String> {
             .map(|_| {
                 let (stop, start) = (stop.clone(), start.clone());
                 tokio::spawn(async move {
-                    let s = TcpStream::connect(addr).await;
+                    let mut s = Err(String::new());
+                    for attempt in 0..CONNECT_TRIES {
+                        if attempt > 0 {
+                            tokio::time::sleep(connect_nap(attempt)).await;
+                        }
+                        s = async {
+                            let mut s = TcpStream::connect(addr).await?;
+                            s.set_nodelay(true)?;
+                            let mut buf = [7u8; MSG];
+                            s.write_all(&buf).await?;
+                            s.read_exact(&mut buf).await?;
+                            Ok::<_, std::io::Error>(s)
+                        }
+                        .await
+                        .map_err(|e| {
+                            format!("connect and first round trip, {CONNECT_TRIES} tries: {e}")
+                        });
+                        if s.is_ok() {
+                            break;
+                        }
+                    }
                     start.wait().await;
-                    let mut s = s.map_err(|e| format!("connect: {e}"))?;
-                    let _ = s.set_nodelay(true);
+                    let mut s = s?;
                     let mut buf = [7u8; MSG];
                     let mut n = 0u64;
                     while !stop.load(Relaxed) {
@@ -285,9 +349,12 @@ fn std_clients(addr: SocketAddr, spec: &Spec) -> Result<Sample, String> {
     for _ in 0..conns {
         let (client_stop, gate) = (stop.clone(), gate.clone());
         let spawned = thread::Builder::new().stack_size(STD_STACK).spawn(move || {
-            let s = TcpStream::connect(addr).and_then(|s| s.set_nodelay(true).map(|()| s));
+            let s = connected(
+                || TcpStream::connect(addr).and_then(|s| s.set_nodelay(true).map(|()| s)),
+                thread::sleep,
+            );
             gate.arrive();
-            round_trips(&s.map_err(|e| format!("connect: {e}"))?, &client_stop)
+            round_trips(&s?, &client_stop)
         });
         match spawned {
             Ok(h) => clients.push(h),

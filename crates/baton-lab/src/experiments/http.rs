@@ -18,7 +18,8 @@
 //!
 //! wrk runs in whole seconds (at least 1 s per figure, whatever
 //! `--seconds` says); with `--quick` each case measures its first
-//! connection count only (see [`super::FIRST_COUNT_WHEN_QUICK`]).
+//! connection count only (see [`super::FIRST_COUNT_WHEN_QUICK`]), and the
+//! tour leaves `both-cores` out.
 
 use super::{Case, Experiment, Impl};
 use crate::runner::{Sample, Spec};
@@ -55,12 +56,12 @@ pub(crate) fn experiment() -> Experiment {
                 threads: CONNECTIONS,
                 latency: false,
                 big: None,
-                impls: impls(
+                impls: not_in_tour(impls(
                     |s| served("baton", Placement::Shared, s),
                     |s| served("hyper", Placement::Shared, s),
                     |s| served("may-minihttp", Placement::Shared, s),
                     |s| served("std", Placement::Shared, s),
-                ),
+                )),
             },
         ],
     }
@@ -93,6 +94,13 @@ fn impls(baton: Measure, hyper: Measure, may: Measure, std: Measure) -> Vec<Impl
             std,
         ),
     ]
+}
+
+/// Leaves a case out of the quick tour: each http figure costs at least a
+/// second of wrk, so the tour measures the `pinned` case only (`run http`
+/// measures both).
+fn not_in_tour(impls: Vec<Impl>) -> Vec<Impl> {
+    impls.into_iter().map(Impl::not_in_tour).collect()
 }
 
 /// The placement a case's name stands for (the Go rows are measured
