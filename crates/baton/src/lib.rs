@@ -20,9 +20,7 @@
 //! | 5 | [`pattern`] | "Concurrency in Go"'s pipeline stages: [`generate`](pattern::generate), [`or_done`](pattern::or_done), [`tee`](pattern::tee), [`bridge`](pattern::bridge), [`fan_in`](pattern::fan_in)/[`fan_out`](pattern::fan_out), [`batch`](pattern::batch), [`heartbeat`](pattern::heartbeat), [`steward`](pattern::steward), [`hedge`](pattern::hedge) |
 //! | 5 | [`rate`] | x/time/rate's token bucket: [`Limiter`](rate::Limiter) (`allow` lock-free, [`reserve`](rate::Limiter::reserve), [`wait`](rate::Limiter::wait) on a context) |
 //! | 5 | [`signal`] | Go's `os/signal`: [`notify`](signal::notify), [`notify_context`](signal::notify_context), and [`shutdown_context`](signal::shutdown_context) for a server's graceful shutdown |
-//!
-//! The other layers (`net`) are being built; the README's
-//! table says what exists today.
+//! | 5 | [`net`] | goroutine-aware sockets with Go's deadlines: [`TcpListener`](net::TcpListener), [`TcpStream`](net::TcpStream), [`UdpSocket`](net::UdpSocket), [`UnixListener`](net::UnixListener), [`UnixStream`](net::UnixStream) (Linux) |
 //!
 //! ```
 //! use baton::atomic::ShardedCounter;

@@ -4,6 +4,7 @@
 //! (as Go's `http.Server` does), and once descriptors are freed it accepts
 //! every waiting connection: nothing is lost and the listener keeps
 //! working.
+#![cfg(all(not(loom), target_os = "linux"))]
 
 mod common;
 

@@ -1,6 +1,7 @@
 //! No descriptor leaks: many connect/accept/close cycles (and clones,
 //! std conversions, closed sockets) leave `/proc/self/fd` as it was. One
 //! test in its own binary, so no other test opens descriptors meanwhile.
+#![cfg(all(not(loom), target_os = "linux"))]
 
 mod common;
 

@@ -1,6 +1,7 @@
 //! `baton::net` UDP and Unix-domain sockets over loopback and a temporary
 //! directory: round trips from threads and goroutines, receives that park
 //! until data comes, deadlines and close on the shared readiness code.
+#![cfg(all(not(loom), target_os = "linux"))]
 
 mod common;
 

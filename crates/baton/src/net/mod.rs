@@ -80,13 +80,13 @@
 //! One epoll instance for the process, **edge-triggered**, and one thread
 //! (`baton-netpoll`) blocked in `epoll_wait` on it (`poller.rs`). Each
 //! socket is switched to non-blocking mode and registered once, for both
-//! directions, when it is created; its [`PollDesc`](poll_desc) (Go's
+//! directions, when it is created; its `PollDesc` (Go's
 //! `pollDesc`) holds per direction the READY and CLOSED bits, the deadline
 //! and a wait queue of parked callers — the state table, the no-lost-wake-up
 //! argument and the loom models are in `poll_desc.rs`. An operation
 //! (`io.rs`, written once for every socket type) checks CLOSED and the
 //! deadline, tries the system call, and on `EAGAIN` parks through the park
-//! seam ([`crate::park`]) with the deadline as the park's deadline; the
+//! seam (`crate::park`) with the deadline as the park's deadline; the
 //! poller thread's readiness event sets READY and unparks the waiters, which
 //! the scheduler routes to each goroutine's own worker (its inbox), or to a
 //! parked thread's futex. So threads and goroutines share one code path:

@@ -42,19 +42,21 @@ impl UdpSocket {
         Self::from_std(each_addr(resolve(addr)?, std::net::UdpSocket::bind)?)
     }
 
-    /// Sends a datagram to `addr` (the first address it resolves to);
-    /// returns the bytes sent.
+    /// Sends a datagram to `addr`; returns the bytes sent.
+    ///
+    /// Unlike std's, this takes a resolved [`SocketAddr`] (as Go's
+    /// `WriteTo` takes a resolved `Addr`): resolving a `ToSocketAddrs` on
+    /// every datagram would cost a trip to the blocking pool per send
+    /// inside a goroutine. Resolve once with `ToSocketAddrs` (or
+    /// [`connect`](Self::connect) and [`send`](Self::send)).
     ///
     /// ```
     /// let a = baton::net::UdpSocket::bind("127.0.0.1:0").unwrap();
     /// let b = baton::net::UdpSocket::bind("127.0.0.1:0").unwrap();
     /// assert_eq!(a.send_to(b"abc", b.local_addr().unwrap()).unwrap(), 3);
     /// ```
-    pub fn send_to<A: ToSocketAddrs + Send>(&self, buf: &[u8], addr: A) -> io::Result<usize> {
-        let to = resolve(addr)?.into_iter().next().ok_or_else(|| {
-            io::Error::new(io::ErrorKind::InvalidInput, "no addresses to send data to")
-        })?;
-        self.io.op(Dir::Write, None, |s| s.send_to(buf, to))
+    pub fn send_to(&self, buf: &[u8], addr: SocketAddr) -> io::Result<usize> {
+        self.io.op(Dir::Write, None, |s| s.send_to(buf, addr))
     }
 
     /// Receives a datagram: parks until one arrives (or the read deadline,
