@@ -160,6 +160,11 @@ pub fn serve(listener: TcpListener, shutdown: &Context) -> io::Result<Stats> {
             open.remove(id);
             live.done();
         }));
+        // An accept that finds a connection waiting does not park, and baton
+        // does not preempt: under a flood of new connections this loop would
+        // keep its worker from the connections it serves. Go preempts; here
+        // the loop steps aside once per connection.
+        baton::yield_now();
     }
     // Stop accepting, end the idle connections, let the busy ones finish.
     drop(listener);
