@@ -45,6 +45,15 @@ var custom = map[key]selfTimed{
 	{"pipeline", "unbuffered", "go"}:    pipelineStages(0),
 	{"pipeline", "buffered", "go"}:      pipelineStages(1024),
 	{"pipeline", "fan-out", "go"}:       pipelineFanout,
+	{"echo", "roundtrip", "go"}:         echoRoundTrip,
+}
+
+// servers is the peers that are servers measured from outside (the lab runs
+// wrk against them): each listens on -addr, prints "listening on ..." and
+// serves until the process is killed.
+var servers = map[key]func(addr string) error{
+	{"http", "pinned", "go"}:     httpPlaintext,
+	{"http", "both-cores", "go"}: httpPlaintext,
 }
 
 // chanStream: `producers` goroutines send into one channel of capacity

@@ -16,7 +16,9 @@
 // Adding a case: write a function returning a bench (see cases.go) and add a
 // line to the `cases` table there. A case that must measure itself (the
 // scheduler cases in goroutines.go: spawning, switching, memory) is a
-// `selfTimed` function with a line in the `custom` table instead. Those two
+// `selfTimed` function with a line in the `custom` table instead; a server
+// measured from outside (the http cases, loaded by wrk) has a line in the
+// `servers` table and listens on -addr until killed. Those two
 // tables in cases.go are the harness's only list of cases; each key is the
 // lab row it measures (experiment, case, impl), which the lab's registry
 // declares as a Go implementation, and a lab test (cargo test -p baton-lab)
@@ -184,6 +186,8 @@ func main() {
 	seconds := flag.Float64("seconds", 0.2, "measurement length in seconds")
 	list := flag.Bool("list", false, "list the cases this harness knows and exit")
 	latency := flag.Bool("latency", false, "also sample op latencies (p50_ns, p99_ns; harness-timed cases and pingPong)")
+	addr := flag.String("addr", "127.0.0.1:0", "where a server case listens")
+	echoServer := flag.String("echo-server", "", "internal: be the echo case's server on this address")
 	flag.Parse()
 	sampleLatency = *latency
 
@@ -195,13 +199,30 @@ func main() {
 		for k := range custom {
 			keys = append(keys, k.experiment+"/"+k.caseName+"/"+k.impl)
 		}
+		for k := range servers {
+			keys = append(keys, k.experiment+"/"+k.caseName+"/"+k.impl)
+		}
 		sort.Strings(keys)
 		for _, k := range keys {
 			fmt.Println(k)
 		}
 		return
 	}
+	if *echoServer != "" {
+		if err := echoServe(*echoServer); err != nil {
+			fmt.Fprintln(os.Stderr, "harness:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	k := key{*experiment, *caseName, *impl}
+	if serve, isServer := servers[k]; isServer {
+		if err := serve(*addr); err != nil {
+			fmt.Fprintln(os.Stderr, "harness:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	b, ok := cases[k]
 	self, isCustom := custom[k]
 	if !ok && !isCustom {

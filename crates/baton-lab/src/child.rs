@@ -102,11 +102,15 @@ pub(crate) fn serve(experiment: &str, case: &str, imp: &str, spec: &Spec) -> Res
         .find(|i| i.name == imp)
         .and_then(|i| match i.run {
             // Native ones too: handy for profiling one implementation alone.
-            Run::Child(f) | Run::Native(f) => Some(f),
+            Run::Child(f) | Run::Native(f) => Some(Ok(f)),
+            Run::Fallible(f) => Some(Err(f)),
             Run::Go => None,
         })
         .ok_or_else(|| format!("no Rust implementation {experiment}/{case}/{imp}"))?;
-    let s = f(spec);
+    let s = match f {
+        Ok(f) => f(spec),
+        Err(f) => f(spec)?,
+    };
     let row = ChildRow {
         ops: s.ops,
         elapsed_ns: s.elapsed.as_nanos() as u64,

@@ -33,6 +33,10 @@ pub(crate) struct Settings {
     pub(crate) rounds: usize,
     /// Thread counts for every case, replacing each case's own.
     pub(crate) threads: Option<Vec<usize>>,
+    /// Whether this is a quick run (`--quick`, the tour): the experiments
+    /// in [`experiments::FIRST_COUNT_WHEN_QUICK`] measure their first
+    /// thread count only.
+    pub(crate) quick: bool,
     /// Whether to run the Go peers.
     pub(crate) go: bool,
     /// Whether to add the cases' `--big` rows (see [`Case::big`]).
@@ -47,8 +51,13 @@ pub(crate) struct Settings {
 }
 
 impl Settings {
-    fn threads<'a>(&'a self, case: &'a Case) -> &'a [usize] {
-        self.threads.as_deref().unwrap_or(case.threads)
+    fn threads<'a>(&'a self, exp: &Experiment, case: &'a Case) -> &'a [usize] {
+        let counts = self.threads.as_deref().unwrap_or(case.threads);
+        if self.quick && experiments::FIRST_COUNT_WHEN_QUICK.contains(&exp.name) {
+            &counts[..counts.len().min(1)]
+        } else {
+            counts
+        }
     }
 }
 
@@ -141,8 +150,8 @@ pub(crate) fn run(experiments: &[Experiment], settings: &Settings) -> Result<(),
         .sum();
     let total: usize = experiments
         .iter()
-        .flat_map(|e| &e.cases)
-        .map(|c| settings.threads(c).len() * c.impls.iter().filter(|i| runnable(i)).count())
+        .flat_map(|e| e.cases.iter().map(move |c| (e, c)))
+        .map(|(e, c)| settings.threads(e, c).len() * c.impls.iter().filter(|i| runnable(i)).count())
         .sum::<usize>()
         * settings.rounds
         * if load.is_some() { 2 } else { 1 }
@@ -167,7 +176,7 @@ pub(crate) fn run(experiments: &[Experiment], settings: &Settings) -> Result<(),
             };
             let mut case_rows = run.rows(
                 &impls,
-                settings.threads(case),
+                settings.threads(exp, case),
                 settings.rounds,
                 &mut shares,
                 &mut load,
@@ -244,8 +253,8 @@ impl CaseRun<'_> {
     /// each native measurement's CPU share onto `shares`. With `load`, each
     /// round measures every implementation quiet (the burners stopped),
     /// then every one loaded (running), and each gets a quiet and a loaded
-    /// row. An implementation that fails (only Go and child runs can) is
-    /// warned about once and left out of the rest of the case.
+    /// row. An implementation that fails (Go, child and fallible runs can)
+    /// is warned about once and left out of the rest of the case.
     fn rows(
         &self,
         impls: &[&Impl],
@@ -325,6 +334,10 @@ impl CaseRun<'_> {
         let (exp, case) = (self.exp, self.case);
         match (&imp.run, self.harness) {
             (Run::Native(f), _) => Some(f(spec)),
+            (Run::Fallible(f), _) => match f(spec) {
+                Ok(s) => Some(s),
+                Err(e) => self.warn(imp, spec, e),
+            },
             (Run::Child(_), _) => {
                 match crate::child::measure(exp.name, case.name, imp.name, spec) {
                     Ok(s) => Some(s),
@@ -514,6 +527,7 @@ mod tests {
             seconds: 0.01,
             rounds: 1,
             threads: None,
+            quick: false,
             go: false,
             big: false,
             load: None,

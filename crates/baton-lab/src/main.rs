@@ -21,6 +21,8 @@ mod machine;
 mod mapmix;
 mod report;
 mod runner;
+mod servers;
+mod wrk;
 
 /// Tour settings: every case, implementation and thread count, briefly.
 const QUICK_SECONDS: f64 = 0.1;
@@ -111,6 +113,15 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         nice: i32,
     },
+    /// Internal: an HTTP server of the `http` experiment, serving until
+    /// killed (the lab runs it in a child process; see `servers.rs`).
+    #[command(hide = true)]
+    Serve {
+        #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(servers::NAMES))]
+        server: String,
+        #[arg(long)]
+        addr: String,
+    },
 }
 
 #[derive(Debug, Default, Args)]
@@ -166,6 +177,7 @@ impl Options {
                     r as usize
                 }),
             threads: self.threads,
+            quick,
             go: !(self.no_go || no_go_env),
             big: self.big,
             load: self.load.map(|n| n as usize),
@@ -283,6 +295,7 @@ fn main() -> ExitCode {
             child::serve(&experiment, &case, &imp, &spec)
         }
         Some(Command::Burn { parent, nice }) => load::burn(parent, nice),
+        Some(Command::Serve { server, addr }) => servers::serve(&server, &addr),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

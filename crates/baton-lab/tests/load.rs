@@ -92,7 +92,7 @@ fn load_rows_are_marked_and_paired_with_quiet_ones() {
     assert!(stdout.contains("Under load 2"), "{stdout}");
     assert!(stdout.contains("under load 2:"), "{stdout}");
     assert!(stdout.contains("loaded / quiet"), "{stdout}");
-    assert!(stdout.contains("p50 / p99 ns/op"), "{stdout}");
+    assert!(stdout.contains("latency p50 / p99"), "{stdout}");
     let index = std::fs::read_to_string(out.join("index.html")).unwrap();
     let board = index.find("Scoreboard").expect("a scoreboard");
     let first_case = index.find("mutex / uncontended").expect("the tables");

@@ -38,10 +38,12 @@ pub(crate) mod claims;
 mod chan;
 mod context;
 mod counter;
+mod echo;
 mod ffi;
 mod fifo_lifo;
 mod goroutines;
 mod handles;
+pub(crate) mod http;
 mod idgen;
 pub(crate) mod map;
 mod mutex;
@@ -73,7 +75,16 @@ const REGISTRY: &[fn() -> Experiment] = &[
     context::experiment,
     pipeline::experiment,
     rate::experiment,
+    http::experiment,
+    echo::experiment,
 ];
+
+/// Experiments whose every figure is costly (a server process and at
+/// least a second of `wrk`, or thousands of sockets): with `--quick` (the
+/// tour, and CI's smoke run) each of their cases measures its first thread
+/// count only, so that the smoke run stays short. `run` without `--quick`
+/// measures every count.
+pub(crate) const FIRST_COUNT_WHEN_QUICK: &[&str] = &["http", "echo"];
 
 /// One experiment: a claim and the cases that test it.
 #[derive(Debug)]
@@ -122,6 +133,11 @@ pub(crate) enum Run {
     /// In a fresh child process of the lab, by this function (see
     /// `crate::child`): for peers with process-wide state, and memory figures.
     Child(fn(&Spec) -> Sample),
+    /// In this process, by a function that may fail (one that starts a
+    /// server process and a load generator, or needs more descriptors than
+    /// the system allows): a failure is a warning and a missing row, as
+    /// for [`Run::Child`] and [`Run::Go`].
+    Fallible(fn(&Spec) -> Result<Sample, String>),
     /// By the Go harness, one process per measurement, running the harness
     /// case keyed by this row's (experiment, case, impl) in `go/cases.go`
     /// (`-experiment`, `-case`, `-impl`); a test in `crate::go` checks that
@@ -150,6 +166,20 @@ impl Impl {
             name,
             about,
             run: Run::Child(f),
+            in_tour: true,
+        }
+    }
+
+    /// An implementation that may fail (see [`Run::Fallible`]).
+    pub(crate) fn fallible(
+        name: &'static str,
+        about: &'static str,
+        f: fn(&Spec) -> Result<Sample, String>,
+    ) -> Self {
+        Self {
+            name,
+            about,
+            run: Run::Fallible(f),
             in_tour: true,
         }
     }

@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 
+use crate::experiments::http;
 use crate::runner::{Sample, Spec};
 
 /// The harness sources, as (file name, contents). A new Go file needs a
@@ -28,6 +29,8 @@ const SOURCES: &[(&str, &str)] = &[
     ("context.go", include_str!("../../go/context.go")),
     ("pipeline.go", include_str!("../../go/pipeline.go")),
     ("rate.go", include_str!("../../go/rate.go")),
+    ("http.go", include_str!("../../go/http.go")),
+    ("echo.go", include_str!("../../go/echo.go")),
     ("xrate/rate.go", include_str!("../../go/xrate/rate.go")),
 ];
 
@@ -37,7 +40,9 @@ const HARNESS: &str = "baton-lab-go-harness";
 /// gives up on it (start-up is milliseconds; this only guards against hangs).
 const GRACE: Duration = Duration::from_secs(30);
 
-/// A built harness, ready to measure.
+/// A built harness, ready to measure. For the `http` experiment it is the
+/// server (its `servers` table in `cases.go`: it listens on `-addr` until
+/// killed) and the lab measures it with wrk (`crate::wrk`).
 #[derive(Debug)]
 pub(crate) struct GoHarness {
     exe: PathBuf,
@@ -178,6 +183,19 @@ impl GoHarness {
         imp: &str,
         spec: &Spec,
     ) -> Result<Sample, String> {
+        if experiment == http::NAME {
+            // A server case: the harness serves, the lab loads it with wrk.
+            let exe = self.exe.to_string_lossy().into_owned();
+            let server = |addr: &str| {
+                let args = ["-experiment", experiment, "-case", case, "-impl", imp];
+                let argv = [exe.as_str()]
+                    .into_iter()
+                    .chain(args)
+                    .chain(["-addr", addr]);
+                Ok(argv.map(str::to_owned).collect())
+            };
+            return crate::wrk::measure(server, http::placement(case), spec);
+        }
         let mut cmd = Command::new(&self.exe);
         cmd.args(["-experiment", experiment, "-case", case, "-impl", imp])
             .args(["-threads", &spec.threads.to_string()])

@@ -75,7 +75,7 @@ the aggregate cost of one op. "threads" counts worker threads (goroutines for Go
 core count the case is oversubscribed, a contention case of its own. Ratios are baton / peer
 throughput: above 1 baton is faster. Absolute figures drift on shared machines; ratios hold up.
 p50 / p99 are sampled times of one op (the first of every batch of 64, clock reads included) in the
-cases that sample latency. {monitor}</p>
+cases that sample latency; in the http rows they are wrk's per-request latencies. {monitor}</p>
 {body}</body></html>
 "#,
         cores = m.cores,
@@ -212,7 +212,7 @@ fn section(out: &mut String, table: &CaseTable, experiments: &[Experiment], svg:
     if table.latency.iter().flatten().any(Option::is_some) {
         grid(
             out,
-            "p50 / p99 ns per op",
+            "latency p50 / p99",
             &head,
             table,
             &table.latency,

@@ -5,7 +5,8 @@
 //! A case measured quiet and under `--load N` makes two tables (the rows'
 //! `load` is part of the grouping key); the loaded one also shows each
 //! row's loaded/quiet ratio. Where the case samples latency, the grid is
-//! followed by p50 / p99 nanoseconds per op.
+//! followed by p50 / p99 latencies, with units (per op; per request in
+//! the http rows, from wrk).
 
 use std::fmt::Write as _;
 
@@ -208,7 +209,7 @@ impl CaseTable {
             }
         }
         if self.latency.iter().flatten().any(Option::is_some) {
-            line("p50 / p99 ns/op", head.clone());
+            line("latency p50 / p99", head.clone());
             for (name, lat) in self.impls.iter().zip(&self.latency) {
                 line(name, lat.iter().map(|l| latency_text(*l)).collect());
             }
@@ -247,22 +248,25 @@ fn reorder<T: Copy>(grid: &mut [Vec<Option<T>>], order: &[usize]) {
     }
 }
 
-/// `p50 / p99` in ns (`-` when not sampled), e.g. `812 / 2.3k`.
+/// `p50 / p99` with units (`-` when not sampled), e.g. `812ns / 2.3us`
+/// (an op's latency) or `4.4ms / 42ms` (an HTTP request's, from wrk).
 pub(crate) fn latency_text(l: Option<(f64, f64)>) -> String {
     l.map_or_else(
         || "-".to_owned(),
-        |(p50, p99)| format!("{} / {}", nanos(p50), nanos(p99)),
+        |(p50, p99)| format!("{} / {}", time_text(p50), time_text(p99)),
     )
 }
 
-/// Nanoseconds in at most four characters: `85`, `812`, `2.3k`, `41k`, `1.2M`.
-pub(crate) fn nanos(ns: f64) -> String {
+/// A time in ns as a short text with its unit, two or three digits:
+/// `85ns`, `2.3us`, `498us`, `1.2ms`, `42ms`, `3.4s`.
+pub(crate) fn time_text(ns: f64) -> String {
     match ns {
-        n if n >= 1e7 => format!("{:.0}M", n / 1e6),
-        n if n >= 1e6 => format!("{:.1}M", n / 1e6),
-        n if n >= 1e4 => format!("{:.0}k", n / 1e3),
-        n if n >= 1e3 => format!("{:.1}k", n / 1e3),
-        n => format!("{n:.0}"),
+        n if n < 1e3 => format!("{n:.0}ns"),
+        n if n < 1e4 => format!("{:.1}us", n / 1e3),
+        n if n < 1e6 => format!("{:.0}us", n / 1e3),
+        n if n < 1e7 => format!("{:.1}ms", n / 1e6),
+        n if n < 1e9 => format!("{:.0}ms", n / 1e6),
+        n => format!("{:.1}s", n / 1e9),
     }
 }
 
@@ -354,6 +358,21 @@ mod tests {
     }
 
     #[test]
+    fn latency_figures_get_their_own_lines() {
+        let mut rows = [row("baton", 64, 1e6), row("go", 64, 2e6)];
+        (rows[0].p50_ns, rows[0].p99_ns) = (Some(498_000.0), Some(1_200_000.0));
+        let t = &CaseTable::group(&rows)[0];
+        assert_eq!(t.latency, [[Some((498_000.0, 1_200_000.0))], [None]]);
+        let text = t.to_text();
+        assert!(text.contains("latency p50 / p99"), "{text}");
+        assert!(text.contains("498us / 1.2ms"), "{text}");
+        assert_eq!(time_text(850.0), "850ns");
+        assert_eq!(time_text(3.4e9), "3.4s");
+        let plain = CaseTable::group(&[row("baton", 1, 1e6)])[0].to_text();
+        assert!(!plain.contains("latency"), "{plain}");
+    }
+
+    #[test]
     fn memory_figures_get_their_own_lines() {
         let mut rows = [row("baton", 10, 1e6), row("go", 10, 2e6)];
         rows[0].rss_bytes = Some(4500);
@@ -402,17 +421,17 @@ mod tests {
         let t = &CaseTable::group(&rows)[0];
         assert_eq!(t.latency, [[Some((812.0, 2345.0))], [None]]);
         let text = t.to_text();
-        assert!(text.contains("p50 / p99 ns/op"), "{text}");
-        assert!(text.contains("812 / 2.3k"), "{text}");
+        assert!(text.contains("latency p50 / p99"), "{text}");
+        assert!(text.contains("812ns / 2.3us"), "{text}");
         let plain = CaseTable::group(&[row("baton", 1, 1e6)])[0].to_text();
         assert!(!plain.contains("p50"), "{plain}");
     }
 
     #[test]
     fn formats() {
-        assert_eq!(nanos(85.2), "85");
-        assert_eq!(nanos(41_500.0), "42k");
-        assert_eq!(nanos(1_994_466.0), "2.0M");
+        assert_eq!(time_text(85.2), "85ns");
+        assert_eq!(time_text(41_500.0), "42us");
+        assert_eq!(time_text(1_994_466.0), "2.0ms");
         assert_eq!(mops(123_456_789.0), "123");
         assert_eq!(mops(12_345_678.0), "12.3");
         assert_eq!(mops(1_234_567.0), "1.23");
