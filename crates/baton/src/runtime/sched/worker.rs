@@ -62,7 +62,7 @@
 use core::cell::{Cell, RefCell};
 use core::panic::Location;
 use std::collections::VecDeque;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use corosensei::stack::Stack as _;
 use corosensei::{Coroutine, CoroutineResult, Yielder};
@@ -73,7 +73,7 @@ use super::dump_inbox;
 use super::goroutine::{Header, Job, Task};
 use super::idle::{Awake, SearchEnd};
 use super::park_state::{Commit, Wake};
-use super::ring;
+use super::ring::{self, Newest};
 use super::shared::Shared;
 use super::shared::WorkerShared;
 use super::stack::{GuardedStack, StackPool};
@@ -89,6 +89,14 @@ const FAIRNESS_INTERVAL: u32 = 61;
 /// How many rounds in a row `runnext` may win before it waits its turn in
 /// `ready`.
 const RUNNEXT_STREAK: u32 = 32;
+
+/// How long a victim's newest unstarted goroutine is left to its owner
+/// before a searcher takes it (see [`Newest`]): Go's `runqsteal` waits 3 us
+/// before it steals a running P's `runnext`. Long enough for a parent that
+/// spawns a child and then blocks on it (a send, a join) to start the child
+/// itself, so that the two talk on one worker; short next to any work worth
+/// moving to another core.
+const RUNNEXT_GRACE: Duration = Duration::from_micros(3);
 
 /// Search rounds (a pass over every victim and the injector) before a worker
 /// sleeps: bounded spinning, so that work arriving a moment later is picked
@@ -476,8 +484,11 @@ impl Worker {
     }
 
     /// Looks for unstarted goroutines elsewhere: steals from random victims
-    /// and polls the injector, for a few rounds (`SEARCH_ROUNDS`: bounded;
-    /// the scheduler's loop, never inside a goroutine).
+    /// and polls the injector, for a few rounds (`SEARCH_ROUNDS`), leaving
+    /// each victim its newest goroutine until one has been seen waiting for
+    /// [`RUNNEXT_GRACE`] (see [`Newest`]). Bounded: at most the grace
+    /// period plus `SEARCH_ROUNDS` passes; the scheduler's loop, never
+    /// inside a goroutine.
     fn search(&self) -> Option<Task> {
         if !self.searching.get() {
             if !self.shared.idle.try_start_searching() {
@@ -486,14 +497,22 @@ impl Worker {
             self.searching.set(true);
         }
         let n = self.shared.workers.len();
-        for _ in 0..SEARCH_ROUNDS {
+        // When a pass first found only victims' newest goroutines.
+        let mut newest_seen: Option<Instant> = None;
+        let mut rounds = 0;
+        loop {
+            let newest = match newest_seen {
+                Some(t) if t.elapsed() >= RUNNEXT_GRACE => Newest::Take,
+                _ => Newest::Leave,
+            };
             let start = self.next_rand() as usize % n;
             for k in 0..n {
                 let victim = (start + k) % n;
                 if victim == self.index {
                     continue;
                 }
-                if let Some(t) = self.shared.workers[victim].steal.steal_into(&self.local) {
+                let steal = &self.shared.workers[victim].steal;
+                if let Some(t) = steal.steal_into(&self.local, newest) {
                     bump(&self.mine().counters.steals);
                     return Some(t);
                 }
@@ -504,9 +523,24 @@ impl Worker {
             if self.has_home_work() || self.shared.is_shutdown() {
                 return None;
             }
+            rounds += 1;
+            // A victim kept its newest goroutine from us: wait out its
+            // grace (its owner may be about to block and run it), then take
+            // it on a later pass.
+            let held_back = newest == Newest::Leave
+                && self
+                    .shared
+                    .workers
+                    .iter()
+                    .enumerate()
+                    .any(|(i, w)| i != self.index && !w.steal.is_empty());
+            if held_back {
+                newest_seen.get_or_insert_with(Instant::now);
+            } else if rounds >= SEARCH_ROUNDS {
+                return None;
+            }
             crate::shim::spin_loop();
         }
-        None
     }
 
     /// Whether something only this worker can do is waiting: goroutines
