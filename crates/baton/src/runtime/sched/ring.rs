@@ -450,7 +450,9 @@ mod tests {
         for i in 0..10 {
             a.push(i, &mut spill);
         }
-        let got = a_steal.steal_into(&b, Newest::Take).expect("something to steal");
+        let got = a_steal
+            .steal_into(&b, Newest::Take)
+            .expect("something to steal");
         assert_eq!(got, 4, "the last of the five stolen is returned");
         assert_eq!(b.len(), 4);
         assert_eq!(a.len(), 5);
@@ -477,7 +479,11 @@ mod tests {
         assert_eq!(b.len(), 0);
         assert_eq!(a.drain(), vec![1, 2]);
         a.push(3, &mut spill);
-        assert_eq!(a_steal.steal_into(&b, Newest::Take), Some(3), "once its grace is over");
+        assert_eq!(
+            a_steal.steal_into(&b, Newest::Take),
+            Some(3),
+            "once its grace is over"
+        );
     }
 
     #[test]
@@ -577,10 +583,8 @@ mod loom_tests {
             owner.push(1, &mut |_| unreachable!());
             let thief = thread::spawn(move || {
                 let (mine, _) = new::<usize>();
-                let mut got: Vec<usize> = steal
-                    .steal_into(&mine, Newest::Leave)
-                    .into_iter()
-                    .collect();
+                let mut got: Vec<usize> =
+                    steal.steal_into(&mine, Newest::Leave).into_iter().collect();
                 got.extend(mine.drain());
                 got
             });
@@ -611,7 +615,8 @@ mod loom_tests {
                     let steal = steal.clone();
                     thread::spawn(move || {
                         let (mine, _) = new::<usize>();
-                        let mut got: Vec<usize> = steal.steal_into(&mine, Newest::Take).into_iter().collect();
+                        let mut got: Vec<usize> =
+                            steal.steal_into(&mine, Newest::Take).into_iter().collect();
                         got.extend(mine.drain());
                         got
                     })
