@@ -145,6 +145,7 @@ pub(crate) struct ReasonGuard {
 }
 
 impl Drop for ReasonGuard {
+    #[inline(always)]
     fn drop(&mut self) {
         // The hook acts on whatever goroutine runs on this thread: the one
         // that made the guard, since goroutines never change thread and the

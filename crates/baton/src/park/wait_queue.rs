@@ -250,6 +250,7 @@ impl<P: Copy> WaitQueue<P> {
     ///
     /// `until` is a deadline (`Option<Instant>`) or an [`Until`] that may
     /// also abort the wait.
+    #[inline(always)]
     pub(crate) fn wait<'u>(
         &self,
         payload: P,

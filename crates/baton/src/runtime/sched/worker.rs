@@ -33,7 +33,43 @@
 //! 5. The inbox, then the injector.
 //! 6. Then, if some of its goroutines are parked, a short watch of the
 //!    inbox (below), then search (steal unstarted goroutines from random
-//!    victims, a few rounds), then spin (below), then sleep (see `idle`).
+//!    victims, a few rounds, leaving each victim its newest for a short
+//!    grace: see placement below), then spin (below), then sleep (see
+//!    `idle`).
+//!
+//! ## Where a new goroutine starts (placement)
+//!
+//! A goroutine spawned on a worker is pushed on that worker's ring, and a
+//! searching worker may steal it until it starts; once started it stays
+//! (see the runtime's soundness rules). Most goroutines that talk are a
+//! parent and its child, or siblings spawned together, so the runtime
+//! wants a child to start where its parent runs — unless the parent keeps
+//! its worker busy, when the child should move to an idle worker. Go gets
+//! both from its `runnext` slot: the newest goroutine runs next on its
+//! spawner's P, and a thief takes a running P's `runnext` only after
+//! sleeping 3 us first. baton does the same with the ring's newest entry
+//! ([`Newest`]): [`Worker::search`] steals with [`Newest::Leave`], and
+//! takes a victim's newest goroutine only once a pass has seen it waiting
+//! for [`RUNNEXT_GRACE`]. Older entries are stolen at once, as before, so a
+//! burst of spawns still spreads (the lab's `spawn-join`, `ring`), and a
+//! spawner that computes loses its child a few microseconds later
+//! (`tests/runtime_placement.rs`).
+//!
+//! Alternatives considered: a separate stealable `runnext` slot for
+//! unstarted goroutines (a second lock-free structure, and a `Task` does
+//! not fit one atomic word, so each spawn would allocate); running the
+//! child at once on the spawner's worker (the parent is started and cannot
+//! move, so it would wait behind the child even when another worker idles);
+//! timestamps per ring entry (a clock read on every spawn). The grace is
+//! measured by the thief, as in Go, so the spawn path pays nothing.
+//!
+//! What the lab said (`baton-lab run goroutines`, a busy shared 2-core
+//! machine): the natural-placement pingpong row (`baton-chan-natural`) has
+//! both players on one worker; before the grace a searching worker took the
+//! echo goroutine the moment it was pushed whenever it happened to be
+//! searching. The forced rows (`baton`, `baton-chan` on 2 workers) are
+//! unchanged: the spawner there spins, so the grace passes and the other
+//! worker takes the child.
 //!
 //! ## Spinning before sleeping
 //!
