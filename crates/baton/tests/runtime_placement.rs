@@ -101,19 +101,36 @@ fn child_of_a_busy_spawner_moves_to_an_idle_worker() {
 }
 
 /// A parent that spawns a child and blocks on it at once (here: a
-/// rendezvous send the child receives) usually runs the child itself, so
-/// the two talk on one worker, as Go's `runnext` makes them. "Usually": the
-/// OS may deschedule the parent between the spawn and its send for longer
-/// than the grace, and then the idle worker rightly takes the child; so the
-/// test asks for a majority of 200 tries, not all of them. Before the grace
-/// existed an idle worker took the child at once whenever it happened to be
-/// searching.
+/// rendezvous send the child receives) runs the child itself, so the two
+/// talk on one worker, as Go's `runnext` makes them — even while the other
+/// worker is searching for work. To keep it searching, a ticker goroutine
+/// on the other worker sleeps 20 us at a time: between ticks that worker
+/// watches, searches and spins, ready to steal anything pushed (the grace
+/// keeps its search passes off the child; its spin looks at the rings only
+/// every few microseconds, so even without the grace it rarely won this
+/// race: this pins the behaviour, it is not a regression test).
+/// "Mostly": the OS may deschedule the parent between the spawn and its
+/// send for longer than the grace, and then the searcher rightly takes the
+/// child; so the test asks for a majority of 200 tries, not all of them.
 #[test]
-fn child_of_a_blocking_parent_mostly_shares_its_worker() {
+fn child_of_a_blocking_parent_shares_its_worker_while_another_searches() {
     within("blocking parent", 120, || {
         let rt = Builder::new().workers(2).build();
         let tries = 200;
         let together = rt.run(move || {
+            let stop = Arc::new(AtomicUsize::new(0));
+            let ticker = {
+                let stop = stop.clone();
+                baton::go(move || {
+                    stop.store(1, SeqCst);
+                    while stop.load(SeqCst) == 1 {
+                        baton::time::sleep(Duration::from_micros(20));
+                    }
+                    tid()
+                })
+            };
+            // Busy until the other worker has started the ticker.
+            assert!(spin_until_all_started(&stop, 1, Duration::from_secs(30)));
             let mut together = 0;
             for _ in 0..tries {
                 let (tx, rx) = baton::chan::rendezvous::<i64>();
@@ -126,6 +143,12 @@ fn child_of_a_blocking_parent_mostly_shares_its_worker() {
                     together += 1;
                 }
             }
+            stop.store(2, SeqCst);
+            assert_ne!(
+                ticker.join().unwrap(),
+                tid(),
+                "the ticker shared the parent's worker"
+            );
             together
         });
         eprintln!("{together} of {tries} children shared their parent's worker");
