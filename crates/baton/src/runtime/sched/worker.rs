@@ -49,8 +49,11 @@
 //! spawner's P, and a thief takes a running P's `runnext` only after
 //! sleeping 3 us first. baton does the same with the ring's newest entry
 //! ([`Newest`]): [`Worker::search`] steals with [`Newest::Leave`], and
-//! takes a victim's newest goroutine only once a pass has seen it waiting
-//! for [`RUNNEXT_GRACE`]. Older entries are stolen at once, as before, so a
+//! takes a victim's newest goroutine only after its passes have found
+//! nothing but newest entries for [`RUNNEXT_GRACE`] (it does not track
+//! which entry it first saw: a spawner that starts a fresh child every
+//! microsecond may lose a younger one; bounded either way, as Go's thief
+//! is). Older entries are stolen at once, as before, so a
 //! burst of spawns still spreads (the lab's `spawn-join`, `ring`), and a
 //! spawner that computes loses its child a few microseconds later
 //! (`tests/runtime_placement.rs`).
