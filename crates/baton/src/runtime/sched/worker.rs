@@ -66,13 +66,19 @@
 //! timestamps per ring entry (a clock read on every spawn). The grace is
 //! measured by the thief, as in Go, so the spawn path pays nothing.
 //!
-//! What the lab said (`baton-lab run goroutines`, a busy shared 2-core
-//! machine): the natural-placement pingpong row (`baton-chan-natural`) has
-//! both players on one worker; before the grace a searching worker took the
-//! echo goroutine the moment it was pushed whenever it happened to be
-//! searching. The forced rows (`baton`, `baton-chan` on 2 workers) are
-//! unchanged: the spawner there spins, so the grace passes and the other
-//! worker takes the child.
+//! What was measured (issue 15, on a shared 2-core machine so busy that
+//! only same-run ratios mean anything): the lab's `baton-chan-natural`
+//! pingpong row (the placement left to baton) ran 0.88x and 1.11x Go at 2
+//! workers in two `baton-lab run goroutines --quick` runs, about its
+//! one-worker cost: both players start on one worker. Without the grace
+//! they did too in every test run (`tests/runtime_placement.rs`, also with
+//! the other worker kept searching): an idle worker's spin looks at the
+//! rings only every few microseconds, so it rarely beat a parent that
+//! blocks at once; the grace makes that a rule rather than luck for the
+//! search passes. The lab's ring (10k goroutines spawned in one burst)
+//! spreads over both workers in contiguous blocks: 28-56 of a lap's 10k
+//! hops cross workers. The forced rows are unchanged: their spawner spins,
+//! so the grace passes and the other worker takes the child.
 //!
 //! ## Spinning before sleeping
 //!
