@@ -282,8 +282,11 @@ impl<T: Send> Local<T> {
 /// spawner's `runnext` slot, and a thief takes a `runnext` only after it has
 /// stayed there about 3 us with its owner still running. baton does the
 /// same with the newest goroutine of a ring: a thief first steals with
-/// [`Leave`](Newest::Leave) and takes the newest only once it has seen it
-/// wait for its grace period (`worker::RUNNEXT_GRACE`). A parent that spawns
+/// [`Leave`](Newest::Leave) and takes newest goroutines only once its
+/// passes have found nothing else for a grace period
+/// (`worker::RUNNEXT_GRACE`). Leaving one only shrinks a thief's claim,
+/// which stays within `real..tail`: the protocol and its invariants are
+/// unchanged. A parent that spawns
 /// a child and then blocks on it (a channel, a join) runs the child itself,
 /// so the two talk on one worker; a parent that goes on computing loses the
 /// child to an idle worker a few microseconds later.
