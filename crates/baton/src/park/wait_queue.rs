@@ -262,7 +262,9 @@ impl<P: Copy> WaitQueue<P> {
     /// `may` to about 0.9-1.1x (issue 10). Forcing it, with
     /// [`ReasonGuard`](super::reason::ReasonGuard)'s drop, brought the ring's CPU time per
     /// hop back to what it was before (measured per child run with
-    /// `perf stat -e task-clock`; the commit message has the figures).
+    /// `perf stat -e task-clock`; the commit message has the figures), and
+    /// the lab's ring row back to 1.06-1.22x `may` (0.83-0.89x before, in
+    /// the same quiet spell, interleaved).
     #[inline(always)]
     pub(crate) fn wait<'u>(
         &self,

@@ -69,8 +69,11 @@
 //! What was measured (issue 15, on a shared 2-core machine so busy that
 //! only same-run ratios mean anything): the lab's `baton-chan-natural`
 //! pingpong row (the placement left to baton) ran 0.88x and 1.11x Go at 2
-//! workers in two `baton-lab run goroutines --quick` runs, about its
-//! one-worker cost: both players start on one worker. Without the grace
+//! workers in two `baton-lab run goroutines --quick` runs under load, and
+//! 0.90x and 1.04x in a quieter spell, about its one-worker cost: both
+//! players start on one worker. `spawn-join` did not change (2 workers,
+//! child runs interleaved with the previous build: 591-677 against
+//! 563-654 ns per goroutine). Without the grace
 //! they did too in every test run (`tests/runtime_placement.rs`, also with
 //! the other worker kept searching): an idle worker's spin looks at the
 //! rings only every few microseconds, so it rarely beat a parent that
