@@ -21,12 +21,16 @@
 //!   `may::coroutine::park`).
 //! - Go uses unbuffered channels, its idiom.
 //!
-//! Pingpong on two scheduler threads does not measure the same thing in
-//! each runtime. Go puts a goroutine woken by a channel in the waker's own
-//! `runnext` slot, and `may` queues it on the waker's worker, so their two
-//! players end up taking turns on one thread and the second one idles.
-//! baton's goroutines never change thread once started, and its rows force
-//! the two players onto different workers, so every hop crosses cores: its
+//! Pingpong on two scheduler threads has two baton rows with channels:
+//! `baton-chan` forces the players onto different workers (the worst case,
+//! kept to watch the cross-worker wake-up), and `baton-chan-natural` lets
+//! baton place them, as Go and `may` place theirs (the like-for-like row).
+//! The forced rows do not measure the same thing as the peers'. Go puts a
+//! goroutine woken by a channel in the waker's own `runnext` slot, and
+//! `may` queues it on the waker's worker, so their two players end up
+//! taking turns on one thread and the second one idles. baton's goroutines
+//! never change thread once started, and its forced rows put the two
+//! players on different workers, so every hop crosses cores: its
 //! floor is the machine's cache-line round trip (about 0.4-0.5 us between
 //! the two cores of the lab's 2-core VMs, measured with two threads
 //! bouncing one atomic), above Go's whole round trip there.
@@ -101,13 +105,16 @@ pub(crate) fn experiment() -> Experiment {
             Case {
                 name: "pingpong",
                 about: "one op = one round trip of a token between two goroutines; threads = scheduler \
-                        threads (baton on 2: the two are forced onto different workers, pinned to CPUs)",
+                        threads (baton and baton-chan on 2: the two are forced onto different workers, pinned \
+                        to CPUs, the worst case; baton-chan-natural leaves the placement to baton, as Go and \
+                        may leave it to theirs)",
                 threads: &[1, 2],
                 latency: true,
                 big: None,
                 impls: vec![
                     Impl::native("baton", "baton::sync::Mutex + Cond hand-off", on_baton::pingpong),
-                    Impl::native("baton-chan", "two rendezvous channels (baton::chan), as Go", on_baton::pingpong_chan),
+                    Impl::native("baton-chan", "two rendezvous channels (baton::chan), as Go; forced apart on 2", on_baton::pingpong_chan),
+                    Impl::native("baton-chan-natural", "two rendezvous channels, placed by baton (like for like with Go and may)", on_baton::pingpong_chan_natural),
                     Impl::native("os-thread", "two threads, std::thread::park/unpark", on_threads::pingpong),
                     Impl::child("may", "two coroutines, may::coroutine::park/unpark (child process)", on_may::pingpong),
                     Impl::go("go", "Go: unbuffered channels, GOMAXPROCS = threads"),
@@ -265,6 +272,7 @@ mod tests {
                 assert!(on_baton::pingpong(&spec(threads)).ops >= TRIPS_PER_CHECK);
                 assert!(on_baton::ring(&spec(threads)).ops >= RING as u64);
                 assert!(on_baton::pingpong_chan(&spec(threads)).ops >= TRIPS_PER_CHECK);
+                assert!(on_baton::pingpong_chan_natural(&spec(threads)).ops >= TRIPS_PER_CHECK);
                 assert!(on_baton::ring_chan(&spec(threads)).ops >= RING as u64);
             }
         });

@@ -149,6 +149,10 @@ pub(crate) struct ReasonGuard {
 }
 
 impl Drop for ReasonGuard {
+    /// Always inlined: it runs right after a parked goroutine resumes, on
+    /// its cold stack, and an out-of-line call there costs the ring case of
+    /// the lab measurably (see `WaitQueue::wait`).
+    #[inline(always)]
     fn drop(&mut self) {
         // The hook acts on whatever goroutine runs on this thread: the one
         // that made the guard, since goroutines never change thread and the

@@ -250,6 +250,22 @@ impl<P: Copy> WaitQueue<P> {
     ///
     /// `until` is a deadline (`Option<Instant>`) or an [`Until`] that may
     /// also abort the wait.
+    ///
+    /// Always inlined into its caller (each primitive calls it from one
+    /// place, with its own closures, so nothing is duplicated): a parked
+    /// goroutine resumes through this frame on a stack that has gone cold
+    /// in the cache, and every separate frame and call on that path costs
+    /// misses. Once the `Until` parameter (issue 12) made it bigger, LLVM
+    /// stopped inlining it into `Cond::wait_raw` in the lab's build, and
+    /// the goroutine ring (`baton-lab run goroutines`, 1 worker: 10k
+    /// goroutines waiting on `Mutex` + `Cond` slots) went from 1.3-1.4x
+    /// `may` to about 0.9-1.1x (issue 10). Forcing it, with
+    /// [`ReasonGuard`](super::reason::ReasonGuard)'s drop, brought the ring's CPU time per
+    /// hop back to what it was before (measured per child run with
+    /// `perf stat -e task-clock`; the commit message has the figures), and
+    /// the lab's ring row back to 1.06-1.22x `may` (0.83-0.89x before, in
+    /// the same quiet spell, interleaved).
+    #[inline(always)]
     pub(crate) fn wait<'u>(
         &self,
         payload: P,

@@ -124,6 +124,38 @@ pub(crate) fn pingpong_chan(spec: &Spec) -> Sample {
     )
 }
 
+/// [`pingpong_chan`] with the placement left to baton, as Go's and `may`'s
+/// rows leave it to theirs: the echo goroutine is spawned and the main
+/// goroutine starts sending at once, on an unpinned runtime. baton starts
+/// a new goroutine on its spawner's worker unless it waits there past a
+/// short grace (`sched::ring::Newest`), so the two usually share a worker,
+/// as in Go. Where they land is recorded in nothing: the row measures what
+/// a program written this way gets.
+pub(crate) fn pingpong_chan_natural(spec: &Spec) -> Sample {
+    let seconds = spec.seconds;
+    runtime(spec.threads).run(move || {
+        let (ping_tx, ping_rx) = chan::rendezvous::<u64>();
+        let (pong_tx, pong_rx) = chan::rendezvous::<u64>();
+        let echo = baton::go(move || {
+            for v in &ping_rx {
+                if pong_tx.send(v).is_err() {
+                    return;
+                }
+            }
+        });
+        let sample = timed(seconds, || {
+            for i in 0..TRIPS_PER_CHECK {
+                ping_tx.send(i).expect("the echo goroutine left");
+                black_box(pong_rx.recv().expect("the echo goroutine left"));
+            }
+            TRIPS_PER_CHECK
+        });
+        drop(ping_tx); // closes `ping`: the echo goroutine returns
+        echo.join().expect("the echo goroutine panicked");
+        sample
+    })
+}
+
 /// Runs `other` in a second goroutine and `main` (which measures) in the
 /// main goroutine, on a runtime of `spec.threads` workers. On two workers
 /// `other` is started while the main goroutine keeps its worker busy, so it

@@ -276,6 +276,28 @@ impl<T: Send> Local<T> {
     }
 }
 
+/// Whether a steal may take the victim's most recently pushed goroutine.
+///
+/// A new goroutine is pushed on its spawner's ring; Go keeps it in the
+/// spawner's `runnext` slot, and a thief takes a `runnext` only after it has
+/// stayed there about 3 us with its owner still running. baton does the
+/// same with the newest goroutine of a ring: a thief first steals with
+/// [`Leave`](Newest::Leave) and takes newest goroutines only once its
+/// passes have found nothing else for a grace period
+/// (`worker::RUNNEXT_GRACE`). Leaving one only shrinks a thief's claim,
+/// which stays within `real..tail`: the protocol and its invariants are
+/// unchanged. A parent that spawns
+/// a child and then blocks on it (a channel, a join) runs the child itself,
+/// so the two talk on one worker; a parent that goes on computing loses the
+/// child to an idle worker a few microseconds later.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Newest {
+    /// Leave the newest goroutine to its owner.
+    Leave,
+    /// Take it too (it has waited its grace period).
+    Take,
+}
+
 impl<T: Send> Steal<T> {
     /// Whether the ring looks empty (a snapshot; used before committing to a
     /// steal and by sleeping workers re-checking for work).
@@ -286,8 +308,9 @@ impl<T: Send> Steal<T> {
     /// Steals half of this ring into `dst` (the caller's own ring), and
     /// returns one of the stolen goroutines to run at once. `None` if there
     /// was nothing to take, another steal is in progress, or `dst` has no
-    /// room for half a ring.
-    pub(crate) fn steal_into(&self, dst: &Local<T>) -> Option<T> {
+    /// room for half a ring. With [`Newest::Leave`] the most recently pushed
+    /// goroutine is not taken (see [`Newest`]).
+    pub(crate) fn steal_into(&self, dst: &Local<T>, newest: Newest) -> Option<T> {
         // Relaxed: `dst` is ours, we are the only writer of its tail.
         let dst_tail = dst.inner.tail.load(Relaxed);
         let (dst_steal, _) = unpack(dst.inner.head.load(Acquire));
@@ -295,7 +318,7 @@ impl<T: Send> Steal<T> {
             // Our own ring is over half full: we have work; don't steal.
             return None;
         }
-        let mut n = self.steal_into2(dst, dst_tail);
+        let mut n = self.steal_into2(dst, dst_tail, newest);
         if n == 0 {
             return None;
         }
@@ -312,9 +335,10 @@ impl<T: Send> Steal<T> {
         Some(ret)
     }
 
-    /// Claims up to half of this ring, copies it into `dst` from `dst_tail`
-    /// on, releases the claim, and returns how many were copied.
-    fn steal_into2(&self, dst: &Local<T>, dst_tail: u32) -> u32 {
+    /// Claims up to half of this ring (less its newest goroutine with
+    /// [`Newest::Leave`]), copies it into `dst` from `dst_tail` on, releases
+    /// the claim, and returns how many were copied.
+    fn steal_into2(&self, dst: &Local<T>, dst_tail: u32, newest: Newest) -> u32 {
         let src = &*self.0;
         let mut prev = src.head.load(Acquire);
         let (first, n, mut next) = loop {
@@ -324,7 +348,12 @@ impl<T: Send> Steal<T> {
                 // Someone else is stealing from this victim.
                 return 0;
             }
-            let avail = tail.wrapping_sub(real);
+            // Leaving the newest only shrinks the claim `real..real+n`, which
+            // stays within `real..tail`: the protocol is unchanged.
+            let avail = match newest {
+                Newest::Leave => tail.wrapping_sub(real).saturating_sub(1),
+                Newest::Take => tail.wrapping_sub(real),
+            };
             let n = avail - avail / 2;
             if n == 0 {
                 return 0;
@@ -424,13 +453,40 @@ mod tests {
         for i in 0..10 {
             a.push(i, &mut spill);
         }
-        let got = a_steal.steal_into(&b).expect("something to steal");
+        let got = a_steal
+            .steal_into(&b, Newest::Take)
+            .expect("something to steal");
         assert_eq!(got, 4, "the last of the five stolen is returned");
         assert_eq!(b.len(), 4);
         assert_eq!(a.len(), 5);
         let mut rest: Vec<u32> = b.drain();
         rest.extend(a.drain());
         assert_eq!(rest, vec![0, 1, 2, 3, 5, 6, 7, 8, 9]);
+    }
+
+    #[test]
+    fn steal_leaving_the_newest() {
+        let (a, a_steal) = new::<u32>();
+        let (b, _b_steal) = new::<u32>();
+        let mut spill = |_: Vec<u32>| panic!("no overflow expected");
+        a.push(0, &mut spill);
+        assert_eq!(
+            a_steal.steal_into(&b, Newest::Leave),
+            None,
+            "the only goroutine is the newest: left to its owner"
+        );
+        a.push(1, &mut spill);
+        a.push(2, &mut spill);
+        // Three, the newest left: half of the other two, rounded up.
+        assert_eq!(a_steal.steal_into(&b, Newest::Leave), Some(0));
+        assert_eq!(b.len(), 0);
+        assert_eq!(a.drain(), vec![1, 2]);
+        a.push(3, &mut spill);
+        assert_eq!(
+            a_steal.steal_into(&b, Newest::Take),
+            Some(3),
+            "once its grace is over"
+        );
     }
 
     #[test]
@@ -457,7 +513,7 @@ mod tests {
                     let (mine, _) = new::<u32>();
                     let mut got = Vec::new();
                     while !done.load(SeqCst) || !steal.is_empty() {
-                        if let Some(v) = steal.steal_into(&mine) {
+                        if let Some(v) = steal.steal_into(&mine, Newest::Take) {
                             got.push(v);
                         }
                         got.extend(mine.drain());
@@ -501,7 +557,7 @@ mod loom_tests {
             let thief = thread::spawn(move || {
                 let (mine, _) = new::<usize>();
                 let mut got = Vec::new();
-                got.extend(steal.steal_into(&mine));
+                got.extend(steal.steal_into(&mine, Newest::Take));
                 got.extend(mine.drain());
                 got
             });
@@ -514,6 +570,36 @@ mod loom_tests {
             seen.extend(owner.drain());
             seen.sort_unstable();
             assert_eq!(seen, (0..CAPACITY as usize + 2).collect::<Vec<_>>());
+        });
+    }
+
+    /// A thief that leaves the newest races the owner's pushes and pops:
+    /// it never takes the goroutine that was newest when it claimed, and
+    /// nothing is lost or taken twice.
+    #[test]
+    fn loom_ring_steal_leaves_newest() {
+        let mut b = loom::model::Builder::new();
+        b.preemption_bound = Some(2);
+        b.check(|| {
+            let (owner, steal) = new::<usize>();
+            owner.push(0, &mut |_| unreachable!());
+            owner.push(1, &mut |_| unreachable!());
+            let thief = thread::spawn(move || {
+                let (mine, _) = new::<usize>();
+                let mut got: Vec<usize> =
+                    steal.steal_into(&mine, Newest::Leave).into_iter().collect();
+                got.extend(mine.drain());
+                got
+            });
+            owner.push(2, &mut |_| unreachable!());
+            let mut seen: Vec<usize> = owner.pop().into_iter().collect();
+            let stolen = thief.join().unwrap();
+            assert!(!stolen.contains(&2), "took the newest: {stolen:?}");
+            assert!(stolen.len() <= 1, "more than half of two: {stolen:?}");
+            seen.extend(stolen);
+            seen.extend(owner.drain());
+            seen.sort_unstable();
+            assert_eq!(seen, vec![0, 1, 2]);
         });
     }
 
@@ -532,7 +618,8 @@ mod loom_tests {
                     let steal = steal.clone();
                     thread::spawn(move || {
                         let (mine, _) = new::<usize>();
-                        let mut got: Vec<usize> = steal.steal_into(&mine).into_iter().collect();
+                        let mut got: Vec<usize> =
+                            steal.steal_into(&mine, Newest::Take).into_iter().collect();
                         got.extend(mine.drain());
                         got
                     })

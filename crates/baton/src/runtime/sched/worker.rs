@@ -33,7 +33,55 @@
 //! 5. The inbox, then the injector.
 //! 6. Then, if some of its goroutines are parked, a short watch of the
 //!    inbox (below), then search (steal unstarted goroutines from random
-//!    victims, a few rounds), then spin (below), then sleep (see `idle`).
+//!    victims, a few rounds, leaving each victim its newest for a short
+//!    grace: see placement below), then spin (below), then sleep (see
+//!    `idle`).
+//!
+//! ## Where a new goroutine starts (placement)
+//!
+//! A goroutine spawned on a worker is pushed on that worker's ring, and a
+//! searching worker may steal it until it starts; once started it stays
+//! (see the runtime's soundness rules). Most goroutines that talk are a
+//! parent and its child, or siblings spawned together, so the runtime
+//! wants a child to start where its parent runs — unless the parent keeps
+//! its worker busy, when the child should move to an idle worker. Go gets
+//! both from its `runnext` slot: the newest goroutine runs next on its
+//! spawner's P, and a thief takes a running P's `runnext` only after
+//! sleeping 3 us first. baton does the same with the ring's newest entry
+//! ([`Newest`]): [`Worker::search`] steals with [`Newest::Leave`], and
+//! takes a victim's newest goroutine only after its passes have found
+//! nothing but newest entries for [`RUNNEXT_GRACE`] (it does not track
+//! which entry it first saw: a spawner that starts a fresh child every
+//! microsecond may lose a younger one; bounded either way, as Go's thief
+//! is). Older entries are stolen at once, as before, so a
+//! burst of spawns still spreads (the lab's `spawn-join`, `ring`), and a
+//! spawner that computes loses its child a few microseconds later
+//! (`tests/runtime_placement.rs`).
+//!
+//! Alternatives considered: a separate stealable `runnext` slot for
+//! unstarted goroutines (a second lock-free structure, and a `Task` does
+//! not fit one atomic word, so each spawn would allocate); running the
+//! child at once on the spawner's worker (the parent is started and cannot
+//! move, so it would wait behind the child even when another worker idles);
+//! timestamps per ring entry (a clock read on every spawn). The grace is
+//! measured by the thief, as in Go, so the spawn path pays nothing.
+//!
+//! What was measured (issue 15, on a shared 2-core machine so busy that
+//! only same-run ratios mean anything): the lab's `baton-chan-natural`
+//! pingpong row (the placement left to baton) ran 0.88x and 1.11x Go at 2
+//! workers in two `baton-lab run goroutines --quick` runs under load, and
+//! 0.90x and 1.04x in a quieter spell, about its one-worker cost: both
+//! players start on one worker. `spawn-join` did not change (2 workers,
+//! child runs interleaved with the previous build: 591-677 against
+//! 563-654 ns per goroutine). Without the grace
+//! they did too in every test run (`tests/runtime_placement.rs`, also with
+//! the other worker kept searching): an idle worker's spin looks at the
+//! rings only every few microseconds, so it rarely beat a parent that
+//! blocks at once; the grace makes that a rule rather than luck for the
+//! search passes. The lab's ring (10k goroutines spawned in one burst)
+//! spreads over both workers in contiguous blocks: 28-56 of a lap's 10k
+//! hops cross workers. The forced rows are unchanged: their spawner spins,
+//! so the grace passes and the other worker takes the child.
 //!
 //! ## Spinning before sleeping
 //!
@@ -62,7 +110,7 @@
 use core::cell::{Cell, RefCell};
 use core::panic::Location;
 use std::collections::VecDeque;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use corosensei::stack::Stack as _;
 use corosensei::{Coroutine, CoroutineResult, Yielder};
@@ -73,7 +121,7 @@ use super::dump_inbox;
 use super::goroutine::{Header, Job, Task};
 use super::idle::{Awake, SearchEnd};
 use super::park_state::{Commit, Wake};
-use super::ring;
+use super::ring::{self, Newest};
 use super::shared::Shared;
 use super::shared::WorkerShared;
 use super::stack::{GuardedStack, StackPool};
@@ -89,6 +137,14 @@ const FAIRNESS_INTERVAL: u32 = 61;
 /// How many rounds in a row `runnext` may win before it waits its turn in
 /// `ready`.
 const RUNNEXT_STREAK: u32 = 32;
+
+/// How long a victim's newest unstarted goroutine is left to its owner
+/// before a searcher takes it (see [`Newest`]): Go's `runqsteal` waits 3 us
+/// before it steals a running P's `runnext`. Long enough for a parent that
+/// spawns a child and then blocks on it (a send, a join) to start the child
+/// itself, so that the two talk on one worker; short next to any work worth
+/// moving to another core.
+const RUNNEXT_GRACE: Duration = Duration::from_micros(3);
 
 /// Search rounds (a pass over every victim and the injector) before a worker
 /// sleeps: bounded spinning, so that work arriving a moment later is picked
@@ -476,8 +532,11 @@ impl Worker {
     }
 
     /// Looks for unstarted goroutines elsewhere: steals from random victims
-    /// and polls the injector, for a few rounds (`SEARCH_ROUNDS`: bounded;
-    /// the scheduler's loop, never inside a goroutine).
+    /// and polls the injector, for a few rounds (`SEARCH_ROUNDS`), leaving
+    /// each victim its newest goroutine until one has been seen waiting for
+    /// [`RUNNEXT_GRACE`] (see [`Newest`]). Bounded: at most the grace
+    /// period plus `SEARCH_ROUNDS` passes; the scheduler's loop, never
+    /// inside a goroutine.
     fn search(&self) -> Option<Task> {
         if !self.searching.get() {
             if !self.shared.idle.try_start_searching() {
@@ -486,14 +545,22 @@ impl Worker {
             self.searching.set(true);
         }
         let n = self.shared.workers.len();
-        for _ in 0..SEARCH_ROUNDS {
+        // When a pass first found only victims' newest goroutines.
+        let mut newest_seen: Option<Instant> = None;
+        let mut rounds = 0;
+        loop {
+            let newest = match newest_seen {
+                Some(t) if t.elapsed() >= RUNNEXT_GRACE => Newest::Take,
+                _ => Newest::Leave,
+            };
             let start = self.next_rand() as usize % n;
             for k in 0..n {
                 let victim = (start + k) % n;
                 if victim == self.index {
                     continue;
                 }
-                if let Some(t) = self.shared.workers[victim].steal.steal_into(&self.local) {
+                let steal = &self.shared.workers[victim].steal;
+                if let Some(t) = steal.steal_into(&self.local, newest) {
                     bump(&self.mine().counters.steals);
                     return Some(t);
                 }
@@ -504,9 +571,24 @@ impl Worker {
             if self.has_home_work() || self.shared.is_shutdown() {
                 return None;
             }
+            rounds += 1;
+            // A victim kept its newest goroutine from us: wait out its
+            // grace (its owner may be about to block and run it), then take
+            // it on a later pass.
+            let held_back = newest == Newest::Leave
+                && self
+                    .shared
+                    .workers
+                    .iter()
+                    .enumerate()
+                    .any(|(i, w)| i != self.index && !w.steal.is_empty());
+            if held_back {
+                newest_seen.get_or_insert_with(Instant::now);
+            } else if rounds >= SEARCH_ROUNDS {
+                return None;
+            }
             crate::shim::spin_loop();
         }
-        None
     }
 
     /// Whether something only this worker can do is waiting: goroutines
