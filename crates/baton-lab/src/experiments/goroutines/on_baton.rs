@@ -132,7 +132,7 @@ pub(crate) fn pingpong_chan(spec: &Spec) -> Sample {
 /// as in Go. Where they land is recorded in nothing: the row measures what
 /// a program written this way gets.
 pub(crate) fn pingpong_chan_natural(spec: &Spec) -> Sample {
-    let seconds = spec.seconds;
+    let timing = *spec;
     runtime(spec.threads).run(move || {
         let (ping_tx, ping_rx) = chan::rendezvous::<u64>();
         let (pong_tx, pong_rx) = chan::rendezvous::<u64>();
@@ -143,12 +143,11 @@ pub(crate) fn pingpong_chan_natural(spec: &Spec) -> Sample {
                 }
             }
         });
-        let sample = timed(seconds, || {
-            for i in 0..TRIPS_PER_CHECK {
-                ping_tx.send(i).expect("the echo goroutine left");
-                black_box(pong_rx.recv().expect("the echo goroutine left"));
-            }
-            TRIPS_PER_CHECK
+        let mut i = 0u64;
+        let sample = timed_trips(&timing, || {
+            i += 1;
+            ping_tx.send(i).expect("the echo goroutine left");
+            black_box(pong_rx.recv().expect("the echo goroutine left"));
         });
         drop(ping_tx); // closes `ping`: the echo goroutine returns
         echo.join().expect("the echo goroutine panicked");
