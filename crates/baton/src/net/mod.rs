@@ -142,7 +142,7 @@
 pub(crate) mod common;
 pub(crate) mod io;
 pub(crate) mod poll_desc;
-mod poller;
+pub(crate) mod poller;
 mod tcp;
 mod udp;
 mod unix;

@@ -78,6 +78,7 @@ use super::shared::Shared;
 use super::shared::WorkerShared;
 use super::stack::{GuardedStack, StackPool};
 use super::timers::Timers;
+use super::netpoll;
 use crate::park::spin::WorkerSpin;
 use crate::shim::atomic::Ordering::{AcqRel, Relaxed, SeqCst};
 use crate::shim::Arc;
@@ -89,6 +90,10 @@ const FAIRNESS_INTERVAL: u32 = 61;
 /// How many rounds in a row `runnext` may win before it waits its turn in
 /// `ready`.
 const RUNNEXT_STREAK: u32 = 32;
+
+/// Scheduling rounds between a busy worker's looks at the network poller
+/// (when it is out of work it looks every time).
+const NET_POLL_INTERVAL: u32 = 61;
 
 /// Search rounds (a pass over every victim and the injector) before a worker
 /// sleeps: bounded spinning, so that work arriving a moment later is picked
@@ -211,6 +216,7 @@ impl Drop for AbortOnUnwind {
 /// A worker thread's body.
 pub(crate) fn worker_main(shared: Arc<Shared>, index: usize, local: ring::Local<Task>) {
     shared.idle.register_thread(index, crate::park::current());
+    netpoll::worker_started();
     let stack_size = shared.config.stack_size;
     let worker = Worker {
         index,
@@ -237,6 +243,7 @@ pub(crate) fn worker_main(shared: Arc<Shared>, index: usize, local: ring::Local<
     worker.run();
     worker.exit();
     current::set_worker(core::ptr::null());
+    netpoll::worker_exited();
     drop(guard);
 }
 
@@ -294,6 +301,14 @@ impl Worker {
             if let Some(next) = self.next_local() {
                 self.stop_searching();
                 self.run_next(next);
+                if self.tick.get() % NET_POLL_INTERVAL == 0 {
+                    // A busy worker still looks at the network now and then
+                    // (Go's `sysmon` does it for busy Ms).
+                    netpoll::poll_now();
+                }
+                continue;
+            }
+            if netpoll::poll_now() {
                 continue;
             }
             if self.watch_inbox() {
@@ -364,7 +379,7 @@ impl Worker {
             if self.searching.get() && self.shared.workers.iter().any(|w| !w.steal.is_empty()) {
                 return true;
             }
-            if self.timer_due() {
+            if self.timer_due() || netpoll::poll_now() {
                 return true;
             }
             // Past the time limit: sleep; otherwise (from 5 us on) yield.
@@ -563,7 +578,9 @@ impl Worker {
         }
     }
 
-    /// Goes to sleep until woken or the next timer (see `idle`).
+    /// Goes to sleep until woken or the next timer (see `idle`): in
+    /// `epoll_wait` if the process has a network poller and no other thread
+    /// waits there (see `net::poller`), else on the worker's park token.
     fn sleep(&self) {
         let idle = &self.shared.idle;
         // Relaxed: published to the deadlock checker by the sleeper-list
@@ -573,6 +590,12 @@ impl Worker {
         // Out of work: give the pages of deep goroutines' stacks back (see
         // `stack`), before announcing the sleep, so no waker waits on it.
         self.stacks.borrow_mut().trim_idle();
+        // Take the poller's slot before announcing the sleep, and mark the
+        // sleep as one in epoll (see "Sleeping in epoll" in `idle`).
+        let net = netpoll::take_slot();
+        if net.is_some() {
+            idle.set_in_epoll(self.index, true);
+        }
         let last_searcher =
             idle.prepare_sleep(self.index, self.searching.replace(false)) == SearchEnd::Last;
         // The re-check after the fence: anything for us, or (if we were the
@@ -582,21 +605,31 @@ impl Worker {
             || !self.shared.injector.is_empty()
             || !self.local.is_empty()
             || (last_searcher && self.shared.workers.iter().any(|w| !w.steal.is_empty()));
+        let mut events = netpoll::Events::default();
         if !work {
             let deadline = self.timers.borrow().next_deadline();
+            if deadline.is_none() {
+                (self.shared.config.before_sleep)(&self.shared);
+            }
             // No goroutine runs here, so no park hook is installed: these
             // park the worker's OS thread (on its own `crate::park` token).
-            match deadline {
-                Some(d) => {
+            match (&net, deadline) {
+                (Some(slot), _) => slot.block(&mut events, deadline),
+                (None, Some(d)) => {
                     crate::park::park_deadline(d);
                 }
-                None => {
-                    (self.shared.config.before_sleep)(&self.shared);
-                    crate::park::park();
-                }
+                (None, None) => crate::park::park(),
             }
         }
-        if idle.end_sleep(self.index) == Awake::AsSearcher {
+        let awake = idle.end_sleep(self.index);
+        if let Some(slot) = net {
+            idle.set_in_epoll(self.index, false);
+            // Give the slot back before dispatching, so another idle worker
+            // can wait for the next events meanwhile; the wake-ups go to
+            // the goroutines' own workers (ours: `runnext`).
+            slot.release_and_dispatch(&events);
+        }
+        if awake == Awake::AsSearcher {
             self.searching.set(true);
         }
     }
