@@ -463,4 +463,83 @@ mod loom_tests {
             assert_eq!(ring.load(SeqCst), 0);
         });
     }
+
+    loom::lazy_static! {
+        /// The model's wake `eventfd`: a count, and a condition variable
+        /// for the thread blocked in "`epoll_wait`" on it.
+        static ref EVENTFD: (loom::sync::Mutex<u64>, loom::sync::Condvar) =
+            (loom::sync::Mutex::new(0), loom::sync::Condvar::new());
+    }
+
+    /// `eventfd_write`: adds one and wakes the waiter (level-triggered).
+    fn fake_eventfd_write() {
+        let (count, cv) = &*EVENTFD;
+        *count.lock().unwrap() += 1;
+        cv.notify_all();
+    }
+
+    /// The slot holder's `epoll_wait` with no socket events: returns once
+    /// the count is non-zero, and drains it.
+    fn fake_epoll_wait() {
+        let (count, cv) = &*EVENTFD;
+        let mut c = count.lock().unwrap();
+        while *c == 0 {
+            c = cv.wait(c).unwrap();
+        }
+        *c = 0;
+    }
+
+    /// A worker whose sleeps alternate between `epoll_wait` (woken only by
+    /// the `eventfd`) and its park token, and a thread pushing to its inbox
+    /// twice: every push is taken (a wake-up routed to the wrong place
+    /// would leave it blocked for good, which loom reports). Fails if
+    /// `unpark` ignores `in_epoll`, or if `in_epoll` is set after
+    /// `prepare_sleep`.
+    #[test]
+    fn loom_idle_epoll_wakeup() {
+        let mut b = loom::model::Builder::new();
+        b.preemption_bound = Some(2);
+        b.check(|| {
+            let idle = Arc::new(Idle::with_epoll_wake(1, fake_eventfd_write));
+            let work = Arc::new(AtomicUsize::new(0));
+            let worker = {
+                let (idle, work) = (idle.clone(), work.clone());
+                thread::spawn(move || {
+                    idle.register_thread(0, crate::park::current());
+                    let mut taken = 0;
+                    let mut in_epoll = true;
+                    while taken < 2 {
+                        if work.load(SeqCst) > 0 {
+                            work.fetch_sub(1, SeqCst);
+                            taken += 1;
+                            continue;
+                        }
+                        if in_epoll {
+                            idle.set_in_epoll(0, true);
+                        }
+                        let _ = idle.prepare_sleep(0, false);
+                        if work.load(SeqCst) == 0 {
+                            if in_epoll {
+                                fake_epoll_wait();
+                            } else {
+                                crate::park::park();
+                            }
+                        }
+                        let _ = idle.end_sleep(0);
+                        if in_epoll {
+                            idle.set_in_epoll(0, false);
+                        }
+                        in_epoll = !in_epoll;
+                    }
+                })
+            };
+            for _ in 0..2 {
+                // A read-modify-write, as the real inbox push is.
+                work.fetch_add(1, SeqCst);
+                idle.notify_worker(0);
+            }
+            worker.join().unwrap();
+        });
+    }
 }
+
