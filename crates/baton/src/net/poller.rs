@@ -299,7 +299,12 @@ impl Poller {
     fn wake_monitor(&self, also_timed: bool) {
         let m = self.monitor.load(SeqCst);
         let sleeping = m == DEEP || (also_timed && m == TIMED);
-        if sleeping && self.monitor.compare_exchange(m, AWAKE, SeqCst, SeqCst).is_ok() {
+        if sleeping
+            && self
+                .monitor
+                .compare_exchange(m, AWAKE, SeqCst, SeqCst)
+                .is_ok()
+        {
             if let Some(t) = self.monitor_thread.get() {
                 t.unpark();
             }

@@ -542,4 +542,3 @@ mod loom_tests {
         });
     }
 }
-
