@@ -7,8 +7,10 @@
 //! # Who waits in `epoll_wait` (Go's `findrunnable` and `netpoll`)
 //!
 //! - **A worker looking for work** polls without blocking
-//!   ([`Poller::poll_now`], Go's `netpoll(0)`) and dispatches what it finds:
-//!   its own goroutines go to its `runnext`, others to their worker's inbox.
+//!   ([`Poller::poll_now`], Go's `netpoll(0)`; also while it spins before
+//!   sleeping, and every 61 rounds while busy) and dispatches what it
+//!   finds: its own goroutines go to its `runnext`, others to their
+//!   worker's inbox.
 //! - **A worker about to sleep** blocks in `epoll_wait` instead of its futex
 //!   sleep, with its next timer as the time-out — if it can take the
 //!   *slot*: at most one thread at a time is blocked in `epoll_wait` (Go:
@@ -410,13 +412,15 @@ impl Poller {
         self.wake_monitor(false);
     }
 
-    /// Worker looking for work (Go's `netpoll(0)`): polls without blocking,
-    /// unless a thread is blocked in `epoll_wait` (it sees the events), and
-    /// dispatches. Returns the number of socket events.
+    /// Worker looking for work (Go's `netpoll(0)`): polls without blocking
+    /// and dispatches. Returns the number of socket events. It polls also
+    /// while another thread is blocked in `epoll_wait` (Go does not): a
+    /// started goroutine runs only on its own worker, so its worker, idle
+    /// and spinning, takes its event at once instead of waiting for the
+    /// holder to wake up and hand it over (the holder may wake for nothing:
+    /// edge-triggered events go to one caller, so nothing is handled twice,
+    /// and the wake `eventfd` is drained by the holder only).
     pub(crate) fn poll_now(&self) -> usize {
-        if self.slot.load(Relaxed) != FREE {
-            return 0;
-        }
         let mut events = events();
         let n = self.wait(&mut events, Some(Instant::now()), false);
         dispatch_all(&events[..n]);
