@@ -3,6 +3,10 @@
 //! blocks in `netpoll(delay)` instead of sleeping), and no-ops where there
 //! is no poller (not Linux).
 
+/// Scheduling rounds between a busy worker's looks at the network poller
+/// (a worker out of work looks every time).
+pub(crate) const BUSY_POLL_INTERVAL: u32 = 61;
+
 #[cfg(target_os = "linux")]
 mod imp {
     use std::time::Instant;

@@ -72,7 +72,6 @@ use super::current::{self, GoroutineCtx, Suspend};
 use super::dump_inbox;
 use super::goroutine::{Header, Job, Task};
 use super::idle::{Awake, SearchEnd};
-use super::netpoll;
 use super::park_state::{Commit, Wake};
 use super::ring;
 use super::shared::Shared;
@@ -90,10 +89,6 @@ const FAIRNESS_INTERVAL: u32 = 61;
 /// How many rounds in a row `runnext` may win before it waits its turn in
 /// `ready`.
 const RUNNEXT_STREAK: u32 = 32;
-
-/// Scheduling rounds between a busy worker's looks at the network poller
-/// (when it is out of work it looks every time).
-const NET_POLL_INTERVAL: u32 = 61;
 
 /// Search rounds (a pass over every victim and the injector) before a worker
 /// sleeps: bounded spinning, so that work arriving a moment later is picked
@@ -216,7 +211,7 @@ impl Drop for AbortOnUnwind {
 /// A worker thread's body.
 pub(crate) fn worker_main(shared: Arc<Shared>, index: usize, local: ring::Local<Task>) {
     shared.idle.register_thread(index, crate::park::current());
-    netpoll::worker_started();
+    super::netpoll::worker_started();
     let stack_size = shared.config.stack_size;
     let worker = Worker {
         index,
@@ -243,7 +238,7 @@ pub(crate) fn worker_main(shared: Arc<Shared>, index: usize, local: ring::Local<
     worker.run();
     worker.exit();
     current::set_worker(core::ptr::null());
-    netpoll::worker_exited();
+    super::netpoll::worker_exited();
     drop(guard);
 }
 
@@ -301,14 +296,14 @@ impl Worker {
             if let Some(next) = self.next_local() {
                 self.stop_searching();
                 self.run_next(next);
-                if self.tick.get() % NET_POLL_INTERVAL == 0 {
+                if self.tick.get() % super::netpoll::BUSY_POLL_INTERVAL == 0 {
                     // A busy worker still looks at the network now and then
                     // (Go's `sysmon` does it for busy Ms).
-                    netpoll::poll_now();
+                    super::netpoll::poll_now();
                 }
                 continue;
             }
-            if netpoll::poll_now() {
+            if super::netpoll::poll_now() {
                 continue;
             }
             if self.watch_inbox() {
@@ -379,7 +374,7 @@ impl Worker {
             if self.searching.get() && self.shared.workers.iter().any(|w| !w.steal.is_empty()) {
                 return true;
             }
-            if self.timer_due() || netpoll::poll_now() {
+            if self.timer_due() || super::netpoll::poll_now() {
                 return true;
             }
             // Past the time limit: sleep; otherwise (from 5 us on) yield.
@@ -592,7 +587,7 @@ impl Worker {
         self.stacks.borrow_mut().trim_idle();
         // Take the poller's slot before announcing the sleep, and mark the
         // sleep as one in epoll (see "Sleeping in epoll" in `idle`).
-        let net = netpoll::take_slot();
+        let net = super::netpoll::take_slot();
         if net.is_some() {
             idle.set_in_epoll(self.index, true);
         }
@@ -605,7 +600,7 @@ impl Worker {
             || !self.shared.injector.is_empty()
             || !self.local.is_empty()
             || (last_searcher && self.shared.workers.iter().any(|w| !w.steal.is_empty()));
-        let mut events = netpoll::Events::default();
+        let mut events = super::netpoll::Events::default();
         if !work {
             let deadline = self.timers.borrow().next_deadline();
             if deadline.is_none() {
