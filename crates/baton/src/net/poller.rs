@@ -30,9 +30,14 @@
 //!   `sysmon` does). While a worker holds the slot it sleeps on its futex
 //!   without a time-out (that worker sees every event), and the worker
 //!   wakes it when it gives the slot back ([`Poller::release`]), so an idle
-//!   process does not wake up periodically. It is kept rather than removed
-//!   because without it a socket read from a plain thread would depend on
-//!   some runtime's worker going idle.
+//!   runtime, whose last worker to fall asleep holds the slot, does not
+//!   wake up periodically. (One corner does: workers that fell asleep on
+//!   their futex while another held the slot, and that holder went busy
+//!   for good or its runtime was dropped. Then the fallback thread polls
+//!   every [`MONITOR_PERIOD`] until some worker sleeps again, and a socket
+//!   event for a goroutine of those sleepers waits up to that long.) It is
+//!   kept rather than removed because without it a socket read from a
+//!   plain thread would depend on some runtime's worker going idle.
 //!
 //! # The slot and the wake `eventfd` (no lost wake-up)
 //!
