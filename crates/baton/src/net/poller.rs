@@ -102,8 +102,9 @@ use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use super::poll_desc::{Dir, PollDesc};
+use super::slot::{Sleep, SlotState};
 use crate::park::Unparker;
-use crate::shim::atomic::{AtomicPtr, AtomicU8, AtomicUsize, Ordering::*};
+use crate::shim::atomic::{AtomicPtr, AtomicUsize, Ordering::*};
 
 /// Events in one `epoll_wait` call.
 pub(crate) const EVENTS: usize = 64;
@@ -114,20 +115,6 @@ pub(crate) const MONITOR_PERIOD: Duration = Duration::from_millis(10);
 
 /// The event data of the wake `eventfd` (a `PollDesc` address is never 0).
 const WAKE_DATA: u64 = 0;
-
-/// `slot`: nobody is (about to be) blocked in `epoll_wait`.
-const FREE: u8 = 0;
-/// `slot`: a worker is.
-const WORKER: u8 = 1;
-/// `slot`: the fallback thread is.
-const THREAD: u8 = 2;
-
-/// `monitor`: the fallback thread is running (or about to re-check).
-const AWAKE: u8 = 0;
-/// `monitor`: sleeping at most [`MONITOR_PERIOD`].
-const TIMED: u8 = 1;
-/// `monitor`: sleeping until woken.
-const DEEP: u8 = 2;
 
 /// An `epoll_wait` result buffer.
 pub(crate) type Events = [libc::epoll_event; EVENTS];
@@ -142,12 +129,9 @@ pub(crate) struct Poller {
     epoll: OwnedFd,
     /// The wake `eventfd` (module docs).
     wake: OwnedFd,
-    /// Who may block in `epoll_wait`: `FREE`, `WORKER` or `THREAD`.
-    slot: AtomicU8,
-    /// Plain threads (not goroutines) parked on a socket.
-    thread_waiters: AtomicUsize,
-    /// The fallback thread's sleep: `AWAKE`, `TIMED` or `DEEP`.
-    monitor: AtomicU8,
+    /// The slot, the plain threads parked on sockets, the fallback
+    /// thread's sleep (`slot.rs`).
+    state: SlotState,
     /// Wakes the fallback thread; set by it before it first sleeps.
     monitor_thread: OnceLock<Unparker>,
 }
@@ -239,9 +223,7 @@ fn poller() -> io::Result<&'static Poller> {
     let poller: &'static Poller = Box::leak(Box::new(Poller {
         epoll,
         wake,
-        slot: AtomicU8::new(FREE),
-        thread_waiters: AtomicUsize::new(0),
-        monitor: AtomicU8::new(AWAKE),
+        state: SlotState::new(),
         monitor_thread: OnceLock::new(),
     }));
     std::thread::Builder::new()
@@ -261,60 +243,34 @@ impl Poller {
         let _ = self.monitor_thread.set(crate::park::current());
         let mut events = events();
         loop {
-            if self.thread_waiters.load(SeqCst) > 0
-                && self
-                    .slot
-                    .compare_exchange(FREE, THREAD, SeqCst, SeqCst)
-                    .is_ok()
-            {
-                // Re-read after taking the slot: the last waiter to leave
-                // kicks us only if it saw the slot taken (module docs).
-                let n = if self.thread_waiters.load(SeqCst) > 0 {
-                    self.wait(&mut events, None, true)
-                } else {
-                    0
-                };
-                self.slot.store(FREE, SeqCst);
+            if self.state.take_for_threads() {
+                let n = self.wait(&mut events, None, true);
+                self.state.release_thread();
                 dispatch_all(&events[..n]);
                 continue;
             }
-            if self.slot.load(SeqCst) == FREE && WORKERS.load(SeqCst) > 0 {
+            let workers = WORKERS.load(SeqCst) > 0;
+            if self.state.should_poll(workers) {
                 // Workers exist but none is in epoll: they may all be busy
                 // (Go's sysmon poll).
                 let n = self.wait(&mut events, Some(Instant::now()), false);
                 dispatch_all(&events[..n]);
             }
-            self.monitor.store(DEEP, SeqCst);
-            let slot = self.slot.load(SeqCst);
-            let waiters = self.thread_waiters.load(SeqCst);
-            let deep = slot == WORKER || (waiters == 0 && WORKERS.load(SeqCst) == 0);
-            if deep {
-                crate::park::park();
-            } else if waiters > 0 && slot == FREE {
-                // Take the slot at once.
-                self.monitor.store(AWAKE, SeqCst);
-                continue;
-            } else {
-                self.monitor.store(TIMED, SeqCst);
-                crate::park::park_timeout(MONITOR_PERIOD);
+            match self.state.monitor_sleep(workers) {
+                Sleep::Deep => crate::park::park(),
+                Sleep::Timed => {
+                    crate::park::park_timeout(MONITOR_PERIOD);
+                }
+                Sleep::No => continue,
             }
-            self.monitor.store(AWAKE, SeqCst);
+            self.state.monitor_woke();
         }
     }
 
-    /// Wakes the fallback thread if it sleeps in the given modes.
-    fn wake_monitor(&self, also_timed: bool) {
-        let m = self.monitor.load(SeqCst);
-        let sleeping = m == DEEP || (also_timed && m == TIMED);
-        if sleeping
-            && self
-                .monitor
-                .compare_exchange(m, AWAKE, SeqCst, SeqCst)
-                .is_ok()
-        {
-            if let Some(t) = self.monitor_thread.get() {
-                t.unpark();
-            }
+    /// Wakes the fallback thread (its wake-up was claimed in `state`).
+    fn unpark_monitor(&self) {
+        if let Some(t) = self.monitor_thread.get() {
+            t.unpark();
         }
     }
 
@@ -395,26 +351,22 @@ impl Poller {
     /// must [`release`](Self::release) it after leaving the sleeper list).
     #[inline]
     pub(crate) fn try_take(&self) -> bool {
-        self.slot.load(SeqCst) == FREE
-            && self
-                .slot
-                .compare_exchange(FREE, WORKER, SeqCst, SeqCst)
-                .is_ok()
+        self.state.try_take_worker()
     }
 
     /// Worker holding the slot: blocks in `epoll_wait` until an event, a
     /// wake-up or `deadline`. Returns the number of socket events in
     /// `events`, to [`dispatch`] after [`release`](Self::release).
     pub(crate) fn block(&self, events: &mut Events, deadline: Option<Instant>) -> usize {
-        debug_assert_eq!(self.slot.load(Relaxed), WORKER);
         self.wait(events, deadline, true)
     }
 
     /// Worker: gives the slot back; wakes the fallback thread if it sleeps
     /// without a time-out (it may be needed now: module docs).
     pub(crate) fn release(&self) {
-        self.slot.store(FREE, SeqCst);
-        self.wake_monitor(false);
+        if self.state.release_worker() {
+            self.unpark_monitor();
+        }
     }
 
     /// Worker looking for work (Go's `netpoll(0)`): polls without blocking
@@ -434,13 +386,14 @@ impl Poller {
 
     /// A plain thread is about to park on a socket (module docs).
     fn thread_wait_begin(&self) {
-        self.thread_waiters.fetch_add(1, SeqCst);
-        self.wake_monitor(true);
+        if self.state.thread_wait_begin() {
+            self.unpark_monitor();
+        }
     }
 
     /// A plain thread stopped waiting (module docs).
     fn thread_wait_end(&self) {
-        if self.thread_waiters.fetch_sub(1, SeqCst) == 1 && self.slot.load(SeqCst) == THREAD {
+        if self.state.thread_wait_end() {
             self.write_wake();
         }
     }
