@@ -80,6 +80,13 @@ impl<S: AsRawFd> Registered<S> {
     #[cold]
     pub(crate) fn wait(&self, dir: Dir, ctx: Option<&Context>) -> io::Result<()> {
         let _reason = wait_reason(WaitReason::IoWait);
+        // A plain thread has no worker to poll for it: count it, so the
+        // poller's fallback thread waits in `epoll_wait` (`poller`).
+        let _thread = if crate::park::in_goroutine() {
+            None
+        } else {
+            poller::ThreadWait::begin()
+        };
         let half = self.pd.half(dir);
         match ctx {
             None => half.wait(None),

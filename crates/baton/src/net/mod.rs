@@ -77,56 +77,75 @@
 //!
 //! # The poller: design
 //!
-//! One epoll instance for the process, **edge-triggered**, and one thread
-//! (`baton-netpoll`) blocked in `epoll_wait` on it (`poller.rs`). Each
-//! socket is switched to non-blocking mode and registered once, for both
-//! directions, when it is created; its `PollDesc` (Go's
-//! `pollDesc`) holds per direction the READY and CLOSED bits, the deadline
-//! and a wait queue of parked callers — the state table, the no-lost-wake-up
-//! argument and the loom models are in `poll_desc.rs`. An operation
-//! (`io.rs`, written once for every socket type) checks CLOSED and the
-//! deadline, tries the system call, and on `EAGAIN` parks through the park
-//! seam (`crate::park`) with the deadline as the park's deadline; the
-//! poller thread's readiness event sets READY and unparks the waiters, which
-//! the scheduler routes to each goroutine's own worker (its inbox), or to a
-//! parked thread's futex. So threads and goroutines share one code path:
-//! from a thread, a blocking call parks the thread on the same poll
-//! descriptor, which is what gives threads Go's deadlines and
-//! close-from-elsewhere too (std's blocking sockets have neither).
+//! One epoll instance for the process, **edge-triggered**, shared by the
+//! runtime's workers (Go's `netpoll` from `findrunnable`) and one fallback
+//! thread (`baton-netpoll`); the details and the no-lost-wake-up argument
+//! are in `poller.rs`. Each socket is switched to non-blocking mode and
+//! registered once, for both directions, when it is created; its
+//! `PollDesc` (Go's `pollDesc`) holds per direction the READY and CLOSED
+//! bits, the deadline and a wait queue of parked callers — the state
+//! table, the no-lost-wake-up argument and the loom models are in
+//! `poll_desc.rs`. An operation (`io.rs`, written once for every socket
+//! type) checks CLOSED and the deadline, tries the system call, and on
+//! `EAGAIN` parks through the park seam (`crate::park`) with the deadline
+//! as the park's deadline. Whoever reads the readiness event sets READY
+//! and unparks the waiters, which the scheduler routes to each goroutine's
+//! own worker (its `runnext` when the reader is that worker, else its
+//! inbox), or to a parked thread's futex:
+//!
+//! - a worker that runs out of goroutines polls without blocking before it
+//!   looks further (and while it spins before sleeping), and a busy worker
+//!   polls every 61 scheduling rounds;
+//! - a worker about to sleep blocks in `epoll_wait`, with its next timer as
+//!   the time-out, instead of its futex sleep — at most one thread at a
+//!   time (the *slot*); the others sleep on their futex. Wake-ups meant for
+//!   it (inbox pushes, spawns, shutdown) arrive through an `eventfd`
+//!   registered in the same epoll instance (`runtime/sched/idle.rs`,
+//!   "Sleeping in epoll", and its loom model `loom_idle_epoll_wakeup`);
+//! - the fallback thread blocks in `epoll_wait` only while plain threads
+//!   are parked on sockets and no worker holds the slot; while workers
+//!   exist but none is in epoll (all busy) it polls every 10 ms, as Go's
+//!   `sysmon`; otherwise it sleeps without a time-out. So readiness for a
+//!   goroutine costs one wake-up (the worker in epoll), or none (a worker
+//!   that polls), instead of two (the poller thread, then the worker).
+//!
+//! Threads and goroutines share one code path: from a thread, a blocking
+//! call parks the thread on the same poll descriptor, which is what gives
+//! threads Go's deadlines and close-from-elsewhere too (std's blocking
+//! sockets have neither).
 //!
 //! Poll descriptors are never freed, only recycled (Go's `pollCache`), so
 //! an event racing with a socket's close never touches freed memory.
 //!
-//! # Alternatives rejected (and the one deferred)
+//! # Alternatives rejected
 //!
-//! - **Worker-integrated polling** (Go's `netpoll` called from `findrunnable`,
-//!   may's per-worker epoll): an idle worker would wait in `epoll_wait` with
-//!   its next timer as the time-out instead of its futex sleep. It saves the
-//!   poller thread's wake-up and the cross-thread unpark (about 8 us on these
-//!   2-core guests when the worker sleeps) per readiness event. It is the
-//!   goal; it is deferred because it touches the idle protocol of every
-//!   worker: it needs (1) `Sleeper` in `runtime/sched/idle.rs` to sleep in
-//!   `epoll_wait` on an epoll instance per worker (or a shared one) and to
-//!   be woken by writing an `eventfd` registered in it (what mio's `Waker`
-//!   does) instead of a futex wake; (2) `worker.rs` to poll without blocking
-//!   between goroutines (Go polls when its run queues are empty, and
-//!   sysmon polls every 10 ms); (3) sockets registered on the epoll of the
-//!   worker whose goroutine first blocks on them, with READY events routed
-//!   to the waiter's home worker (our park seam already does the routing);
-//!   (4) the deadlock detector (`runtime/diag/deadlock.rs`) to count a
-//!   worker in `epoll_wait` on registered descriptors as not idle. The
-//!   poll descriptors, their state machine and every socket type stay as
-//!   they are: only `poller.rs` changes.
-//! - **mio** instead of raw epoll through `libc`: with one poller thread, mio's
-//!   portable layer (`Poll`, `Registry`, `Token`, `Source` impls, its own
-//!   socket types) adds a dependency and an indirection and removes no code:
-//!   the three epoll calls and their flags are written once in `poller.rs`,
+//! - **A poller thread only** (this module's first design): every event
+//!   cost two cross-thread wake-ups (the poller thread, then the sleeping
+//!   worker), and a TCP ping-pong between goroutines lost to std's
+//!   blocking sockets.
+//! - **No fallback thread** (Go has none: its threads are all Ms): a socket
+//!   read from a plain thread, or from goroutines of a runtime whose workers
+//!   are all busy, would wait for some worker to go idle; and with no
+//!   runtime at all, nothing would poll. The thread costs no wake-ups while
+//!   a worker holds the slot.
+//! - **An epoll instance per worker** (may's design), sockets registered on
+//!   the epoll of the worker whose goroutine first blocks on them: events
+//!   would land on the right worker, but a socket shared by goroutines on
+//!   two workers (`Read for &TcpStream`) would need re-registering, and
+//!   plain threads would still need a shared instance. Our park seam
+//!   already routes a wake-up to the goroutine's own worker, so one shared
+//!   instance is enough.
+//! - **mio** instead of raw epoll through `libc`: mio's portable layer
+//!   (`Poll`, `Registry`, `Token`, `Source` impls, its own socket types)
+//!   adds a dependency and an indirection and removes no code: the epoll
+//!   and `eventfd` calls and their flags are written once in `poller.rs`,
 //!   `libc` is already a dependency (the futex), and baton is Linux-first.
-//!   mio's `Waker` would be the natural piece to take for the
-//!   worker-integrated design above.
-//! - **Level-triggered** epoll: an event per `epoll_wait` while the socket
-//!   stays readable, so the poller would need `EPOLLONESHOT` and a re-arm
-//!   (`epoll_ctl`) per wait; edge-triggered registers once (Go's choice).
+//! - **Level-triggered** epoll for sockets: an event per `epoll_wait` while
+//!   the socket stays readable, so the poller would need `EPOLLONESHOT` and
+//!   a re-arm (`epoll_ctl`) per wait; edge-triggered registers once (Go's
+//!   choice). (The wake `eventfd` *is* level-triggered, so that a
+//!   non-blocking poll by another worker cannot consume a wake-up meant
+//!   for the slot holder.)
 //! - **Blocking std sockets on plain threads**: simpler for threads, but
 //!   then deadlines (`SO_RCVTIMEO` is per call, not an instant, and cannot be
 //!   moved under a blocked call) and `close` from another thread would
@@ -134,15 +153,22 @@
 //!
 //! # Deadlock detection
 //!
-//! The poller thread counts as a thread outside the runtime that may wake
-//! goroutines, so once the first socket exists the runtime's deadlock
-//! detector stays off (its rule 6): a goroutine waiting for I/O is never
-//! reported as deadlocked.
+//! A goroutine parked on a socket waits for the outside world (a peer, the
+//! kernel), not for another goroutine, so it is never reported as
+//! deadlocked. The rule that makes this precise is the detector's rule 6
+//! (`runtime/diag/deadlock.rs`): the fallback thread `baton-netpoll` is
+//! started with the process's first socket and lives for the process, and
+//! it is a thread outside the runtime, so from the first socket on the
+//! thread count never matches and the detector stays off — also while a
+//! worker sleeps in `epoll_wait` (it is "asleep" for rule 2, but readiness
+//! may still wake it). A program that never creates a socket keeps full
+//! detection.
 
 pub(crate) mod common;
 pub(crate) mod io;
 pub(crate) mod poll_desc;
-mod poller;
+pub(crate) mod poller;
+mod slot;
 mod tcp;
 mod udp;
 mod unix;

@@ -38,9 +38,14 @@
 //!
 //! **Keep the rule complete.** Whatever new thing can wake a goroutine
 //! without a goroutine, a timer, a `blocking` job or a thread doing it
-//! (I/O readiness from a poller inside the workers, a signal), must be
-//! added here as one more "nothing pending" condition — a worker sleeping
-//! in `epoll_wait` on registered descriptors is not idle in this sense.
+//! (a signal, ...) must be added here as one more "nothing pending"
+//! condition. I/O readiness is covered by rule 6: a worker sleeping in
+//! `epoll_wait` counts as asleep (rule 2) although a socket event may wake
+//! it, so detection must be off whenever a socket may exist — and it is,
+//! because the network poller's fallback thread (`baton-netpoll`), started
+//! with the process's first socket and never stopped, is a thread outside
+//! the runtime (see `net`'s "Deadlock detection"). If that thread is ever
+//! removed, add "no socket is registered" here.
 //!
 //! ## How the moment is pinned down
 //!

@@ -38,6 +38,26 @@
 //! token, so an unpark before the park is not lost), or the pusher's fence
 //! comes first, and the worker's re-check sees the work.
 //!
+//! ## Sleeping in epoll
+//!
+//! Once the process has a network poller (`net::poller`), a worker about to
+//! sleep first tries to take the poller's slot (at most one thread blocks
+//! in `epoll_wait`); if it gets it, it sleeps in `epoll_wait` (with its
+//! next timer as the time-out) instead of on its park token, so socket
+//! readiness wakes it directly. Its sleep is announced exactly as above,
+//! plus one flag: `in_epoll`, stored (`SeqCst`) *before* the `sleeping`
+//! flag and cleared only after `end_sleep`. A notifier that wins a sleep
+//! (its swap of `sleeping` read the worker's store of `true`, or
+//! `wake_all`'s fence follows the worker's) therefore reads `in_epoll` as
+//! that sleep set it (or a later value, once the sleep ended by itself),
+//! and wakes the worker through the poller's wake `eventfd` instead of the
+//! token. The `eventfd` keeps its count until the slot holder drains it
+//! after `epoll_wait` returns, like the token a futex park keeps: a write
+//! before the worker blocks makes `epoll_wait` return at once, so the
+//! argument above holds unchanged. A wake-up that reaches the wrong place
+//! (the sleep ended meanwhile) is spurious for the next sleep, never lost
+//! for this one. `loom_idle_epoll_wakeup` models it.
+//!
 //! ## Counters
 //!
 //! `num_searching` counts searchers, including sleepers that `notify_one`
@@ -49,6 +69,18 @@
 //! operations are `SeqCst` because they take part in the fence argument.
 
 use crate::park::Unparker;
+
+/// How a worker sleeping in epoll is woken: the poller's wake `eventfd`.
+#[cfg(all(not(loom), target_os = "linux"))]
+fn default_epoll_wake() {
+    crate::net::poller::wake_holder();
+}
+
+/// No poller here: no worker ever sleeps in epoll.
+#[cfg(not(all(not(loom), target_os = "linux")))]
+fn default_epoll_wake() {
+    unreachable!("baton: a worker slept in epoll without a poller");
+}
 use crate::shim::atomic::{fence, AtomicBool, AtomicUsize, Ordering::*};
 use crate::shim::{lock, Mutex};
 
@@ -62,6 +94,10 @@ pub(crate) struct Sleeper {
     /// the worker starts. A token kept by `unpark` makes a later park return
     /// at once: an unpark before the park is not lost.
     thread: Mutex<Option<Unparker>>,
+    /// Set (before `sleeping`) while the worker sleeps in `epoll_wait`
+    /// instead of on its token: then a wake-up goes through the poller's
+    /// wake `eventfd` (see "Sleeping in epoll" in the module docs).
+    in_epoll: AtomicBool,
 }
 
 impl Sleeper {
@@ -69,21 +105,29 @@ impl Sleeper {
         Self {
             sleeping: AtomicBool::new(false),
             thread: Mutex::new(None),
+            in_epoll: AtomicBool::new(false),
         }
     }
 
     /// Wakes the worker if it is (about to be) asleep.
-    fn unpark_if_sleeping(&self) {
+    fn unpark_if_sleeping(&self, epoll_wake: fn()) {
         // The load first: most notifications find the worker awake, and a
         // load does not take the cache line exclusive.
         if self.sleeping.load(SeqCst) && self.sleeping.swap(false, SeqCst) {
-            self.unpark();
+            self.unpark(epoll_wake);
         }
     }
 
+    /// Wakes the sleep whose `sleeping` flag the caller cleared: through
+    /// the epoll wake-up if the worker sleeps in epoll, else its token.
     #[cold]
-    fn unpark(&self) {
-        if let Some(t) = lock(&self.thread).as_ref() {
+    fn unpark(&self, epoll_wake: fn()) {
+        // SeqCst, after the caller's read-modify-write of `sleeping` (or
+        // its fence, in `wake_all`): sees the `in_epoll` the worker set
+        // before announcing this sleep (module docs).
+        if self.in_epoll.load(SeqCst) {
+            epoll_wake();
+        } else if let Some(t) = lock(&self.thread).as_ref() {
             t.unpark();
         }
     }
@@ -119,15 +163,25 @@ pub(crate) struct Idle {
     /// are warmest).
     sleepers: Mutex<Vec<usize>>,
     slots: Box<[Sleeper]>,
+    /// Wakes the worker blocked in `epoll_wait` (the poller's wake
+    /// `eventfd`; a model's stand-in under loom).
+    epoll_wake: fn(),
 }
 
 impl Idle {
     pub(crate) fn new(workers: usize) -> Self {
+        Self::with_epoll_wake(workers, default_epoll_wake)
+    }
+
+    /// [`new`](Self::new) with `epoll_wake` as the way to wake a worker
+    /// that sleeps in epoll (tests and loom models).
+    pub(crate) fn with_epoll_wake(workers: usize, epoll_wake: fn()) -> Self {
         Self {
             num_searching: AtomicUsize::new(0),
             num_sleeping: AtomicUsize::new(0),
             sleepers: Mutex::new(Vec::with_capacity(workers)),
             slots: (0..workers).map(|_| Sleeper::new()).collect(),
+            epoll_wake,
         }
     }
 
@@ -166,7 +220,7 @@ impl Idle {
         // It may have woken already (inbox, timer): then the swap finds
         // `false` and it learns it was popped in `end_sleep`.
         if p.sleeping.swap(false, SeqCst) {
-            p.unpark();
+            p.unpark(self.epoll_wake);
         }
     }
 
@@ -175,7 +229,7 @@ impl Idle {
     pub(crate) fn notify_worker(&self, i: usize) {
         // SeqCst fence: see the module docs (step b).
         fence(SeqCst);
-        self.slots[i].unpark_if_sleeping();
+        self.slots[i].unpark_if_sleeping(self.epoll_wake);
     }
 
     /// Tries to become a searcher; `false` when half the workers already
@@ -241,10 +295,21 @@ impl Idle {
 
     /// Wakes every worker (shutdown).
     pub(crate) fn wake_all(&self) {
+        // SeqCst fence: orders the caller's shutdown flag before the
+        // `in_epoll` loads in `unpark` (step b of the module docs).
+        fence(SeqCst);
         for p in self.slots.iter() {
             p.sleeping.store(false, SeqCst);
-            p.unpark();
+            p.unpark(self.epoll_wake);
         }
+    }
+
+    /// Worker `i` is about to sleep in `epoll_wait` (`true`, before
+    /// [`prepare_sleep`](Self::prepare_sleep)) or has left that sleep
+    /// (`false`, after [`end_sleep`](Self::end_sleep)); see "Sleeping in
+    /// epoll" in the module docs.
+    pub(crate) fn set_in_epoll(&self, i: usize, in_epoll: bool) {
+        self.slots[i].in_epoll.store(in_epoll, SeqCst);
     }
 
     /// Runs `f` under the sleeper-list lock if every worker is in the list
@@ -396,6 +461,84 @@ mod loom_tests {
             idle.notify_one();
             worker.join().unwrap();
             assert_eq!(ring.load(SeqCst), 0);
+        });
+    }
+
+    loom::lazy_static! {
+        /// The model's wake `eventfd`: a count, and a condition variable
+        /// for the thread blocked in "`epoll_wait`" on it.
+        static ref EVENTFD: (loom::sync::Mutex<u64>, loom::sync::Condvar) =
+            (loom::sync::Mutex::new(0), loom::sync::Condvar::new());
+    }
+
+    /// `eventfd_write`: adds one and wakes the waiter (level-triggered).
+    fn fake_eventfd_write() {
+        let (count, cv) = &*EVENTFD;
+        *count.lock().unwrap() += 1;
+        cv.notify_all();
+    }
+
+    /// The slot holder's `epoll_wait` with no socket events: returns once
+    /// the count is non-zero, and drains it.
+    fn fake_epoll_wait() {
+        let (count, cv) = &*EVENTFD;
+        let mut c = count.lock().unwrap();
+        while *c == 0 {
+            c = cv.wait(c).unwrap();
+        }
+        *c = 0;
+    }
+
+    /// A worker whose sleeps alternate between `epoll_wait` (woken only by
+    /// the `eventfd`) and its park token, and a thread pushing to its inbox
+    /// twice: every push is taken (a wake-up routed to the wrong place
+    /// would leave it blocked for good, which loom reports). Fails if
+    /// `unpark` ignores `in_epoll`, or if `in_epoll` is set after
+    /// `prepare_sleep`.
+    #[test]
+    fn loom_idle_epoll_wakeup() {
+        let mut b = loom::model::Builder::new();
+        b.preemption_bound = Some(2);
+        b.check(|| {
+            let idle = Arc::new(Idle::with_epoll_wake(1, fake_eventfd_write));
+            let work = Arc::new(AtomicUsize::new(0));
+            let worker = {
+                let (idle, work) = (idle.clone(), work.clone());
+                thread::spawn(move || {
+                    idle.register_thread(0, crate::park::current());
+                    let mut taken = 0;
+                    let mut in_epoll = true;
+                    while taken < 2 {
+                        if work.load(SeqCst) > 0 {
+                            work.fetch_sub(1, SeqCst);
+                            taken += 1;
+                            continue;
+                        }
+                        if in_epoll {
+                            idle.set_in_epoll(0, true);
+                        }
+                        let _ = idle.prepare_sleep(0, false);
+                        if work.load(SeqCst) == 0 {
+                            if in_epoll {
+                                fake_epoll_wait();
+                            } else {
+                                crate::park::park();
+                            }
+                        }
+                        let _ = idle.end_sleep(0);
+                        if in_epoll {
+                            idle.set_in_epoll(0, false);
+                        }
+                        in_epoll = !in_epoll;
+                    }
+                })
+            };
+            for _ in 0..2 {
+                // A read-modify-write, as the real inbox push is.
+                work.fetch_add(1, SeqCst);
+                idle.notify_worker(0);
+            }
+            worker.join().unwrap();
         });
     }
 }

@@ -21,6 +21,8 @@ pub(crate) mod goroutine;
 #[cfg(not(loom))]
 pub(crate) mod injector;
 #[cfg(not(loom))]
+pub(crate) mod netpoll;
+#[cfg(not(loom))]
 pub(crate) mod park_hook;
 #[cfg(not(loom))]
 pub(crate) mod shared;

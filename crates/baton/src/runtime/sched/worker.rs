@@ -267,6 +267,7 @@ impl Drop for AbortOnUnwind {
 /// A worker thread's body.
 pub(crate) fn worker_main(shared: Arc<Shared>, index: usize, local: ring::Local<Task>) {
     shared.idle.register_thread(index, crate::park::current());
+    super::netpoll::worker_started();
     let stack_size = shared.config.stack_size;
     let worker = Worker {
         index,
@@ -293,6 +294,7 @@ pub(crate) fn worker_main(shared: Arc<Shared>, index: usize, local: ring::Local<
     worker.run();
     worker.exit();
     current::set_worker(core::ptr::null());
+    super::netpoll::worker_exited();
     drop(guard);
 }
 
@@ -350,6 +352,14 @@ impl Worker {
             if let Some(next) = self.next_local() {
                 self.stop_searching();
                 self.run_next(next);
+                if self.tick.get() % super::netpoll::BUSY_POLL_INTERVAL == 0 {
+                    // A busy worker still looks at the network now and then
+                    // (Go's `sysmon` does it for busy Ms).
+                    super::netpoll::poll_now();
+                }
+                continue;
+            }
+            if super::netpoll::poll_now() {
                 continue;
             }
             if self.watch_inbox() {
@@ -420,7 +430,7 @@ impl Worker {
             if self.searching.get() && self.shared.workers.iter().any(|w| !w.steal.is_empty()) {
                 return true;
             }
-            if self.timer_due() {
+            if self.timer_due() || super::netpoll::poll_now() {
                 return true;
             }
             // Past the time limit: sleep; otherwise (from 5 us on) yield.
@@ -645,7 +655,9 @@ impl Worker {
         }
     }
 
-    /// Goes to sleep until woken or the next timer (see `idle`).
+    /// Goes to sleep until woken or the next timer (see `idle`): in
+    /// `epoll_wait` if the process has a network poller and no other thread
+    /// waits there (see `net::poller`), else on the worker's park token.
     fn sleep(&self) {
         let idle = &self.shared.idle;
         // Relaxed: published to the deadlock checker by the sleeper-list
@@ -655,6 +667,12 @@ impl Worker {
         // Out of work: give the pages of deep goroutines' stacks back (see
         // `stack`), before announcing the sleep, so no waker waits on it.
         self.stacks.borrow_mut().trim_idle();
+        // Take the poller's slot before announcing the sleep, and mark the
+        // sleep as one in epoll (see "Sleeping in epoll" in `idle`).
+        let net = super::netpoll::take_slot();
+        if net.is_some() {
+            idle.set_in_epoll(self.index, true);
+        }
         let last_searcher =
             idle.prepare_sleep(self.index, self.searching.replace(false)) == SearchEnd::Last;
         // The re-check after the fence: anything for us, or (if we were the
@@ -664,21 +682,31 @@ impl Worker {
             || !self.shared.injector.is_empty()
             || !self.local.is_empty()
             || (last_searcher && self.shared.workers.iter().any(|w| !w.steal.is_empty()));
+        let mut events = super::netpoll::Events::default();
         if !work {
             let deadline = self.timers.borrow().next_deadline();
+            if deadline.is_none() {
+                (self.shared.config.before_sleep)(&self.shared);
+            }
             // No goroutine runs here, so no park hook is installed: these
             // park the worker's OS thread (on its own `crate::park` token).
-            match deadline {
-                Some(d) => {
+            match (&net, deadline) {
+                (Some(slot), _) => slot.block(&mut events, deadline),
+                (None, Some(d)) => {
                     crate::park::park_deadline(d);
                 }
-                None => {
-                    (self.shared.config.before_sleep)(&self.shared);
-                    crate::park::park();
-                }
+                (None, None) => crate::park::park(),
             }
         }
-        if idle.end_sleep(self.index) == Awake::AsSearcher {
+        let awake = idle.end_sleep(self.index);
+        if let Some(slot) = net {
+            idle.set_in_epoll(self.index, false);
+            // Give the slot back before dispatching, so another idle worker
+            // can wait for the next events meanwhile; the wake-ups go to
+            // the goroutines' own workers (ours: `runnext`).
+            slot.release_and_dispatch(&events);
+        }
+        if awake == Awake::AsSearcher {
             self.searching.set(true);
         }
     }

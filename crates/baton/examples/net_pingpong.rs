@@ -1,0 +1,80 @@
+//! A TCP ping-pong over loopback: one client and one server, each sending
+//! 1-byte messages back and forth, as goroutines (1 and 2 workers) and as
+//! std threads with std's blocking sockets. Prints round trips per second.
+//!
+//! `cargo run --release -p baton --example net_pingpong [round_trips] [rounds]`
+
+use std::io::{Read, Write};
+use std::time::Instant;
+
+fn std_threads(n: usize) -> f64 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap();
+    let server = std::thread::spawn(move || {
+        let (mut c, _) = l.accept().unwrap();
+        c.set_nodelay(true).unwrap();
+        let mut b = [0u8; 1];
+        while c.read_exact(&mut b).is_ok() {
+            c.write_all(&b).unwrap();
+        }
+    });
+    let mut c = std::net::TcpStream::connect(addr).unwrap();
+    c.set_nodelay(true).unwrap();
+    let t = Instant::now();
+    let mut b = [7u8; 1];
+    for _ in 0..n {
+        c.write_all(&b).unwrap();
+        c.read_exact(&mut b).unwrap();
+    }
+    let rate = n as f64 / t.elapsed().as_secs_f64();
+    drop(c);
+    server.join().unwrap();
+    rate
+}
+
+fn goroutines(rt: &baton::runtime::Runtime, n: usize) -> f64 {
+    rt.run(move || {
+        let l = baton::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = l.local_addr().unwrap();
+        let server = baton::go(move || {
+            let (mut c, _) = l.accept().unwrap();
+            c.set_nodelay(true).unwrap();
+            let mut b = [0u8; 1];
+            while c.read_exact(&mut b).is_ok() {
+                c.write_all(&b).unwrap();
+            }
+        });
+        let client = baton::go(move || {
+            let mut c = baton::net::TcpStream::connect(addr).unwrap();
+            c.set_nodelay(true).unwrap();
+            let t = Instant::now();
+            let mut b = [7u8; 1];
+            for _ in 0..n {
+                c.write_all(&b).unwrap();
+                c.read_exact(&mut b).unwrap();
+            }
+            n as f64 / t.elapsed().as_secs_f64()
+        });
+        let rate = client.join().unwrap();
+        server.join().unwrap();
+        rate
+    })
+}
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let n: usize = args.next().map_or(20_000, |a| a.parse().unwrap());
+    let rounds: usize = args.next().map_or(3, |a| a.parse().unwrap());
+    let rt1 = baton::runtime::Builder::new().workers(1).build();
+    let rt2 = baton::runtime::Builder::new().workers(2).build();
+    for r in 0..rounds {
+        let s = std_threads(n);
+        let g1 = goroutines(&rt1, n);
+        let g2 = goroutines(&rt2, n);
+        println!(
+            "round {r}: std threads {s:.0}/s, goroutines 1 worker {g1:.0}/s ({:.2}x std), 2 workers {g2:.0}/s ({:.2}x std)",
+            g1 / s,
+            g2 / s
+        );
+    }
+}
