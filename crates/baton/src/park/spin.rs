@@ -178,6 +178,23 @@ const SLOW_YIELD: Duration = Duration::from_micros(20);
 /// phase and park right after the pure spin; then one tries yielding again
 /// (so a machine that became idle gets the yields back, at the price of one
 /// slow yield per this many waits while it stays busy).
+///
+/// The price, measured (issue 10's `select` regression): a program that
+/// oversubscribes the cores with its *own* threads also sees slow yields,
+/// though each one ran the partner it waits for. The lab's `chan/select`
+/// case (four producer threads and a selecting consumer on 2 cores) then
+/// has its producers park about once in 15-35 messages and the consumer
+/// pay a futex wake for each: 247-407 ns per message, against 98-190 ns
+/// with the yields kept and 72-103 ns for crossbeam (quiet machine, three
+/// interleaved rounds of a standalone copy of the case). Counting a slow
+/// yield only when it was also fruitless (the waiter had to ask again)
+/// gave 105-132 ns there, but in `regress_rendezvous_collapse_under_load`
+/// (busy processes on every core) it made the hand-offs 4-10x slower (18.6
+/// s against 0.8 s, and 5.9 s against 1.6 s, debug): under outside load a
+/// fruitful yield still costs a whole time slice where a futex wake-up
+/// preempts at once. A machine in production is rarely quiet, so the
+/// switch stays as it is; telling "the core went to one of our threads"
+/// from "it went to another program" cheaply is the open problem.
 #[cfg(not(loom))]
 const WAITS_WITHOUT_YIELD: u32 = 256;
 
