@@ -39,7 +39,7 @@
 //! | [`MutexSpin`] | `sync::RawMutex::lock` | 2+4+8 pauses | none | yes (14 pauses) |
 //! | [`SnoozeSpin`] | `sync::RawRwLock`, `sync::Semaphore` | `Backoff::snooze`: 1+2+...+64 pauses | 4 | yes |
 //! | [`ThreadSpin`] | `atomic::SeqLock` writers, `atomic::Rcu::synchronize` | `Backoff::spin`: 1+2+...+64 pauses | none | no |
-//! | [`WorkerSpin`] | the scheduler's idle worker (`runtime::sched::worker`) | 4 us (inbox watch) or 50 us | each look after 5 us (50 us case); none once yields are slow | - (the scheduler's own loop) |
+//! | [`WorkerSpin`] | the scheduler's idle worker (`runtime::sched::worker`) | 4 us (inbox watch) or 50 us | each look after 5 us (50 us case) | - (the scheduler's own loop) |
 //! | [`Backoff`] | lock-free retry loops, the spin lock (`spin_lock.rs`) | `spin`/`snooze` | `snooze` past step 6 | yes |
 //!
 //! [`Backoff`] is public API (`baton::atomic::Backoff`) and stays in
@@ -415,20 +415,13 @@ const WORKER_SPIN_BEFORE_YIELD: Duration = Duration::from_micros(5);
 /// ([`keep_going`](WorkerSpin::keep_going)); once the time is up the
 /// worker searches or sleeps.
 ///
-/// The yields follow [`ChanSpin`]'s slow-yield rule (issue 15): a yield
-/// that kept the worker off its core for [`SLOW_YIELD`] means other
-/// programs want the core, so the worker stops spinning and sleeps, and
-/// its next idle spins (`WAITS_WITHOUT_YIELD` of them) sleep at the point
-/// where they would start yielding. A sleeping worker is woken with a futex
-/// wake, which preempts a busy program at once; a yielding one only sees
-/// its inbox when the scheduler gives it a turn again. The lab's forced
-/// cross-worker pingpong (`baton-chan`, 2 pinned workers) on the shared
-/// 2-core machine under heavy load (load average 10-60): median 7.9 us per
-/// round trip in 7 child runs before the rule, 6.1 us with it, interleaved
-/// (6 of 7 pairs faster); two OS threads took 1.4-1.7 us there, so the
-/// forced rows stay far from the issue's target under load. On an idle
-/// machine a yield returns in about a microsecond, so nothing changes
-/// there.
+/// (Issue 15 tried making these yields follow [`ChanSpin`]'s slow-yield
+/// rule: a slow yield made the worker sleep, and its next idle spins sleep
+/// where they would yield. Under heavy load the lab's forced cross-worker
+/// pingpong went from a median 7.9 to 6.1 us per round trip, but
+/// `tests/runtime_deadlock.rs`'s `deadlock_after_activity` then hung in
+/// about half the runs (the deadlock was never reported), so it was taken
+/// out again; why the two interact is not yet understood.)
 #[cfg(not(loom))]
 #[derive(Debug)]
 pub(crate) struct WorkerSpin {
@@ -436,8 +429,6 @@ pub(crate) struct WorkerSpin {
     limit: Duration,
     /// From this point on each look yields the OS thread.
     yield_after: Option<Duration>,
-    /// Whether this spin has asked `yields_are_slow` (once per spin).
-    asked: core::cell::Cell<bool>,
 }
 
 #[cfg(not(loom))]
@@ -452,7 +443,6 @@ impl WorkerSpin {
             start: Instant::now(),
             limit: WORKER_WATCH_FOR,
             yield_after: None,
-            asked: core::cell::Cell::new(false),
         }
     }
 
@@ -463,7 +453,6 @@ impl WorkerSpin {
             start: Instant::now(),
             limit: WORKER_SPIN_FOR,
             yield_after: Some(WORKER_SPIN_BEFORE_YIELD),
-            asked: core::cell::Cell::new(false),
         }
     }
 
@@ -483,8 +472,7 @@ impl WorkerSpin {
 
     /// The look at the clock after a batch: `false` once the time is up;
     /// otherwise yields the OS thread if the spin has gone on long enough,
-    /// and returns `true`. `false` also when yields are slow (see the type's
-    /// docs): the worker should sleep.
+    /// and returns `true`.
     #[inline]
     pub(crate) fn keep_going(&self) -> bool {
         let spun = self.start.elapsed();
@@ -492,15 +480,7 @@ impl WorkerSpin {
             return false;
         }
         if self.yield_after.is_some_and(|y| spun >= y) {
-            if !self.asked.replace(true) && yields_are_slow() {
-                return false;
-            }
-            let before = Instant::now();
             shim::yield_now();
-            if before.elapsed() >= SLOW_YIELD {
-                note_slow_yield();
-                return false;
-            }
         }
         true
     }
@@ -509,28 +489,6 @@ impl WorkerSpin {
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
-
-    /// After a slow yield the idle worker's spin consults the thread's
-    /// slow-yield state once, at its yield point, and stops there (the
-    /// worker sleeps) instead of yielding.
-    #[test]
-    fn worker_spin_stops_at_its_yield_point_once_yields_are_slow() {
-        note_slow_yield();
-        let skips = || SKIP_YIELDS.with(|c| c.get());
-        assert_eq!(skips(), WAITS_WITHOUT_YIELD);
-        // A look that comes only after the whole limit (the thread was
-        // descheduled) ends the spin without asking: try a few spins.
-        let asked = (0..100).any(|_| {
-            let spin = WorkerSpin::idle();
-            while spin.keep_going() {}
-            spin.asked.get()
-        });
-        assert!(asked, "no spin reached its yield point");
-        assert!(
-            skips() < WAITS_WITHOUT_YIELD,
-            "the spin did not count its skipped yields"
-        );
-    }
 
     #[test]
     fn mutex_spin_parks_after_three_rounds() {
