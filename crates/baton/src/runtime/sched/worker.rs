@@ -682,7 +682,9 @@ impl Worker {
             || !self.shared.injector.is_empty()
             || !self.local.is_empty()
             || (last_searcher && self.shared.workers.iter().any(|w| !w.steal.is_empty()));
-        let mut events = super::netpoll::Events::default();
+        // A buffer only for the worker that holds the slot (most sleeps,
+        // and every one in a process without sockets, need none).
+        let mut events = net.as_ref().map(|_| super::netpoll::Events::default());
         if !work {
             let deadline = self.timers.borrow().next_deadline();
             if deadline.is_none() {
@@ -690,21 +692,23 @@ impl Worker {
             }
             // No goroutine runs here, so no park hook is installed: these
             // park the worker's OS thread (on its own `crate::park` token).
-            match (&net, deadline) {
-                (Some(slot), _) => slot.block(&mut events, deadline),
-                (None, Some(d)) => {
-                    crate::park::park_deadline(d);
-                }
-                (None, None) => crate::park::park(),
+            match (&net, &mut events) {
+                (Some(slot), Some(events)) => slot.block(events, deadline),
+                _ => match deadline {
+                    Some(d) => {
+                        crate::park::park_deadline(d);
+                    }
+                    None => crate::park::park(),
+                },
             }
         }
         let awake = idle.end_sleep(self.index);
-        if let Some(slot) = net {
+        if let (Some(slot), Some(events)) = (net, &events) {
             idle.set_in_epoll(self.index, false);
             // Give the slot back before dispatching, so another idle worker
             // can wait for the next events meanwhile; the wake-ups go to
             // the goroutines' own workers (ours: `runnext`).
-            slot.release_and_dispatch(&events);
+            slot.release_and_dispatch(events);
         }
         if awake == Awake::AsSearcher {
             self.searching.set(true);
