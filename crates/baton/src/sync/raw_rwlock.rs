@@ -198,11 +198,7 @@ impl RawRwLock {
     #[cold]
     #[inline(never)]
     pub(crate) fn self_deadlock(&self, op: &str, what: &str) -> ! {
-        panic!(
-            "baton::sync::RwLock::{op} called by a goroutine or thread that holds {what} of \
-             the same RwLock: it would wait for itself forever (RwLock is not reentrant, and \
-             a waiting writer blocks new readers); drop the first guard before locking again"
-        )
+        self_deadlock("RwLock", op, what)
     }
 
     // ----- readers -----
@@ -559,6 +555,7 @@ impl RawRwLock {
     }
 
     /// The state word and queue lengths, for tests.
+
     #[cfg(all(test, not(loom)))]
     pub(crate) fn snapshot(&self) -> Snapshot {
         let queued_writers = self.writers.lock().len();
@@ -602,6 +599,18 @@ impl Snapshot {
         drain_parked: false,
         bits_consistent: true,
     };
+}
+
+/// Panics for a lock of type `ty` (`RwLock`, `ShardedRwLock`) that the
+/// caller can never get because it holds `what` of it.
+#[cold]
+#[inline(never)]
+pub(super) fn self_deadlock(ty: &str, op: &str, what: &str) -> ! {
+    panic!(
+        "baton::sync::{ty}::{op} called by a goroutine or thread that holds {what} of the \
+     same {ty}: it would wait for itself forever ({ty} is not reentrant, and a waiting \
+     writer blocks new readers); drop the first guard before locking again"
+    )
 }
 
 impl Default for RawRwLock {

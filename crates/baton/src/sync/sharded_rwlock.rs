@@ -59,7 +59,7 @@ use core::marker::PhantomData;
 use core::ops::{Deref, DerefMut};
 use std::time::{Duration, Instant};
 
-use super::raw_rwlock::RawRwLock;
+use super::raw_rwlock::{self_deadlock, RawRwLock};
 use super::rwlock::deadline;
 use crate::atomic::thread_index::thread_index;
 use crate::atomic::CachePadded;
@@ -201,7 +201,7 @@ impl<T: ?Sized> ShardedRwLock<T> {
     #[inline]
     pub fn read(&self) -> ShardedRwLockReadGuard<'_, T> {
         if cfg!(debug_assertions) && held::held(self.id()) == Some(Kind::Exclusive) {
-            self_deadlock("read", "the write lock");
+            self_deadlock("ShardedRwLock", "read", "the write lock");
         }
         let slot = self.my_slot();
         self.slots[slot].lock_shared();
@@ -258,8 +258,8 @@ impl<T: ?Sized> ShardedRwLock<T> {
     pub fn write(&self) -> ShardedRwLockWriteGuard<'_, T> {
         if cfg!(debug_assertions) {
             match held::held(self.id()) {
-                Some(Kind::Exclusive) => self_deadlock("write", "the write lock"),
-                Some(Kind::Shared) => self_deadlock("write", "a read lock"),
+                Some(Kind::Exclusive) => self_deadlock("ShardedRwLock", "write", "the write lock"),
+                Some(Kind::Shared) => self_deadlock("ShardedRwLock", "write", "a read lock"),
                 _ => {}
             }
         }
@@ -372,18 +372,6 @@ impl<T: ?Sized + fmt::Debug> fmt::Debug for ShardedRwLock<T> {
         };
         d.field("slots", &self.slots.len()).finish()
     }
-}
-
-/// Panics for a lock the caller can never get because it holds `what`.
-#[cold]
-#[inline(never)]
-fn self_deadlock(op: &str, what: &str) -> ! {
-    panic!(
-        "baton::sync::ShardedRwLock::{op} called by a goroutine or thread that holds {what} \
-         of the same ShardedRwLock: it would wait for itself forever (the lock is not \
-         reentrant: a write waits for every reader, and a read waits for a writer); drop \
-         the first guard before locking again"
-    )
 }
 
 /// Shared access to a [`ShardedRwLock`]'s value; releases its slot's read
