@@ -2,18 +2,13 @@
 //! the loaded rows, and its busy processes never outlive it.
 #![cfg(not(loom))]
 
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("baton-lab-test-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
+mod common;
+use common::temp_dir;
 
 #[test]
 fn load_rows_are_marked_and_paired_with_quiet_ones() {
