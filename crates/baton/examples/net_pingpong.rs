@@ -7,27 +7,37 @@
 use std::io::{Read, Write};
 use std::time::Instant;
 
-fn std_threads(n: usize) -> f64 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = l.local_addr().unwrap();
-    let server = std::thread::spawn(move || {
-        let (mut c, _) = l.accept().unwrap();
-        c.set_nodelay(true).unwrap();
-        let mut b = [0u8; 1];
-        while c.read_exact(&mut b).is_ok() {
-            c.write_all(&b).unwrap();
-        }
-    });
-    let mut c = std::net::TcpStream::connect(addr).unwrap();
-    c.set_nodelay(true).unwrap();
+/// The server side: echoes every byte until the client hangs up. The same
+/// code serves a std socket on a thread and a baton socket in a goroutine.
+fn echo(mut c: impl Read + Write) {
+    let mut b = [0u8; 1];
+    while c.read_exact(&mut b).is_ok() {
+        c.write_all(&b).unwrap();
+    }
+}
+
+/// The client side: `n` timed round trips; round trips per second.
+fn round_trips(mut c: impl Read + Write, n: usize) -> f64 {
     let t = Instant::now();
     let mut b = [7u8; 1];
     for _ in 0..n {
         c.write_all(&b).unwrap();
         c.read_exact(&mut b).unwrap();
     }
-    let rate = n as f64 / t.elapsed().as_secs_f64();
-    drop(c);
+    n as f64 / t.elapsed().as_secs_f64()
+}
+
+fn std_threads(n: usize) -> f64 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap();
+    let server = std::thread::spawn(move || {
+        let (c, _) = l.accept().unwrap();
+        c.set_nodelay(true).unwrap();
+        echo(c);
+    });
+    let c = std::net::TcpStream::connect(addr).unwrap();
+    c.set_nodelay(true).unwrap();
+    let rate = round_trips(c, n); // `c` drops: the server's read ends
     server.join().unwrap();
     rate
 }
@@ -37,23 +47,14 @@ fn goroutines(rt: &baton::runtime::Runtime, n: usize) -> f64 {
         let l = baton::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = l.local_addr().unwrap();
         let server = baton::go(move || {
-            let (mut c, _) = l.accept().unwrap();
+            let (c, _) = l.accept().unwrap();
             c.set_nodelay(true).unwrap();
-            let mut b = [0u8; 1];
-            while c.read_exact(&mut b).is_ok() {
-                c.write_all(&b).unwrap();
-            }
+            echo(c);
         });
         let client = baton::go(move || {
-            let mut c = baton::net::TcpStream::connect(addr).unwrap();
+            let c = baton::net::TcpStream::connect(addr).unwrap();
             c.set_nodelay(true).unwrap();
-            let t = Instant::now();
-            let mut b = [7u8; 1];
-            for _ in 0..n {
-                c.write_all(&b).unwrap();
-                c.read_exact(&mut b).unwrap();
-            }
-            n as f64 / t.elapsed().as_secs_f64()
+            round_trips(c, n)
         });
         let rate = client.join().unwrap();
         server.join().unwrap();
