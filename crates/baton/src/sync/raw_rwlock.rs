@@ -555,7 +555,6 @@ impl RawRwLock {
     }
 
     /// The state word and queue lengths, for tests.
-
     #[cfg(all(test, not(loom)))]
     pub(crate) fn snapshot(&self) -> Snapshot {
         let queued_writers = self.writers.lock().len();
@@ -608,8 +607,8 @@ impl Snapshot {
 pub(super) fn self_deadlock(ty: &str, op: &str, what: &str) -> ! {
     panic!(
         "baton::sync::{ty}::{op} called by a goroutine or thread that holds {what} of the \
-     same {ty}: it would wait for itself forever ({ty} is not reentrant, and a waiting \
-     writer blocks new readers); drop the first guard before locking again"
+         same {ty}: it would wait for itself forever ({ty} is not reentrant, and a waiting \
+         writer blocks new readers); drop the first guard before locking again"
     )
 }
 
