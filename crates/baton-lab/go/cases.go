@@ -49,11 +49,13 @@ var custom = map[key]selfTimed{
 }
 
 // servers is the peers that are servers measured from outside (the lab runs
-// wrk against them): each listens on -addr, prints "listening on ..." and
-// serves until the process is killed.
+// wrk against them, or holds idle connections to them and reads their
+// resident set): each listens on -addr, prints "listening on ..." and serves
+// until the process is killed.
 var servers = map[key]func(addr string) error{
 	{"http", "pinned", "go"}:     httpPlaintext,
 	{"http", "both-cores", "go"}: httpPlaintext,
+	{"conns", "idle", "go"}:      echoServe,
 }
 
 // chanStream: `producers` goroutines send into one channel of capacity

@@ -143,14 +143,33 @@ func echoConnect(addr string) (net.Conn, error) {
 	return nil, fmt.Errorf("connect and first round trip, %d tries: %w", echoConnectTries, last)
 }
 
-// echoServe listens on addr, says where on stdout, and echoes 64-byte
-// messages on each connection (a goroutine each) until killed.
-func echoServe(addr string) error {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return err
+// echoServe listens on each of the comma-separated addresses in addrs (the
+// lab's `conns` experiment needs several ports for 100k connections), says
+// where on stdout (`listening on A1,A2`), and echoes 64-byte messages on each
+// connection (a goroutine each) until killed. It is also the `conns`
+// experiment's Go server, whose idle connections each hold one goroutine
+// parked in ReadFull, as the lab's Rust servers do (servers.rs).
+func echoServe(addrs string) error {
+	var lns []net.Listener
+	var bound []string
+	for _, addr := range strings.Split(addrs, ",") {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return err
+		}
+		lns = append(lns, ln)
+		bound = append(bound, ln.Addr().String())
 	}
-	fmt.Printf("listening on %s\n", ln.Addr())
+	fmt.Printf("listening on %s\n", strings.Join(bound, ","))
+	for _, ln := range lns[1:] {
+		go echoAccept(ln)
+	}
+	echoAccept(lns[0])
+	return nil
+}
+
+// echoAccept serves ln's connections, a goroutine each, until killed.
+func echoAccept(ln net.Listener) {
 	for {
 		c, err := ln.Accept()
 		if err != nil {

@@ -508,17 +508,23 @@ mod tests {
     }
 
     #[test]
-    fn only_idle_memory_has_big_rows_and_may_skips_them() {
+    fn big_rows_are_idle_memory_and_idle_connections() {
         let with_big: Vec<_> = experiments::all()
             .into_iter()
             .flat_map(|e| e.cases.into_iter().map(move |c| (e.name, c)))
             .filter_map(|(e, c)| Some((e, c.name, c.big?)))
             .collect();
-        assert_eq!(with_big.len(), 1, "{with_big:?}");
+        assert_eq!(with_big.len(), 2, "{with_big:?}");
         let (exp, case, big) = with_big[0];
         assert_eq!((exp, case), ("goroutines", "idle-memory"));
         assert_eq!(big.threads, &[1_000_000]);
         assert!(big.skip.contains(&"may"));
+        let (exp, case, big) = with_big[1];
+        assert_eq!((exp, case), ("conns", "idle"));
+        assert_eq!(big.threads, &[100_000]);
+        assert!(big.skip.contains(&"std"), "100k threads pass pid_max");
+        // Both fit the vm.max_map_count CI sets.
+        assert!(cap_check(big, Some(1_048_576)).is_ok());
     }
 
     #[test]

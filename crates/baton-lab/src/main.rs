@@ -148,9 +148,10 @@ struct Options {
     /// Leave out the Go peers (also: BATON_LAB_NO_GO=1).
     #[arg(long)]
     no_go: bool,
-    /// Also the big rows (goroutines/idle-memory: 1M idle goroutines, measured
-    /// once); they need vm.max_map_count raised, and are skipped, with the
-    /// sysctl to run, when it is not.
+    /// Also the big rows (goroutines/idle-memory: 1M idle goroutines;
+    /// conns/idle: 100k idle connections to one server; each measured once);
+    /// they need vm.max_map_count raised, and are skipped, with the sysctl to
+    /// run, when it is not.
     #[arg(long)]
     big: bool,
     /// Also measure every row beside N busy background processes (half of

@@ -20,7 +20,13 @@
 //! The `echo` experiment's servers are here too (`echo-baton`,
 //! `echo-tokio`, `echo-std`: a goroutine, task or thread per connection
 //! echoing 64-byte messages), in a process of their own so that 10k
-//! connections need 10k descriptors per process, not 20k.
+//! connections need 10k descriptors per process, not 20k. The `conns`
+//! experiment holds its idle connections open against the same servers.
+//! An echo server takes a comma-separated list of addresses (`--addr
+//! 127.0.0.1:0,127.0.0.1:0`), listens on each (one accept loop each), and
+//! says where on one line (`listening on A1,A2`): one client address can
+//! open only about 28k connections to one server port (the ephemeral
+//! ports), so 100k connections need several listening ports.
 //!
 //! [`Process`] is how the lab starts one of these (or the Go harness's):
 //! the lab picks a free loopback address ([`free_addr`]), starts the
@@ -57,22 +63,47 @@ pub(crate) const NAMES: &[&str] = &[
     "echo-std",
 ];
 
-/// Runs server `name` on `addr` until the process is killed.
+/// Runs server `name` on `addr` until the process is killed (the echo
+/// servers: on each of the comma-separated addresses in `addr`).
 pub(crate) fn serve(name: &str, addr: &str) -> Result<(), String> {
-    let addr: SocketAddr = addr
-        .parse()
-        .map_err(|e| format!("`{addr}` is not a socket address: {e}"))?;
+    let addrs = parse_addrs(addr)?;
+    let one = || match addrs.as_slice() {
+        [a] => Ok(*a),
+        _ => Err(format!(
+            "server {name} listens on one address, not `{addr}`"
+        )),
+    };
     let result = match name {
-        "baton" => baton(addr),
-        "hyper" => hyper(addr),
-        "may-minihttp" => may_minihttp(addr),
-        "std" => std_threads(addr),
-        "echo-baton" => echo_baton(addr),
-        "echo-tokio" => echo_tokio(addr),
-        "echo-std" => echo_std(addr),
+        "baton" => baton(one()?),
+        "hyper" => hyper(one()?),
+        "may-minihttp" => may_minihttp(one()?),
+        "std" => std_threads(one()?),
+        "echo-baton" => echo_baton(addrs),
+        "echo-tokio" => echo_tokio(addrs),
+        "echo-std" => echo_std(addrs),
         _ => return Err(format!("no server {name:?} (one of {NAMES:?})")),
     };
     result.map_err(|e| format!("server {name} on {addr}: {e}"))
+}
+
+/// The addresses in `list` (comma-separated, at least one).
+pub(crate) fn parse_addrs(list: &str) -> Result<Vec<SocketAddr>, String> {
+    list.split(',')
+        .map(|a| {
+            a.trim()
+                .parse()
+                .map_err(|e| format!("`{a}` is not a socket address: {e}"))
+        })
+        .collect()
+}
+
+/// The `listening on` line's list of addresses.
+fn addr_list(addrs: impl IntoIterator<Item = SocketAddr>) -> String {
+    addrs
+        .into_iter()
+        .map(|a| a.to_string())
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 fn baton(addr: SocketAddr) -> io::Result<()> {
@@ -161,7 +192,7 @@ fn may_minihttp(addr: SocketAddr) -> io::Result<()> {
 }
 
 /// The line [`Process::start`] waits for.
-fn say_listening(scheme: &str, addr: SocketAddr) -> io::Result<()> {
+fn say_listening(scheme: &str, addr: impl std::fmt::Display) -> io::Result<()> {
     let mut out = io::stdout().lock();
     writeln!(out, "listening on {scheme}{addr}")?;
     out.flush()
@@ -173,14 +204,32 @@ pub(crate) fn echo_back<S: Read + Write>(mut s: S) {
     while s.read_exact(&mut buf).is_ok() && s.write_all(&buf).is_ok() {}
 }
 
-fn echo_baton(addr: SocketAddr) -> io::Result<()> {
+fn echo_baton(addrs: Vec<SocketAddr>) -> io::Result<()> {
     baton::go(move || {
-        let listener = baton::net::TcpListener::bind(addr)?;
-        say_listening("", listener.local_addr()?)?;
-        for s in listener.incoming() {
-            let Ok(s) = s else { continue };
-            let _ = s.set_nodelay(true);
-            drop(baton::go(move || echo_back(&s)));
+        let listeners = addrs
+            .into_iter()
+            .map(baton::net::TcpListener::bind)
+            .collect::<io::Result<Vec<_>>>()?;
+        let bound = listeners
+            .iter()
+            .map(baton::net::TcpListener::local_addr)
+            .collect::<io::Result<Vec<_>>>()?;
+        say_listening("", addr_list(bound))?;
+        // One accept loop per listener; they run until the process dies.
+        let loops: Vec<_> = listeners
+            .into_iter()
+            .map(|listener| {
+                baton::go(move || {
+                    for s in listener.incoming() {
+                        let Ok(s) = s else { continue };
+                        let _ = s.set_nodelay(true);
+                        drop(baton::go(move || echo_back(&s)));
+                    }
+                })
+            })
+            .collect();
+        for l in loops {
+            let _ = l.join();
         }
         Ok(())
     })
@@ -188,31 +237,70 @@ fn echo_baton(addr: SocketAddr) -> io::Result<()> {
     .map_err(|_| io::Error::other("the echo server goroutine panicked"))?
 }
 
-fn echo_tokio(addr: SocketAddr) -> io::Result<()> {
+fn echo_tokio(addrs: Vec<SocketAddr>) -> io::Result<()> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     rt.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(addr).await?;
-        say_listening("", listener.local_addr()?)?;
-        loop {
-            let Ok((mut s, _)) = listener.accept().await else {
-                continue;
-            };
-            let _ = s.set_nodelay(true);
-            tokio::spawn(async move {
-                let mut buf = [0u8; ECHO_MSG];
-                while s.read_exact(&mut buf).await.is_ok() && s.write_all(&buf).await.is_ok() {}
-            });
+        let mut listeners = Vec::with_capacity(addrs.len());
+        for addr in addrs {
+            listeners.push(tokio::net::TcpListener::bind(addr).await?);
         }
+        let bound = listeners
+            .iter()
+            .map(tokio::net::TcpListener::local_addr)
+            .collect::<io::Result<Vec<_>>>()?;
+        say_listening("", addr_list(bound))?;
+        let loops: Vec<_> = listeners
+            .into_iter()
+            .map(|listener| {
+                tokio::spawn(async move {
+                    loop {
+                        let Ok((mut s, _)) = listener.accept().await else {
+                            continue;
+                        };
+                        let _ = s.set_nodelay(true);
+                        tokio::spawn(async move {
+                            let mut buf = [0u8; ECHO_MSG];
+                            while s.read_exact(&mut buf).await.is_ok()
+                                && s.write_all(&buf).await.is_ok()
+                            {}
+                        });
+                    }
+                })
+            })
+            .collect();
+        for l in loops {
+            let _ = l.await;
+        }
+        Ok(())
     })
 }
 
-fn echo_std(addr: SocketAddr) -> io::Result<()> {
-    let listener = std::net::TcpListener::bind(addr)?;
-    say_listening("", listener.local_addr()?)?;
+fn echo_std(addrs: Vec<SocketAddr>) -> io::Result<()> {
+    let listeners = addrs
+        .into_iter()
+        .map(std::net::TcpListener::bind)
+        .collect::<io::Result<Vec<_>>>()?;
+    let bound = listeners
+        .iter()
+        .map(std::net::TcpListener::local_addr)
+        .collect::<io::Result<Vec<_>>>()?;
+    say_listening("", addr_list(bound))?;
+    let loops: Vec<_> = listeners
+        .into_iter()
+        .map(|listener| std::thread::spawn(move || echo_std_accept(&listener)))
+        .collect();
+    for l in loops {
+        let _ = l.join();
+    }
+    Ok(())
+}
+
+/// One listener's accept loop of the std echo server.
+fn echo_std_accept(listener: &std::net::TcpListener) {
     for s in listener.incoming() {
         let Ok(s) = s else { continue };
         let _ = s.set_nodelay(true);
@@ -226,7 +314,6 @@ fn echo_std(addr: SocketAddr) -> io::Result<()> {
             eprintln!("echo-std: cannot start a connection's thread: {e}");
         }
     }
-    Ok(())
 }
 
 /// `argv` for one of this lab's servers on `addr` (`baton-lab serve`).
@@ -250,7 +337,11 @@ pub(crate) fn free_addr() -> Result<String, String> {
 }
 
 /// A server process, killed when dropped.
-pub(crate) struct Process(Child);
+pub(crate) struct Process {
+    child: Child,
+    /// What followed `listening on ` in its ready line.
+    listening: String,
+}
 
 impl Process {
     /// Starts `argv` and waits for its `listening on` line (or its early
@@ -279,13 +370,28 @@ impl Process {
             .stderr(Stdio::piped())
             .spawn()
             .map_err(|e| format!("could not start the server {program}: {e}"))?;
-        let mut process = Process(child);
-        process.wait_ready()?;
+        let mut process = Process {
+            child,
+            listening: String::new(),
+        };
+        process.listening = process.wait_ready()?;
         Ok(process)
     }
 
-    fn wait_ready(&mut self) -> Result<(), String> {
-        let child = &mut self.0;
+    /// The server's process id.
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Where it said it listens: the rest of its `listening on ` line
+    /// (e.g. `127.0.0.1:4000,127.0.0.1:4001` for an echo server).
+    pub(crate) fn listening(&self) -> &str {
+        &self.listening
+    }
+
+    /// Waits for the ready line; returns what followed `listening on `.
+    fn wait_ready(&mut self) -> Result<String, String> {
+        let child = &mut self.child;
         let stdout = child.stdout.take().ok_or("the server has no stdout")?;
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
@@ -293,21 +399,21 @@ impl Process {
             let ready = lines
                 .by_ref()
                 .map_while(Result::ok)
-                .any(|l| l.starts_with("listening on "));
+                .find_map(|l| l.strip_prefix("listening on ").map(str::to_owned));
             let _ = tx.send(ready);
             // Keep draining, so a chatty server never blocks on a full pipe.
             lines.for_each(drop);
         });
         match rx.recv_timeout(READY) {
-            Ok(true) => {
+            Ok(Some(listening)) => {
                 // Drain its stderr too (unread, a chatty server would block
                 // on a full pipe).
                 if let Some(err) = child.stderr.take() {
                     std::thread::spawn(move || io::copy(&mut { err }, &mut io::sink()));
                 }
-                Ok(())
+                Ok(listening)
             }
-            Ok(false) | Err(mpsc::RecvTimeoutError::Disconnected) => {
+            Ok(None) | Err(mpsc::RecvTimeoutError::Disconnected) => {
                 let _ = child.kill();
                 let mut err = String::new();
                 if let Some(mut e) = child.stderr.take() {
@@ -329,7 +435,7 @@ impl Process {
 
 impl Drop for Process {
     fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }

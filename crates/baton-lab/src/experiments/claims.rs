@@ -10,7 +10,9 @@
 //!   [`BEATS`] (1.0x);
 //! - "matches", "keeps up with", "as fast as", "as cheaply as": at least
 //!   [`MATCHES`] (0.9x: within the noise of a shared machine);
-//! - "several times": at least [`SEVERAL`] (2x).
+//! - "several times": at least [`SEVERAL`] (2x);
+//! - "at most 1.5x the bytes" (memory): at least [`WITHIN_1_5X`] (peer /
+//!   baton >= 1 / 1.5).
 //!
 //! Each target compares, in every column (case, thread count) it reads,
 //! the baton row against the **fastest** of its peers present in that
@@ -31,6 +33,8 @@ pub(crate) const BEATS: f64 = 1.0;
 pub(crate) const MATCHES: f64 = 0.9;
 /// "several times faster".
 pub(crate) const SEVERAL: f64 = 2.0;
+/// Memory: "at most 1.5x the peer's bytes" (peer / baton at least 1 / 1.5).
+pub(crate) const WITHIN_1_5X: f64 = 1.0 / 1.5;
 
 /// One checkable part of an experiment's claim.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -309,6 +313,16 @@ const TARGETS: &[(&str, &[Target])] = &[
                 MATCHES,
             ),
         ],
+    ),
+    (
+        "conns",
+        &[mem(
+            "an idle connection costs at most 1.5x Go's resident bytes",
+            &["idle"],
+            "baton",
+            &["go"],
+            WITHIN_1_5X,
+        )],
     ),
     (
         "chan",

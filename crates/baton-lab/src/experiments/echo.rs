@@ -65,7 +65,7 @@ pub(crate) fn experiment() -> Experiment {
 /// Raises the descriptor limit so that `conns` connections' ends (one
 /// process's) fit: the soft limit up to the hard one, and the hard one too where the
 /// process may (root); says why not when they cannot.
-fn room_for(conns: usize) -> Result<(), String> {
+pub(crate) fn room_for(conns: usize) -> Result<(), String> {
     let need = conns as u64 + FD_MARGIN;
     let mut lim = libc::rlimit {
         rlim_cur: 0,

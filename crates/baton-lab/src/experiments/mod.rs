@@ -36,6 +36,7 @@ use crate::runner::{Sample, Spec};
 pub(crate) mod claims;
 // The registry, part 1: one module per experiment (plus shared workloads).
 mod chan;
+pub(crate) mod conns;
 mod context;
 mod counter;
 mod echo;
@@ -77,6 +78,7 @@ const REGISTRY: &[fn() -> Experiment] = &[
     rate::experiment,
     http::experiment,
     echo::experiment,
+    conns::experiment,
 ];
 
 /// Experiments whose every figure is costly (a server process and at

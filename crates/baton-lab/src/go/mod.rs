@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 
-use crate::experiments::http;
+use crate::experiments::{conns, http};
 use crate::runner::{Sample, Spec};
 
 /// The harness sources, as (file name, contents). A new Go file needs a
@@ -40,9 +40,11 @@ const HARNESS: &str = "baton-lab-go-harness";
 /// gives up on it (start-up is milliseconds; this only guards against hangs).
 const GRACE: Duration = Duration::from_secs(30);
 
-/// A built harness, ready to measure. For the `http` experiment it is the
-/// server (its `servers` table in `cases.go`: it listens on `-addr` until
-/// killed) and the lab measures it with wrk (`crate::wrk`).
+/// A built harness, ready to measure. For the `http` and `conns`
+/// experiments it is the server (its `servers` table in `cases.go`: it
+/// listens on `-addr` until killed) and the lab measures it from outside:
+/// with wrk (`crate::wrk`), or by holding connections open to it and
+/// reading its resident set (`experiments::conns`).
 #[derive(Debug)]
 pub(crate) struct GoHarness {
     exe: PathBuf,
@@ -183,18 +185,22 @@ impl GoHarness {
         imp: &str,
         spec: &Spec,
     ) -> Result<Sample, String> {
+        // Server cases: the harness serves (its `servers` table), the lab
+        // loads it with wrk (http) or holds connections open (conns).
+        let exe = self.exe.to_string_lossy().into_owned();
+        let server = |addr: &str| {
+            let args = ["-experiment", experiment, "-case", case, "-impl", imp];
+            let argv = [exe.as_str()]
+                .into_iter()
+                .chain(args)
+                .chain(["-addr", addr]);
+            Ok(argv.map(str::to_owned).collect())
+        };
         if experiment == http::NAME {
-            // A server case: the harness serves, the lab loads it with wrk.
-            let exe = self.exe.to_string_lossy().into_owned();
-            let server = |addr: &str| {
-                let args = ["-experiment", experiment, "-case", case, "-impl", imp];
-                let argv = [exe.as_str()]
-                    .into_iter()
-                    .chain(args)
-                    .chain(["-addr", addr]);
-                Ok(argv.map(str::to_owned).collect())
-            };
             return crate::wrk::measure(server, http::placement(case), spec);
+        }
+        if experiment == conns::NAME {
+            return conns::measure(server, spec);
         }
         let mut cmd = Command::new(&self.exe);
         cmd.args(["-experiment", experiment, "-case", case, "-impl", imp])
