@@ -85,6 +85,7 @@ pub(crate) fn measure(
         rss_bytes: row.rss_bytes,
         // The child's CPU share is not reported back (yet).
         cpu_share: None,
+        scaled_threads: None,
     })
 }
 

@@ -462,7 +462,7 @@ fn row(exp: &Experiment, case: &Case, imp: &Impl, threads: usize, f: &runner::Fi
         experiment: exp.name.to_owned(),
         case: case.name.to_owned(),
         impl_name: imp.name.to_owned(),
-        threads,
+        threads: f.scaled_threads.unwrap_or(threads),
         ops_per_sec: f.ops_per_sec,
         ns_per_op: 1e9 / f.ops_per_sec,
         p50_ns: f.p50_ns,

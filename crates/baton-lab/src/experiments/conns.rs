@@ -32,7 +32,10 @@
 //! connections need, in the server and in the client (the lab), 100k
 //! descriptors each (the lab raises `RLIMIT_NOFILE`, hard limit included
 //! where it may, before it starts the server, which inherits it: see
-//! `echo::room_for`); more than the ~28k ephemeral ports one client
+//! `echo::room_for`; where the hard limit cannot be raised, as in a
+//! container without `CAP_SYS_RESOURCE`, the case measures as many
+//! connections as it allows, says so once, and its row carries the count
+//! measured); more than the ~28k ephemeral ports one client
 //! address has towards one server port (the server listens on one port
 //! per [`PER_LISTENER`] connections, and the clients spread over them);
 //! and baton's goroutine stacks, two memory mappings each (stack and
@@ -191,9 +194,8 @@ pub(crate) fn measure(
     server: impl FnOnce(&str) -> Result<Vec<String>, String>,
     spec: &Spec,
 ) -> Result<Sample, String> {
-    let conns = spec.threads;
     // Before the server starts: it inherits the limit.
-    super::echo::room_for(conns)?;
+    let conns = room(spec.threads)?;
     let addrs = vec!["127.0.0.1:0"; listeners(conns)].join(",");
     let process = servers::Process::start(&server(&addrs)?)?;
     let addrs = servers::parse_addrs(process.listening())?;
@@ -211,8 +213,39 @@ pub(crate) fn measure(
         ops: conns as u64,
         elapsed,
         rss_bytes: Some(after.saturating_sub(before) / conns.max(1) as u64),
+        scaled_threads: (conns != spec.threads).then_some(conns),
         ..Sample::default()
     })
+}
+
+/// Fewest connections worth measuring when the descriptor limit forces
+/// fewer than asked.
+const FEWEST: usize = 1_000;
+
+/// Makes descriptor room for `conns` connections in this process (and the
+/// server it starts next), or, where the hard limit cannot be raised (no
+/// `CAP_SYS_RESOURCE`, as in some containers, even as root), for as many
+/// as it allows: returns the count to measure, and says once why it is
+/// fewer. The figure is per connection, so a smaller count still measures
+/// it, from fewer samples.
+fn room(conns: usize) -> Result<usize, String> {
+    let why = match super::echo::room_for(conns) {
+        Ok(()) => return Ok(conns),
+        Err(why) => why,
+    };
+    let most = super::echo::most_conns().filter(|&m| m >= FEWEST.min(conns));
+    let Some(most) = most.filter(|&m| m < conns) else {
+        return Err(why);
+    };
+    super::echo::room_for(most)?;
+    static SAID: std::sync::Once = std::sync::Once::new();
+    SAID.call_once(|| {
+        eprintln!(
+            "conns: {conns} connections do not fit: {why}. Measuring {most} connections instead \
+             (the figure is bytes per connection); the row says {most}"
+        );
+    });
+    Ok(most)
 }
 
 #[cfg(all(test, not(loom)))]

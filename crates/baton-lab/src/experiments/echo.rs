@@ -99,6 +99,22 @@ pub(crate) fn room_for(conns: usize) -> Result<(), String> {
     Ok(())
 }
 
+/// The most connections [`room_for`] can make room for: the hard
+/// `RLIMIT_NOFILE` less the margin (what a process that may not raise its
+/// hard limit can reach), or `None` when the limit cannot be read.
+pub(crate) fn most_conns() -> Option<usize> {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: `lim` is a valid, writable rlimit for the call to fill.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 {
+        return None;
+    }
+    let most = lim.rlim_max.saturating_sub(FD_MARGIN);
+    Some(usize::try_from(most).unwrap_or(usize::MAX))
+}
+
 /// A start line for the clients: each [`arrive`](Gate::arrive)s once
 /// connected (or failed) and waits; the measuring thread opens it once all
 /// have arrived. Used by the std row, whose clients are threads.

@@ -75,6 +75,10 @@ pub(crate) struct Sample {
     /// got (on-CPU time over `elapsed * min(threads, cores - background)`),
     /// where the OS tells.
     pub(crate) cpu_share: Option<f64>,
+    /// The thread count actually measured, where the case had to measure
+    /// fewer than asked (`conns` under a descriptor limit it may not
+    /// raise); the row reports this count instead of the asked one.
+    pub(crate) scaled_threads: Option<usize>,
 }
 
 impl Sample {
@@ -235,6 +239,7 @@ fn summarise(results: Vec<WorkerResult>, usable: usize) -> Sample {
         cpu_share: on_cpu_ns
             .filter(|_| possible_ns > 0.0)
             .map(|ns| ns as f64 / possible_ns),
+        scaled_threads: None,
     }
 }
 

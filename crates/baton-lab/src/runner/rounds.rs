@@ -50,6 +50,9 @@ pub(crate) struct Figure {
     pub(crate) p50_ns: Option<f64>,
     pub(crate) p99_ns: Option<f64>,
     pub(crate) rss_bytes: Option<u64>,
+    /// The thread count measured, where the case scaled it down
+    /// ([`Sample::scaled_threads`]; the smallest of the rounds').
+    pub(crate) scaled_threads: Option<usize>,
 }
 
 /// Medians of each field over `samples`; `None` when there are none.
@@ -64,6 +67,7 @@ pub(crate) fn figure(samples: &[Sample]) -> Option<Figure> {
         p50_ns: of(|s| s.p50_ns),
         p99_ns: of(|s| s.p99_ns),
         rss_bytes: of(|s| s.rss_bytes.map(|b| b as f64)).map(|b| b as u64),
+        scaled_threads: samples.iter().filter_map(|s| s.scaled_threads).min(),
     })
 }
 
