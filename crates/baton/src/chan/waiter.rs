@@ -482,8 +482,8 @@ mod tests {
                 assert_eq!(rx.recv().unwrap(), 1);
             }
             other.join().unwrap();
-            let a = Waiter::with(|w| state_of(w));
-            let b = Waiter::with(|w| state_of(w));
+            let a = Waiter::with(state_of);
+            let b = Waiter::with(state_of);
             assert_eq!(a, b, "a goroutine's second wait did not reuse its state");
         });
     }

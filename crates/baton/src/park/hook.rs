@@ -66,7 +66,9 @@ pub(crate) trait ParkHook: Sync {
     /// hand out now (it wakes the running goroutine), found without cloning
     /// one: a channel waiter kept in its thread's pool can then be reused
     /// as it is (`chan::waiter`). `false` is always correct (the caller
-    /// then takes a fresh handle), hence the default.
+    /// then takes a fresh handle), hence the default. (Not under loom,
+    /// where the pool is not built either.)
+    #[cfg(not(loom))]
     fn is_current(&self, task: &dyn TaskUnpark) -> bool {
         let _ = task;
         false
