@@ -19,5 +19,5 @@ mod scenarios;
 
 fn main() {
     #[cfg(not(loom))]
-    scenarios::main();
+    scenarios::main(None);
 }

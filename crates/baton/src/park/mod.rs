@@ -245,6 +245,22 @@ enum UnparkerKind {
 }
 
 impl Unparker {
+    /// Whether this wakes the caller: the goroutine running on this thread,
+    /// or, where none runs, this thread. A pooled channel waiter whose
+    /// handle wakes the caller is reused as it is (`chan::waiter`), with no
+    /// reference-count traffic; `false` just means "take a fresh handle".
+    #[cfg(not(loom))]
+    #[inline]
+    pub(crate) fn is_current(&self) -> bool {
+        match (&self.0, hook::current()) {
+            (UnparkerKind::Task(t), Some(h)) => h.is_current(&**t),
+            (UnparkerKind::Thread(p), None) => PARKER
+                .try_with(|mine| Arc::ptr_eq(p, mine))
+                .unwrap_or(false),
+            _ => false,
+        }
+    }
+
     /// Makes the target's token available, waking it if it is parked.
     #[inline]
     pub(crate) fn unpark(&self) {

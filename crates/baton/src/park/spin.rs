@@ -421,7 +421,33 @@ const WORKER_SPIN_BEFORE_YIELD: Duration = Duration::from_micros(5);
 /// pingpong went from a median 7.9 to 6.1 us per round trip, but
 /// `tests/runtime_deadlock.rs`'s `deadlock_after_activity` then hung in
 /// about half the runs (the deadlock was never reported), so it was taken
-/// out again; why the two interact is not yet understood.)
+/// out again. Why: a `blocking` job wakes its goroutine before its pool
+/// thread lists itself idle, and a worker that slept at once could run the
+/// deadlock check in between, find the pool busy, and nobody checked
+/// again; the 50 us spin only hid that. Fixed in `runtime::blocking` (an
+/// idle pool thread re-checks; `tests/regress_deadlock_missed_after_blocking_job.rs`):
+/// with the fix and the rule, 10 of 10 runs passed, against 3 of 6 hung
+/// without the fix.
+///
+/// The rule itself stays out, on a second measurement: on the shared
+/// 2-core machine at load average 9 (other engineers' builds), five
+/// interleaved pairs of 1 s child runs of the forced `baton-chan` pingpong
+/// (`baton-lab child --experiment goroutines --case pingpong --impl
+/// baton-chan --threads 2 --seconds 1`) gave 8-67 us per round trip
+/// without it and 6-294 us with it: no better, and sometimes far worse.
+/// What the profile of those runs says (issue 15): the pinned workers
+/// hardly ever sleep (0.003 futex calls per round trip, 0.03-0.18 yields);
+/// the process gets about 0.4 of a CPU, and a round trip happens only
+/// while both workers are on their CPUs at once (median 1.6 us, mean 6-9
+/// us: rare millisecond gaps when one is descheduled). Sleeping instead
+/// costs a cross-CPU futex wake on every hop, which in these KVM guests
+/// costs far more than it does between two unpinned threads (with the
+/// spins set to zero for a test: 137-363 us per round trip, 18-33 us of
+/// CPU, against 1.8 us for two OS threads, which Linux may stack on one
+/// CPU). So neither spinning nor sleeping pinned workers reaches the OS
+/// threads' row under load; the open idea is a worker that notices it was
+/// descheduled mid-spin (a gap between two looks at the clock) and only
+/// then sleeps.)
 #[cfg(not(loom))]
 #[derive(Debug)]
 pub(crate) struct WorkerSpin {

@@ -121,6 +121,7 @@ impl Pool {
                 // Jobs catch their own panics (see `blocking`).
                 Some(job) => job(),
                 None => {
+                    recheck_deadlock();
                     if !self.wait_for_work(id) {
                         return;
                     }
@@ -168,6 +169,36 @@ crate::shim::thread_local! {
         const { core::cell::RefCell::new(None) };
 }
 
+crate::shim::thread_local! {
+    /// The runtime of the last job this pool thread ran, for one deadlock
+    /// check once the thread is idle again (see [`recheck_deadlock`]). Weak:
+    /// an idle pool thread never keeps a runtime alive.
+    static LAST_JOB_RUNTIME: core::cell::RefCell<Option<std::sync::Weak<Shared>>> =
+        const { core::cell::RefCell::new(None) };
+}
+
+/// Runs the deadlock check (`diag::deadlock`) for the runtime whose job
+/// this pool thread ran last, now that the thread is listed idle.
+///
+/// The check runs on the last worker to fall asleep, and rule 5 wants the
+/// pool quiet then. But a job wakes its goroutine (completing the join)
+/// *before* its thread lists itself idle: if that goroutine then parks for
+/// good and its worker falls asleep within that moment, the worker's check
+/// finds the pool busy, and without this second look nobody would ever
+/// check again (a missed report: the runtime hangs). Either order is now
+/// covered: a worker check after the listing sees the pool quiet; one
+/// before it saw the pool busy under the pool's lock, so its sleep happened
+/// before the listing, and this check sees it asleep. (An idle worker spins
+/// up to 50 us before sleeping, which usually hid the gap; when its spin
+/// was shortened, runtime_deadlock's `deadlock_after_activity` hung in
+/// about half the runs.)
+fn recheck_deadlock() {
+    let owner = LAST_JOB_RUNTIME.with(|r| r.borrow_mut().take());
+    if let Some(shared) = owner.and_then(|w| w.upgrade()) {
+        super::diag::deadlock::check(&shared);
+    }
+}
+
 /// The runtime that owns the blocking job running on this thread, if any.
 pub(crate) fn job_runtime() -> Option<Arc<Shared>> {
     JOB_RUNTIME.with(|r| r.borrow().clone())
@@ -180,6 +211,9 @@ struct JobRuntime(Option<Arc<Shared>>);
 
 impl JobRuntime {
     fn enter(owner: Option<Arc<Shared>>) -> Self {
+        if let Some(o) = &owner {
+            LAST_JOB_RUNTIME.with(|r| *r.borrow_mut() = Some(Arc::downgrade(o)));
+        }
         Self(JOB_RUNTIME.with(|r| r.replace(owner)))
     }
 }

@@ -50,9 +50,13 @@
 //! ## How the moment is pinned down
 //!
 //! The check runs on the last worker to fall asleep (in `Worker::sleep`,
-//! after its own re-check found nothing and it has no timer) — and once on
+//! after its own re-check found nothing and it has no timer) — once on
 //! the `run` thread right after it registers, in case every worker fell
-//! asleep before that — under the
+//! asleep before that, and once on a `blocking` pool thread right after it
+//! lists itself idle, for the runtime of its last job, in case the last
+//! worker's check found that job still running (the job wakes its
+//! goroutine before its thread goes idle; see `runtime::blocking`,
+//! `tests/regress_deadlock_missed_after_blocking_job.rs`) — under the
 //! idle protocol's sleeper-list lock. A worker leaves the sleeper list only
 //! through `end_sleep`, which takes that lock, and a notifier that wakes a
 //! worker clears its `sleeping` flag first: so while the lock is held and

@@ -68,6 +68,14 @@ impl ParkHook for GoroutineHook {
         })
     }
 
+    fn is_current(&self, task: &dyn TaskUnpark) -> bool {
+        // The handle `unparker` hands out is the running goroutine's header
+        // itself (as a trait object): compare addresses.
+        current::with_goroutine(|g| {
+            g.is_some_and(|g| core::ptr::addr_eq(Arc::as_ptr(g), core::ptr::from_ref(task)))
+        })
+    }
+
     fn goroutine_id(&self) -> u64 {
         current::with_goroutine(|g| {
             g.expect("baton: park hook used outside a goroutine")
