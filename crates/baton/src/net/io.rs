@@ -81,12 +81,17 @@ impl<S: AsRawFd> Registered<S> {
     pub(crate) fn wait(&self, dir: Dir, ctx: Option<&Context>) -> io::Result<()> {
         let _reason = wait_reason(WaitReason::IoWait);
         // A plain thread has no worker to poll for it: count it, so the
-        // poller's fallback thread waits in `epoll_wait` (`poller`).
-        let _thread = if crate::park::in_goroutine() {
+        // poller's fallback thread waits in `epoll_wait` (`poller`). A
+        // goroutine is counted in its worker's `io_waiters`: it waits for
+        // the outside world, so its runtime is not deadlocked meanwhile
+        // (module docs of `net`, "Deadlock detection").
+        let in_goroutine = crate::park::in_goroutine();
+        let _thread = if in_goroutine {
             None
         } else {
             poller::ThreadWait::begin()
         };
+        let _goroutine = in_goroutine.then(crate::runtime::sched::netpoll::IoWait::begin);
         let half = self.pd.half(dir);
         match ctx {
             None => half.wait(None),

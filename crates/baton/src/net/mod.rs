@@ -155,14 +155,17 @@
 //!
 //! A goroutine parked on a socket waits for the outside world (a peer, the
 //! kernel), not for another goroutine, so it is never reported as
-//! deadlocked. The rule that makes this precise is the detector's rule 6
-//! (`runtime/diag/deadlock.rs`): the fallback thread `baton-netpoll` is
-//! started with the process's first socket and lives for the process, and
-//! it is a thread outside the runtime, so from the first socket on the
-//! thread count never matches and the detector stays off — also while a
-//! worker sleeps in `epoll_wait` (it is "asleep" for rule 2, but readiness
-//! may still wake it). A program that never creates a socket keeps full
-//! detection.
+//! deadlocked: while it waits it is counted in its worker's `io_waiters`
+//! (`net::io` wraps the park in `sched::netpoll::IoWait`), and the
+//! detector's rule 7 (`runtime/diag/deadlock.rs`) sees no deadlock in a
+//! runtime with such a goroutine. A worker asleep in `epoll_wait` counts
+//! as asleep (rule 2): a socket event can only wake a socket waiter. The
+//! fallback thread `baton-netpoll` (started with the first socket, alive
+//! for the process) is a known thread in rule 6 for the same reason: it
+//! only dispatches readiness. So detection is precise: on while no
+//! goroutine of the runtime waits on a socket (also after every socket is
+//! closed), off while one does. A plain thread parked on a socket is an
+//! outside thread (rule 6), as any thread is.
 
 pub(crate) mod common;
 pub(crate) mod io;

@@ -3,6 +3,47 @@
 //! blocks in `netpoll(delay)` instead of sleeping), and no-ops where there
 //! is no poller (not Linux).
 
+use super::current;
+use crate::shim::atomic::Ordering::Relaxed;
+
+/// While alive, the calling goroutine counts as parked on a socket in its
+/// worker's `io_waiters` (see `diag::deadlock`, rule 7): a goroutine that
+/// waits for a peer or the kernel is not deadlocked. Created and dropped by
+/// the goroutine itself, on its own worker (it never migrates), so only
+/// that worker's thread writes the counter. Outside a goroutine it does
+/// nothing.
+#[must_use = "the goroutine counts as waiting on a socket only while this lives"]
+pub(crate) struct IoWait(bool);
+
+impl IoWait {
+    /// Starts counting the calling goroutine (no-op on a plain thread).
+    pub(crate) fn begin() -> Self {
+        Self(Self::add(1))
+    }
+
+    /// Adds `delta` (wrapping) to this worker's count; whether the caller
+    /// is a worker thread.
+    fn add(delta: usize) -> bool {
+        current::with_worker(|w| match w {
+            Some(w) => {
+                let c = &w.shared().workers[w.index()].io_waiters;
+                // Only this thread writes it (see the field's docs).
+                c.store(c.load(Relaxed).wrapping_add(delta), Relaxed);
+                true
+            }
+            None => false,
+        })
+    }
+}
+
+impl Drop for IoWait {
+    fn drop(&mut self) {
+        if self.0 {
+            Self::add(usize::MAX);
+        }
+    }
+}
+
 /// Scheduling rounds between a busy worker's looks at the network poller
 /// (a worker out of work looks every time).
 pub(crate) const BUSY_POLL_INTERVAL: u32 = 61;
@@ -63,6 +104,12 @@ mod imp {
     pub(crate) fn worker_exited() {
         poller::worker_exited();
     }
+
+    /// Threads the poller runs (its fallback thread, from the first socket
+    /// on), for the deadlock checker's thread count.
+    pub(crate) fn poller_threads() -> usize {
+        usize::from(poller::started().is_some())
+    }
 }
 
 #[cfg(not(target_os = "linux"))]
@@ -95,6 +142,10 @@ mod imp {
     pub(crate) fn worker_started() {}
 
     pub(crate) fn worker_exited() {}
+
+    pub(crate) fn poller_threads() -> usize {
+        0
+    }
 }
 
 pub(crate) use imp::*;
