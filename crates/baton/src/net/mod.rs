@@ -171,7 +171,6 @@ pub(crate) mod common;
 pub(crate) mod io;
 pub(crate) mod poll_desc;
 pub(crate) mod poller;
-mod slot;
 mod tcp;
 mod udp;
 mod unix;
