@@ -77,37 +77,42 @@
 //!
 //! # The poller: design
 //!
-//! One epoll instance for the process, **edge-triggered**, shared by the
-//! runtime's workers (Go's `netpoll` from `findrunnable`) and one fallback
-//! thread (`baton-netpoll`); the details and the no-lost-wake-up argument
-//! are in `poller.rs`. Each socket is switched to non-blocking mode and
-//! registered once, for both directions, when it is created; its
-//! `PollDesc` (Go's `pollDesc`) holds per direction the READY and CLOSED
-//! bits, the deadline and a wait queue of parked callers — the state
-//! table, the no-lost-wake-up argument and the loom models are in
-//! `poll_desc.rs`. An operation (`io.rs`, written once for every socket
-//! type) checks CLOSED and the deadline, tries the system call, and on
-//! `EAGAIN` parks through the park seam (`crate::park`) with the deadline
-//! as the park's deadline. Whoever reads the readiness event sets READY
-//! and unparks the waiters, which the scheduler routes to each goroutine's
-//! own worker (its `runnext` when the reader is that worker, else its
-//! inbox), or to a parked thread's futex:
+//! One epoll instance per runtime worker, plus one shared instance watched
+//! by a fallback thread (`baton-netpoll`), all **edge-triggered**; the
+//! details and the no-lost-wake-up argument are in `poller.rs`. Each
+//! socket is switched to non-blocking mode and registered for both
+//! directions when it is created; its `PollDesc` (Go's `pollDesc`) holds
+//! per direction the READY and CLOSED bits, the deadline and a wait queue
+//! of parked callers — the state table, the no-lost-wake-up argument and
+//! the loom models are in `poll_desc.rs`. An operation (`io.rs`, written
+//! once for every socket type) checks CLOSED and the deadline, tries the
+//! system call, and on `EAGAIN` parks through the park seam
+//! (`crate::park`) with the deadline as the park's deadline. Whoever reads
+//! the readiness event sets READY and unparks the waiters, which the
+//! scheduler routes to each goroutine's own worker (its `runnext` when the
+//! reader is that worker, else its inbox), or to a parked thread's futex:
 //!
-//! - a worker that runs out of goroutines polls without blocking before it
-//!   looks further (and while it spins before sleeping), and a busy worker
-//!   polls every 61 scheduling rounds;
-//! - a worker about to sleep blocks in `epoll_wait`, with its next timer as
-//!   the time-out, instead of its futex sleep — at most one thread at a
-//!   time (the *slot*); the others sleep on their futex. Wake-ups meant for
-//!   it (inbox pushes, spawns, shutdown) arrive through an `eventfd`
-//!   registered in the same epoll instance (`runtime/sched/idle.rs`,
-//!   "Sleeping in epoll", and its loom model `loom_idle_epoll_wakeup`);
-//! - the fallback thread blocks in `epoll_wait` only while plain threads
-//!   are parked on sockets and no worker holds the slot; while workers
-//!   exist but none is in epoll (all busy) it polls every 10 ms, as Go's
-//!   `sysmon`; otherwise it sleeps without a time-out. So readiness for a
-//!   goroutine costs one wake-up (the worker in epoll), or none (a worker
-//!   that polls), instead of two (the poller thread, then the worker).
+//! - a socket is registered in the instance of the worker whose goroutine
+//!   waits on it (created in a goroutine: that goroutine's worker; a
+//!   goroutine about to park on a socket registered elsewhere moves it to
+//!   its own worker's instance first), and in the shared instance while a
+//!   plain thread waits on it. So the event lands where the waiter's home
+//!   worker looks, and only there;
+//! - a worker that runs out of goroutines polls its instance without
+//!   blocking before it looks further (and while it spins before
+//!   sleeping), and a busy worker polls it every 61 scheduling rounds;
+//! - every idle worker sleeps in `epoll_wait` on its own instance, with its
+//!   next timer as the time-out, instead of on its futex; wake-ups meant
+//!   for it (inbox pushes, spawns, shutdown) arrive through its instance's
+//!   wake `eventfd` (`runtime/sched/idle.rs`, "Sleeping in epoll", and its
+//!   loom model `loom_idle_epoll_wakeup`). A socket event for a goroutine
+//!   whose worker sleeps wakes that worker directly: one wake-up, no
+//!   hand-over, whatever the other workers do;
+//! - the fallback thread blocks in `epoll_wait` on the shared instance for
+//!   good (no time-out): it serves sockets used from plain threads (with
+//!   or without a runtime) and the instances of workers that have exited
+//!   (nested in the shared instance, so a thread still waiting on a
+//!   socket a goroutine had moved there is served).
 //!
 //! Threads and goroutines share one code path: from a thread, a blocking
 //! call parks the thread on the same poll descriptor, which is what gives
@@ -115,41 +120,54 @@
 //! sockets have neither).
 //!
 //! Poll descriptors are never freed, only recycled (Go's `pollCache`), so
-//! an event racing with a socket's close never touches freed memory.
+//! an event racing with a socket's close never touches freed memory;
+//! worker instances likewise are retired and reused, never closed.
 //!
 //! # Alternatives rejected
 //!
+//! - **One shared instance, one thread at a time in `epoll_wait`** (the
+//!   *slot*; this module's previous design, and Go's: at most one M blocks
+//!   in `netpoll`): the other idle workers slept on their futex, so an
+//!   event for one of their goroutines went to the slot holder, which
+//!   handed it over through the inbox and a futex wake (two wake-ups); and
+//!   while the holder was busy, such an event waited for the fallback
+//!   thread's 10 ms poll (Go's goroutines can run on any P, so Go has
+//!   neither problem; ours cannot move). Handing the slot over, or waking a
+//!   futex sleeper to take it when the holder goes busy, costs a wake-up
+//!   per hand-over and makes the slot bounce between workers.
+//! - **Every idle worker in `epoll_wait` on the shared instance** (several
+//!   waiters, or `EPOLLEXCLUSIVE`): the kernel wakes *some* waiter, not the
+//!   goroutine's home worker, so the hand-over stays; and one `eventfd`
+//!   cannot wake one chosen worker.
+//! - **A socket registered in every instance a waiter came from** (no
+//!   move): every event would wake every such worker.
 //! - **A poller thread only** (this module's first design): every event
 //!   cost two cross-thread wake-ups (the poller thread, then the sleeping
 //!   worker), and a TCP ping-pong between goroutines lost to std's
 //!   blocking sockets.
-//! - **No fallback thread** (Go has none: its threads are all Ms): a socket
-//!   read from a plain thread, or from goroutines of a runtime whose workers
-//!   are all busy, would wait for some worker to go idle; and with no
-//!   runtime at all, nothing would poll. The thread costs no wake-ups while
-//!   a worker holds the slot.
-//! - **An epoll instance per worker** (may's design), sockets registered on
-//!   the epoll of the worker whose goroutine first blocks on them: events
-//!   would land on the right worker, but a socket shared by goroutines on
-//!   two workers (`Read for &TcpStream`) would need re-registering, and
-//!   plain threads would still need a shared instance. Our park seam
-//!   already routes a wake-up to the goroutine's own worker, so one shared
-//!   instance is enough.
+//! - **No fallback thread** (Go has none: its threads are all Ms): a
+//!   socket read from a plain thread would depend on some runtime's worker
+//!   going idle; and with no runtime at all, nothing would poll.
 //! - **mio** instead of raw epoll through `libc`: mio's portable layer
 //!   (`Poll`, `Registry`, `Token`, `Source` impls, its own socket types)
 //!   adds a dependency and an indirection and removes no code: the epoll
 //!   and `eventfd` calls and their flags are written once in `poller.rs`,
 //!   `libc` is already a dependency (the futex), and baton is Linux-first.
+//!   (mio's `Registry` also has no notion of moving a registration between
+//!   instances.)
 //! - **Level-triggered** epoll for sockets: an event per `epoll_wait` while
 //!   the socket stays readable, so the poller would need `EPOLLONESHOT` and
 //!   a re-arm (`epoll_ctl`) per wait; edge-triggered registers once (Go's
-//!   choice). (The wake `eventfd` *is* level-triggered, so that a
-//!   non-blocking poll by another worker cannot consume a wake-up meant
-//!   for the slot holder.)
+//!   choice) and moves rarely. (The wake `eventfd`s *are* level-triggered,
+//!   so a wake-up stays pending until the owner drains it.)
 //! - **Blocking std sockets on plain threads**: simpler for threads, but
 //!   then deadlines (`SO_RCVTIMEO` is per call, not an instant, and cannot be
 //!   moved under a blocked call) and `close` from another thread would
 //!   behave differently on threads and goroutines.
+//!
+//! # What was measured
+//!
+//! MEASUREMENTS
 //!
 //! # Deadlock detection
 //!

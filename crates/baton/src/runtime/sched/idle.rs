@@ -40,23 +40,28 @@
 //!
 //! ## Sleeping in epoll
 //!
-//! Once the process has a network poller (`net::poller`), a worker about to
-//! sleep first tries to take the poller's slot (at most one thread blocks
-//! in `epoll_wait`); if it gets it, it sleeps in `epoll_wait` (with its
-//! next timer as the time-out) instead of on its park token, so socket
-//! readiness wakes it directly. Its sleep is announced exactly as above,
-//! plus one flag: `in_epoll`, stored (`SeqCst`) *before* the `sleeping`
-//! flag and cleared only after `end_sleep`. A notifier that wins a sleep
-//! (its swap of `sleeping` read the worker's store of `true`, or
-//! `wake_all`'s fence follows the worker's) therefore reads `in_epoll` as
-//! that sleep set it (or a later value, once the sleep ended by itself),
-//! and wakes the worker through the poller's wake `eventfd` instead of the
-//! token. The `eventfd` keeps its count until the slot holder drains it
-//! after `epoll_wait` returns, like the token a futex park keeps: a write
-//! before the worker blocks makes `epoll_wait` return at once, so the
-//! argument above holds unchanged. A wake-up that reaches the wrong place
-//! (the sleep ended meanwhile) is spurious for the next sleep, never lost
-//! for this one. `loom_idle_epoll_wakeup` models it.
+//! Once the process has a network poller (`net::poller`), every worker
+//! about to sleep sleeps in `epoll_wait` on its *own* epoll instance (where
+//! the sockets its goroutines wait on are registered), with its next timer
+//! as the time-out, instead of on its park token, so socket readiness for
+//! its goroutines wakes it directly. Its sleep is announced exactly as
+//! above, plus one flag: `in_epoll`, stored (`SeqCst`) *before* the
+//! `sleeping` flag and cleared only after `end_sleep`, and, stored before
+//! `in_epoll`, the token that names its instance's wake `eventfd`. A
+//! notifier that wins a sleep (its swap of `sleeping` read the worker's
+//! store of `true`, or `wake_all`'s fence follows the worker's) therefore
+//! reads `in_epoll` as that sleep set it (or a later value, once the sleep
+//! ended by itself), and the token with it, and wakes the worker by
+//! writing that `eventfd` instead of unparking its token. Only the worker
+//! drains its `eventfd` (after `epoll_wait` returns, or when it polls
+//! while awake, which is never inside an announced sleep), so it keeps its
+//! count like the token a futex park keeps: a write before the worker
+//! blocks makes `epoll_wait` return at once, and the argument above holds
+//! unchanged. A wake-up that reaches the wrong place (the sleep ended
+//! meanwhile) is spurious for the next sleep, never lost for this one.
+//! `loom_idle_epoll_wakeup` models it. (Until issue 13, one worker at a
+//! time could sleep in epoll, on an instance shared by all; see `net`'s
+//! "Alternatives rejected".)
 //!
 //! ## Counters
 //!
@@ -492,7 +497,7 @@ mod loom_tests {
         cv.notify_all();
     }
 
-    /// The slot holder's `epoll_wait` with no socket events: returns once
+    /// The worker's `epoll_wait` with no socket events: returns once
     /// the count is non-zero, and drains it.
     fn fake_epoll_wait() {
         let (count, cv) = &*EVENTFD;
