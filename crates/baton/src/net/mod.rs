@@ -170,9 +170,8 @@
 //! `net_pingpong` with 2 workers is bimodal, and the two modes are the
 //! *placement* of its two goroutines, not the poller: both on one worker
 //! (about the 1-worker rate, 110-170k round trips/s) or one per worker
-//! (10-30k/s). A bench that reports the placement (client and server
-//! thread names), interleaved with the slot design, 20,000 round trips per
-//! sample: split 16-28k/s (median 18k) against 18-29k/s (median 18.5k) for
+//! (10-30k/s); the example prints which. Interleaved with the slot
+//! design, 20,000 round trips per sample, samples sorted by placement: split 16-28k/s (median 18k) against 18-29k/s (median 18.5k) for
 //! the slot design; same-worker 114-171k/s against 78-155k/s. In the split
 //! mode neither worker sleeps (`strace -c`: no `eventfd` writes, about one
 //! `sched_yield` per hop): both spin-poll between hops, so the cost is the
