@@ -165,26 +165,29 @@
 //!   moved under a blocked call) and `close` from another thread would
 //!   behave differently on threads and goroutines.
 //!
-//! # What was measured (issue 13, shared 2-core machine, load 9-12)
+//! # What was measured (issue 13, shared 2-core machine, load 9-14)
 //!
 //! `net_pingpong` with 2 workers is bimodal, and the two modes are the
 //! *placement* of its two goroutines, not the poller: both on one worker
-//! (about the 1-worker rate, 110-170k round trips/s) or one per worker
-//! (10-30k/s); the example prints which. Interleaved with the slot
-//! design, 20,000 round trips per sample, samples sorted by placement: split 16-28k/s (median 18k) against 18-29k/s (median 18.5k) for
-//! the slot design; same-worker 114-171k/s against 78-155k/s. In the split
-//! mode neither worker sleeps (`strace -c`: no `eventfd` writes, about one
-//! `sched_yield` per hop): both spin-poll between hops, so the cost is the
-//! cross-worker spin on a loaded 2-core machine (the workers' spin policy),
-//! and neither the slot's hand-over nor this design changes it. What this
-//! design removes is the hand-over and the 10 ms corner when a worker
-//! *does* sleep: `tests/regress_netpoll_futex_sleeper.rs` sees every idle
-//! worker blocked in `epoll_wait`, where one always sat in `futex` before.
+//! (about the 1-worker rate, 50-190k round trips/s) or one per worker
+//! (10-30k/s); the example prints which. Four rounds of interleaved runs
+//! against the slot design (20,000 round trips per sample, samples sorted
+//! by placement): one per worker, medians 16.4k/18k, 14.7k/16.1k (this
+//! design / the slot design) and two rounds within 3 %; one worker, the
+//! medians went both ways (0.5x, 0.8x, 0.8x, 1.15x): the load swamps any
+//! difference. In the one-per-worker mode neither worker sleeps (`strace
+//! -c`: no `eventfd` writes, about one `sched_yield` per hop): both
+//! spin-poll between hops, so its cost is the cross-worker spin on a
+//! loaded 2-core machine (the workers' spin policy), which neither the
+//! slot's hand-over nor this design changes. What this design removes is
+//! the hand-over and the 10 ms corner when a worker *does* sleep:
+//! `tests/regress_netpoll_futex_sleeper.rs` sees every idle worker blocked
+//! in `epoll_wait`, where one always sat in `futex` before.
 //! `baton-lab run echo http --quick --no-go`, six interleaved runs each,
-//! ranges (ratios within one run): http pinned baton/hyper 0.56-1.48x
-//! (slot design 0.59-1.26x), both cores 0.69-1.60x (0.54-1.46x); echo
-//! baton/tokio 0.16-1.09x (0.13-0.84x): no difference the load lets us
-//! see either way.
+//! ranges of the same-run ratios: http pinned baton/hyper 0.56-1.48x (slot
+//! design 0.59-1.26x), both cores 0.69-1.60x (0.54-1.46x); echo
+//! baton/tokio 0.16-1.09x (0.13-0.84x): no difference the load lets us see
+//! either way.
 //!
 //! # Deadlock detection
 //!
