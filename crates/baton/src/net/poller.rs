@@ -11,7 +11,7 @@
 //!
 //! - created inside a goroutine: the instance of that goroutine's worker;
 //!   otherwise the shared instance;
-//! - a goroutine about to park on it ([`ensure_home_here`], from `io.rs`,
+//! - a goroutine about to park on it ([`ensure_home`], from `io.rs`,
 //!   after `EAGAIN`) moves it to the instance of its own worker, unless it
 //!   is there already (one load and a compare: the common case);
 //! - a plain thread about to park on it moves it to the shared instance.
