@@ -1,6 +1,9 @@
 //! A TCP ping-pong over loopback: one client and one server, each sending
 //! 1-byte messages back and forth, as goroutines (1 and 2 workers) and as
-//! std threads with std's blocking sockets. Prints round trips per second.
+//! std threads with std's blocking sockets. Prints round trips per second,
+//! and with 2 workers whether the two goroutines ran on one worker or on
+//! both: the rate depends mostly on that (see `baton::net`, "What was
+//! measured").
 //!
 //! `cargo run --release -p baton --example net_pingpong [round_trips] [rounds]`
 
@@ -42,7 +45,13 @@ fn std_threads(n: usize) -> f64 {
     rate
 }
 
-fn goroutines(rt: &baton::runtime::Runtime, n: usize) -> f64 {
+/// The worker thread running the caller.
+fn worker_name() -> Option<String> {
+    std::thread::current().name().map(String::from)
+}
+
+/// Round trips per second, and whether both goroutines ran on one worker.
+fn goroutines(rt: &baton::runtime::Runtime, n: usize) -> (f64, bool) {
     rt.run(move || {
         let l = baton::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = l.local_addr().unwrap();
@@ -50,15 +59,16 @@ fn goroutines(rt: &baton::runtime::Runtime, n: usize) -> f64 {
             let (c, _) = l.accept().unwrap();
             c.set_nodelay(true).unwrap();
             echo(c);
+            worker_name()
         });
         let client = baton::go(move || {
             let c = baton::net::TcpStream::connect(addr).unwrap();
             c.set_nodelay(true).unwrap();
-            round_trips(c, n)
+            (round_trips(c, n), worker_name())
         });
-        let rate = client.join().unwrap();
-        server.join().unwrap();
-        rate
+        let (rate, at) = client.join().unwrap();
+        let same = server.join().unwrap() == at;
+        (rate, same)
     })
 }
 
@@ -70,10 +80,11 @@ fn main() {
     let rt2 = baton::runtime::Builder::new().workers(2).build();
     for r in 0..rounds {
         let s = std_threads(n);
-        let g1 = goroutines(&rt1, n);
-        let g2 = goroutines(&rt2, n);
+        let (g1, _) = goroutines(&rt1, n);
+        let (g2, same) = goroutines(&rt2, n);
+        let placed = if same { "one worker" } else { "one per worker" };
         println!(
-            "round {r}: std threads {s:.0}/s, goroutines 1 worker {g1:.0}/s ({:.2}x std), 2 workers {g2:.0}/s ({:.2}x std)",
+            "round {r}: std threads {s:.0}/s, goroutines 1 worker {g1:.0}/s ({:.2}x std), 2 workers {g2:.0}/s ({:.2}x std, {placed})",
             g1 / s,
             g2 / s
         );

@@ -9,6 +9,8 @@ use std::io::Read;
 
 use baton::net::{TcpListener, TcpStream, UdpSocket};
 
+const WORKERS: usize = 2;
+
 fn open_fds() -> usize {
     std::fs::read_dir("/proc/self/fd").unwrap().count()
 }
@@ -21,7 +23,7 @@ fn no_descriptor_leak_after_many_connect_close_cycles() {
         100_000
     };
     common::within("net fd leak", 300, move || {
-        let rt = baton::runtime::Builder::new().workers(2).build();
+        let rt = baton::runtime::Builder::new().workers(WORKERS).build();
         rt.run(move || {
             let l = TcpListener::bind("127.0.0.1:0").unwrap();
             let addr = l.local_addr().unwrap();
@@ -64,7 +66,16 @@ fn no_descriptor_leak_after_many_connect_close_cycles() {
             }
             drop(UdpSocket::bind("127.0.0.1:0").unwrap());
             let after = open_fds();
-            assert_eq!(before, after, "descriptors leaked over {cycles} cycles");
+            // A worker takes its own epoll instance (an epoll descriptor and
+            // a wake eventfd, kept for the process) the first time it polls
+            // after the first socket; a worker asleep since before the
+            // warm-up may do so during the cycles. Up to that, nothing may
+            // be left over (a leak per cycle would show thousands).
+            let instances = 2 * WORKERS;
+            assert!(
+                after >= before && after - before <= instances,
+                "descriptors leaked over {cycles} cycles: {before} before, {after} after"
+            );
         });
     });
 }

@@ -13,6 +13,7 @@ use super::poll_desc::{Blocked, Dir, PollDesc};
 use super::poller;
 use crate::context::Context;
 use crate::park::{wait_reason, WaitReason};
+use crate::runtime::sched::netpoll;
 
 /// The message of the error a closed socket's operations return (Go's
 /// `net.ErrClosed`).
@@ -29,7 +30,7 @@ pub(crate) struct Registered<S: AsRawFd> {
 impl<S: AsRawFd> Registered<S> {
     /// Registers `sock`, which the caller has made non-blocking.
     pub(crate) fn new(sock: S) -> io::Result<Self> {
-        let pd = poller::register(sock.as_raw_fd())?;
+        let pd = poller::register(sock.as_raw_fd(), netpoll::here())?;
         Ok(Self {
             sock: ManuallyDrop::new(sock),
             pd,
@@ -80,13 +81,14 @@ impl<S: AsRawFd> Registered<S> {
     #[cold]
     pub(crate) fn wait(&self, dir: Dir, ctx: Option<&Context>) -> io::Result<()> {
         let _reason = wait_reason(WaitReason::IoWait);
-        // A plain thread has no worker to poll for it: count it, so the
-        // poller's fallback thread waits in `epoll_wait` (`poller`).
-        let _thread = if crate::park::in_goroutine() {
-            None
-        } else {
-            poller::ThreadWait::begin()
-        };
+        // Readiness should wake this waiter's own poller: its worker's
+        // epoll instance, or the fallback thread's for a plain thread
+        // (`poller`, "Where a socket is registered").
+        netpoll::ensure_home(self.sock.as_raw_fd(), self.pd);
+        // A goroutine is counted in its worker's `io_waiters`: it waits for
+        // the outside world, so its runtime is not deadlocked meanwhile
+        // (module docs of `net`, "Deadlock detection").
+        let _goroutine = crate::park::in_goroutine().then(netpoll::IoWait::begin);
         let half = self.pd.half(dir);
         match ctx {
             None => half.wait(None),

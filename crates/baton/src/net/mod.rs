@@ -77,37 +77,42 @@
 //!
 //! # The poller: design
 //!
-//! One epoll instance for the process, **edge-triggered**, shared by the
-//! runtime's workers (Go's `netpoll` from `findrunnable`) and one fallback
-//! thread (`baton-netpoll`); the details and the no-lost-wake-up argument
-//! are in `poller.rs`. Each socket is switched to non-blocking mode and
-//! registered once, for both directions, when it is created; its
-//! `PollDesc` (Go's `pollDesc`) holds per direction the READY and CLOSED
-//! bits, the deadline and a wait queue of parked callers — the state
-//! table, the no-lost-wake-up argument and the loom models are in
-//! `poll_desc.rs`. An operation (`io.rs`, written once for every socket
-//! type) checks CLOSED and the deadline, tries the system call, and on
-//! `EAGAIN` parks through the park seam (`crate::park`) with the deadline
-//! as the park's deadline. Whoever reads the readiness event sets READY
-//! and unparks the waiters, which the scheduler routes to each goroutine's
-//! own worker (its `runnext` when the reader is that worker, else its
-//! inbox), or to a parked thread's futex:
+//! One epoll instance per runtime worker, plus one shared instance watched
+//! by a fallback thread (`baton-netpoll`), all **edge-triggered**; the
+//! details and the no-lost-wake-up argument are in `poller.rs`. Each
+//! socket is switched to non-blocking mode and registered for both
+//! directions when it is created; its `PollDesc` (Go's `pollDesc`) holds
+//! per direction the READY and CLOSED bits, the deadline and a wait queue
+//! of parked callers — the state table, the no-lost-wake-up argument and
+//! the loom models are in `poll_desc.rs`. An operation (`io.rs`, written
+//! once for every socket type) checks CLOSED and the deadline, tries the
+//! system call, and on `EAGAIN` parks through the park seam
+//! (`crate::park`) with the deadline as the park's deadline. Whoever reads
+//! the readiness event sets READY and unparks the waiters, which the
+//! scheduler routes to each goroutine's own worker (its `runnext` when the
+//! reader is that worker, else its inbox), or to a parked thread's futex:
 //!
-//! - a worker that runs out of goroutines polls without blocking before it
-//!   looks further (and while it spins before sleeping), and a busy worker
-//!   polls every 61 scheduling rounds;
-//! - a worker about to sleep blocks in `epoll_wait`, with its next timer as
-//!   the time-out, instead of its futex sleep — at most one thread at a
-//!   time (the *slot*); the others sleep on their futex. Wake-ups meant for
-//!   it (inbox pushes, spawns, shutdown) arrive through an `eventfd`
-//!   registered in the same epoll instance (`runtime/sched/idle.rs`,
-//!   "Sleeping in epoll", and its loom model `loom_idle_epoll_wakeup`);
-//! - the fallback thread blocks in `epoll_wait` only while plain threads
-//!   are parked on sockets and no worker holds the slot; while workers
-//!   exist but none is in epoll (all busy) it polls every 10 ms, as Go's
-//!   `sysmon`; otherwise it sleeps without a time-out. So readiness for a
-//!   goroutine costs one wake-up (the worker in epoll), or none (a worker
-//!   that polls), instead of two (the poller thread, then the worker).
+//! - a socket is registered in the instance of the worker whose goroutine
+//!   waits on it (created in a goroutine: that goroutine's worker; a
+//!   goroutine about to park on a socket registered elsewhere moves it to
+//!   its own worker's instance first), and in the shared instance while a
+//!   plain thread waits on it. So the event lands where the waiter's home
+//!   worker looks, and only there;
+//! - a worker that runs out of goroutines polls its instance without
+//!   blocking before it looks further (and while it spins before
+//!   sleeping), and a busy worker polls it every 61 scheduling rounds;
+//! - every idle worker sleeps in `epoll_wait` on its own instance, with its
+//!   next timer as the time-out, instead of on its futex; wake-ups meant
+//!   for it (inbox pushes, spawns, shutdown) arrive through its instance's
+//!   wake `eventfd` (`runtime/sched/idle.rs`, "Sleeping in epoll", and its
+//!   loom model `loom_idle_epoll_wakeup`). A socket event for a goroutine
+//!   whose worker sleeps wakes that worker directly: one wake-up, no
+//!   hand-over, whatever the other workers do;
+//! - the fallback thread blocks in `epoll_wait` on the shared instance for
+//!   good (no time-out): it serves sockets used from plain threads (with
+//!   or without a runtime) and the instances of workers that have exited
+//!   (nested in the shared instance, so a thread still waiting on a
+//!   socket a goroutine had moved there is served).
 //!
 //! Threads and goroutines share one code path: from a thread, a blocking
 //! call parks the thread on the same poll descriptor, which is what gives
@@ -115,60 +120,95 @@
 //! sockets have neither).
 //!
 //! Poll descriptors are never freed, only recycled (Go's `pollCache`), so
-//! an event racing with a socket's close never touches freed memory.
+//! an event racing with a socket's close never touches freed memory;
+//! worker instances likewise are retired and reused, never closed.
 //!
 //! # Alternatives rejected
 //!
+//! - **One shared instance, one thread at a time in `epoll_wait`** (the
+//!   *slot*; this module's previous design, and Go's: at most one M blocks
+//!   in `netpoll`): the other idle workers slept on their futex, so an
+//!   event for one of their goroutines went to the slot holder, which
+//!   handed it over through the inbox and a futex wake (two wake-ups); and
+//!   while the holder was busy, such an event waited for the fallback
+//!   thread's 10 ms poll (Go's goroutines can run on any P, so Go has
+//!   neither problem; ours cannot move). Handing the slot over, or waking a
+//!   futex sleeper to take it when the holder goes busy, costs a wake-up
+//!   per hand-over and makes the slot bounce between workers.
+//! - **Every idle worker in `epoll_wait` on the shared instance** (several
+//!   waiters, or `EPOLLEXCLUSIVE`): the kernel wakes *some* waiter, not the
+//!   goroutine's home worker, so the hand-over stays; and one `eventfd`
+//!   cannot wake one chosen worker.
+//! - **A socket registered in every instance a waiter came from** (no
+//!   move): every event would wake every such worker.
 //! - **A poller thread only** (this module's first design): every event
 //!   cost two cross-thread wake-ups (the poller thread, then the sleeping
 //!   worker), and a TCP ping-pong between goroutines lost to std's
 //!   blocking sockets.
-//! - **No fallback thread** (Go has none: its threads are all Ms): a socket
-//!   read from a plain thread, or from goroutines of a runtime whose workers
-//!   are all busy, would wait for some worker to go idle; and with no
-//!   runtime at all, nothing would poll. The thread costs no wake-ups while
-//!   a worker holds the slot.
-//! - **An epoll instance per worker** (may's design), sockets registered on
-//!   the epoll of the worker whose goroutine first blocks on them: events
-//!   would land on the right worker, but a socket shared by goroutines on
-//!   two workers (`Read for &TcpStream`) would need re-registering, and
-//!   plain threads would still need a shared instance. Our park seam
-//!   already routes a wake-up to the goroutine's own worker, so one shared
-//!   instance is enough.
+//! - **No fallback thread** (Go has none: its threads are all Ms): a
+//!   socket read from a plain thread would depend on some runtime's worker
+//!   going idle; and with no runtime at all, nothing would poll.
 //! - **mio** instead of raw epoll through `libc`: mio's portable layer
 //!   (`Poll`, `Registry`, `Token`, `Source` impls, its own socket types)
 //!   adds a dependency and an indirection and removes no code: the epoll
 //!   and `eventfd` calls and their flags are written once in `poller.rs`,
 //!   `libc` is already a dependency (the futex), and baton is Linux-first.
+//!   (mio's `Registry` also has no notion of moving a registration between
+//!   instances.)
 //! - **Level-triggered** epoll for sockets: an event per `epoll_wait` while
 //!   the socket stays readable, so the poller would need `EPOLLONESHOT` and
 //!   a re-arm (`epoll_ctl`) per wait; edge-triggered registers once (Go's
-//!   choice). (The wake `eventfd` *is* level-triggered, so that a
-//!   non-blocking poll by another worker cannot consume a wake-up meant
-//!   for the slot holder.)
+//!   choice) and moves rarely. (The wake `eventfd`s *are* level-triggered,
+//!   so a wake-up stays pending until the owner drains it.)
 //! - **Blocking std sockets on plain threads**: simpler for threads, but
 //!   then deadlines (`SO_RCVTIMEO` is per call, not an instant, and cannot be
 //!   moved under a blocked call) and `close` from another thread would
 //!   behave differently on threads and goroutines.
 //!
+//! # What was measured (issue 13, shared 2-core machine, load 9-14)
+//!
+//! `net_pingpong` with 2 workers is bimodal, and the two modes are the
+//! *placement* of its two goroutines, not the poller: both on one worker
+//! (about the 1-worker rate, 50-190k round trips/s) or one per worker
+//! (10-30k/s); the example prints which. Four rounds of interleaved runs
+//! against the slot design (20,000 round trips per sample, samples sorted
+//! by placement): one per worker, medians 16.4k/18k, 14.7k/16.1k (this
+//! design / the slot design) and two rounds within 3 %; one worker, the
+//! medians went both ways (0.5x, 0.8x, 0.8x, 1.15x): the load swamps any
+//! difference. In the one-per-worker mode neither worker sleeps (`strace
+//! -c`: no `eventfd` writes, about one `sched_yield` per hop): both
+//! spin-poll between hops, so its cost is the cross-worker spin on a
+//! loaded 2-core machine (the workers' spin policy), which neither the
+//! slot's hand-over nor this design changes. What this design removes is
+//! the hand-over and the 10 ms corner when a worker *does* sleep:
+//! `tests/regress_netpoll_futex_sleeper.rs` sees every idle worker blocked
+//! in `epoll_wait`, where one always sat in `futex` before.
+//! `baton-lab run echo http --quick --no-go`, six interleaved runs each,
+//! ranges of the same-run ratios: http pinned baton/hyper 0.56-1.48x (slot
+//! design 0.59-1.26x), both cores 0.69-1.60x (0.54-1.46x); echo
+//! baton/tokio 0.16-1.09x (0.13-0.84x): no difference the load lets us see
+//! either way.
+//!
 //! # Deadlock detection
 //!
 //! A goroutine parked on a socket waits for the outside world (a peer, the
 //! kernel), not for another goroutine, so it is never reported as
-//! deadlocked. The rule that makes this precise is the detector's rule 6
-//! (`runtime/diag/deadlock.rs`): the fallback thread `baton-netpoll` is
-//! started with the process's first socket and lives for the process, and
-//! it is a thread outside the runtime, so from the first socket on the
-//! thread count never matches and the detector stays off — also while a
-//! worker sleeps in `epoll_wait` (it is "asleep" for rule 2, but readiness
-//! may still wake it). A program that never creates a socket keeps full
-//! detection.
+//! deadlocked: while it waits it is counted in its worker's `io_waiters`
+//! (`net::io` wraps the park in `sched::netpoll::IoWait`), and the
+//! detector's rule 7 (`runtime/diag/deadlock.rs`) sees no deadlock in a
+//! runtime with such a goroutine. A worker asleep in `epoll_wait` counts
+//! as asleep (rule 2): a socket event can only wake a socket waiter. The
+//! fallback thread `baton-netpoll` (started with the first socket, alive
+//! for the process) is a known thread in rule 6 for the same reason: it
+//! only dispatches readiness. So detection is precise: on while no
+//! goroutine of the runtime waits on a socket (also after every socket is
+//! closed), off while one does. A plain thread parked on a socket is an
+//! outside thread (rule 6), as any thread is.
 
 pub(crate) mod common;
 pub(crate) mod io;
 pub(crate) mod poll_desc;
 pub(crate) mod poller;
-mod slot;
 mod tcp;
 mod udp;
 mod unix;

@@ -83,7 +83,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use crate::park::wait_queue::{Until, WaitQueue, Waited};
-use crate::shim::atomic::{AtomicU64, AtomicUsize, Ordering};
+use crate::shim::atomic::{AtomicI32, AtomicU64, AtomicUsize, Ordering};
 
 /// An edge arrived that no waiter has consumed.
 const READY: usize = 1;
@@ -114,6 +114,12 @@ pub(crate) enum Blocked {
 pub(crate) struct PollDesc {
     read: Half,
     write: Half,
+    /// The epoll instance the socket is registered in (its descriptor; -1
+    /// before the first registration): see "Where a socket is registered"
+    /// in `poller.rs`. Not part of the state machine: written by the
+    /// poller under its move lock, read without it as a hint (`Relaxed`:
+    /// a stale value costs a move or a hand-over, never a wake-up).
+    home: AtomicI32,
 }
 
 impl PollDesc {
@@ -122,6 +128,7 @@ impl PollDesc {
         Self {
             read: Half::new(),
             write: Half::new(),
+            home: AtomicI32::new(-1),
         }
     }
 
@@ -160,6 +167,18 @@ impl PollDesc {
     /// Whether [`close`](Self::close) ran.
     pub(crate) fn is_closed(&self) -> bool {
         self.read.state.load(Ordering::Acquire) & CLOSED != 0
+    }
+
+    /// The epoll instance the socket is registered in (see the field).
+    #[inline]
+    pub(crate) fn home(&self) -> i32 {
+        self.home.load(Ordering::Relaxed)
+    }
+
+    /// Records the epoll instance the socket is now registered in (the
+    /// poller, under its move lock).
+    pub(crate) fn set_home(&self, epfd: i32) {
+        self.home.store(epfd, Ordering::Relaxed);
     }
 }
 

@@ -1,80 +1,67 @@
-//! The process's network poller: one epoll instance, edge-triggered, shared
-//! by the runtime's workers and one fallback thread (`baton-netpoll`). Each
-//! event becomes [`Half::notify`](super::poll_desc::Half::notify) calls,
-//! which unpark the blocked goroutines through the park seam (so each
+//! The process's network poller: one epoll instance per runtime worker
+//! (its *home* instance) plus one shared instance, all edge-triggered for
+//! sockets. Each event becomes [`Half::notify`](super::poll_desc::Half::notify)
+//! calls, which unpark the blocked goroutines through the park seam (so each
 //! resumes on its own worker) or the blocked threads.
 //!
-//! # Who waits in `epoll_wait` (Go's `findrunnable` and `netpoll`)
+//! # Where a socket is registered
 //!
-//! - **A worker looking for work** polls without blocking
-//!   ([`Poller::poll_now`], Go's `netpoll(0)`; also while it spins before
-//!   sleeping, and every 61 rounds while busy) and dispatches what it
-//!   finds: its own goroutines go to its `runnext`, others to their
-//!   worker's inbox.
-//! - **A worker about to sleep** blocks in `epoll_wait` instead of its futex
-//!   sleep, with its next timer as the time-out — if it can take the
-//!   *slot*: at most one thread at a time is blocked in `epoll_wait` (Go:
-//!   at most one M blocks in `netpoll(delay)`); the others sleep on their
-//!   futex as before. Whatever would wake the worker (an inbox push, an
-//!   unpark, a spawn, shutdown) reaches it through the **wake `eventfd`**,
-//!   registered (level-triggered) in the same epoll instance: the idle
-//!   protocol (`runtime/sched/idle.rs`) routes a sleeper's wake-up to
-//!   [`wake_holder`] when the sleeper is in epoll.
-//! - **The fallback thread** (`baton-netpoll`) covers what no worker can:
-//!   sockets used from plain threads (a thread parked on a socket is counted
-//!   in `thread_waiters`; while one is, the thread takes the slot whenever
-//!   it is free and blocks in `epoll_wait`), sockets used with no runtime at
-//!   all, and goroutines whose workers are all busy (no worker looks for
-//!   work, so none polls: while the slot is free and a worker exists, the
-//!   thread polls without blocking every [`MONITOR_PERIOD`], as Go's
-//!   `sysmon` does). While a worker holds the slot it sleeps on its futex
-//!   without a time-out (that worker sees every event), and the worker
-//!   wakes it when it gives the slot back ([`Poller::release`]), so an idle
-//!   runtime, whose last worker to fall asleep holds the slot, does not
-//!   wake up periodically. (One corner does: workers that fell asleep on
-//!   their futex while another held the slot, and that holder went busy
-//!   for good or its runtime was dropped. Then the fallback thread polls
-//!   every [`MONITOR_PERIOD`] until some worker sleeps again, and a socket
-//!   event for a goroutine of those sleepers waits up to that long.) It is
-//!   kept rather than removed because without it a socket read from a
-//!   plain thread would depend on some runtime's worker going idle.
+//! A socket is registered in exactly one instance at a time (for a moment
+//! in two, while it moves), recorded in its [`PollDesc`]'s `home`:
 //!
-//! # The slot and the wake `eventfd` (no lost wake-up)
+//! - created inside a goroutine: the instance of that goroutine's worker;
+//!   otherwise the shared instance;
+//! - a goroutine about to park on it ([`ensure_home`], from `io.rs`,
+//!   after `EAGAIN`) moves it to the instance of its own worker, unless it
+//!   is there already (one load and a compare: the common case);
+//! - a plain thread about to park on it moves it to the shared instance.
 //!
-//! `slot` is `FREE`, `WORKER` or `THREAD` (the fallback thread). Only the
-//! holder blocks in `epoll_wait`, and only the holder reads (drains) the
-//! `eventfd`; a non-blocking poll ignores it (it stays readable, so the
-//! holder still sees it: level-triggered). A worker takes the slot (a CAS)
-//! *before* it announces its sleep, and gives it back only after it left the
-//! sleeper list, so for the whole time it may be asleep it is the only
-//! thread that drains the `eventfd`. Its waker (the idle protocol, see
-//! `idle.rs`) writes the `eventfd` after winning the sleep's `sleeping`
-//! flag; a write before the worker's `epoll_wait` leaves the counter
-//! non-zero, so `epoll_wait` returns at once (the `eventfd` is the token
-//! that the futex sleep's park token was). A write that arrives after that
-//! sleep ended is a spurious wake-up of the next holder: it re-checks its
-//! queues and sleeps again.
+//! So the readiness of a socket that a goroutine waits on wakes the
+//! goroutine's own worker, directly, from `epoll_wait`: no other thread is
+//! woken and nothing is handed over. A socket used by goroutines on two
+//! workers at once (`Read for &TcpStream`), or by a goroutine and a plain
+//! thread, moves on each park (`epoll_ctl` twice); that is correct, only
+//! slower.
 //!
-//! The fallback thread and `thread_waiters` are a second Dekker pair
-//! (`SeqCst` on both sides): a plain thread increments `thread_waiters`
-//! before it parks, then wakes the fallback thread if it is sleeping; the
-//! fallback thread announces its sleep (`monitor`), then re-reads
-//! `thread_waiters` and `slot`: one of the two sees the other. A worker
-//! that gives the slot back (`SeqCst` store) then reads `monitor`; the
-//! fallback thread announces a deep sleep, then re-reads `slot`: either
-//! the worker wakes it, or it sees the slot free and does not sleep
-//! deeply. The last plain thread to stop waiting kicks the fallback thread
-//! out of `epoll_wait` (an `eventfd` write) if it holds the slot, so that a
-//! worker can take it again; the fallback thread re-reads `thread_waiters`
-//! after taking the slot, so one of the two sees the other.
+//! **Correctness never depends on where a socket is registered**, only on
+//! every instance being watched: an event from any instance is dispatched
+//! to whoever waits on the socket (a goroutine's wake-up goes to its
+//! worker's inbox), so a move that races with a park, or a stale `home`,
+//! costs a hand-over, never a lost wake-up. A move adds the new
+//! registration before it removes the old one; `EPOLL_CTL_ADD` reports the
+//! socket's current readiness at once (the kernel polls it when it
+//! inserts it), so an edge that came before the move is not lost either.
+//! An event may then arrive through both instances: a spurious READY,
+//! which costs one `EAGAIN` (invariant 2 of `poll_desc`).
 //!
-//! # Registration
+//! # Who watches which instance
 //!
-//! A socket is registered once, when it is wrapped, for
-//! `EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET`: edge-triggered, both
-//! directions, never modified afterwards (Go does the same). The event's
-//! user data is the address of the socket's [`PollDesc`] (never 0; the
-//! wake `eventfd`'s is 0).
+//! - **A worker's instance** ([`WorkerPoll`]): the worker polls it without
+//!   blocking ([`WorkerPoll::poll_now`], Go's `netpoll(0)`) when it runs out
+//!   of work, while it spins before sleeping, and every 61 scheduling
+//!   rounds while busy; and it *sleeps* in `epoll_wait` on it instead of on
+//!   its futex, with its next timer as the time-out. Whatever would wake
+//!   the worker (an inbox push, a spawn, shutdown) reaches it through the
+//!   instance's own **wake `eventfd`** (level-triggered, user data 0): the
+//!   idle protocol (`runtime/sched/idle.rs`, "Sleeping in epoll") writes it
+//!   instead of unparking the thread. Only the owning worker waits on its
+//!   instance and drains its `eventfd`, so no Dekker pair with other
+//!   pollers is needed: a write before the worker's `epoll_wait` leaves the
+//!   counter non-zero and `epoll_wait` returns at once (the `eventfd` is
+//!   the token that the futex sleep's park token was).
+//! - **The shared instance** is watched by the fallback thread
+//!   (`baton-netpoll`), which always blocks in `epoll_wait` on it without a
+//!   time-out. It holds the sockets that plain threads wait on and the
+//!   sockets created on plain threads that no goroutine has waited on yet,
+//!   so it wakes only for those.
+//! - **A worker that exits** (its runtime is dropped) leaves sockets
+//!   registered in its instance (a plain thread may still wait on one that
+//!   a goroutine moved there). Its instance is *retired*: its wake
+//!   `eventfd` is removed from it, and the instance itself is added to the
+//!   shared instance (epoll instances nest), so the fallback thread sees
+//!   its events and polls it ([`retire`]). The next worker to start takes a
+//!   retired instance before it creates one, so a process that builds and
+//!   drops runtimes does not collect descriptors.
 //!
 //! # Descriptor lifetime
 //!
@@ -86,35 +73,52 @@
 //! `PollDesc`. An event that reaches a recycled descriptor is a spurious
 //! READY for its new socket, which costs that socket one extra `EAGAIN`
 //! (invariant 2 of `poll_desc`). Memory: one `PollDesc` (about 100 bytes)
-//! per socket open at the peak, kept for the process's life.
+//! per socket open at the peak, kept for the process's life. Worker
+//! instances are never freed either (retired, then reused), so the
+//! address in a retired instance's event on the shared instance, and a
+//! wake `eventfd` number that a late waker writes, stay valid.
+//!
+//! # Registration
+//!
+//! A socket is registered for `EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET`:
+//! edge-triggered, both directions, never modified (Go does the same). The
+//! event's user data is the address of the socket's [`PollDesc`] (never 0:
+//! a wake `eventfd`'s is 0), or, on the shared instance, a retired worker
+//! instance's address with its low bit set ([`RETIRED_TAG`]).
 //!
 //! # Errors
 //!
-//! `epoll_create1` or `eventfd` failing (out of descriptors at the first
-//! socket) is returned to the caller that registers; it is retried by the
-//! next one. `epoll_wait` failing for any reason but `EINTR` is a broken
+//! `epoll_create1` or `eventfd` failing (out of descriptors) at the first
+//! socket is returned to the caller that registers; it is retried by the
+//! next one. A worker that cannot create its instance sleeps on its futex
+//! as before and leaves its sockets in the shared instance (the fallback
+//! thread serves them, through the inbox); it retries at its next park or
+//! sleep. `epoll_wait` failing for any reason but `EINTR` is a broken
 //! invariant (a bad descriptor or buffer): the caller panics with a
 //! message.
 
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::sync::{Mutex, OnceLock};
-use std::time::{Duration, Instant};
+use std::sync::Mutex;
+use std::time::Instant;
 
 use super::poll_desc::{Dir, PollDesc};
-use super::slot::{Sleep, SlotState};
-use crate::park::Unparker;
-use crate::shim::atomic::{AtomicPtr, AtomicUsize, Ordering::*};
+use crate::shim::atomic::{AtomicPtr, Ordering::*};
 
 /// Events in one `epoll_wait` call.
 pub(crate) const EVENTS: usize = 64;
 
-/// How often the fallback thread polls while the slot is free and a worker
-/// exists (Go's `sysmon` polls every 10 ms).
-pub(crate) const MONITOR_PERIOD: Duration = Duration::from_millis(10);
-
-/// The event data of the wake `eventfd` (a `PollDesc` address is never 0).
+/// The event data of a wake `eventfd` (a `PollDesc` address is never 0).
 const WAKE_DATA: u64 = 0;
+
+/// The low bit of a retired [`WorkerPoll`]'s address in its event on the
+/// shared instance (`PollDesc`s and `WorkerPoll`s are at least 4-aligned,
+/// so a `PollDesc` address never has it).
+const RETIRED_TAG: u64 = 1;
+
+/// Socket registrations: edge-triggered, both directions.
+const SOCKET_EVENTS: u32 =
+    (libc::EPOLLIN | libc::EPOLLOUT | libc::EPOLLRDHUP | libc::EPOLLET) as u32;
 
 /// An `epoll_wait` result buffer.
 pub(crate) type Events = [libc::epoll_event; EVENTS];
@@ -126,24 +130,25 @@ pub(crate) fn events() -> Events {
 
 /// The process's poller, created with the first registered socket.
 pub(crate) struct Poller {
-    epoll: OwnedFd,
-    /// The wake `eventfd` (module docs).
-    wake: OwnedFd,
-    /// The slot, the plain threads parked on sockets, the fallback
-    /// thread's sleep (`slot.rs`).
-    state: SlotState,
-    /// Wakes the fallback thread; set by it before it first sleeps.
-    monitor_thread: OnceLock<Unparker>,
+    /// The shared instance (module docs), watched by the fallback thread.
+    shared: OwnedFd,
 }
 
 static POLLER: Mutex<Option<&'static Poller>> = Mutex::new(None);
 /// The same poller, for the workers' lock-free look (null until started).
 static STARTED: AtomicPtr<Poller> = AtomicPtr::new(core::ptr::null_mut());
-/// Live runtime workers in the process (all runtimes).
-static WORKERS: AtomicUsize = AtomicUsize::new(0);
+
+/// Serialises moves and removals of registrations (so that a socket's
+/// `home` names the instance it is registered in). Moves are rare: a
+/// socket moves when a goroutine on another worker, or a plain thread,
+/// first waits on it.
+static MOVES: Mutex<()> = Mutex::new(());
 
 /// The free list of recycled poll descriptors.
 static FREE_PDS: Mutex<Vec<&'static PollDesc>> = Mutex::new(Vec::new());
+
+/// Retired worker instances, for the next worker to take (module docs).
+static RETIRED: Mutex<Vec<&'static WorkerPoll>> = Mutex::new(Vec::new());
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     // Nothing panics while holding these locks, but a poisoned list is
@@ -161,23 +166,73 @@ pub(crate) fn started() -> Option<&'static Poller> {
     unsafe { p.as_ref() }
 }
 
-/// A runtime worker started (it may poll and hold the slot).
-pub(crate) fn worker_started() {
-    WORKERS.fetch_add(1, SeqCst);
-}
-
-/// A runtime worker exited.
-pub(crate) fn worker_exited() {
-    WORKERS.fetch_sub(1, SeqCst);
-}
-
-/// Wakes the thread blocked in `epoll_wait`, if any (a spurious wake-up of
-/// the next holder otherwise). Called by the idle protocol for a worker
-/// that sleeps in epoll.
-pub(crate) fn wake_holder() {
-    if let Some(p) = started() {
-        p.write_wake();
+/// `epoll_create1`, owned.
+fn epoll_create() -> io::Result<OwnedFd> {
+    // SAFETY: a plain system call with no pointer arguments.
+    let fd = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
     }
+    // SAFETY: `fd` was just returned by `epoll_create1`, and nothing else
+    // owns it.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// `epoll_ctl(epfd, op, fd)` with `events` and `data` (ignored for
+/// `EPOLL_CTL_DEL`).
+fn ctl(epfd: RawFd, op: libc::c_int, fd: RawFd, events: u32, data: u64) -> io::Result<()> {
+    let mut ev = libc::epoll_event { events, u64: data };
+    // SAFETY: `ev` is a valid event for the call's duration; the caller
+    // passes open descriptors (a stale `fd` fails with an error, harmless).
+    let rc = unsafe { libc::epoll_ctl(epfd, op, fd, &mut ev) };
+    if rc < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}
+
+/// One `epoll_wait` on `epfd` until `deadline` (`None`: no time-out; a past
+/// deadline: do not block). Returns the number of entries filled.
+fn wait(epfd: RawFd, events: &mut Events, deadline: Option<Instant>) -> usize {
+    let timeout = match deadline {
+        None => -1,
+        Some(d) => {
+            let left = d.saturating_duration_since(Instant::now());
+            // Round up, so a sleep never ends before its deadline (the
+            // worker would spin on a not-yet-due timer).
+            let ms = left.as_nanos().div_ceil(1_000_000);
+            libc::c_int::try_from(ms).unwrap_or(libc::c_int::MAX)
+        }
+    };
+    // SAFETY: `events` has room for `EVENTS` entries, and `epfd` is an
+    // epoll instance that is never closed (leaked `Poller`, `WorkerPoll`s).
+    let n = unsafe { libc::epoll_wait(epfd, events.as_mut_ptr(), EVENTS as libc::c_int, timeout) };
+    if n < 0 {
+        let e = io::Error::last_os_error();
+        assert!(
+            e.kind() == io::ErrorKind::Interrupted,
+            "baton::net: epoll_wait failed: {e}"
+        );
+        return 0;
+    }
+    n as usize
+}
+
+/// Writes a wake `eventfd` (module docs). Failure can only be `EAGAIN`
+/// (the counter is near `u64::MAX`, i.e. already readable): the wake-up is
+/// pending anyway.
+pub(crate) fn write_wake(eventfd: RawFd) {
+    let one: u64 = 1;
+    // SAFETY: writes 8 bytes from a live `u64`; `eventfd` is the wake
+    // `eventfd` of a `WorkerPoll`, which is never closed (module docs).
+    unsafe {
+        libc::write(
+            eventfd,
+            core::ptr::from_ref(&one).cast(),
+            core::mem::size_of::<u64>(),
+        )
+    };
 }
 
 /// The poller, started on first use.
@@ -186,49 +241,12 @@ fn poller() -> io::Result<&'static Poller> {
     if let Some(p) = *p {
         return Ok(p);
     }
-    // SAFETY: a plain system call with no pointer arguments.
-    let fd = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
-    if fd < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: `fd` was just returned by `epoll_create1`, and nothing else
-    // owns it.
-    let epoll = unsafe { OwnedFd::from_raw_fd(fd) };
-    // SAFETY: a plain system call with no pointer arguments.
-    let fd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
-    if fd < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: as above, for `eventfd`.
-    let wake = unsafe { OwnedFd::from_raw_fd(fd) };
-    // Level-triggered: the counter stays readable until the holder drains
-    // it, whoever else polls meanwhile (module docs).
-    let mut ev = libc::epoll_event {
-        events: libc::EPOLLIN as u32,
-        u64: WAKE_DATA,
-    };
-    // SAFETY: `ev` is a valid event for the call's duration; both
-    // descriptors are open.
-    let rc = unsafe {
-        libc::epoll_ctl(
-            epoll.as_raw_fd(),
-            libc::EPOLL_CTL_ADD,
-            wake.as_raw_fd(),
-            &mut ev,
-        )
-    };
-    if rc < 0 {
-        return Err(io::Error::last_os_error());
-    }
     let poller: &'static Poller = Box::leak(Box::new(Poller {
-        epoll,
-        wake,
-        state: SlotState::new(),
-        monitor_thread: OnceLock::new(),
+        shared: epoll_create()?,
     }));
     std::thread::Builder::new()
         .name("baton-netpoll".into())
-        .spawn(move || poller.monitor())?;
+        .spawn(move || poller.fallback())?;
     *p = Some(poller);
     // Release: see `started`.
     STARTED.store(core::ptr::from_ref(poller).cast_mut(), Release);
@@ -236,60 +254,83 @@ fn poller() -> io::Result<&'static Poller> {
 }
 
 impl Poller {
-    /// The fallback thread (module docs): block in `epoll_wait` while plain
-    /// threads wait and no worker does; otherwise poll now and then while
-    /// workers run, and sleep.
-    fn monitor(&self) {
-        let _ = self.monitor_thread.set(crate::park::current());
-        let mut events = events();
+    /// The fallback thread (module docs): blocks in `epoll_wait` on the
+    /// shared instance for good, dispatching what it finds; a retired
+    /// worker instance's event makes it poll that instance.
+    fn fallback(&self) {
+        let mut buf = events();
+        let mut retired = events();
         loop {
-            if self.state.take_for_threads() {
-                let n = self.wait(&mut events, None, true);
-                self.state.release_thread();
-                dispatch_all(&events[..n]);
-                continue;
-            }
-            let workers = WORKERS.load(SeqCst) > 0;
-            if self.state.should_poll(workers) {
-                // Workers exist but none is in epoll: they may all be busy
-                // (Go's sysmon poll).
-                let n = self.wait(&mut events, Some(Instant::now()), false);
-                dispatch_all(&events[..n]);
-            }
-            match self.state.monitor_sleep(workers) {
-                Sleep::Deep => crate::park::park(),
-                Sleep::Timed => {
-                    crate::park::park_timeout(MONITOR_PERIOD);
+            let n = wait(self.shared.as_raw_fd(), &mut buf, None);
+            for ev in &buf[..n] {
+                // Copies: the struct is packed on x86-64.
+                let (flags, data) = (ev.events, ev.u64);
+                if data & RETIRED_TAG != 0 {
+                    // SAFETY: only `retire` registers data with the tag,
+                    // the address of a leaked (never freed) `WorkerPoll`.
+                    let wp = unsafe { &*((data & !RETIRED_TAG) as usize as *const WorkerPoll) };
+                    // Not its owner: never drain its `eventfd` (it may have
+                    // been taken by a new worker meanwhile, whose wake-up
+                    // that would be).
+                    let k = wp.wait(&mut retired, Some(Instant::now()), false);
+                    dispatch_all(&retired[..k]);
+                } else {
+                    // SAFETY: as in `dispatch_all`.
+                    dispatch(unsafe { pd_at(data) }, flags);
                 }
-                Sleep::No => continue,
             }
-            self.state.monitor_woke();
         }
     }
+}
 
-    /// Wakes the fallback thread (its wake-up was claimed in `state`).
-    fn unpark_monitor(&self) {
-        if let Some(t) = self.monitor_thread.get() {
-            t.unpark();
+/// A worker's own epoll instance and wake `eventfd` (module docs). Leaked:
+/// never freed, only retired and reused.
+pub(crate) struct WorkerPoll {
+    epoll: OwnedFd,
+    /// Level-triggered, so it stays readable until the owner drains it.
+    wake: OwnedFd,
+}
+
+impl WorkerPoll {
+    /// A new instance with its `eventfd` registered.
+    fn create() -> io::Result<&'static Self> {
+        let epoll = epoll_create()?;
+        // SAFETY: a plain system call with no pointer arguments.
+        let fd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
         }
+        // SAFETY: `fd` was just returned by `eventfd`; nothing else owns it.
+        let wake = unsafe { OwnedFd::from_raw_fd(fd) };
+        let wp = Self { epoll, wake };
+        wp.add_wake()?;
+        Ok(Box::leak(Box::new(wp)))
     }
 
-    /// Writes the wake `eventfd` (module docs).
-    fn write_wake(&self) {
-        let one: u64 = 1;
-        // SAFETY: writes 8 bytes from a live `u64` to our open eventfd.
-        // Failure can only be `EAGAIN` (the counter is near `u64::MAX`,
-        // i.e. already readable): the wake-up is pending anyway.
-        unsafe {
-            libc::write(
-                self.wake.as_raw_fd(),
-                core::ptr::from_ref(&one).cast(),
-                core::mem::size_of::<u64>(),
-            )
-        };
+    /// Registers the wake `eventfd` (level-triggered: it stays readable
+    /// until the owner drains it, whatever else polls).
+    fn add_wake(&self) -> io::Result<()> {
+        ctl(
+            self.epoll.as_raw_fd(),
+            libc::EPOLL_CTL_ADD,
+            self.wake.as_raw_fd(),
+            libc::EPOLLIN as u32,
+            WAKE_DATA,
+        )
     }
 
-    /// Drains the wake `eventfd` (the slot holder only).
+    /// The instance's descriptor, which identifies it (`PollDesc::home`).
+    #[inline]
+    pub(crate) fn epfd(&self) -> RawFd {
+        self.epoll.as_raw_fd()
+    }
+
+    /// The wake `eventfd`, for the idle protocol ([`write_wake`]).
+    pub(crate) fn wake_fd(&self) -> RawFd {
+        self.wake.as_raw_fd()
+    }
+
+    /// Drains the wake `eventfd` (the owner only).
     fn drain_wake(&self) {
         let mut buf: u64 = 0;
         // SAFETY: reads at most 8 bytes into a live `u64` from our open,
@@ -303,42 +344,13 @@ impl Poller {
         };
     }
 
-    /// One `epoll_wait` until `deadline` (`None`: no time-out; a past
-    /// deadline: do not block). Returns how many entries of `events` are
-    /// socket events: the wake `eventfd`'s entry is removed, and drained
-    /// when `holder`.
-    fn wait(&self, events: &mut Events, deadline: Option<Instant>, holder: bool) -> usize {
-        let timeout = match deadline {
-            None => -1,
-            Some(d) => {
-                let left = d.saturating_duration_since(Instant::now());
-                // Round up, so a sleep never ends before its deadline (the
-                // worker would spin on a not-yet-due timer).
-                let ms = left.as_nanos().div_ceil(1_000_000);
-                libc::c_int::try_from(ms).unwrap_or(libc::c_int::MAX)
-            }
-        };
-        // SAFETY: `events` has room for `EVENTS` entries, and the epoll
-        // descriptor lives for the process (leaked `Poller`).
-        let n = unsafe {
-            libc::epoll_wait(
-                self.epoll.as_raw_fd(),
-                events.as_mut_ptr(),
-                EVENTS as libc::c_int,
-                timeout,
-            )
-        };
-        if n < 0 {
-            let e = io::Error::last_os_error();
-            assert!(
-                e.kind() == io::ErrorKind::Interrupted,
-                "baton::net: epoll_wait failed: {e}"
-            );
-            return 0;
-        }
-        let mut n = n as usize;
+    /// One `epoll_wait` until `deadline`. Returns how many entries of
+    /// `events` are socket events: the wake `eventfd`'s entry is removed,
+    /// and drained when `owner`.
+    fn wait(&self, events: &mut Events, deadline: Option<Instant>, owner: bool) -> usize {
+        let mut n = wait(self.epfd(), events, deadline);
         if let Some(i) = events[..n].iter().position(|e| e.u64 == WAKE_DATA) {
-            if holder {
+            if owner {
                 self.drain_wake();
             }
             events[i] = events[n - 1];
@@ -347,89 +359,93 @@ impl Poller {
         n
     }
 
-    /// Worker: tries to take the slot before announcing its sleep (then it
-    /// must [`release`](Self::release) it after leaving the sleeper list).
-    #[inline]
-    pub(crate) fn try_take(&self) -> bool {
-        self.state.try_take_worker()
-    }
-
-    /// Worker holding the slot: blocks in `epoll_wait` until an event, a
-    /// wake-up or `deadline`. Returns the number of socket events in
-    /// `events`, to [`dispatch`] after [`release`](Self::release).
+    /// The owning worker, about to sleep: blocks in `epoll_wait` until an
+    /// event, a wake-up or `deadline`. Returns the number of socket events
+    /// in `events`, to [`dispatch_all`].
     pub(crate) fn block(&self, events: &mut Events, deadline: Option<Instant>) -> usize {
         self.wait(events, deadline, true)
     }
 
-    /// Worker: gives the slot back; wakes the fallback thread if it sleeps
-    /// without a time-out (it may be needed now: module docs).
-    pub(crate) fn release(&self) {
-        if self.state.release_worker() {
-            self.unpark_monitor();
-        }
-    }
-
-    /// Worker looking for work (Go's `netpoll(0)`): polls without blocking
-    /// and dispatches. Returns the number of socket events. It polls also
-    /// while another thread is blocked in `epoll_wait` (Go does not): a
-    /// started goroutine runs only on its own worker, so its worker, idle
-    /// and spinning, takes its event at once instead of waiting for the
-    /// holder to wake up and hand it over (the holder may wake for nothing:
-    /// edge-triggered events go to one caller, so nothing is handled twice,
-    /// and the wake `eventfd` is drained by the holder only).
+    /// The owning worker, looking for work (Go's `netpoll(0)`): polls
+    /// without blocking and dispatches. Returns the number of socket
+    /// events. It drains a pending wake-up too: it is awake, and a wake-up
+    /// matters only to a sleep it has announced, which it never polls in.
     pub(crate) fn poll_now(&self) -> usize {
-        let mut events = events();
-        let n = self.wait(&mut events, Some(Instant::now()), false);
-        dispatch_all(&events[..n]);
+        let mut buf = events();
+        let n = self.wait(&mut buf, Some(Instant::now()), true);
+        dispatch_all(&buf[..n]);
         n
     }
+}
 
-    /// A plain thread is about to park on a socket (module docs).
-    fn thread_wait_begin(&self) {
-        if self.state.thread_wait_begin() {
-            self.unpark_monitor();
+/// A starting worker's instance: a retired one if any, else a new one;
+/// `None` while the process has no poller, or if the system refuses
+/// (module docs, "Errors").
+pub(crate) fn take_worker_poll() -> Option<&'static WorkerPoll> {
+    let p = started()?;
+    let reused = lock(&RETIRED).pop();
+    match reused {
+        Some(wp) => {
+            // Stop the fallback thread's watch of it, then make it ours:
+            // a stale count in its `eventfd` would be a spurious wake-up.
+            let _ = ctl(p.shared.as_raw_fd(), libc::EPOLL_CTL_DEL, wp.epfd(), 0, 0);
+            wp.drain_wake();
+            match wp.add_wake() {
+                Ok(()) => Some(wp),
+                Err(_) => {
+                    retire(wp);
+                    None
+                }
+            }
         }
-    }
-
-    /// A plain thread stopped waiting (module docs).
-    fn thread_wait_end(&self) {
-        if self.state.thread_wait_end() {
-            self.write_wake();
-        }
+        None => WorkerPoll::create().ok(),
     }
 }
 
-/// While alive, the calling plain thread counts as parked on a socket, so
-/// the fallback thread polls for it (module docs).
-pub(crate) struct ThreadWait(&'static Poller);
-
-impl ThreadWait {
-    /// Starts counting (the poller exists: the socket is registered).
-    pub(crate) fn begin() -> Option<Self> {
-        let p = started()?;
-        p.thread_wait_begin();
-        Some(Self(p))
-    }
+/// A worker exits: its instance goes to the fallback thread's watch and to
+/// the free list (module docs).
+pub(crate) fn retire(wp: &'static WorkerPoll) {
+    let Some(p) = started() else { return };
+    // Late wake-ups must not keep it readable (nobody drains it now).
+    let _ = ctl(wp.epfd(), libc::EPOLL_CTL_DEL, wp.wake.as_raw_fd(), 0, 0);
+    let data = core::ptr::from_ref(wp) as usize as u64 | RETIRED_TAG;
+    // Level-triggered: readable while it holds events. If the system
+    // refuses (out of memory), its sockets' events are left for whoever
+    // moves them next; nothing better can be done.
+    let _ = ctl(
+        p.shared.as_raw_fd(),
+        libc::EPOLL_CTL_ADD,
+        wp.epfd(),
+        libc::EPOLLIN as u32,
+        data,
+    );
+    lock(&RETIRED).push(wp);
 }
 
-impl Drop for ThreadWait {
-    fn drop(&mut self) {
-        self.0.thread_wait_end();
-    }
+/// The `PollDesc` whose address is an event's `data`.
+///
+/// # Safety
+///
+/// `data` must be the user data of a socket registration (made by
+/// [`register`] or [`ensure_home`]), not a wake `eventfd`'s or a retired
+/// instance's.
+unsafe fn pd_at(data: u64) -> &'static PollDesc {
+    debug_assert!(data != WAKE_DATA && data & RETIRED_TAG == 0);
+    // SAFETY: by the caller, `data` is the address of a `PollDesc` that was
+    // registered, and poll descriptors are never freed (module docs), so
+    // it points at a live one (maybe reused: harmless).
+    unsafe { &*(data as usize as *const PollDesc) }
 }
 
-/// Dispatches socket events (from [`Poller::block`]).
+/// Dispatches socket events (from a worker's [`WorkerPoll::block`]).
 pub(crate) fn dispatch_all(events: &[libc::epoll_event]) {
     for ev in events {
         // Copies: the struct is packed on x86-64.
         let (flags, data) = (ev.events, ev.u64);
         debug_assert_ne!(data, WAKE_DATA, "the wake eventfd is filtered out");
-        // SAFETY: `data` is the address of a `PollDesc` that was
-        // registered (the wake eventfd's entry was removed by `wait`), and
-        // poll descriptors are never freed (module docs), so it points at
-        // a live one (maybe reused: harmless).
-        let pd = unsafe { &*(data as usize as *const PollDesc) };
-        dispatch(pd, flags);
+        // SAFETY: a worker instance holds only socket registrations and its
+        // wake `eventfd` (filtered out by `WorkerPoll::wait`).
+        dispatch(unsafe { pd_at(data) }, flags);
     }
 }
 
@@ -447,44 +463,69 @@ fn dispatch(pd: &PollDesc, flags: u32) {
     }
 }
 
-/// Registers `fd` (already non-blocking) with the poller; returns its poll
-/// descriptor, idle with no deadlines.
-pub(crate) fn register(fd: RawFd) -> io::Result<&'static PollDesc> {
+/// The user data of `pd`'s registrations.
+fn pd_data(pd: &PollDesc) -> u64 {
+    core::ptr::from_ref(pd) as usize as u64
+}
+
+/// Registers `fd` (already non-blocking) with the poller, in the calling
+/// worker's instance (`here`: from `sched::netpoll`) or the shared one;
+/// returns its poll descriptor, idle with no deadlines.
+pub(crate) fn register(
+    fd: RawFd,
+    here: Option<&'static WorkerPoll>,
+) -> io::Result<&'static PollDesc> {
     let poller = poller()?;
     let pd = lock(&FREE_PDS)
         .pop()
         .unwrap_or_else(|| Box::leak(Box::new(PollDesc::new())));
     pd.reset();
-    let mut ev = libc::epoll_event {
-        events: (libc::EPOLLIN | libc::EPOLLOUT | libc::EPOLLRDHUP | libc::EPOLLET) as u32,
-        u64: pd as *const PollDesc as usize as u64,
-    };
-    // SAFETY: `ev` is a valid event for the call's duration; `fd` is the
-    // caller's open descriptor.
-    let rc = unsafe { libc::epoll_ctl(poller.epoll.as_raw_fd(), libc::EPOLL_CTL_ADD, fd, &mut ev) };
-    if rc < 0 {
-        let e = io::Error::last_os_error();
+    let home = here.map_or(poller.shared.as_raw_fd(), WorkerPoll::epfd);
+    if let Err(e) = ctl(home, libc::EPOLL_CTL_ADD, fd, SOCKET_EVENTS, pd_data(pd)) {
         lock(&FREE_PDS).push(pd);
         return Err(e);
     }
+    pd.set_home(home);
     Ok(pd)
+}
+
+/// Before a wait on `fd`: makes sure its readiness reaches the waiter's
+/// poller directly, by moving the registration to the calling worker's
+/// instance (`here`), or to the shared instance for a plain thread (module
+/// docs). Only a speed-up: a failed move leaves it where it was, which is
+/// still correct.
+#[inline]
+pub(crate) fn ensure_home(fd: RawFd, pd: &PollDesc, here: Option<&'static WorkerPoll>) {
+    let Some(poller) = started() else { return };
+    let to = here.map_or(poller.shared.as_raw_fd(), WorkerPoll::epfd);
+    if pd.home() != to {
+        move_home(fd, pd, to);
+    }
+}
+
+#[cold]
+fn move_home(fd: RawFd, pd: &PollDesc, to: RawFd) {
+    let _g = lock(&MOVES);
+    let from = pd.home();
+    if from == to {
+        return;
+    }
+    // Add first: the socket is never unregistered, and the kernel reports
+    // its current readiness on the new instance at once (module docs).
+    if ctl(to, libc::EPOLL_CTL_ADD, fd, SOCKET_EVENTS, pd_data(pd)).is_ok() {
+        let _ = ctl(from, libc::EPOLL_CTL_DEL, fd, 0, 0);
+        pd.set_home(to);
+    }
 }
 
 /// Deregisters `fd` (still open) and recycles `pd`. The caller no longer
 /// uses `pd`; nobody is blocked on it (they borrow the socket).
 pub(crate) fn deregister(fd: RawFd, pd: &'static PollDesc) {
-    if let Some(poller) = *lock(&POLLER) {
-        // SAFETY: `fd` is the caller's open descriptor; a null event is
-        // allowed for `EPOLL_CTL_DEL`. Failure (never registered) is
-        // harmless: closing `fd` removes it anyway.
-        unsafe {
-            libc::epoll_ctl(
-                poller.epoll.as_raw_fd(),
-                libc::EPOLL_CTL_DEL,
-                fd,
-                core::ptr::null_mut(),
-            )
-        };
+    {
+        let _g = lock(&MOVES);
+        // Failure (never registered) is harmless: closing `fd` removes it
+        // anyway.
+        let _ = ctl(pd.home(), libc::EPOLL_CTL_DEL, fd, 0, 0);
     }
     // Wake anyone who raced in (nobody can: they would borrow the socket),
     // and make a stray later use fail instead of block.

@@ -353,6 +353,70 @@ fn select_with_timeout() -> Result<u64, RunError> {
     })
 }
 
+/// Sockets and deadlock detection (issue 13): the network poller's
+/// fallback thread, started with the first socket, used to turn detection
+/// off for the rest of the process. A TCP exchange whose sockets are all
+/// closed afterwards, then a deadlock on a channel: reported.
+fn socket_closed_then_deadlock() -> Result<u64, RunError> {
+    use std::io::{Read, Write};
+    rt(2).try_run(|| {
+        let l = baton::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = l.local_addr().unwrap();
+        let server = baton::go(move || {
+            let (mut c, _) = l.accept().unwrap();
+            let mut b = [0u8; 1];
+            c.read_exact(&mut b).unwrap();
+            c.write_all(&b).unwrap();
+        });
+        let mut c = baton::net::TcpStream::connect(addr).unwrap();
+        c.write_all(b"x").unwrap();
+        let mut b = [0u8; 1];
+        c.read_exact(&mut b).unwrap();
+        server.join().unwrap();
+        drop(c);
+        let (tx, rx) = rendezvous::<u64>();
+        let v = rx.recv().unwrap();
+        drop(tx);
+        v
+    })
+}
+
+/// A socket stays open but no goroutine waits on it: a deadlock on a
+/// channel is still reported.
+fn socket_open_unused_then_deadlock() -> Result<u64, RunError> {
+    rt(1).try_run(|| {
+        let _l = baton::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let wg = WaitGroup::new();
+        wg.add(1);
+        wg.wait();
+        0
+    })
+}
+
+/// The only goroutine is parked in `read` on a live socket whose peer is
+/// another process (no thread of ours will wake it; the fallback thread
+/// exists): not a deadlock. The peer writes after 300 ms and exits.
+fn socket_read_not_deadlock() -> Result<u64, RunError> {
+    use std::io::Read;
+    use std::process::Command;
+    let (mine, theirs) = std::os::unix::net::UnixStream::pair().unwrap();
+    let mut peer = Command::new("/bin/sh")
+        .args(["-c", "sleep 0.3; printf hi"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::from(std::os::fd::OwnedFd::from(theirs)))
+        .spawn()
+        .unwrap();
+    let mut mine = baton::net::UnixStream::try_from(mine).unwrap();
+    let r = rt(2).try_run(move || {
+        let mut got = Vec::new();
+        mine.read_to_end(&mut got).unwrap();
+        assert_eq!(got, b"hi");
+        10
+    });
+    peer.wait().unwrap();
+    r
+}
+
 /// Two goroutines hit a ball `n` times each through a Mutex and a Cond.
 fn pingpong(n: u64) -> u64 {
     let state = Arc::new((Mutex::new(0u64), Cond::new()));
@@ -457,6 +521,21 @@ const SCENARIOS: &[Scenario] = &[
         name: "select_with_timeout",
         expect: Expect::Finishes,
         run: select_with_timeout,
+    },
+    Scenario {
+        name: "socket_closed_then_deadlock",
+        expect: Expect::Deadlock(&["[chan receive"]),
+        run: socket_closed_then_deadlock,
+    },
+    Scenario {
+        name: "socket_open_unused_then_deadlock",
+        expect: Expect::Deadlock(&["[waitgroup wait"]),
+        run: socket_open_unused_then_deadlock,
+    },
+    Scenario {
+        name: "socket_read_not_deadlock",
+        expect: Expect::Finishes,
+        run: socket_read_not_deadlock,
     },
     Scenario {
         name: "aborts",

@@ -20,11 +20,19 @@
 //!    plus this runtime's monitor thread if it has one (it never makes a
 //!    goroutine runnable: it only wakes idle workers to steal unstarted
 //!    goroutines already queued, and only after seeing a worker run; see
-//!    `monitor`).
+//!    `monitor`), plus the network poller's fallback thread `baton-netpoll`
+//!    if the process ever had a socket (it only hands out socket
+//!    readiness, which wakes only goroutines parked on sockets: rule 7).
+//! 7. No goroutine of the runtime is parked on a socket (every worker's
+//!    `io_waiters` is 0). A goroutine blocked in a socket's `read`,
+//!    `accept`, ... waits for a peer or the kernel, which no rule above
+//!    accounts for, so a runtime with one is never deadlocked (a socket
+//!    wait with a deadline also has a timer: rule 4).
 //!
 //! Then no goroutine can ever run again. A goroutine runs only when
 //! something makes it runnable: a goroutine (none runs: 2, 3), a timer (4), a
-//! `blocking` job finishing (5), or a thread outside the runtime — and
+//! `blocking` job finishing (5), socket readiness (7: nobody waits for
+//! any), or a thread outside the runtime — and
 //! there is none (6): the threads blocked in `run` wait for main goroutines
 //! that cannot finish, and idle pool threads wake only for jobs that
 //! goroutines submit. So the report is never a false positive; and because
@@ -39,13 +47,16 @@
 //! **Keep the rule complete.** Whatever new thing can wake a goroutine
 //! without a goroutine, a timer, a `blocking` job or a thread doing it
 //! (a signal, ...) must be added here as one more "nothing pending"
-//! condition. I/O readiness is covered by rule 6: a worker sleeping in
-//! `epoll_wait` counts as asleep (rule 2) although a socket event may wake
-//! it, so detection must be off whenever a socket may exist — and it is,
-//! because the network poller's fallback thread (`baton-netpoll`), started
-//! with the process's first socket and never stopped, is a thread outside
-//! the runtime (see `net`'s "Deadlock detection"). If that thread is ever
-//! removed, add "no socket is registered" here.
+//! condition. I/O readiness is rule 7: a worker sleeping in `epoll_wait`
+//! counts as asleep (rule 2) although a socket event may wake it, and what
+//! such an event can wake is a goroutine parked on a socket (counted in
+//! `io_waiters` by `sched::netpoll::IoWait`, around the park in
+//! `net::io`), or a plain thread parked on one (an outside thread: rule
+//! 6). The poller's fallback thread, started with the process's first
+//! socket and never stopped, is counted in rule 6 as a known thread for
+//! the same reason: it only dispatches readiness. So a program that
+//! closed its sockets, or whose goroutines do not wait on any, keeps full
+//! detection (see `net`'s "Deadlock detection").
 //!
 //! ## How the moment is pinned down
 //!
@@ -169,10 +180,12 @@ pub(crate) fn check(shared: &Shared) {
             return;
         };
         let queued = !shared.injector.is_empty()
-            || shared
-                .workers
-                .iter()
-                .any(|w| !w.inbox.is_empty() || !w.steal.is_empty() || w.has_timers.load(Relaxed));
+            || shared.workers.iter().any(|w| {
+                !w.inbox.is_empty()
+                    || !w.steal.is_empty()
+                    || w.has_timers.load(Relaxed)
+                    || w.io_waiters.load(Relaxed) != 0
+            });
         if queued || shared.is_shutdown() {
             return;
         }
@@ -182,7 +195,8 @@ pub(crate) fn check(shared: &Shared) {
             + runs.len()
             + pool_threads
             + super::sigquit::threads()
-            + super::monitor::threads(shared);
+            + super::monitor::threads(shared)
+            + crate::runtime::sched::netpoll::poller_threads();
         if process_threads() != Some(known) {
             return;
         }

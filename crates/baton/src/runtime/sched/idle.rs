@@ -40,23 +40,28 @@
 //!
 //! ## Sleeping in epoll
 //!
-//! Once the process has a network poller (`net::poller`), a worker about to
-//! sleep first tries to take the poller's slot (at most one thread blocks
-//! in `epoll_wait`); if it gets it, it sleeps in `epoll_wait` (with its
-//! next timer as the time-out) instead of on its park token, so socket
-//! readiness wakes it directly. Its sleep is announced exactly as above,
-//! plus one flag: `in_epoll`, stored (`SeqCst`) *before* the `sleeping`
-//! flag and cleared only after `end_sleep`. A notifier that wins a sleep
-//! (its swap of `sleeping` read the worker's store of `true`, or
-//! `wake_all`'s fence follows the worker's) therefore reads `in_epoll` as
-//! that sleep set it (or a later value, once the sleep ended by itself),
-//! and wakes the worker through the poller's wake `eventfd` instead of the
-//! token. The `eventfd` keeps its count until the slot holder drains it
-//! after `epoll_wait` returns, like the token a futex park keeps: a write
-//! before the worker blocks makes `epoll_wait` return at once, so the
-//! argument above holds unchanged. A wake-up that reaches the wrong place
-//! (the sleep ended meanwhile) is spurious for the next sleep, never lost
-//! for this one. `loom_idle_epoll_wakeup` models it.
+//! Once the process has a network poller (`net::poller`), every worker
+//! about to sleep sleeps in `epoll_wait` on its *own* epoll instance (where
+//! the sockets its goroutines wait on are registered), with its next timer
+//! as the time-out, instead of on its park token, so socket readiness for
+//! its goroutines wakes it directly. Its sleep is announced exactly as
+//! above, plus one flag: `in_epoll`, stored (`SeqCst`) *before* the
+//! `sleeping` flag and cleared only after `end_sleep`, and, stored before
+//! `in_epoll`, the token that names its instance's wake `eventfd`. A
+//! notifier that wins a sleep (its swap of `sleeping` read the worker's
+//! store of `true`, or `wake_all`'s fence follows the worker's) therefore
+//! reads `in_epoll` as that sleep set it (or a later value, once the sleep
+//! ended by itself), and the token with it, and wakes the worker by
+//! writing that `eventfd` instead of unparking its token. Only the worker
+//! drains its `eventfd` (after `epoll_wait` returns, or when it polls
+//! while awake, which is never inside an announced sleep), so it keeps its
+//! count like the token a futex park keeps: a write before the worker
+//! blocks makes `epoll_wait` return at once, and the argument above holds
+//! unchanged. A wake-up that reaches the wrong place (the sleep ended
+//! meanwhile) is spurious for the next sleep, never lost for this one.
+//! `loom_idle_epoll_wakeup` models it. (Until issue 13, one worker at a
+//! time could sleep in epoll, on an instance shared by all; see `net`'s
+//! "Alternatives rejected".)
 //!
 //! ## Counters
 //!
@@ -70,15 +75,16 @@
 
 use crate::park::Unparker;
 
-/// How a worker sleeping in epoll is woken: the poller's wake `eventfd`.
-#[cfg(all(not(loom), target_os = "linux"))]
-fn default_epoll_wake() {
-    crate::net::poller::wake_holder();
+/// How a worker sleeping in epoll is woken: its instance's wake `eventfd`
+/// (`token`: see `netpoll::EpollSleep::wake_token`).
+#[cfg(not(loom))]
+fn default_epoll_wake(token: usize) {
+    super::netpoll::wake(token);
 }
 
-/// No poller here: no worker ever sleeps in epoll.
-#[cfg(not(all(not(loom), target_os = "linux")))]
-fn default_epoll_wake() {
+/// Under loom no worker sleeps in epoll but the models' own.
+#[cfg(loom)]
+fn default_epoll_wake(_: usize) {
     unreachable!("baton: a worker slept in epoll without a poller");
 }
 use crate::shim::atomic::{fence, AtomicBool, AtomicUsize, Ordering::*};
@@ -95,9 +101,14 @@ pub(crate) struct Sleeper {
     /// at once: an unpark before the park is not lost.
     thread: Mutex<Option<Unparker>>,
     /// Set (before `sleeping`) while the worker sleeps in `epoll_wait`
-    /// instead of on its token: then a wake-up goes through the poller's
-    /// wake `eventfd` (see "Sleeping in epoll" in the module docs).
+    /// instead of on its token: then a wake-up goes through its epoll
+    /// instance's wake `eventfd` (see "Sleeping in epoll" in the module
+    /// docs).
     in_epoll: AtomicBool,
+    /// Which `eventfd` (the token for `epoll_wake`): written by the worker
+    /// before it sets `in_epoll` (`Relaxed`: read only after reading
+    /// `in_epoll` set, with `SeqCst`, which orders it).
+    epoll_token: AtomicUsize,
 }
 
 impl Sleeper {
@@ -106,11 +117,12 @@ impl Sleeper {
             sleeping: AtomicBool::new(false),
             thread: Mutex::new(None),
             in_epoll: AtomicBool::new(false),
+            epoll_token: AtomicUsize::new(0),
         }
     }
 
     /// Wakes the worker if it is (about to be) asleep.
-    fn unpark_if_sleeping(&self, epoll_wake: fn()) {
+    fn unpark_if_sleeping(&self, epoll_wake: fn(usize)) {
         // The load first: most notifications find the worker awake, and a
         // load does not take the cache line exclusive.
         if self.sleeping.load(SeqCst) && self.sleeping.swap(false, SeqCst) {
@@ -121,12 +133,13 @@ impl Sleeper {
     /// Wakes the sleep whose `sleeping` flag the caller cleared: through
     /// the epoll wake-up if the worker sleeps in epoll, else its token.
     #[cold]
-    fn unpark(&self, epoll_wake: fn()) {
+    fn unpark(&self, epoll_wake: fn(usize)) {
         // SeqCst, after the caller's read-modify-write of `sleeping` (or
         // its fence, in `wake_all`): sees the `in_epoll` the worker set
-        // before announcing this sleep (module docs).
+        // before announcing this sleep (module docs), and so the token it
+        // wrote before that.
         if self.in_epoll.load(SeqCst) {
-            epoll_wake();
+            epoll_wake(self.epoll_token.load(Relaxed));
         } else if let Some(t) = lock(&self.thread).as_ref() {
             t.unpark();
         }
@@ -163,9 +176,9 @@ pub(crate) struct Idle {
     /// are warmest).
     sleepers: Mutex<Vec<usize>>,
     slots: Box<[Sleeper]>,
-    /// Wakes the worker blocked in `epoll_wait` (the poller's wake
-    /// `eventfd`; a model's stand-in under loom).
-    epoll_wake: fn(),
+    /// Wakes a worker blocked in `epoll_wait`, given its token (its
+    /// instance's wake `eventfd`; a model's stand-in under loom).
+    epoll_wake: fn(usize),
 }
 
 impl Idle {
@@ -175,7 +188,7 @@ impl Idle {
 
     /// [`new`](Self::new) with `epoll_wake` as the way to wake a worker
     /// that sleeps in epoll (tests and loom models).
-    pub(crate) fn with_epoll_wake(workers: usize, epoll_wake: fn()) -> Self {
+    pub(crate) fn with_epoll_wake(workers: usize, epoll_wake: fn(usize)) -> Self {
         Self {
             num_searching: AtomicUsize::new(0),
             num_sleeping: AtomicUsize::new(0),
@@ -304,12 +317,17 @@ impl Idle {
         }
     }
 
-    /// Worker `i` is about to sleep in `epoll_wait` (`true`, before
+    /// Worker `i` is about to sleep in `epoll_wait` (`Some(token)`: how to
+    /// wake it, passed to `epoll_wake`; before
     /// [`prepare_sleep`](Self::prepare_sleep)) or has left that sleep
-    /// (`false`, after [`end_sleep`](Self::end_sleep)); see "Sleeping in
+    /// (`None`, after [`end_sleep`](Self::end_sleep)); see "Sleeping in
     /// epoll" in the module docs.
-    pub(crate) fn set_in_epoll(&self, i: usize, in_epoll: bool) {
-        self.slots[i].in_epoll.store(in_epoll, SeqCst);
+    pub(crate) fn set_in_epoll(&self, i: usize, token: Option<usize>) {
+        let p = &self.slots[i];
+        if let Some(t) = token {
+            p.epoll_token.store(t, Relaxed);
+        }
+        p.in_epoll.store(token.is_some(), SeqCst);
     }
 
     /// Runs `f` under the sleeper-list lock if every worker is in the list
@@ -472,13 +490,14 @@ mod loom_tests {
     }
 
     /// `eventfd_write`: adds one and wakes the waiter (level-triggered).
-    fn fake_eventfd_write() {
+    fn fake_eventfd_write(token: usize) {
+        assert_eq!(token, 7, "the token the worker registered");
         let (count, cv) = &*EVENTFD;
         *count.lock().unwrap() += 1;
         cv.notify_all();
     }
 
-    /// The slot holder's `epoll_wait` with no socket events: returns once
+    /// The worker's `epoll_wait` with no socket events: returns once
     /// the count is non-zero, and drains it.
     fn fake_epoll_wait() {
         let (count, cv) = &*EVENTFD;
@@ -515,7 +534,7 @@ mod loom_tests {
                             continue;
                         }
                         if in_epoll {
-                            idle.set_in_epoll(0, true);
+                            idle.set_in_epoll(0, Some(7));
                         }
                         let _ = idle.prepare_sleep(0, false);
                         if work.load(SeqCst) == 0 {
@@ -527,7 +546,7 @@ mod loom_tests {
                         }
                         let _ = idle.end_sleep(0);
                         if in_epoll {
-                            idle.set_in_epoll(0, false);
+                            idle.set_in_epoll(0, None);
                         }
                         in_epoll = !in_epoll;
                     }

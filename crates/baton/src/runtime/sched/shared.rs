@@ -39,6 +39,13 @@ pub(crate) struct WorkerShared {
     /// Whether its timer heap has entries, published before it sleeps (see
     /// `deadlock`); only the worker writes it.
     pub(crate) has_timers: AtomicBool,
+    /// How many of its goroutines are parked on a socket (`net`): they wait
+    /// for the outside world, so the runtime is not deadlocked while any
+    /// is (see `deadlock`). Only the worker's thread writes it (its
+    /// goroutines, around their park: `netpoll::IoWait`); `Relaxed`, read
+    /// by the deadlock checker under the sleeper-list lock, which every
+    /// worker takes after its last write before it sleeps.
+    pub(crate) io_waiters: AtomicUsize,
 }
 
 /// A plain thread blocked in `run` (rule 1 of `diag::deadlock`).
@@ -109,6 +116,7 @@ impl Shared {
                     running_site: AtomicPtr::new(core::ptr::null_mut()),
                     dumps: DumpInbox::default(),
                     has_timers: AtomicBool::new(false),
+                    io_waiters: AtomicUsize::new(0),
                 })
             })
             .collect();

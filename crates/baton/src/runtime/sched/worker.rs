@@ -669,8 +669,8 @@ impl Worker {
     }
 
     /// Goes to sleep until woken or the next timer (see `idle`): in
-    /// `epoll_wait` if the process has a network poller and no other thread
-    /// waits there (see `net::poller`), else on the worker's park token.
+    /// `epoll_wait` on its own instance if the process has a network poller
+    /// (see `net::poller`), else on the worker's park token.
     fn sleep(&self) {
         let idle = &self.shared.idle;
         // Relaxed: published to the deadlock checker by the sleeper-list
@@ -680,11 +680,11 @@ impl Worker {
         // Out of work: give the pages of deep goroutines' stacks back (see
         // `stack`), before announcing the sleep, so no waker waits on it.
         self.stacks.borrow_mut().trim_idle();
-        // Take the poller's slot before announcing the sleep, and mark the
-        // sleep as one in epoll (see "Sleeping in epoll" in `idle`).
-        let net = super::netpoll::take_slot();
-        if net.is_some() {
-            idle.set_in_epoll(self.index, true);
+        // Mark the sleep as one in epoll before announcing it (see
+        // "Sleeping in epoll" in `idle`).
+        let net = super::netpoll::epoll_sleep();
+        if let Some(n) = &net {
+            idle.set_in_epoll(self.index, Some(n.wake_token()));
         }
         let last_searcher =
             idle.prepare_sleep(self.index, self.searching.replace(false)) == SearchEnd::Last;
@@ -695,8 +695,8 @@ impl Worker {
             || !self.shared.injector.is_empty()
             || !self.local.is_empty()
             || (last_searcher && self.shared.workers.iter().any(|w| !w.steal.is_empty()));
-        // A buffer only for the worker that holds the slot (most sleeps,
-        // and every one in a process without sockets, need none).
+        // A buffer only for a sleep in epoll (none in a process without
+        // sockets).
         let mut events = net.as_ref().map(|_| super::netpoll::Events::default());
         if !work {
             let deadline = self.timers.borrow().next_deadline();
@@ -716,12 +716,11 @@ impl Worker {
             }
         }
         let awake = idle.end_sleep(self.index);
-        if let (Some(slot), Some(events)) = (net, &events) {
-            idle.set_in_epoll(self.index, false);
-            // Give the slot back before dispatching, so another idle worker
-            // can wait for the next events meanwhile; the wake-ups go to
-            // the goroutines' own workers (ours: `runnext`).
-            slot.release_and_dispatch(events);
+        if let (Some(net), Some(events)) = (net, &events) {
+            idle.set_in_epoll(self.index, None);
+            // The wake-ups go to the goroutines' own workers (ours:
+            // `runnext`).
+            net.dispatch(events);
         }
         if awake == Awake::AsSearcher {
             self.searching.set(true);
