@@ -221,9 +221,19 @@ impl Global {
     pub(super) fn collect(&self) -> *mut SealedBag {
         let epoch = self.try_advance();
         // A plain load first, so that threads that would lose the race do
-        // not pull the line over just to fail. Acquire on the swap: pairs
-        // with the Release that unlocks, so the backlog is ours to edit.
-        if self.collecting.load(Relaxed) || self.collecting.swap(true, Acquire) {
+        // not pull the line over just to fail. Acquire on the CAS: pairs
+        // with the Release that unlocks, so the backlog is ours to edit. A
+        // CAS rather than `swap(true)` (the same lock on hardware): loom
+        // 0.7 lets a `swap` on an `AtomicBool` take a lock that was not
+        // released to it (tokio-rs/loom#389), which showed up as two
+        // collectors in the backlog at once once `pin` collected before
+        // pinning (issue 15); with the CAS loom checks the lock as written.
+        if self.collecting.load(Relaxed)
+            || self
+                .collecting
+                .compare_exchange(false, true, Acquire, Relaxed)
+                .is_err()
+        {
             return ptr::null_mut();
         }
         // SAFETY: we hold the `collecting` lock, which owns the backlog.

@@ -115,7 +115,7 @@
 //! | `try_advance`: CAS global | Release / Relaxed | publishes the acquired critical sections to collectors |
 //! | seal: fence, load global | `SeqCst` fence + Relaxed | invariant 3 |
 //! | intake push / take | Release CAS / Acquire swap | the bag's contents travel with it |
-//! | `collecting` try-lock | Acquire swap / Release store | the backlog is edited by one thread at a time |
+//! | `collecting` try-lock | Acquire CAS / Release store | the backlog is edited by one thread at a time |
 //! | participant push / walk | Release CAS / Acquire load | a slot's fields are visible before it is |
 //! | slot claim / give back | Acquire CAS / Release store | the next owner sees the previous owner's state |
 //! | `pending` counters | Relaxed | statistics |
