@@ -5,7 +5,7 @@
 //!
 //! A Treiber stack allocates a node per push and retires it through the
 //! epoch collector per pop. The collector frees garbage in batches (a bag
-//! of 64, after two epoch advances), which overflows glibc's per-thread
+//! of 63, after two epoch advances), which overflows glibc's per-thread
 //! cache (7 blocks per size) and sends every free and most mallocs down its
 //! slow paths: on the 2-core development machine `perf` put `malloc` and
 //! `free` at more than half of a push+pop pair. Here a retired node's

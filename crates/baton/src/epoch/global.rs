@@ -39,11 +39,11 @@ use crate::shim::atomic::{
 };
 use crate::shim::UnsafeCell;
 
-/// At most this many expired bags (64 calls each) are run by one `collect`,
+/// At most this many expired bags (63 calls each) are run by one `collect`,
 /// so that one unlucky `pin` does not pay for a whole backlog at once (after
 /// a long-pinned thread lets go, thousands of bags may expire together).
 /// Every participant collects every `PINS_BETWEEN_COLLECT` pins and seals
-/// at most one bag per 64 deferred calls, so 64 bags per collect keeps well
+/// at most one bag per 63 deferred calls, so 64 bags per collect keeps well
 /// ahead of any realistic rate of retirement.
 const MAX_BAGS_PER_COLLECT: usize = 64;
 

@@ -25,7 +25,7 @@
 //! ## Collecting unpinned
 //!
 //! Every `PINS_BETWEEN_COLLECT`-th outermost `pin` collects (tries to
-//! advance the epoch and runs up to 64 expired bags) *before* it publishes
+//! advance the epoch and runs up to 64 expired bags of 63 calls) *before* it publishes
 //! the pin, not after as crossbeam does. Collecting needs no pin: it reads
 //! only the participant list (never freed while the collector lives), the
 //! intake and the backlog (owned by the collector, handed over with atomics
@@ -62,7 +62,7 @@ pub(super) const EPOCH_PINNED: usize = 1;
 /// cache miss per participant), so doing it on every pin would make `pin`
 /// scale with the thread count; 128 (crossbeam's figure) makes it about one
 /// percent of pins while still collecting several times per sealed bag (a
-/// bag fills after 64 deferred calls). Under loom it is 2, so that short
+/// bag fills after 63 deferred calls). Under loom it is 2, so that short
 /// models collect.
 #[cfg(not(loom))]
 const PINS_BETWEEN_COLLECT: usize = 128;
