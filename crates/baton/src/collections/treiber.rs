@@ -118,6 +118,20 @@
 //! (21.5 vs 23 ns above: two CASes, the pin's fence and the collector's
 //! bookkeeping against two lock/unlock pairs), so 2x would need the
 //! other threads to add nothing at all.
+//!
+//! The elimination array was looked at again in the second pass and still
+//! not built, for two reasons beyond the above. The profile at 8 threads
+//! showed the allocator and the collector, not failed CASes: on 2 cores at
+//! most two of the 8 threads run at once, so a pusher waiting in a slot
+//! mostly waits for a popper that is not running. And the slot exchange
+//! has its own ABA problem: a pusher that offered node `p` and gives up
+//! withdraws it with a CAS from `p` to empty, but if a popper took `p`,
+//! freed it, and another pusher offered a node at the same address, the
+//! withdrawal takes the other pusher's node, whose push then returns
+//! before its value is anywhere a pop can find it. Closing that needs the
+//! pusher pinned while it waits (the cost this pass tried to cut) or
+//! tagged slot words; neither was worth it without a machine where
+//! threads really collide on `head`.
 
 use core::fmt;
 use core::mem::ManuallyDrop;
