@@ -103,10 +103,11 @@
 //! 0.57-0.78x `Mutex<Vec>` (before 0.43-0.59x), 8 threads 0.25-0.43x
 //! (before 0.33-0.36x: within the noise). The target (2x) is not met, and
 //! the measurements say why it is out of reach for a Treiber stack here:
-//! one thread alone, a pair is about 105 instructions against the mutex
-//! pair's 60 (callgrind), with a `SeqCst` fence in the pin and two CASes
-//! against two uncontended lock/unlock pairs; with more threads than cores
-//! the mutex is rarely contended at all (its holder is the one running).
+//! one thread alone, a pair is about 107 instructions against the mutex
+//! pair's 63 (callgrind; 108 before this pass), with a `SeqCst` fence in
+//! the pin and two CASes against two uncontended lock/unlock pairs; with
+//! more threads than cores the mutex is rarely contended at all (its
+//! holder is the one running).
 //!
 //! Not done: an elimination array (a push and a pop that meet in a side
 //! slot exchange the value without touching `head`). It pays when many

@@ -208,13 +208,22 @@ impl Local {
     #[inline]
     pub(super) unsafe fn pin(&self) -> Guard {
         // SAFETY: the caller is the owner; the closure does not re-enter.
-        let (outer, collect) = unsafe {
+        let (mut outer, collect) = unsafe {
             self.with_state(|s| {
                 if s.guard_count != 0 {
+                    s.guard_count = s
+                        .guard_count
+                        .checked_add(1)
+                        .expect("epoch: too many nested guards");
                     return (false, false);
                 }
                 s.pin_count = s.pin_count.wrapping_add(1);
-                (true, s.pin_count % PINS_BETWEEN_COLLECT == 0)
+                if s.pin_count % PINS_BETWEEN_COLLECT == 0 {
+                    // Counted after the collect (below).
+                    return (true, true);
+                }
+                s.guard_count = 1;
+                (true, false)
             })
         };
         if collect {
@@ -222,16 +231,16 @@ impl Local {
             // for itself, as an outermost pin of its own.
             // SAFETY: the caller is the owner.
             unsafe { self.collect() };
+            // SAFETY: as above. The garbage's guards are normally gone
+            // again; one it leaked (`mem::forget`) left us pinned already.
+            outer = unsafe {
+                self.with_state(|s| {
+                    let n = s.guard_count;
+                    s.guard_count = n.checked_add(1).expect("epoch: too many nested guards");
+                    n == 0
+                })
+            };
         }
-        // SAFETY: the caller is the owner; the closure does not re-enter.
-        unsafe {
-            self.with_state(|s| {
-                s.guard_count = s
-                    .guard_count
-                    .checked_add(1)
-                    .expect("epoch: too many nested guards");
-            })
-        };
         if outer {
             self.enter();
         }
