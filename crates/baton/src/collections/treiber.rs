@@ -93,17 +93,21 @@
 //! - A sealed bag's box (1,048 bytes) was just too large for glibc's
 //!   per-thread cache; bags now hold 63 calls (`epoch/bag.rs`).
 //!
-//! `perf stat` on that loop, four interleaved runs each, CPU time per pair
-//! (the machine was shared, load average 8-10 on 2 cores, so wall times
-//! scatter 3x and CPU time is the steadier figure): 8 threads 71-82 ns
-//! before, 52-68 ns after, `Mutex<Vec>` 23-27 ns; fresh pages 25,000-29,000
-//! before, 9,300-14,200 after; 2 threads 25-38 ns before, 26-37 ns after,
-//! `Mutex<Vec>` 24-34 ns. `baton-lab run stack --seconds 0.2 --rounds 5
-//! --no-go`, three interleaved runs against the code before: 2 threads
-//! 0.57-0.78x `Mutex<Vec>` (before 0.43-0.59x), 8 threads 0.25-0.43x
-//! (before 0.33-0.36x: within the noise). The target (2x) is not met, and
-//! the measurements say why it is out of reach for a Treiber stack here:
-//! one thread alone, a pair is about 107 instructions against the mutex
+//! `perf stat` on that loop, two sets of four interleaved runs each, CPU
+//! time per pair (the machine was shared, load average 8-12 on 2 cores, so
+//! wall times scatter 3x and CPU time is the steadier figure): 8 threads
+//! 71-82 and 84-111 ns before, 52-68 and 74-105 ns after, `Mutex<Vec>`
+//! 22-34 ns; fresh pages 19,000-34,500 before, 5,500-25,000 after (the
+//! clearest effect: less garbage stranded, less memory touched); 2 threads
+//! 25-40 ns before and 26-42 after, `Mutex<Vec>` 24-34 ns. `baton-lab run
+//! stack --seconds 0.2 --rounds 5 --no-go`, two sets of three interleaved
+//! runs against the code before: 2 threads 0.53-0.78x `Mutex<Vec>` (before
+//! 0.43-0.88x), 8 threads 0.24-0.43x (before 0.24-0.36x). On a machine this
+//! loaded the throughput effect is within the noise; the allocator's share
+//! of the profile is what went down.
+//!
+//! The target (2x) is not met, and the measurements say why it is out of
+//! reach for a Treiber stack here: one thread alone, a pair is about 107 instructions against the mutex
 //! pair's 63 (callgrind; 108 before this pass), with a `SeqCst` fence in
 //! the pin and two CASes against two uncontended lock/unlock pairs; with
 //! more threads than cores the mutex is rarely contended at all (its
