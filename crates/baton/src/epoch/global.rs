@@ -223,11 +223,14 @@ impl Global {
         // A plain load first, so that threads that would lose the race do
         // not pull the line over just to fail. Acquire on the CAS: pairs
         // with the Release that unlocks, so the backlog is ours to edit. A
-        // CAS rather than `swap(true)` (the same lock on hardware): loom
-        // 0.7 lets a `swap` on an `AtomicBool` take a lock that was not
-        // released to it (tokio-rs/loom#389), which showed up as two
-        // collectors in the backlog at once once `pin` collected before
-        // pinning (issue 15); with the CAS loom checks the lock as written.
+        // CAS rather than `swap(true)` (the same lock on hardware, where
+        // both are one RMW ordered after the previous holder's Release
+        // store): with `swap`, loom 0.7.3 reported two collectors writing
+        // the backlog unordered once `pin` collected before pinning (issue
+        // 15), though each had swapped `false` -> `true` after the other's
+        // unlock (traced). tokio-rs/loom#389 reports `swap` on an
+        // `AtomicBool` misbehaving where a CAS does not; with the CAS loom
+        // checks the lock as written and finds no race.
         if self.collecting.load(Relaxed)
             || self
                 .collecting
