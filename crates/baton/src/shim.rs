@@ -16,7 +16,7 @@ pub(crate) mod atomic {
         fence, AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering,
     };
     #[allow(unused_imports)]
-    pub(crate) use loom::sync::atomic::{AtomicI32, AtomicI64, AtomicU8};
+    pub(crate) use loom::sync::atomic::{AtomicI32, AtomicI64, AtomicU16, AtomicU8};
 }
 #[cfg(not(loom))]
 pub(crate) mod atomic {
@@ -25,7 +25,7 @@ pub(crate) mod atomic {
         fence, AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering,
     };
     #[allow(unused_imports)]
-    pub(crate) use std::sync::atomic::{AtomicI32, AtomicI64, AtomicU8};
+    pub(crate) use std::sync::atomic::{AtomicI32, AtomicI64, AtomicU16, AtomicU8};
 }
 
 #[cfg(loom)]

@@ -75,6 +75,44 @@
 //! and 5 at 8, while `Mutex<Vec>` stayed at 14-16: the loss is
 //! preemption, not cache-line traffic.
 //!
+//! Second pass (issue 15, part 3), after profiling 8 threads x 300,000
+//! pairs on the 2 busy cores (`perf record`, a standalone loop): `malloc`,
+//! `free` and `malloc_consolidate` were about 45% of the samples, and the
+//! process touched 20,000-29,000 fresh pages (80-115 MB) for what is, at
+//! any moment, a near-empty stack. Three causes, three changes:
+//!
+//! - A collect ran *while pinned* (the epoch's `pin` collected after
+//!   publishing the pin), and running up to 64 bags of frees is the longest
+//!   stretch a thread spends pinned, so the likeliest place for a
+//!   preemption to stall the epoch. `pin` now collects first
+//!   (`epoch/local.rs`, "Collecting unpinned").
+//! - A recycled block goes to the thread that runs the garbage, which with
+//!   8 threads is often one thread running everyone's bags: its cache
+//!   overflowed and freed while the others allocated. A depot of full
+//!   batches now moves blocks between threads (`node_cache.rs`).
+//! - A sealed bag's box (1,048 bytes) was just too large for glibc's
+//!   per-thread cache; bags now hold 63 calls (`epoch/bag.rs`).
+//!
+//! `perf stat` on that loop, two sets of four interleaved runs each, CPU
+//! time per pair (the machine was shared, load average 8-12 on 2 cores, so
+//! wall times scatter 3x and CPU time is the steadier figure): 8 threads
+//! 71-82 and 84-111 ns before, 52-68 and 74-105 ns after, `Mutex<Vec>`
+//! 22-34 ns; fresh pages 19,000-34,500 before, 5,500-25,000 after (the
+//! clearest effect: less garbage stranded, less memory touched); 2 threads
+//! 25-40 ns before and 26-42 after, `Mutex<Vec>` 24-34 ns. `baton-lab run
+//! stack --seconds 0.2 --rounds 5 --no-go`, two sets of three interleaved
+//! runs against the code before: 2 threads 0.53-0.78x `Mutex<Vec>` (before
+//! 0.43-0.88x), 8 threads 0.24-0.43x (before 0.24-0.36x). On a machine this
+//! loaded the throughput effect is within the noise; the allocator's share
+//! of the profile is what went down.
+//!
+//! The target (2x) is not met, and the measurements say why it is out of
+//! reach for a Treiber stack here: one thread alone, a pair is about 107 instructions against the mutex
+//! pair's 63 (callgrind; 108 before this pass), with a `SeqCst` fence in
+//! the pin and two CASes against two uncontended lock/unlock pairs; with
+//! more threads than cores the mutex is rarely contended at all (its
+//! holder is the one running).
+//!
 //! Not done: an elimination array (a push and a pop that meet in a side
 //! slot exchange the value without touching `head`). It pays when many
 //! threads run at once and collide on `head`; on these 2 cores, with the
@@ -85,6 +123,20 @@
 //! (21.5 vs 23 ns above: two CASes, the pin's fence and the collector's
 //! bookkeeping against two lock/unlock pairs), so 2x would need the
 //! other threads to add nothing at all.
+//!
+//! The elimination array was looked at again in the second pass and still
+//! not built, for two reasons beyond the above. The profile at 8 threads
+//! showed the allocator and the collector, not failed CASes: on 2 cores at
+//! most two of the 8 threads run at once, so a pusher waiting in a slot
+//! mostly waits for a popper that is not running. And the slot exchange
+//! has its own ABA problem: a pusher that offered node `p` and gives up
+//! withdraws it with a CAS from `p` to empty, but if a popper took `p`,
+//! freed it, and another pusher offered a node at the same address, the
+//! withdrawal takes the other pusher's node, whose push then returns
+//! before its value is anywhere a pop can find it. Closing that needs the
+//! pusher pinned while it waits (the cost this pass tried to cut) or
+//! tagged slot words; neither was worth it without a machine where
+//! threads really collide on `head`.
 
 use core::fmt;
 use core::mem::ManuallyDrop;

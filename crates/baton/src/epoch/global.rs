@@ -39,11 +39,11 @@ use crate::shim::atomic::{
 };
 use crate::shim::UnsafeCell;
 
-/// At most this many expired bags (64 calls each) are run by one `collect`,
+/// At most this many expired bags (63 calls each) are run by one `collect`,
 /// so that one unlucky `pin` does not pay for a whole backlog at once (after
 /// a long-pinned thread lets go, thousands of bags may expire together).
 /// Every participant collects every `PINS_BETWEEN_COLLECT` pins and seals
-/// at most one bag per 64 deferred calls, so 64 bags per collect keeps well
+/// at most one bag per 63 deferred calls, so 64 bags per collect keeps well
 /// ahead of any realistic rate of retirement.
 const MAX_BAGS_PER_COLLECT: usize = 64;
 
@@ -221,9 +221,22 @@ impl Global {
     pub(super) fn collect(&self) -> *mut SealedBag {
         let epoch = self.try_advance();
         // A plain load first, so that threads that would lose the race do
-        // not pull the line over just to fail. Acquire on the swap: pairs
-        // with the Release that unlocks, so the backlog is ours to edit.
-        if self.collecting.load(Relaxed) || self.collecting.swap(true, Acquire) {
+        // not pull the line over just to fail. Acquire on the CAS: pairs
+        // with the Release that unlocks, so the backlog is ours to edit. A
+        // CAS rather than `swap(true)` (the same lock on hardware, where
+        // both are one RMW ordered after the previous holder's Release
+        // store): with `swap`, loom 0.7.3 reported two collectors writing
+        // the backlog unordered once `pin` collected before pinning (issue
+        // 15), though each had swapped `false` -> `true` after the other's
+        // unlock (traced). tokio-rs/loom#389 reports `swap` on an
+        // `AtomicBool` misbehaving where a CAS does not; with the CAS loom
+        // checks the lock as written and finds no race.
+        if self.collecting.load(Relaxed)
+            || self
+                .collecting
+                .compare_exchange(false, true, Acquire, Relaxed)
+                .is_err()
+        {
             return ptr::null_mut();
         }
         // SAFETY: we hold the `collecting` lock, which owns the backlog.

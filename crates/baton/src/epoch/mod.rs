@@ -46,7 +46,7 @@
 //!   "pinned in epoch `e`", or "not pinned" (table in `local.rs`).
 //! - [`pin`] copies the global epoch into the thread's word with the pinned
 //!   bit, then fences. Dropping the last guard clears the bit.
-//! - Retired garbage goes into the thread's own **bag** (64 entries, no
+//! - Retired garbage goes into the thread's own **bag** (63 entries, no
 //!   locking). A full bag is **sealed** — stamped with the global epoch read
 //!   after a fence — and pushed to the collector's intake.
 //! - Every 128 pins a thread **collects**: it tries to **advance** the
@@ -115,7 +115,7 @@
 //! | `try_advance`: CAS global | Release / Relaxed | publishes the acquired critical sections to collectors |
 //! | seal: fence, load global | `SeqCst` fence + Relaxed | invariant 3 |
 //! | intake push / take | Release CAS / Acquire swap | the bag's contents travel with it |
-//! | `collecting` try-lock | Acquire swap / Release store | the backlog is edited by one thread at a time |
+//! | `collecting` try-lock | Acquire CAS / Release store | the backlog is edited by one thread at a time |
 //! | participant push / walk | Release CAS / Acquire load | a slot's fields are visible before it is |
 //! | slot claim / give back | Acquire CAS / Release store | the next owner sees the previous owner's state |
 //! | `pending` counters | Relaxed | statistics |
@@ -134,7 +134,8 @@
 //! linearly with the retirement rate of all the other threads, without
 //! bound. Each retired object costs its own allocation (a stack node: the
 //! value plus one pointer) plus a 16-byte entry in a bag (a sealed bag is
-//! 1,048 bytes for 64 entries). Measured by `tests/epoch_memory.rs`
+//! 1,032 bytes for 63 entries, to fit glibc's per-thread cache: see
+//! `bag.rs`). Measured by `tests/epoch_memory.rs`
 //! (counting allocator, requested bytes; the allocator's own rounding
 //! comes on top): with one thread pinned, another thread that pushes and
 //! pops a `Stack<u64>` 100,000 times leaves exactly 100,000 nodes pending,
@@ -142,15 +143,16 @@
 //! all, growing by 32 bytes per pop for as long as the pin lasts.
 //! Once the pinned thread lets go, the next 3,424 push/pop pairs (3,424
 //! pins: a pop pins, a push does not; 27 collections of at most 64 bags
-//! each, one every 128 pins) bring the pending count back to the steady
-//! state of a busy thread, a bag or three (64-192 entries).
+//! each, one every 128 pins; measured with 64-entry bags) bring the pending
+//! count back to the steady state of a busy thread, a bag or three (63-189
+//! entries).
 //! [`pending`] (or [`Collector::pending`]) exposes the count, and
 //! [`Collector::epoch`] shows a stalled epoch.
 //!
 //! A second, bounded, cost: a thread's own bag is handed over only when
-//! it fills (64 entries), when the thread calls [`Guard::flush`], or when
+//! it fills (63 entries), when the thread calls [`Guard::flush`], or when
 //! it exits; a thread that retired a few objects and then idles keeps up
-//! to 63 of them (about 2 KB for stack nodes) until one of those happens.
+//! to 62 of them (about 2 KB for stack nodes) until one of those happens.
 //! [`pending`] counts them too.
 //!
 //! Usage rules, then: keep guards short; never block (channel receive,

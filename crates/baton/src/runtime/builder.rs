@@ -66,7 +66,8 @@ impl Builder {
     ///
     /// # Panics
     ///
-    /// If `n` is 0.
+    /// If `n` is 0, or more than 65,535 (a goroutine's header keeps its
+    /// worker's index in 16 bits).
     ///
     /// ```
     /// let rt = baton::runtime::Builder::new().workers(3).build();
@@ -76,6 +77,11 @@ impl Builder {
         assert!(
             n > 0,
             "baton::runtime::Builder::workers(0): a runtime needs at least one worker"
+        );
+        assert!(
+            n <= crate::runtime::sched::goroutine::MAX_WORKERS,
+            "baton::runtime::Builder::workers({n}): at most {} workers",
+            crate::runtime::sched::goroutine::MAX_WORKERS
         );
         self.workers = Some(n);
         self
@@ -247,7 +253,8 @@ impl Builder {
     pub fn try_build(self) -> io::Result<Runtime> {
         let workers = self
             .workers
-            .unwrap_or_else(|| thread::available_parallelism().map_or(1, |n| n.get()));
+            .unwrap_or_else(|| thread::available_parallelism().map_or(1, |n| n.get()))
+            .min(crate::runtime::sched::goroutine::MAX_WORKERS);
         let budget = self.budget.unwrap_or_else(MapBudget::global);
         let pool_reservation = workers * POOL_PER_WORKER;
         budget

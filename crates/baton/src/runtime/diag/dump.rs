@@ -60,7 +60,7 @@ pub(crate) fn line(h: &Header, req: &DumpRequest, worker: usize) -> String {
     };
     format!(
         "goroutine {id} [{state}, {}]: spawned at {}, worker {worker}",
-        age(req.now_ns.saturating_sub(h.born_ns)),
+        age(h.age_ns(req.now_ns)),
         h.spawned_at
     )
 }
@@ -156,7 +156,7 @@ fn format(shared: &Shared, req: &DumpRequest) -> String {
             format!(
                 "goroutine {} [runnable, not started, {}]: spawned at {}, in the global queue",
                 h.id.as_u64(),
-                age(req.now_ns.saturating_sub(h.born_ns)),
+                age(h.age_ns(req.now_ns)),
                 h.spawned_at
             ),
         ));

@@ -22,6 +22,13 @@
 //!   CAS fails (the state became `DONE`) takes its waker back itself: the
 //!   completer saw `EMPTY` and left the slot alone.
 //! - `register` is called at most once per cell (joining consumes the handle).
+//! - The slot holds a waker exactly when the state is `WAITING` (or the
+//!   joiner is between writing it and its CAS): it is a `MaybeUninit`, not
+//!   an `Option`, because the state already says whether it is filled, and
+//!   an `Option<Unparker>` is 8 bytes larger (the unparker has no niche
+//!   left): the cell is part of every goroutine's header (see
+//!   `goroutine.rs`, "Size"). Dropping a cell still `WAITING` drops the
+//!   waker.
 //!
 //! ## Orderings
 //!
@@ -33,6 +40,7 @@
 
 use crate::shim::atomic::{AtomicU32, Ordering::*};
 use crate::shim::UnsafeCell;
+use core::mem::MaybeUninit;
 
 const EMPTY: u32 = 0;
 const WAITING: u32 = 1;
@@ -46,7 +54,8 @@ pub(crate) trait Wake {
 /// See the module docs.
 pub(crate) struct JoinCell<W> {
     state: AtomicU32,
-    waiter: UnsafeCell<Option<W>>,
+    /// Initialised exactly when the state is `WAITING` (see the module docs).
+    waiter: UnsafeCell<MaybeUninit<W>>,
 }
 
 // SAFETY: the waiter slot is accessed by one party at a time, handed over
@@ -66,7 +75,7 @@ impl<W: Wake> JoinCell<W> {
     pub(crate) fn new() -> Self {
         Self {
             state: AtomicU32::new(EMPTY),
-            waiter: UnsafeCell::new(None),
+            waiter: UnsafeCell::new(MaybeUninit::uninit()),
         }
     }
 
@@ -85,7 +94,7 @@ impl<W: Wake> JoinCell<W> {
         }
         // SAFETY: the state is not `WAITING` (we are the only registrant and
         // have not registered), so the completer does not touch the slot.
-        self.waiter.with_mut(|w| unsafe { *w = Some(waker) });
+        self.waiter.with_mut(|w| unsafe { (*w).write(waker) });
         match self
             .state
             .compare_exchange(EMPTY, WAITING, Release, Acquire)
@@ -94,8 +103,9 @@ impl<W: Wake> JoinCell<W> {
             Err(actual) => {
                 debug_assert_eq!(actual, DONE, "JoinCell registered twice");
                 // SAFETY: the completer found `EMPTY`, so it never reads the
-                // slot; it is still ours.
-                drop(self.waiter.with_mut(|w| unsafe { (*w).take() }));
+                // slot; it is still ours, initialised just above, and read
+                // once here (the state stays `DONE`, so nobody reads it again).
+                drop(self.waiter.with_mut(|w| unsafe { (*w).assume_init_read() }));
                 false
             }
         }
@@ -106,11 +116,22 @@ impl<W: Wake> JoinCell<W> {
         // AcqRel: see the module docs.
         if self.state.swap(DONE, AcqRel) == WAITING {
             // SAFETY: the joiner wrote the slot before its CAS to `WAITING`,
-            // which our swap acquired; the joiner no longer touches it.
-            let waker = self.waiter.with_mut(|w| unsafe { (*w).take() });
-            if let Some(waker) = waker {
-                waker.wake();
-            }
+            // which our swap acquired; the joiner no longer touches it, and
+            // the state is now `DONE`, so this is the one read.
+            let waker = self.waiter.with_mut(|w| unsafe { (*w).assume_init_read() });
+            waker.wake();
+        }
+    }
+}
+
+impl<W> Drop for JoinCell<W> {
+    fn drop(&mut self) {
+        // `&mut self`: no other party; Relaxed is enough. Only `WAITING`
+        // means the slot holds a waker nobody took.
+        if self.state.load(Relaxed) == WAITING {
+            // SAFETY: `WAITING` means the joiner's write is in the slot and
+            // no completer took it (see the module docs); read once.
+            drop(self.waiter.with_mut(|w| unsafe { (*w).assume_init_read() }));
         }
     }
 }
@@ -135,6 +156,42 @@ mod tests {
         cell.complete();
         assert!(cell.is_done());
         assert!(woke.load(SeqCst));
+    }
+
+    /// Counts its drops: a waker is dropped exactly once on every path.
+    struct Counted(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+    impl Wake for Counted {
+        fn wake(self) {}
+    }
+    impl Drop for Counted {
+        fn drop(&mut self) {
+            self.0.fetch_add(1, SeqCst);
+        }
+    }
+
+    #[test]
+    fn a_waker_is_dropped_once_on_every_path() {
+        let drops = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        // Registered, then the cell dropped undone: the cell drops it.
+        let cell = JoinCell::new();
+        assert!(cell.register(Counted(drops.clone())));
+        drop(cell);
+        assert_eq!(drops.load(SeqCst), 1);
+        // Registered, then completed: woken (consumed) once, not again on drop.
+        let cell = JoinCell::new();
+        assert!(cell.register(Counted(drops.clone())));
+        cell.complete();
+        drop(cell);
+        assert_eq!(drops.load(SeqCst), 2);
+        // Refused (already done): dropped by `register`, not by the cell.
+        let cell = JoinCell::new();
+        cell.complete();
+        assert!(!cell.register(Counted(drops.clone())));
+        drop(cell);
+        assert_eq!(drops.load(SeqCst), 3);
+        // Never registered: nothing to drop.
+        drop(JoinCell::<Counted>::new());
+        assert_eq!(drops.load(SeqCst), 3);
     }
 
     #[test]
