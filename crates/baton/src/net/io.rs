@@ -9,7 +9,7 @@ use std::mem::ManuallyDrop;
 use std::os::fd::{AsRawFd, RawFd};
 use std::time::Instant;
 
-use super::poll_desc::{Blocked, Dir, PollDesc};
+use super::poll_desc::{Blocked, Dir, Edges, PollDesc};
 use super::poller;
 use crate::context::Context;
 use crate::park::{wait_reason, WaitReason};
@@ -63,7 +63,9 @@ impl<S: AsRawFd> Registered<S> {
     ) -> io::Result<T> {
         let half = self.pd.half(dir);
         loop {
-            half.check().map_err(blocked_error)?;
+            // The edge count before the system call: the wait after an
+            // `EAGAIN` ends at once if an edge came since (`poll_desc`).
+            let seen = half.check().map_err(blocked_error)?;
             if let Some(e) = ctx.and_then(Context::err) {
                 return Err(e.into());
             }
@@ -72,13 +74,15 @@ impl<S: AsRawFd> Registered<S> {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 r => return r,
             }
-            self.wait(dir, ctx)?;
+            self.wait(dir, seen, ctx)?;
         }
     }
 
-    /// Parks on the `dir` half once (after a `WouldBlock`).
+    /// Parks on the `dir` half once (after a `WouldBlock`), unless an edge
+    /// came after `seen` ([`Half::check`](super::poll_desc::Half::check)'s
+    /// count before the system call).
     #[cold]
-    pub(crate) fn wait(&self, dir: Dir, ctx: Option<&Context>) -> io::Result<()> {
+    pub(crate) fn wait(&self, dir: Dir, seen: Edges, ctx: Option<&Context>) -> io::Result<()> {
         let _reason = wait_reason(WaitReason::IoWait);
         // A plain thread has no worker to poll for it: count it, so the
         // poller's fallback thread waits in `epoll_wait` (`poller`).
@@ -89,9 +93,9 @@ impl<S: AsRawFd> Registered<S> {
         };
         let half = self.pd.half(dir);
         match ctx {
-            None => half.wait(None),
+            None => half.wait(seen, None),
             Some(ctx) => {
-                crate::context::wait::until_done(ctx, |until| half.wait(until.abort))?;
+                crate::context::wait::until_done(ctx, |until| half.wait(seen, until.abort))?;
             }
         }
         Ok(())

@@ -82,14 +82,15 @@
 //! thread (`baton-netpoll`); the details and the no-lost-wake-up argument
 //! are in `poller.rs`. Each socket is switched to non-blocking mode and
 //! registered once, for both directions, when it is created; its
-//! `PollDesc` (Go's `pollDesc`) holds per direction the READY and CLOSED
-//! bits, the deadline and a wait queue of parked callers — the state
+//! `PollDesc` (Go's `pollDesc`) holds per direction an edge count and a
+//! CLOSED bit, the deadline and a wait queue of parked callers — the state
 //! table, the no-lost-wake-up argument and the loom models are in
 //! `poll_desc.rs`. An operation (`io.rs`, written once for every socket
-//! type) checks CLOSED and the deadline, tries the system call, and on
-//! `EAGAIN` parks through the park seam (`crate::park`) with the deadline
-//! as the park's deadline. Whoever reads the readiness event sets READY
-//! and unparks the waiters, which the scheduler routes to each goroutine's
+//! type) checks CLOSED and the deadline (reading the edge count), tries
+//! the system call, and on `EAGAIN` parks through the park seam
+//! (`crate::park`) with the deadline as the park's deadline, unless an
+//! edge came since its check. Whoever reads the readiness event counts the
+//! edge and unparks the waiters, which the scheduler routes to each goroutine's
 //! own worker (its `runnext` when the reader is that worker, else its
 //! inbox), or to a parked thread's futex:
 //!

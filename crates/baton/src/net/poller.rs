@@ -84,7 +84,7 @@
 //! are leaked once and recycled through a free list (Go's `pollCache`
 //! does the same), so the address in an event always points at a live
 //! `PollDesc`. An event that reaches a recycled descriptor is a spurious
-//! READY for its new socket, which costs that socket one extra `EAGAIN`
+//! edge for its new socket, which costs that socket one extra `EAGAIN`
 //! (invariant 2 of `poll_desc`). Memory: one `PollDesc` (about 100 bytes)
 //! per socket open at the peak, kept for the process's life.
 //!
