@@ -78,6 +78,36 @@ impl<S: AsRawFd> Registered<S> {
         }
     }
 
+    /// `read` on a TCP stream: [`op`](Self::op) for `Dir::Read`, except
+    /// that a read the poll descriptor knows would return `EAGAIN` (a short
+    /// read since the last edge) is skipped, and the caller waits at once
+    /// ("Short reads" in `poll_desc`). Only for TCP: its short reads prove
+    /// the receive queue empty.
+    pub(crate) fn read_tcp(
+        &self,
+        buf: &mut [u8],
+        mut read: impl FnMut(&S, &mut [u8]) -> io::Result<usize>,
+    ) -> io::Result<usize> {
+        let half = self.pd.half(Dir::Read);
+        loop {
+            let seen = half.check().map_err(blocked_error)?;
+            if !half.known_empty(seen) {
+                match read(&self.sock, buf) {
+                    Ok(n) => {
+                        if n != 0 && n < buf.len() {
+                            half.note_short_read(seen);
+                        }
+                        return Ok(n);
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(e) => return Err(e),
+                }
+            }
+            self.wait(Dir::Read, seen, None)?;
+        }
+    }
+
     /// Parks on the `dir` half once (after a `WouldBlock`), unless an edge
     /// came after `seen` ([`Half::check`](super::poll_desc::Half::check)'s
     /// count before the system call).
@@ -127,6 +157,8 @@ impl<S: AsRawFd> Registered<S> {
     /// (after a `shutdown`, which the kernel signals too; this only makes
     /// sure of it).
     pub(crate) fn wake(&self) {
+        // Reads may stop short from now on (`poll_desc`, "Short reads").
+        self.pd.half(Dir::Read).ended();
         self.pd.half(Dir::Read).notify();
         self.pd.half(Dir::Write).notify();
     }

@@ -7,6 +7,8 @@
 //!
 //! - `CLOSED` (bit 0): the socket is being closed ([`PollDesc::close`]);
 //!   every wait and every later operation fails (Go's `closing`);
+//! - `ENDED` (bit 1, sticky): the socket reported its end, an error or
+//!   urgent data, or was shut down here ("Short reads" below);
 //! - the **edge count** (the other bits, counted in steps of [`EDGE`]): how
 //!   many edge-triggered readiness notifications arrived
 //!   ([`Half::notify`]), wrapping. Go keeps a `pdReady` flag instead; see
@@ -80,6 +82,38 @@
 //! targets); a caller would have to miss exactly that many between its
 //! `check` and its `validate` to park wrongly.
 //!
+//! # Short reads (TCP): skipping a read that would return `EAGAIN`
+//!
+//! A request/response server reads a request into a buffer larger than
+//! the request, answers it, and reads again: that read almost always
+//! returns `EAGAIN` (the client is waiting for the answer), one wasted
+//! system call per request. TCP's `recvmsg` returns fewer bytes than asked
+//! only when its receive queue ran empty — or at the end of the stream, an
+//! error, or the urgent-data mark. So a short read that began at word
+//! `seen` (no ENDED) proves the queue was empty at its end; any data that
+//! arrives later raises an edge, whose increment comes after that read's
+//! `check` (invariant 3's argument). A later read whose `check` returns
+//! the same word therefore skips its system call and waits as if it had
+//! returned `EAGAIN` ([`Half::known_empty`]): the wait ends at once if an
+//! edge came since, and invariant 1 applies unchanged. The three
+//! exceptions all come with an event the poller sees (`EPOLLRDHUP`,
+//! `EPOLLHUP`/`EPOLLERR`, and `EPOLLPRI`, which is registered for this),
+//! and a local `shutdown` wakes the socket itself: each sets ENDED
+//! ([`Half::ended`]) *before* its edge's increment, so a `check` that
+//! sees the count of that edge sees ENDED too, and from then on no read is
+//! skipped on that socket. An end whose event comes after the short
+//! read's `check` changes the count, so nothing is skipped either (until
+//! that event arrives, a skipped read waits for it, and then retries).
+//! Where the recorded word is stale or another reader's, nothing breaks:
+//! equal words mean no edge since *some* short read that began at that
+//! word, which is all the argument uses. Unix streams never skip (their
+//! reads also stop short at ancillary-data boundaries, with no event). The
+//! argument assumes plain TCP: an upper-layer protocol set on the
+//! descriptor by hand (kernel TLS) or an `SO_RCVLOWAT` above 1 is outside
+//! it (with the latter, a skipped read waits for the low-water mark, as an
+//! `EAGAIN` read does). Go does not do this (it always reads first); it
+//! saves one `recvfrom` per request in the `http` experiment's server.
+//!
 //! # Orderings
 //!
 //! Every read and write of the word and of the deadline that matters for
@@ -95,6 +129,12 @@
 //! instruction anyway) and keeps the argument local. CLOSED and the
 //! deadline need no such pairing in `validate` (they carry no data: a
 //! waiter that sees them does not park, and one that does not is woken).
+//! ENDED is set (`fetch_or`) before the same event's increment, on the same
+//! word, so modification order alone makes a `check` that reads the
+//! increment see it. [`Half::drained`] is `Relaxed`: its value (a whole
+//! word) is the whole message, and a stale value only loses a skip or
+//! compares against an older word, which by the argument above is sound
+//! (a skipped read still parks through the locked `validate`).
 //! The lock-free reads in [`Half::check`] (CLOSED and the deadline before
 //! each system call) are `Acquire`, paired with the `Release` of
 //! [`PollDesc::close`] and [`Half::set_deadline`], so a caller that
@@ -120,9 +160,14 @@ use crate::shim::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 /// The socket is closing: every wait and operation fails.
 const CLOSED: usize = 1;
-/// One edge in the word's count (the bits above [`CLOSED`]; adding it never
-/// touches CLOSED, and the count wraps).
-const EDGE: usize = 2;
+/// The socket reported its end, an error or urgent data, or was shut down
+/// here (sticky until the descriptor is reused): a read may now stop short
+/// with more to read, so a short read no longer proves the kernel's buffer
+/// empty ("Short reads" in the module docs).
+const ENDED: usize = 2;
+/// One edge in the word's count (the bits above [`CLOSED`] and [`ENDED`];
+/// adding it never touches them, and the count wraps).
+const EDGE: usize = 4;
 
 /// The edge count a caller saw in [`Half::check`], before its system call:
 /// [`Half::wait`] parks only while no edge arrived since.
@@ -182,6 +227,7 @@ impl PollDesc {
         for h in [&self.read, &self.write] {
             h.state.store(0, Ordering::Relaxed);
             h.deadline.store(NO_DEADLINE, Ordering::Relaxed);
+            h.drained.store(NOT_DRAINED, Ordering::Relaxed);
         }
     }
 
@@ -240,7 +286,16 @@ pub(crate) struct Half {
     deadline: AtomicU64,
     /// The callers parked until the next edge, close or deadline change.
     waiters: WaitQueue,
+    /// `word | CLOSED` for the word a stream read's `check` returned when
+    /// that read came back short (TCP: the kernel's buffer was empty at its
+    /// end), [`NOT_DRAINED`] if none; written by readers, read by readers,
+    /// any thread. Only a hint: see "Short reads" in the module docs.
+    drained: AtomicUsize,
 }
+
+/// [`Half::drained`]'s "no short read noted" (a noted word has CLOSED set,
+/// so it is never 0).
+const NOT_DRAINED: usize = 0;
 
 impl core::fmt::Debug for Half {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
@@ -257,6 +312,7 @@ impl Half {
             state: AtomicUsize::new(0),
             deadline: AtomicU64::new(NO_DEADLINE),
             waiters: WaitQueue::new(),
+            drained: AtomicUsize::new(NOT_DRAINED),
         }
     }
 
@@ -328,6 +384,35 @@ impl Half {
         // Release: pairs with `check`'s Acquire.
         self.deadline.store(encode(deadline), Ordering::Release);
         self.wake_all();
+    }
+
+    /// A stream read that began at `seen` (its [`check`](Self::check))
+    /// returned fewer bytes than asked, and more than none: for TCP the
+    /// kernel's buffer was empty at the read's end ("Short reads" in the
+    /// module docs).
+    #[inline]
+    pub(crate) fn note_short_read(&self, seen: Edges) {
+        if seen.0 & ENDED == 0 {
+            // Relaxed: the value is the whole message (module docs).
+            self.drained.store(seen.0 | CLOSED, Ordering::Relaxed);
+        }
+    }
+
+    /// Whether a TCP read now would surely return `EAGAIN`: a short read
+    /// began at this very word (`seen`, from [`check`](Self::check)), and
+    /// no edge, end, error, urgent data or shutdown came since. The caller
+    /// then waits as if its read had returned `EAGAIN`.
+    #[inline]
+    pub(crate) fn known_empty(&self, seen: Edges) -> bool {
+        seen.0 & ENDED == 0 && self.drained.load(Ordering::Relaxed) == seen.0 | CLOSED
+    }
+
+    /// The socket reported its end, an error or urgent data, or was shut
+    /// down here: short reads prove nothing from now on. Called before the
+    /// [`notify`](Self::notify) of the same event, so a caller that sees
+    /// that edge's count sees this bit too (one word: modification order).
+    pub(crate) fn ended(&self) {
+        self.state.fetch_or(ENDED, Ordering::Release);
     }
 
     /// The deadline now set.
@@ -524,6 +609,34 @@ mod tests {
         pd.half(Dir::Read).wait(seen, None);
         assert_eq!(pd.half(Dir::Read).check(), Err(Blocked::Closed));
         assert_eq!(pd.half(Dir::Write).check(), Err(Blocked::Closed));
+    }
+
+    #[test]
+    fn a_short_read_is_a_hint_until_the_next_edge_or_end() {
+        let h = Half::new();
+        let seen = h.check().unwrap();
+        assert!(!h.known_empty(seen), "no short read noted yet");
+        h.note_short_read(seen);
+        assert!(h.known_empty(h.check().unwrap()));
+        // An edge since: the read must be tried.
+        h.notify();
+        let now = h.check().unwrap();
+        assert!(!h.known_empty(now));
+        h.note_short_read(now);
+        assert!(h.known_empty(h.check().unwrap()));
+        // The end of the stream (or an error, urgent data, a shutdown):
+        // never again, even with a short read noted at the new word.
+        h.ended();
+        let ended = h.check().unwrap();
+        assert!(!h.known_empty(ended));
+        h.note_short_read(ended);
+        assert!(!h.known_empty(h.check().unwrap()));
+        // A recycled descriptor starts with no hint.
+        let pd = PollDesc::new();
+        let r = pd.half(Dir::Read);
+        r.note_short_read(r.check().unwrap());
+        pd.reset();
+        assert!(!r.known_empty(r.check().unwrap()));
     }
 
     /// The stale-edge bug: an edge that arrived *before* the caller's

@@ -71,7 +71,8 @@
 //! # Registration
 //!
 //! A socket is registered once, when it is wrapped, for
-//! `EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET`: edge-triggered, both
+//! `EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLPRI | EPOLLET` (`EPOLLPRI`: see
+//! "Short reads" in `poll_desc`): edge-triggered, both
 //! directions, never modified afterwards (Go does the same). The event's
 //! user data is the address of the socket's [`PollDesc`] (never 0; the
 //! wake `eventfd`'s is 0).
@@ -434,11 +435,17 @@ pub(crate) fn dispatch_all(events: &[libc::epoll_event]) {
 }
 
 /// Wakes the halves an event's flags concern. Errors and hang-ups wake
-/// both: the retried system call reports them.
+/// both: the retried system call reports them. The end of the stream, an
+/// error or urgent data first mark the read half ENDED, before its edge
+/// (`poll_desc`, "Short reads").
 fn dispatch(pd: &PollDesc, flags: u32) {
     const BOTH: u32 = (libc::EPOLLERR | libc::EPOLLHUP) as u32;
     const READ: u32 = (libc::EPOLLIN | libc::EPOLLRDHUP | libc::EPOLLPRI) as u32 | BOTH;
     const WRITE: u32 = libc::EPOLLOUT as u32 | BOTH;
+    const ENDED: u32 = (libc::EPOLLRDHUP | libc::EPOLLPRI) as u32 | BOTH;
+    if flags & ENDED != 0 {
+        pd.half(Dir::Read).ended();
+    }
     if flags & READ != 0 {
         pd.half(Dir::Read).notify();
     }
@@ -456,7 +463,9 @@ pub(crate) fn register(fd: RawFd) -> io::Result<&'static PollDesc> {
         .unwrap_or_else(|| Box::leak(Box::new(PollDesc::new())));
     pd.reset();
     let mut ev = libc::epoll_event {
-        events: (libc::EPOLLIN | libc::EPOLLOUT | libc::EPOLLRDHUP | libc::EPOLLET) as u32,
+        // EPOLLPRI: urgent data ends TCP's short-read hint (`dispatch`).
+        events: (libc::EPOLLIN | libc::EPOLLOUT | libc::EPOLLRDHUP | libc::EPOLLPRI | libc::EPOLLET)
+            as u32,
         u64: pd as *const PollDesc as usize as u64,
     };
     // SAFETY: `ev` is a valid event for the call's duration; `fd` is the
