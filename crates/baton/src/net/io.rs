@@ -18,6 +18,11 @@ use crate::park::{wait_reason, WaitReason};
 /// `net.ErrClosed`).
 pub(crate) const CLOSED_MSG: &str = "use of closed network connection";
 
+/// The largest buffer whose short read [`Registered::read_tcp`] notes: the
+/// kernel caps one read at `MAX_RW_COUNT` (2 GiB less a page), so a larger
+/// buffer can come back short with more queued.
+const SHORT_READ_MAX: usize = 1 << 30;
+
 /// A std socket in non-blocking mode, registered with the poller.
 /// Invariant: `sock` is non-blocking and registered under `pd` until drop
 /// (or [`into_inner`](Self::into_inner)).
@@ -94,7 +99,7 @@ impl<S: AsRawFd> Registered<S> {
             if !half.known_empty(seen) {
                 match read(&self.sock, buf) {
                     Ok(n) => {
-                        if n != 0 && n < buf.len() {
+                        if n != 0 && n < buf.len() && buf.len() <= SHORT_READ_MAX {
                             half.note_short_read(seen);
                         }
                         return Ok(n);

@@ -514,6 +514,44 @@ mod loom_tests {
         });
     }
 
+    /// The reader's loop with TCP's short-read hint, as `io.rs`'s
+    /// `read_tcp` runs it: every successful "read" here drains the fake
+    /// buffer (one datum), so it counts as short.
+    fn read_hinted(s: &Sock) -> Result<(), Blocked> {
+        let half = s.pd.half(Dir::Read);
+        loop {
+            let seen = half.check()?;
+            if !half.known_empty(seen) && s.take() {
+                half.note_short_read(seen);
+                return Ok(());
+            }
+            half.wait(seen, None);
+        }
+    }
+
+    /// The short-read hint in a request/response loop: the second read is
+    /// skipped whenever the hint says so, and still gets the second datum
+    /// whenever its edge lands (never a lost wake-up).
+    #[test]
+    fn loom_poll_desc_short_read_hint_two_rounds() {
+        loom::model(|| {
+            let s = sock();
+            let s2 = s.clone();
+            let poller = thread::spawn(move || {
+                for _ in 0..2 {
+                    while !s2.put() {
+                        thread::yield_now();
+                    }
+                    s2.pd.half(Dir::Read).notify();
+                }
+            });
+            assert_eq!(read_hinted(&s), Ok(()));
+            assert_eq!(read_hinted(&s), Ok(()));
+            poller.join().unwrap();
+            assert!(!s.take(), "a datum was left unread");
+        });
+    }
+
     /// Two edges and two readers on one half (`Read for &TcpStream`): both
     /// get their data.
     #[test]
