@@ -186,12 +186,18 @@ macro_rules! socket_common {
 
 /// `Read` and `Write` for a stream type and for `&` it, through the read
 /// and write halves (one goroutine may read while another writes).
+/// `$tcp`: whether a short read proves the receive queue empty, so that
+/// the next read may be skipped (`Registered::read_tcp`; TCP only).
 macro_rules! stream_read_write {
-    ($ty:ident) => {
+    ($ty:ident, $tcp:literal) => {
         impl std::io::Read for &$ty {
             fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-                self.io
-                    .op($crate::net::poll_desc::Dir::Read, None, |mut s| s.read(buf))
+                if $tcp {
+                    self.io.read_tcp(buf, |mut s, buf| s.read(buf))
+                } else {
+                    self.io
+                        .op($crate::net::poll_desc::Dir::Read, None, |mut s| s.read(buf))
+                }
             }
 
             fn read_vectored(

@@ -9,7 +9,7 @@ use std::mem::ManuallyDrop;
 use std::os::fd::{AsRawFd, RawFd};
 use std::time::Instant;
 
-use super::poll_desc::{Blocked, Dir, PollDesc};
+use super::poll_desc::{Blocked, Dir, Edges, PollDesc};
 use super::poller;
 use crate::context::Context;
 use crate::park::{wait_reason, WaitReason};
@@ -18,6 +18,11 @@ use crate::runtime::sched::netpoll;
 /// The message of the error a closed socket's operations return (Go's
 /// `net.ErrClosed`).
 pub(crate) const CLOSED_MSG: &str = "use of closed network connection";
+
+/// The largest buffer whose short read [`Registered::read_tcp`] notes: the
+/// kernel caps one read at `MAX_RW_COUNT` (2 GiB less a page), so a larger
+/// buffer can come back short with more queued.
+const SHORT_READ_MAX: usize = 1 << 30;
 
 /// A std socket in non-blocking mode, registered with the poller.
 /// Invariant: `sock` is non-blocking and registered under `pd` until drop
@@ -64,7 +69,9 @@ impl<S: AsRawFd> Registered<S> {
     ) -> io::Result<T> {
         let half = self.pd.half(dir);
         loop {
-            half.check().map_err(blocked_error)?;
+            // The edge count before the system call: the wait after an
+            // `EAGAIN` ends at once if an edge came since (`poll_desc`).
+            let seen = half.check().map_err(blocked_error)?;
             if let Some(e) = ctx.and_then(Context::err) {
                 return Err(e.into());
             }
@@ -73,13 +80,45 @@ impl<S: AsRawFd> Registered<S> {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 r => return r,
             }
-            self.wait(dir, ctx)?;
+            self.wait(dir, seen, ctx)?;
         }
     }
 
-    /// Parks on the `dir` half once (after a `WouldBlock`).
+    /// `read` on a TCP stream: [`op`](Self::op) for `Dir::Read`, except
+    /// that a read the poll descriptor knows would return `EAGAIN` (a short
+    /// read since the last edge) is skipped, and the caller waits at once
+    /// ("Short reads" in `poll_desc`). Only for TCP: its short reads prove
+    /// the receive queue empty.
+    pub(crate) fn read_tcp(
+        &self,
+        buf: &mut [u8],
+        mut read: impl FnMut(&S, &mut [u8]) -> io::Result<usize>,
+    ) -> io::Result<usize> {
+        let half = self.pd.half(Dir::Read);
+        loop {
+            let seen = half.check().map_err(blocked_error)?;
+            if !half.known_empty(seen) {
+                match read(&self.sock, buf) {
+                    Ok(n) => {
+                        if n != 0 && n < buf.len() && buf.len() <= SHORT_READ_MAX {
+                            half.note_short_read(seen);
+                        }
+                        return Ok(n);
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(e) => return Err(e),
+                }
+            }
+            self.wait(Dir::Read, seen, None)?;
+        }
+    }
+
+    /// Parks on the `dir` half once (after a `WouldBlock`), unless an edge
+    /// came after `seen` ([`Half::check`](super::poll_desc::Half::check)'s
+    /// count before the system call).
     #[cold]
-    pub(crate) fn wait(&self, dir: Dir, ctx: Option<&Context>) -> io::Result<()> {
+    pub(crate) fn wait(&self, dir: Dir, seen: Edges, ctx: Option<&Context>) -> io::Result<()> {
         let _reason = wait_reason(WaitReason::IoWait);
         // Readiness should wake this waiter's own poller: its worker's
         // epoll instance, or the fallback thread's for a plain thread
@@ -91,9 +130,9 @@ impl<S: AsRawFd> Registered<S> {
         let _goroutine = crate::park::in_goroutine().then(netpoll::IoWait::begin);
         let half = self.pd.half(dir);
         match ctx {
-            None => half.wait(None),
+            None => half.wait(seen, None),
             Some(ctx) => {
-                crate::context::wait::until_done(ctx, |until| half.wait(until.abort))?;
+                crate::context::wait::until_done(ctx, |until| half.wait(seen, until.abort))?;
             }
         }
         Ok(())
@@ -125,6 +164,8 @@ impl<S: AsRawFd> Registered<S> {
     /// (after a `shutdown`, which the kernel signals too; this only makes
     /// sure of it).
     pub(crate) fn wake(&self) {
+        // Reads may stop short from now on (`poll_desc`, "Short reads").
+        self.pd.half(Dir::Read).ended();
         self.pd.half(Dir::Read).notify();
         self.pd.half(Dir::Write).notify();
     }

@@ -82,15 +82,17 @@
 //! details and the no-lost-wake-up argument are in `poller.rs`. Each
 //! socket is switched to non-blocking mode and registered for both
 //! directions when it is created; its `PollDesc` (Go's `pollDesc`) holds
-//! per direction the READY and CLOSED bits, the deadline and a wait queue
-//! of parked callers — the state table, the no-lost-wake-up argument and
-//! the loom models are in `poll_desc.rs`. An operation (`io.rs`, written
-//! once for every socket type) checks CLOSED and the deadline, tries the
-//! system call, and on `EAGAIN` parks through the park seam
-//! (`crate::park`) with the deadline as the park's deadline. Whoever reads
-//! the readiness event sets READY and unparks the waiters, which the
-//! scheduler routes to each goroutine's own worker (its `runnext` when the
-//! reader is that worker, else its inbox), or to a parked thread's futex:
+//! per direction an edge count and a CLOSED bit, the deadline and a wait
+//! queue of parked callers — the state table, the no-lost-wake-up
+//! argument and the loom models are in `poll_desc.rs`. An operation
+//! (`io.rs`, written once for every socket type) checks CLOSED and the
+//! deadline (reading the edge count), tries the system call, and on
+//! `EAGAIN` parks through the park seam (`crate::park`) with the deadline
+//! as the park's deadline, unless an edge came since its check. Whoever
+//! reads the readiness event counts the edge and unparks the waiters,
+//! which the scheduler routes to each goroutine's own worker (its
+//! `runnext` when the reader is that worker, else its inbox), or to a
+//! parked thread's futex:
 //!
 //! - a socket is registered in the instance of the worker whose goroutine
 //!   waits on it (created in a goroutine: that goroutine's worker; a
@@ -188,6 +190,52 @@
 //! design 0.59-1.26x), both cores 0.69-1.60x (0.54-1.46x); echo
 //! baton/tokio 0.16-1.09x (0.13-0.84x): no difference the load lets us see
 //! either way.
+//!
+//! # Per-operation cost: what was measured and changed (issue 13)
+//!
+//! System calls per round trip are the load-independent figure on these
+//! shared 2-core machines (`perf stat -e raw_syscalls:sys_enter -e
+//! 'syscalls:sys_enter_*'` on each process, divided by the round trips or
+//! requests done). A 64-byte echo round trip (100 connections, client and
+//! server processes both baton) and a keep-alive HTTP request (the example
+//! server pinned to one core, `wrk -t1 -c64` on the other):
+//!
+//! | per round trip / request, per process | Go echo | baton echo before | after | baton http before | after |
+//! |---|---|---|---|---|---|
+//! | `recvfrom` (`read` in Go) | 2.0 | 3.0 | 2.0 | 3.0 | 1.0 |
+//! | `sendto` (`write`) | 1.0 | 1.0 | 1.0 | 1.0 | 1.0 |
+//! | `epoll_wait` | 0.05 | 0.8 | 0.2-0.3 | 0.11-0.14 | 0.38-0.39 |
+//! | all system calls | 3.1 | 4.9 | 3.2-3.3 | 4.2 | 2.5 |
+//!
+//! With `wrk -c256` and `-c1024` the HTTP server went from 4.2-4.3 to
+//! 2.2-2.3 system calls per request (`recvfrom` 3.0 to 1.0). Requests per
+//! second moved with it only within the noise of a machine loaded to 9-12
+//! runnable threads on 2 cores (lab `http --quick`, pinned, 64
+//! connections: before 0.78x and 1.06x Go, after 1.14x and 1.38x Go, in
+//! two interleaved pairs), which is why the counts are the evidence.
+//!
+//! - **A stale READY cost one `recvfrom` per message** (fixed): a reader
+//!   woken by an edge retried without consuming the READY flag, so its
+//!   next read went `EAGAIN`, READY, `EAGAIN`, park. The flag is now an
+//!   edge count compared with the count seen before the system call
+//!   (`poll_desc`, "Why a count, not a READY flag").
+//! - **TCP's short-read hint** (new; Go has no such thing): a read that came
+//!   back short proves the receive queue empty, so the next read, which
+//!   would return `EAGAIN`, is skipped until the next edge (`poll_desc`,
+//!   "Short reads", with the exceptions: end of stream, errors, urgent
+//!   data, shutdown). It removes the `EAGAIN` read of every request in the
+//!   HTTP server; the echo peers read exactly 64 bytes, a full read, so
+//!   echo keeps Go's two reads.
+//! - The remaining gap to Go in echo is polling: 0.2-0.3 `epoll_wait` per
+//!   round trip against Go's 0.05 (idle workers poll with time-out 0 while
+//!   they spin, and the busy ones every 61 rounds). The poller's idle and
+//!   sleeping side was reworked at the same time (one epoll instance per
+//!   worker, above); these counts were taken before that.
+//! - Each event still takes the half's wait-queue lock in `notify` even
+//!   when no one waits (also for `EPOLLOUT` edges that no writer needs);
+//!   skipping it needs a Dekker pair between the count and the queue's
+//!   emptiness, which `WaitQueue` does not offer. Not tried: it costs
+//!   atomics, not system calls.
 //!
 //! # Deadlock detection
 //!

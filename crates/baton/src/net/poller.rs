@@ -31,7 +31,7 @@
 //! registration before it removes the old one; `EPOLL_CTL_ADD` reports the
 //! socket's current readiness at once (the kernel polls it when it
 //! inserts it), so an edge that came before the move is not lost either.
-//! An event may then arrive through both instances: a spurious READY,
+//! An event may then arrive through both instances: a spurious edge,
 //! which costs one `EAGAIN` (invariant 2 of `poll_desc`).
 //!
 //! # Who watches which instance
@@ -63,6 +63,17 @@
 //!   retired instance before it creates one, so a process that builds and
 //!   drops runtimes does not collect descriptors.
 //!
+//! # Registration
+//!
+//! A socket is registered for
+//! `EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLPRI | EPOLLET` ([`SOCKET_EVENTS`];
+//! `EPOLLPRI`: see "Short reads" in `poll_desc`): edge-triggered, both
+//! directions, the same mask in whichever instance holds it (Go registers
+//! once the same way). The event's user data is the address of the
+//! socket's [`PollDesc`] (never 0: a wake `eventfd`'s is 0), or, on the
+//! shared instance, a retired worker instance's address with its low bit
+//! set ([`RETIRED_TAG`]).
+//!
 //! # Descriptor lifetime
 //!
 //! `epoll_wait` may return an event for a socket that another thread is
@@ -71,20 +82,12 @@
 //! are leaked once and recycled through a free list (Go's `pollCache`
 //! does the same), so the address in an event always points at a live
 //! `PollDesc`. An event that reaches a recycled descriptor is a spurious
-//! READY for its new socket, which costs that socket one extra `EAGAIN`
+//! edge for its new socket, which costs that socket one extra `EAGAIN`
 //! (invariant 2 of `poll_desc`). Memory: one `PollDesc` (about 100 bytes)
 //! per socket open at the peak, kept for the process's life. Worker
 //! instances are never freed either (retired, then reused), so the
 //! address in a retired instance's event on the shared instance, and a
 //! wake `eventfd` number that a late waker writes, stay valid.
-//!
-//! # Registration
-//!
-//! A socket is registered for `EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET`:
-//! edge-triggered, both directions, never modified (Go does the same). The
-//! event's user data is the address of the socket's [`PollDesc`] (never 0:
-//! a wake `eventfd`'s is 0), or, on the shared instance, a retired worker
-//! instance's address with its low bit set ([`RETIRED_TAG`]).
 //!
 //! # Errors
 //!
@@ -117,8 +120,9 @@ const WAKE_DATA: u64 = 0;
 const RETIRED_TAG: u64 = 1;
 
 /// Socket registrations: edge-triggered, both directions.
+// EPOLLPRI: urgent data ends TCP's short-read hint (`dispatch`).
 const SOCKET_EVENTS: u32 =
-    (libc::EPOLLIN | libc::EPOLLOUT | libc::EPOLLRDHUP | libc::EPOLLET) as u32;
+    (libc::EPOLLIN | libc::EPOLLOUT | libc::EPOLLRDHUP | libc::EPOLLPRI | libc::EPOLLET) as u32;
 
 /// An `epoll_wait` result buffer.
 pub(crate) type Events = [libc::epoll_event; EVENTS];
@@ -450,11 +454,17 @@ pub(crate) fn dispatch_all(events: &[libc::epoll_event]) {
 }
 
 /// Wakes the halves an event's flags concern. Errors and hang-ups wake
-/// both: the retried system call reports them.
+/// both: the retried system call reports them. The end of the stream, an
+/// error or urgent data first mark the read half ENDED, before its edge
+/// (`poll_desc`, "Short reads").
 fn dispatch(pd: &PollDesc, flags: u32) {
     const BOTH: u32 = (libc::EPOLLERR | libc::EPOLLHUP) as u32;
     const READ: u32 = (libc::EPOLLIN | libc::EPOLLRDHUP | libc::EPOLLPRI) as u32 | BOTH;
     const WRITE: u32 = libc::EPOLLOUT as u32 | BOTH;
+    const ENDED: u32 = (libc::EPOLLRDHUP | libc::EPOLLPRI) as u32 | BOTH;
+    if flags & ENDED != 0 {
+        pd.half(Dir::Read).ended();
+    }
     if flags & READ != 0 {
         pd.half(Dir::Read).notify();
     }

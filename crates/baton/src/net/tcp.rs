@@ -198,7 +198,7 @@ socket_common!(
     "{ let l = std::net::TcpListener::bind(\"127.0.0.1:0\").unwrap(); \
      baton::net::TcpStream::connect(l.local_addr().unwrap()) }"
 );
-stream_read_write!(TcpStream);
+stream_read_write!(TcpStream, true);
 
 impl TcpStream {
     /// Connects to `addr`, trying each resolved address in turn. Resolving

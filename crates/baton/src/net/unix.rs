@@ -149,7 +149,7 @@ socket_common!(
     std::os::unix::net::UnixStream,
     "baton::net::UnixStream::pair().map(|(a, _b)| a)"
 );
-stream_read_write!(UnixStream);
+stream_read_write!(UnixStream, false);
 
 impl UnixStream {
     /// Connects to the socket file `path`. Connecting never waits for the
