@@ -35,7 +35,7 @@
 //!
 //! | policy | used by | spins | yields | in goroutines |
 //! |---|---|---|---|---|
-//! | [`ChanSpin`] | channel waits (`chan::context`) | 2+4+8 pauses | up to 128, within 50 us; none once yields are slow | no |
+//! | [`ChanSpin`] | channel waits (`chan::context`) | 2+4+8 pauses | up to 128, within 50 us; none for a while after a yield lost a whole time slice | no |
 //! | [`MutexSpin`] | `sync::RawMutex::lock` | 2+4+8 pauses | none | yes (14 pauses) |
 //! | [`SnoozeSpin`] | `sync::RawRwLock`, `sync::Semaphore` | `Backoff::snooze`: 1+2+...+64 pauses | 4 | yes |
 //! | [`ThreadSpin`] | `atomic::SeqLock` writers, `atomic::Rcu::synchronize` | `Backoff::spin`: 1+2+...+64 pauses | none | no |
@@ -82,11 +82,13 @@ const SPIN_STEPS: u32 = 3;
 /// after 4 yields) with 128 here, and 1x with 4 (`baton-lab run chan
 /// --quick`, quiet 2-core machine). Alone, 128 yields collapsed on a busy
 /// machine (issue 10, item 0c): each yield can hand a whole time slice to
-/// a busy program. [`YIELD_BUDGET`] and the slow-yield switch
-/// ([`SLOW_YIELD`]) bound that: past 50 us of yielding, or once a yield
-/// came back slowly, the waiter parks, so the steps only count on an idle
-/// machine (`tests/regress_rendezvous_collapse_under_load.rs` passes with
-/// 128 beside busy processes).
+/// a busy program. [`YIELD_BUDGET`], [`SLOW_YIELD`] and the busy-yield
+/// switch ([`BUSY_YIELD`]) bound that: past 50 us of yielding, or once a
+/// yield came back slowly, the waiter parks, and after a yield that lost a
+/// whole time slice the thread's next waits park without yielding, so
+/// the steps only count on an idle machine
+/// (`tests/regress_rendezvous_collapse_under_load.rs` passes with 128
+/// beside busy processes).
 const YIELD_STEPS: u32 = 128;
 
 /// The most time a [`ChanSpin`] waiter spends yielding (after the pure
@@ -106,8 +108,9 @@ const YIELD_BUDGET: Duration = Duration::from_micros(50);
 /// between checks of a condition; it returns `false` when it is time to
 /// park instead. It never spins inside a goroutine (checked on the first
 /// call, so an operation that succeeds at once pays nothing), nor under
-/// loom, nor past `deadline`; after a slow yield (see [`SLOW_YIELD`]) the
-/// thread's next waits skip the yields.
+/// loom, nor past `deadline`; after a slow yield (see [`SLOW_YIELD`]) it
+/// parks, and after a yield that lost a whole time slice (see
+/// [`BUSY_YIELD`]) the thread's next waits skip the yields.
 pub(crate) struct ChanSpin {
     /// Steps taken; `u32::MAX` = never spin.
     step: u32,
@@ -157,44 +160,86 @@ impl ChanSpin {
             return false;
         }
         shim::yield_now();
-        if now.elapsed() >= SLOW_YIELD {
-            // The core went to another program: look once more (the caller
+        let off_core = now.elapsed();
+        if off_core >= SLOW_YIELD {
+            // Another thread took the core: look once more (the caller
             // re-checks its condition), then park.
-            note_slow_yield();
             self.step = SPIN_STEPS + YIELD_STEPS;
+            if off_core >= BUSY_YIELD {
+                // A whole time slice: another program's (see `BUSY_YIELD`).
+                note_busy_yield();
+            }
         }
         true
     }
 }
 
 /// A yield that kept the caller off the core this long means another
-/// runnable program took the core (on an idle core a yield returns in about
-/// a microsecond): the machine is busy, and each further yield would hand
-/// that program a whole time slice while the partner we wait for waits for
-/// a core too.
+/// runnable thread took the core (on an idle core a yield returns in about
+/// a microsecond): the waiter looks once more, then parks, rather than
+/// yield again. Whether it also gives up yielding for its next waits is
+/// [`BUSY_YIELD`]'s question.
 const SLOW_YIELD: Duration = Duration::from_micros(20);
 
-/// After a slow yield, this many of the thread's next waits skip the yield
-/// phase and park right after the pure spin; then one tries yielding again
-/// (so a machine that became idle gets the yields back, at the price of one
-/// slow yield per this many waits while it stays busy).
+/// A yield that kept the caller off the core this long handed the core to
+/// another *program* for a whole time slice: the machine is busy, each
+/// further yield would hand such a program another slice while the partner
+/// we wait for waits for a core too, so the thread's next
+/// [`WAITS_WITHOUT_YIELD`] waits park without yielding.
 ///
-/// The price, measured (issue 10's `select` regression): a program that
-/// oversubscribes the cores with its *own* threads also sees slow yields,
-/// though each one ran the partner it waits for. The lab's `chan/select`
-/// case (four producer threads and a selecting consumer on 2 cores) then
-/// has its producers park about once in 15-35 messages and the consumer
-/// pay a futex wake for each: 247-407 ns per message, against 98-190 ns
-/// with the yields kept and 72-103 ns for crossbeam (quiet machine, three
-/// interleaved rounds of a standalone copy of the case). Counting a slow
-/// yield only when it was also fruitless (the waiter had to ask again)
-/// gave 105-132 ns there, but in `regress_rendezvous_collapse_under_load`
-/// (busy processes on every core) it made the hand-offs 4-10x slower (18.6
-/// s against 0.8 s, and 5.9 s against 1.6 s, debug): under outside load a
-/// fruitful yield still costs a whole time slice where a futex wake-up
-/// preempts at once. A machine in production is rarely quiet, so the
-/// switch stays as it is; telling "the core went to one of our threads"
-/// from "it went to another program" cheaply is the open problem.
+/// Why a magnitude (issue 15): a slow yield ([`SLOW_YIELD`]) alone cannot
+/// tell "the core went to one of our own threads" from "it went to another
+/// program", and treating both alike cost the `select` case (see
+/// [`WAITS_WITHOUT_YIELD`]). The two differ in how long they keep the
+/// waiter off the core. Our partner threads give the core back as soon as
+/// they wait for us (they yield or park in turn); a busy program keeps it
+/// until the kernel takes it away, a slice of at least 0.75 ms on Linux
+/// (EEVDF's base slice, and CFS's minimum granularity before it; scaled up
+/// with the core count). Measured on the shared 2-core machine (kernel
+/// 6.18), with a histogram of every yield's time off the core:
+/// - `regress_rendezvous_collapse_under_load` (three busy `sh` loops): of
+///   the 780 slow yields of one run, all took 512 us or more, all but 5
+///   of them 1-64 ms (a second run: 2 under 512 us, 6 more under 1 ms,
+///   of 781).
+/// - the lab's `chan/select` case (four producer threads and a selecting
+///   consumer, our own threads only, the switch disabled): the slow yields
+///   took 64-511 us (each a producer filling its 1024-slot channel), with
+///   a few stragglers above when other programs also ran.
+///
+/// So 1 ms sits above our own threads' turns and at the bottom of an outside
+/// program's slice. With it, under `chrt -f 1` (our threads take the cores
+/// from the other programs, as on a quiet machine) `chan/select` took
+/// 81-130 ns per message against 124-177 ns with the switch at 20 us
+/// (crossbeam 66-98 ns), thread pingpong 1,151-1,434 ns against 1,746-3,624
+/// ns (kanal 940-1,018 ns), five interleaved rounds; the collapse test took
+/// 1.4-3.3 s against 1.8-2.9 s with 20 us (three runs each, release build,
+/// load average near 10 from other builds), and hit its 60 s bound with
+/// the switch disabled.
+const BUSY_YIELD: Duration = Duration::from_millis(1);
+
+/// After a yield that gave the core to another program ([`BUSY_YIELD`]),
+/// this many of the thread's next waits skip the yield phase and park right
+/// after the pure spin; then one tries yielding again (so a machine that
+/// became idle gets the yields back, at the price of one busy yield per
+/// this many waits while it stays busy).
+///
+/// The price, measured before [`BUSY_YIELD`] existed (issue 10's `select`
+/// regression), when any slow yield ([`SLOW_YIELD`], 20 us) flipped the
+/// switch: a program that oversubscribes the cores with its *own* threads
+/// also sees slow yields, though each one ran the partner it waits for. The
+/// lab's `chan/select` case (four producer threads and a selecting consumer
+/// on 2 cores) then has its producers park about once in 15-35 messages
+/// and the consumer pay a futex wake for each: 247-407 ns per message,
+/// against 98-190 ns with the yields kept and 72-103 ns for crossbeam
+/// (quiet machine, three interleaved rounds of a standalone copy of the
+/// case). Counting a slow yield only when it was also fruitless (the
+/// waiter had to ask again) gave 105-132 ns there, but in
+/// `regress_rendezvous_collapse_under_load` (busy processes on every core)
+/// it made the hand-offs 4-10x slower (18.6 s against 0.8 s, and 5.9 s
+/// against 1.6 s, debug): under outside load a fruitful yield still costs
+/// a whole time slice where a futex wake-up preempts at once. A longer
+/// [`YIELD_BUDGET`] (200 us) did not help either. Telling the two apart by
+/// how long the yield took ([`BUSY_YIELD`]) is what issue 15 settled on.
 #[cfg(not(loom))]
 const WAITS_WITHOUT_YIELD: u32 = 256;
 
@@ -219,7 +264,7 @@ fn yields_are_slow() -> bool {
 }
 
 #[cfg(not(loom))]
-fn note_slow_yield() {
+fn note_busy_yield() {
     let _ = SKIP_YIELDS.try_with(|c| c.set(WAITS_WITHOUT_YIELD));
 }
 
@@ -230,7 +275,7 @@ fn yields_are_slow() -> bool {
 }
 
 #[cfg(loom)]
-fn note_slow_yield() {}
+fn note_busy_yield() {}
 
 /// The mutex's spin policy before parking: three rounds of 2, 4 and 8
 /// pause instructions (parking_lot's spin rounds), then park; no yields.
