@@ -150,8 +150,8 @@ impl ChanSpin {
             return false;
         }
         let now = Instant::now();
-        if self.yield_end.is_none() && yields_are_slow() {
-            // A busy machine (see `SLOW_YIELD`): park at once.
+        if self.yield_end.is_none() && yields_are_slow(now) {
+            // A busy machine (see `BUSY_YIELD`): park at once.
             self.step = u32::MAX;
             return false;
         }
@@ -167,7 +167,7 @@ impl ChanSpin {
             self.step = SPIN_STEPS + YIELD_STEPS;
             if off_core >= BUSY_YIELD {
                 // A whole time slice: another program's (see `BUSY_YIELD`).
-                note_busy_yield();
+                note_busy_yield(now, now + off_core);
             }
         }
         true
@@ -185,12 +185,12 @@ const SLOW_YIELD: Duration = Duration::from_micros(20);
 /// another *program* for a whole time slice: the machine is busy, each
 /// further yield would hand such a program another slice while the partner
 /// we wait for waits for a core too, so the thread's next
-/// [`WAITS_WITHOUT_YIELD`] waits park without yielding.
+/// waits park without yielding for a while (see [`NO_YIELDS_MIN`]).
 ///
 /// Why a magnitude (issue 15): a slow yield ([`SLOW_YIELD`]) alone cannot
 /// tell "the core went to one of our own threads" from "it went to another
 /// program", and treating both alike cost the `select` case (see
-/// [`WAITS_WITHOUT_YIELD`]). The two differ in how long they keep the
+/// [`NO_YIELDS_MIN`]). The two differ in how long they keep the
 /// waiter off the core. Our partner threads give the core back as soon as
 /// they wait for us (they yield or park in turn); a busy program keeps it
 /// until the kernel takes it away, a slice of at least 0.75 ms on Linux
@@ -218,11 +218,34 @@ const SLOW_YIELD: Duration = Duration::from_micros(20);
 const BUSY_YIELD: Duration = Duration::from_millis(1);
 
 /// After a yield that gave the core to another program ([`BUSY_YIELD`]),
-/// this many of the thread's next waits skip the yield phase and park right
-/// after the pure spin; then one tries yielding again (so a machine that
-/// became idle gets the yields back, at the price of one busy yield per
-/// this many waits while it stays busy).
+/// the thread's waits skip the yield phase for a while and park right
+/// after the pure spin; then one tries yielding again, so a machine that
+/// became idle gets the yields back. The while is this at first, and
+/// doubles (up to [`NO_YIELDS_MAX`]) each time the first yields after it
+/// lose a time slice again, within one more such while: under lasting load
+/// the probes become rare, and after a short burst of outside work (a
+/// compiler's) the yields come back soon.
 ///
+/// Why it adapts (issue 15): it was a count, 256 waits, and a thread that
+/// parks on every wait does 256 of them in about 1-2 ms on these machines,
+/// about what the next probing yield then lost to the busy program: with
+/// two busy loops beside it (one at nice 10, as the lab's `--load 2`) the
+/// thread ping-pong took 3.4-27 us per round trip (2-4 us when the switch
+/// flipped only at [`BUSY_YIELD`]: 11-101 us), crossbeam and std
+/// 3.6-13 us, five interleaved rounds. A fixed 100 ms brought baton to
+/// 3.9-7.9 us there, but with only other builds on the machine (load
+/// average near 9) it doubled the thread ping-pong's time and made
+/// `chan/select` 2-4x slower (383-742 ns against 116-235 ns per message):
+/// each burst of outside work cost the yields for 100 ms.
+#[cfg(not(loom))]
+const NO_YIELDS_MIN: Duration = Duration::from_millis(1);
+
+/// The longest [`NO_YIELDS_MIN`] grows to under lasting load: one probing
+/// yield (a time slice or a few, some milliseconds) per this long costs a
+/// few percent.
+#[cfg(not(loom))]
+const NO_YIELDS_MAX: Duration = Duration::from_millis(128);
+
 /// The price, measured before [`BUSY_YIELD`] existed (issue 10's `select`
 /// regression), when any slow yield ([`SLOW_YIELD`], 20 us) flipped the
 /// switch: a program that oversubscribes the cores with its *own* threads
@@ -240,42 +263,60 @@ const BUSY_YIELD: Duration = Duration::from_millis(1);
 /// a whole time slice where a futex wake-up preempts at once. A longer
 /// [`YIELD_BUDGET`] (200 us) did not help either. Telling the two apart by
 /// how long the yield took ([`BUSY_YIELD`]) is what issue 15 settled on.
+/// A thread's no-yield window (see [`NO_YIELDS_MIN`]).
 #[cfg(not(loom))]
-const WAITS_WITHOUT_YIELD: u32 = 256;
+#[derive(Clone, Copy)]
+struct NoYields {
+    /// Waits that reach their yield phase before this skip it.
+    until: Option<Instant>,
+    /// The window's length (doubles while the load lasts).
+    window: Duration,
+}
 
 #[cfg(not(loom))]
 shim::thread_local! {
-    /// Waits left that skip the yield phase (see `WAITS_WITHOUT_YIELD`).
-    static SKIP_YIELDS: core::cell::Cell<u32> = const { core::cell::Cell::new(0) };
+    /// This thread's no-yield window.
+    static NO_YIELDS: core::cell::Cell<NoYields> = const {
+        core::cell::Cell::new(NoYields { until: None, window: Duration::ZERO })
+    };
 }
 
-/// Whether this wait should skip yielding (counts one skipped wait).
+/// Whether a wait that reaches its yield phase at `now` should skip it.
 #[cfg(not(loom))]
-fn yields_are_slow() -> bool {
-    SKIP_YIELDS
-        .try_with(|c| {
-            let n = c.get();
-            if n > 0 {
-                c.set(n - 1);
-            }
-            n > 0
-        })
+fn yields_are_slow(now: Instant) -> bool {
+    NO_YIELDS
+        .try_with(|c| c.get().until.is_some_and(|until| now < until))
         .unwrap_or(false)
 }
 
+/// A yield from `start` to `end` lost a whole time slice: no yields for a
+/// window from `end`, twice the last one if that ended less than its own
+/// length before `start` (the load lasts), else the shortest. (`start`,
+/// not `end`: the probing yield itself lasts a slice, longer than the
+/// shortest window.)
 #[cfg(not(loom))]
-fn note_busy_yield() {
-    let _ = SKIP_YIELDS.try_with(|c| c.set(WAITS_WITHOUT_YIELD));
+fn note_busy_yield(start: Instant, end: Instant) {
+    let _ = NO_YIELDS.try_with(|c| {
+        let last = c.get();
+        let window = match last.until {
+            Some(until) if start < until + last.window => (last.window * 2).min(NO_YIELDS_MAX),
+            _ => NO_YIELDS_MIN,
+        };
+        c.set(NoYields {
+            until: Some(end + window),
+            window,
+        });
+    });
 }
 
 // Loom never reaches the yield phase (`ChanSpin::next` returns first).
 #[cfg(loom)]
-fn yields_are_slow() -> bool {
+fn yields_are_slow(_now: Instant) -> bool {
     true
 }
 
 #[cfg(loom)]
-fn note_busy_yield() {}
+fn note_busy_yield(_start: Instant, _end: Instant) {}
 
 /// The mutex's spin policy before parking: three rounds of 2, 4 and 8
 /// pause instructions (parking_lot's spin rounds), then park; no yields.
