@@ -10,9 +10,8 @@
 //! yields at most 4 times (it was 128) before it parks, since a thread that
 //! keeps yielding stays a runnable competitor and gets only its fair share
 //! among the busy programs, while a woken sleeper runs at once; and a
-//! thread that finds one yield kept it off the core for a whole time slice
-//! (`park/spin.rs`'s `BUSY_YIELD`) parks without yielding for its next
-//! waits.
+//! thread that finds one yield kept it off the core for long
+//! (`park/spin.rs`'s `SLOW_YIELD`) parks without yielding for its next waits.
 //! Under load (measured with `perf stat -e
 //! 'syscalls:sys_enter_sched_yield,syscalls:sys_enter_futex'`) the 100,000
 //! hand-offs now make about 47,000 yields and 106,000 futex calls (they

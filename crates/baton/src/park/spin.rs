@@ -35,7 +35,7 @@
 //!
 //! | policy | used by | spins | yields | in goroutines |
 //! |---|---|---|---|---|
-//! | [`ChanSpin`] | channel waits (`chan::context`) | 2+4+8 pauses | up to 128, within 50 us; none for a while after a yield lost a whole time slice | no |
+//! | [`ChanSpin`] | channel waits (`chan::context`) | 2+4+8 pauses | up to 128, within 50 us; none once yields are slow | no |
 //! | [`MutexSpin`] | `sync::RawMutex::lock` | 2+4+8 pauses | none | yes (14 pauses) |
 //! | [`SnoozeSpin`] | `sync::RawRwLock`, `sync::Semaphore` | `Backoff::snooze`: 1+2+...+64 pauses | 4 | yes |
 //! | [`ThreadSpin`] | `atomic::SeqLock` writers, `atomic::Rcu::synchronize` | `Backoff::spin`: 1+2+...+64 pauses | none | no |
@@ -82,13 +82,11 @@ const SPIN_STEPS: u32 = 3;
 /// after 4 yields) with 128 here, and 1x with 4 (`baton-lab run chan
 /// --quick`, quiet 2-core machine). Alone, 128 yields collapsed on a busy
 /// machine (issue 10, item 0c): each yield can hand a whole time slice to
-/// a busy program. [`YIELD_BUDGET`], [`SLOW_YIELD`] and the busy-yield
-/// switch ([`BUSY_YIELD`]) bound that: past 50 us of yielding, or once a
-/// yield came back slowly, the waiter parks, and after a yield that lost a
-/// whole time slice the thread's next waits park without yielding, so
-/// the steps only count on an idle machine
-/// (`tests/regress_rendezvous_collapse_under_load.rs` passes with 128
-/// beside busy processes).
+/// a busy program. [`YIELD_BUDGET`] and the slow-yield switch
+/// ([`SLOW_YIELD`]) bound that: past 50 us of yielding, or once a yield
+/// came back slowly, the waiter parks, so the steps only count on an idle
+/// machine (`tests/regress_rendezvous_collapse_under_load.rs` passes with
+/// 128 beside busy processes).
 const YIELD_STEPS: u32 = 128;
 
 /// The most time a [`ChanSpin`] waiter spends yielding (after the pure
@@ -108,9 +106,8 @@ const YIELD_BUDGET: Duration = Duration::from_micros(50);
 /// between checks of a condition; it returns `false` when it is time to
 /// park instead. It never spins inside a goroutine (checked on the first
 /// call, so an operation that succeeds at once pays nothing), nor under
-/// loom, nor past `deadline`; after a slow yield (see [`SLOW_YIELD`]) it
-/// parks, and after a yield that lost a whole time slice (see
-/// [`BUSY_YIELD`]) the thread's next waits skip the yields.
+/// loom, nor past `deadline`; after a slow yield (see [`SLOW_YIELD`]) the
+/// thread's next waits skip the yields.
 pub(crate) struct ChanSpin {
     /// Steps taken; `u32::MAX` = never spin.
     step: u32,
@@ -150,8 +147,8 @@ impl ChanSpin {
             return false;
         }
         let now = Instant::now();
-        if self.yield_end.is_none() && yields_are_slow(now) {
-            // A busy machine (see `BUSY_YIELD`): park at once.
+        if self.yield_end.is_none() && yields_are_slow() {
+            // A busy machine (see `SLOW_YIELD`): park at once.
             self.step = u32::MAX;
             return false;
         }
@@ -160,163 +157,124 @@ impl ChanSpin {
             return false;
         }
         shim::yield_now();
-        let off_core = now.elapsed();
-        if off_core >= SLOW_YIELD {
-            // Another thread took the core: look once more (the caller
+        if now.elapsed() >= SLOW_YIELD {
+            // The core went to another program: look once more (the caller
             // re-checks its condition), then park.
+            note_slow_yield();
             self.step = SPIN_STEPS + YIELD_STEPS;
-            if off_core >= BUSY_YIELD {
-                // A whole time slice: another program's (see `BUSY_YIELD`).
-                note_busy_yield(now, now + off_core);
-            }
         }
         true
     }
 }
 
 /// A yield that kept the caller off the core this long means another
-/// runnable thread took the core (on an idle core a yield returns in about
-/// a microsecond): the waiter looks once more, then parks, rather than
-/// yield again. Whether it also gives up yielding for its next waits is
-/// [`BUSY_YIELD`]'s question.
+/// runnable program took the core (on an idle core a yield returns in about
+/// a microsecond): the machine is busy, and each further yield would hand
+/// that program a whole time slice while the partner we wait for waits for
+/// a core too.
 const SLOW_YIELD: Duration = Duration::from_micros(20);
 
-/// A yield that kept the caller off the core this long handed the core to
-/// another *program* for a whole time slice: the machine is busy, each
-/// further yield would hand such a program another slice while the partner
-/// we wait for waits for a core too, so the thread's next
-/// waits park without yielding for a while (see [`NO_YIELDS_MIN`]).
+/// After a slow yield, this many of the thread's next waits skip the yield
+/// phase and park right after the pure spin; then one tries yielding again
+/// (so a machine that became idle gets the yields back, at the price of one
+/// slow yield per this many waits while it stays busy).
 ///
-/// Why a magnitude (issue 15): a slow yield ([`SLOW_YIELD`]) alone cannot
-/// tell "the core went to one of our own threads" from "it went to another
-/// program", and treating both alike cost the `select` case (see
-/// [`NO_YIELDS_MIN`]). The two differ in how long they keep the
-/// waiter off the core. Our partner threads give the core back as soon as
-/// they wait for us (they yield or park in turn); a busy program keeps it
-/// until the kernel takes it away, a slice of at least 0.75 ms on Linux
-/// (EEVDF's base slice, and CFS's minimum granularity before it; scaled up
-/// with the core count). Measured on the shared 2-core machine (kernel
-/// 6.18), with a histogram of every yield's time off the core:
-/// - `regress_rendezvous_collapse_under_load` (three busy `sh` loops): of
-///   the 780 slow yields of one run, all took 512 us or more, all but 5
-///   of them 1-64 ms (a second run: 2 under 512 us, 6 more under 1 ms,
-///   of 781).
-/// - the lab's `chan/select` case (four producer threads and a selecting
-///   consumer, our own threads only, the switch disabled): the slow yields
-///   took 64-511 us (each a producer filling its 1024-slot channel), with
-///   a few stragglers above when other programs also ran.
+/// The price, measured (issue 10's `select` regression): a program that
+/// oversubscribes the cores with its *own* threads also sees slow yields,
+/// though each one ran the partner it waits for. The lab's `chan/select`
+/// case (four producer threads and a selecting consumer on 2 cores) then
+/// has its producers park about once in 15-35 messages and the consumer
+/// pay a futex wake for each: 247-407 ns per message, against 98-190 ns
+/// with the yields kept and 72-103 ns for crossbeam (quiet machine, three
+/// interleaved rounds of a standalone copy of the case). Counting a slow
+/// yield only when it was also fruitless (the waiter had to ask again)
+/// gave 105-132 ns there, but in `regress_rendezvous_collapse_under_load`
+/// (busy processes on every core) it made the hand-offs 4-10x slower (18.6
+/// s against 0.8 s, and 5.9 s against 1.6 s, debug): under outside load a
+/// fruitful yield still costs a whole time slice where a futex wake-up
+/// preempts at once. A machine in production is rarely quiet, so the
+/// switch stays as it is; telling "the core went to one of our threads"
+/// from "it went to another program" cheaply is the open problem.
 ///
-/// So 1 ms sits above our own threads' turns and at the bottom of an outside
-/// program's slice. With it, under `chrt -f 1` (our threads take the cores
-/// from the other programs, as on a quiet machine) `chan/select` took
-/// 81-130 ns per message against 124-177 ns with the switch at 20 us
-/// (crossbeam 66-98 ns), thread pingpong 1,151-1,434 ns against 1,746-3,624
-/// ns (kanal 940-1,018 ns), five interleaved rounds; the collapse test took
-/// 1.4-3.3 s against 1.8-2.9 s with 20 us (three runs each, release build,
-/// load average near 10 from other builds), and hit its 60 s bound with
-/// the switch disabled.
-const BUSY_YIELD: Duration = Duration::from_millis(1);
-
-/// After a yield that gave the core to another program ([`BUSY_YIELD`]),
-/// the thread's waits skip the yield phase for a while and park right
-/// after the pure spin; then one tries yielding again, so a machine that
-/// became idle gets the yields back. The while is this at first, and
-/// doubles (up to [`NO_YIELDS_MAX`]) each time the first yields after it
-/// lose a time slice again, within one more such while: under lasting load
-/// the probes become rare, and after a short burst of outside work (a
-/// compiler's) the yields come back soon.
+/// Issue 15 tried more ways, each measured against this setting in
+/// interleaved rounds (0.3 s each) of the lab's cases run alone (`baton-lab
+/// child --experiment chan --case C --impl I --threads 1 --seconds 0.3`):
+/// "quiet" under `chrt -f 1` (our threads take the cores from the other
+/// programs of the shared 2-core machine, as on a quiet one), "loaded"
+/// beside one busy `sh` loop at nice 0 and one at nice 10 (as the lab's
+/// `--load 2`). None won both, so none was kept:
+/// - Flip the switch only on a yield of 1 ms or more (a busy program keeps
+///   the core for its slice; our partner threads give it back as soon as
+///   they wait for us). A histogram of every yield's time off the core
+///   backed the split: in `regress_rendezvous_collapse_under_load` (nice-0
+///   busy loops) all 780 slow yields of a run took 512 us or more, all but
+///   5 of them 1-64 ms; in `chan/select` with the switch disabled they took
+///   64-511 us. Quiet, it won: `chan/select` 81-140 ns per message against
+///   88-204 ns here (crossbeam 69-123 ns), the thread ping-pong 1,014-1,537
+///   ns per round trip against 1,869-4,581 ns (kanal 697-1,197 ns). Loaded,
+///   the ping-pong got slower (11-101 us against 3-27 us, five rounds):
+///   a yield to the *niced* program often lasts well under 1 ms, so the
+///   switch stayed off while hand-offs lost one. (The collapse test still
+///   passed: its busy loops are not niced.)
+/// - The same with the count of waits replaced by a time (a thread that
+///   parks on every wait does 256 waits in 1-2 ms here, about what the
+///   next probing yield loses to a busy program): fixed at 100 ms, or
+///   doubling while the load lasts (1 ms up to 128 ms). Loaded, the
+///   ping-pong broke down in some rounds (1.8-9.6 ms per round trip in 5
+///   of 33; crossbeam 5-32 us, this setting 3-320 us), and with the fixed
+///   100 ms each burst of other builds cost `chan/select` its yields for
+///   100 ms (383-742 ns against 116-235 ns). This 20 us switch with the
+///   doubling time improved the loaded ping-pong (median about 16 us
+///   against 23 us here, crossbeam 10 us) but made the quiet one (3.6-7.4
+///   us against 2.0-3.6 us) and the loaded `select` slower.
+/// - Count a slow yield only when this process's CPU time
+///   (`CLOCK_PROCESS_CPUTIME_ID`, one syscall per slow yield), measured
+///   from the thread's previous slow yield, shows our threads did not keep
+///   all the cores but half of one busy: loaded, the ping-pong broke down
+///   in 5 of 8 rounds (0.25-1 ms per round trip), since that interval is
+///   mostly our own running time. Measuring across each yield alone needs
+///   a syscall before every yield, which the quiet ping-pong (about 1 us a
+///   round trip, a yield or two per wait) cannot afford.
 ///
-/// Why it adapts (issue 15): it was a count, 256 waits, and a thread that
-/// parks on every wait does 256 of them in about 1-2 ms on these machines,
-/// about what the next probing yield then lost to the busy program: with
-/// two busy loops beside it (one at nice 10, as the lab's `--load 2`) the
-/// thread ping-pong took 3.4-27 us per round trip (2-4 us when the switch
-/// flipped only at [`BUSY_YIELD`]: 11-101 us), crossbeam and std
-/// 3.6-13 us, five interleaved rounds. A fixed 100 ms brought baton to
-/// 3.9-7.9 us there, but with only other builds on the machine (load
-/// average near 9) it doubled the thread ping-pong's time and made
-/// `chan/select` 2-4x slower (383-742 ns against 116-235 ns per message):
-/// each burst of outside work cost the yields for 100 ms.
+/// Not yet tried: sampling the CPU clock only at a wait's first yield; a
+/// process-wide count of waiters in their yield phase (more of ours
+/// yielding than cores means the yields run our own threads).
 #[cfg(not(loom))]
-const NO_YIELDS_MIN: Duration = Duration::from_millis(1);
-
-/// The longest [`NO_YIELDS_MIN`] grows to under lasting load: one probing
-/// yield (a time slice or a few, some milliseconds) per this long costs a
-/// few percent.
-#[cfg(not(loom))]
-const NO_YIELDS_MAX: Duration = Duration::from_millis(128);
-
-/// The price, measured before [`BUSY_YIELD`] existed (issue 10's `select`
-/// regression), when any slow yield ([`SLOW_YIELD`], 20 us) flipped the
-/// switch: a program that oversubscribes the cores with its *own* threads
-/// also sees slow yields, though each one ran the partner it waits for. The
-/// lab's `chan/select` case (four producer threads and a selecting consumer
-/// on 2 cores) then has its producers park about once in 15-35 messages
-/// and the consumer pay a futex wake for each: 247-407 ns per message,
-/// against 98-190 ns with the yields kept and 72-103 ns for crossbeam
-/// (quiet machine, three interleaved rounds of a standalone copy of the
-/// case). Counting a slow yield only when it was also fruitless (the
-/// waiter had to ask again) gave 105-132 ns there, but in
-/// `regress_rendezvous_collapse_under_load` (busy processes on every core)
-/// it made the hand-offs 4-10x slower (18.6 s against 0.8 s, and 5.9 s
-/// against 1.6 s, debug): under outside load a fruitful yield still costs
-/// a whole time slice where a futex wake-up preempts at once. A longer
-/// [`YIELD_BUDGET`] (200 us) did not help either. Telling the two apart by
-/// how long the yield took ([`BUSY_YIELD`]) is what issue 15 settled on.
-/// A thread's no-yield window (see [`NO_YIELDS_MIN`]).
-#[cfg(not(loom))]
-#[derive(Clone, Copy)]
-struct NoYields {
-    /// Waits that reach their yield phase before this skip it.
-    until: Option<Instant>,
-    /// The window's length (doubles while the load lasts).
-    window: Duration,
-}
+const WAITS_WITHOUT_YIELD: u32 = 256;
 
 #[cfg(not(loom))]
 shim::thread_local! {
-    /// This thread's no-yield window.
-    static NO_YIELDS: core::cell::Cell<NoYields> = const {
-        core::cell::Cell::new(NoYields { until: None, window: Duration::ZERO })
-    };
+    /// Waits left that skip the yield phase (see `WAITS_WITHOUT_YIELD`).
+    static SKIP_YIELDS: core::cell::Cell<u32> = const { core::cell::Cell::new(0) };
 }
 
-/// Whether a wait that reaches its yield phase at `now` should skip it.
+/// Whether this wait should skip yielding (counts one skipped wait).
 #[cfg(not(loom))]
-fn yields_are_slow(now: Instant) -> bool {
-    NO_YIELDS
-        .try_with(|c| c.get().until.is_some_and(|until| now < until))
+fn yields_are_slow() -> bool {
+    SKIP_YIELDS
+        .try_with(|c| {
+            let n = c.get();
+            if n > 0 {
+                c.set(n - 1);
+            }
+            n > 0
+        })
         .unwrap_or(false)
 }
 
-/// A yield from `start` to `end` lost a whole time slice: no yields for a
-/// window from `end`, twice the last one if that ended less than its own
-/// length before `start` (the load lasts), else the shortest. (`start`,
-/// not `end`: the probing yield itself lasts a slice, longer than the
-/// shortest window.)
 #[cfg(not(loom))]
-fn note_busy_yield(start: Instant, end: Instant) {
-    let _ = NO_YIELDS.try_with(|c| {
-        let last = c.get();
-        let window = match last.until {
-            Some(until) if start < until + last.window => (last.window * 2).min(NO_YIELDS_MAX),
-            _ => NO_YIELDS_MIN,
-        };
-        c.set(NoYields {
-            until: Some(end + window),
-            window,
-        });
-    });
+fn note_slow_yield() {
+    let _ = SKIP_YIELDS.try_with(|c| c.set(WAITS_WITHOUT_YIELD));
 }
 
 // Loom never reaches the yield phase (`ChanSpin::next` returns first).
 #[cfg(loom)]
-fn yields_are_slow(_now: Instant) -> bool {
+fn yields_are_slow() -> bool {
     true
 }
 
 #[cfg(loom)]
-fn note_busy_yield(_start: Instant, _end: Instant) {}
+fn note_slow_yield() {}
 
 /// The mutex's spin policy before parking: three rounds of 2, 4 and 8
 /// pause instructions (parking_lot's spin rounds), then park; no yields.
