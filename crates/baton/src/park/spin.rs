@@ -201,8 +201,9 @@ const SLOW_YIELD: Duration = Duration::from_micros(20);
 /// child --experiment chan --case C --impl I --threads 1 --seconds 0.3`):
 /// "quiet" under `chrt -f 1` (our threads take the cores from the other
 /// programs of the shared 2-core machine, as on a quiet one), "loaded"
-/// beside one busy `sh` loop at nice 0 and one at nice 10 (as the lab's
-/// `--load 2`). None won both, so none was kept:
+/// beside busy `sh` loops, one at nice 10 and one to three at nice 0 (the
+/// lab's `--load 2` and heavier; other builds ran too). None won both, so
+/// none was kept:
 /// - Flip the switch only on a yield of 1 ms or more (a busy program keeps
 ///   the core for its slice; our partner threads give it back as soon as
 ///   they wait for us). A histogram of every yield's time off the core
@@ -213,8 +214,8 @@ const SLOW_YIELD: Duration = Duration::from_micros(20);
 ///   88-204 ns here (crossbeam 69-123 ns), the thread ping-pong 1,014-1,537
 ///   ns per round trip against 1,869-4,581 ns (kanal 697-1,197 ns). Loaded,
 ///   the ping-pong got slower (11-101 us against 3-27 us, five rounds):
-///   a yield to the *niced* program often lasts well under 1 ms, so the
-///   switch stayed off while hand-offs lost one. (The collapse test still
+///   probably a yield to the *niced* program often lasts well under 1 ms,
+///   so the switch stayed off while hand-offs lost one. (The collapse test still
 ///   passed: its busy loops are not niced.)
 /// - The same with the count of waits replaced by a time (a thread that
 ///   parks on every wait does 256 waits in 1-2 ms here, about what the
