@@ -11,7 +11,7 @@
 //! keeps yielding stays a runnable competitor and gets only its fair share
 //! among the busy programs, while a woken sleeper runs at once; and a
 //! thread that finds one yield kept it off the core for long
-//! (`chan/waiter.rs`'s `SLOW_YIELD`) parks without yielding for its next waits.
+//! (`park/spin.rs`'s `SLOW_YIELD`) parks without yielding for its next waits.
 //! Under load (measured with `perf stat -e
 //! 'syscalls:sys_enter_sched_yield,syscalls:sys_enter_futex'`) the 100,000
 //! hand-offs now make about 47,000 yields and 106,000 futex calls (they

@@ -195,6 +195,51 @@ const SLOW_YIELD: Duration = Duration::from_micros(20);
 /// preempts at once. A machine in production is rarely quiet, so the
 /// switch stays as it is; telling "the core went to one of our threads"
 /// from "it went to another program" cheaply is the open problem.
+///
+/// Issue 15 tried more ways, each measured against this setting in
+/// interleaved rounds (0.3 s each) of the lab's cases run alone (`baton-lab
+/// child --experiment chan --case C --impl I --threads 1 --seconds 0.3`):
+/// "quiet" under `chrt -f 1` (our threads take the cores from the other
+/// programs of the shared 2-core machine, as on a quiet one), "loaded"
+/// beside busy `sh` loops, one at nice 10 and one to three at nice 0 (the
+/// lab's `--load 2` and heavier; other builds ran too). None won both, so
+/// none was kept:
+/// - Flip the switch only on a yield of 1 ms or more (a busy program keeps
+///   the core for its slice; our partner threads give it back as soon as
+///   they wait for us). A histogram of every yield's time off the core
+///   backed the split: in `regress_rendezvous_collapse_under_load` (nice-0
+///   busy loops) all 780 slow yields of a run took 512 us or more, all but
+///   5 of them 1-64 ms; in `chan/select` with the switch disabled they took
+///   64-511 us. Quiet, it won: `chan/select` 81-140 ns per message against
+///   88-204 ns here (crossbeam 69-123 ns), the thread ping-pong 1,014-1,537
+///   ns per round trip against 1,869-4,581 ns (kanal 697-1,197 ns). Loaded,
+///   the ping-pong got slower (11-101 us against 3-27 us, five rounds):
+///   probably a yield to the *niced* program often lasts well under 1 ms,
+///   so the switch stayed off while hand-offs lost one. (The collapse test still
+///   passed: its busy loops are not niced.)
+/// - The same with the count of waits replaced by a time (a thread that
+///   parks on every wait does 256 waits in 1-2 ms here, about what the
+///   next probing yield loses to a busy program): fixed at 100 ms, or
+///   doubling while the load lasts (1 ms up to 128 ms). Loaded, the
+///   ping-pong broke down in some rounds (1.8-9.6 ms per round trip in 5
+///   of 33; crossbeam 5-32 us, this setting 3-320 us), and with the fixed
+///   100 ms each burst of other builds cost `chan/select` its yields for
+///   100 ms (383-742 ns against 116-235 ns). This 20 us switch with the
+///   doubling time improved the loaded ping-pong (median about 16 us
+///   against 23 us here, crossbeam 10 us) but made the quiet one (3.6-7.4
+///   us against 2.0-3.6 us) and the loaded `select` slower.
+/// - Count a slow yield only when this process's CPU time
+///   (`CLOCK_PROCESS_CPUTIME_ID`, one syscall per slow yield), measured
+///   from the thread's previous slow yield, shows our threads did not keep
+///   all the cores but half of one busy: loaded, the ping-pong broke down
+///   in 5 of 8 rounds (0.25-1 ms per round trip), since that interval is
+///   mostly our own running time. Measuring across each yield alone needs
+///   a syscall before every yield, which the quiet ping-pong (about 1 us a
+///   round trip, a yield or two per wait) cannot afford.
+///
+/// Not yet tried: sampling the CPU clock only at a wait's first yield; a
+/// process-wide count of waiters in their yield phase (more of ours
+/// yielding than cores means the yields run our own threads).
 #[cfg(not(loom))]
 const WAITS_WITHOUT_YIELD: u32 = 256;
 
