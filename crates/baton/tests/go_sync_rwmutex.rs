@@ -163,9 +163,24 @@ fn test_rw_mutex() {
 }
 
 // func TestRLocker: a read lock taken twice keeps a writer out until both
-// are released, and a writer keeps the readers out. Go unlocks the read
-// locks from the test goroutine through `RLocker`; guards here are `!Send`,
-// so a reader thread holds them and releases them on command.
+// are released, and a writer keeps the readers out. In Go one goroutine
+// takes both read locks and then blocks in `wl.Lock()`; the test goroutine
+// unlocks the read locks through `RLocker` (and the write lock). Guards
+// here are `!Send`, so a reader thread holds the read locks and a writer
+// thread the write lock, each releasing on command, and the hand-shakes
+// keep Go's order: the writer starts waiting only once both read locks are
+// held (`wgo` after `rlocked`), and the reader starts its next read only
+// once the writer holds the lock (`rgo` after `wlocked`).
+//
+// Without `rgo` (as this port first was) the test deadlocks whenever the
+// writer thread is descheduled between `wgo.recv()` and its claim for
+// longer than the main thread's 1 ms sleep (seen beside 3-4 busy loops on
+// 2 cores): the reader releases both read locks, immediately takes both
+// again for the next round and waits for `runlock`, the writer then claims
+// and waits for those readers, and the main thread waits for `wlocked`
+// (state word `WRITER | DRAIN_PARKED | 2 readers`). Go's `RWMutex` would
+// hang the same way; in Go's test the re-lock cannot overtake the writer
+// because one goroutine does both.
 #[test]
 fn test_rlocker() {
     for m in locks() {
@@ -175,11 +190,15 @@ fn test_rlocker() {
             let (rlocked_tx, rlocked) = mpsc::sync_channel::<()>(1);
             let (wlocked_tx, wlocked) = mpsc::sync_channel::<()>(1);
             let (runlock_tx, runlock) = mpsc::channel::<()>();
+            let (rgo_tx, rgo) = mpsc::channel::<()>();
             let (wgo_tx, wgo) = mpsc::channel::<()>();
             let (wunlock_tx, wunlock) = mpsc::channel::<()>();
             std::thread::scope(|s| {
                 s.spawn(move || {
-                    for _ in 0..n {
+                    for i in 0..n {
+                        if i > 0 {
+                            rgo.recv().unwrap(); // the writer holds the lock
+                        }
                         m.with_read(&mut || {
                             m.with_read(&mut || {
                                 rlocked_tx.send(()).unwrap();
@@ -198,7 +217,7 @@ fn test_rlocker() {
                         });
                     }
                 });
-                for _ in 0..n {
+                for i in 0..n {
                     rlocked.recv().unwrap();
                     wgo_tx.send(()).unwrap(); // the writer starts waiting
                     runlock_tx.send(()).unwrap(); // release one read lock
@@ -210,6 +229,9 @@ fn test_rlocker() {
                     );
                     runlock_tx.send(()).unwrap(); // release the other
                     wlocked.recv().unwrap();
+                    if i + 1 < n {
+                        rgo_tx.send(()).unwrap(); // the reader starts waiting
+                    }
                     std::thread::sleep(Duration::from_millis(1));
                     assert!(
                         rlocked.try_recv().is_err(),
