@@ -47,7 +47,12 @@ pub(crate) fn within_scoped<R>(what: &str, secs: u64, body: impl FnOnce() -> R) 
     let what = what.to_owned();
     let watchdog = std::thread::spawn(move || {
         if let Err(RecvTimeoutError::Timeout) = wait.recv_timeout(Duration::from_secs(secs)) {
-            eprintln!("{what}: no progress within {secs} s (a lost wake-up?); aborting");
+            // Straight to the stderr handle, not `eprintln!`: the test
+            // harness captures the macros' output (in threads spawned by a
+            // test too) and prints it only when the test ends, which an
+            // abort never lets it do, so the message would be lost.
+            let msg = format!("{what}: no progress within {secs} s (a lost wake-up?); aborting\n");
+            let _ = std::io::Write::write_all(&mut std::io::stderr(), msg.as_bytes());
             std::process::abort();
         }
     });
