@@ -53,6 +53,33 @@
 //! operation normally allocates nothing. A goroutine uses the pool of its
 //! worker thread only within one wait, which starts and ends on that thread
 //! (goroutines never migrate), so no waiter is ever shared by two waits.
+//! A pooled waiter whose unparker already wakes the caller is preferred and
+//! reused untouched; it is found by comparing addresses (`Unparker::key`
+//! against `Parker::key`, one dynamic call per wait), not by asking the park
+//! hook about each entry.
+//!
+//! # What a rendezvous round trip costs (issue 15)
+//!
+//! Instruction counts (callgrind, so the busy shared machine does not blur
+//! them) of two goroutines bouncing a value over two rendezvous channels
+//! on one worker: 1,823 instructions per round trip before, 1,765 after
+//! the waker's empty checks were inlined (`waker::unpark_all`,
+//! `Waker::notify_observers`), 1,711 after the key match above. The lab's
+//! `may` row (raw park/unpark, no channel) runs about 1,000 per round trip
+//! in the same measurement. Where the rest goes, per round trip (two
+//! blocking operations, two paired ones, two switches each way): the
+//! zero-capacity channel's send and receive bodies about 450, the worker
+//! loop and `resume` about 440 (the context switch itself about 40), the
+//! waiter's `new`/`recycle` about 210, the wait-reason labels about 100
+//! (four dynamic calls), the park seam about 170. No single piece
+//! dominates; the remaining locked instructions per hop (the channel's
+//! lock, the selecting CAS, the `Arc<WaiterState>` clone and drop, the
+//! park word's swap and CAS) are each needed by the protocol as it stands.
+//! The netpoll hooks cost about 3 instructions per round in a process
+//! without sockets. CPU time (`perf stat -e task-clock` on `baton-lab
+//! child --experiment goroutines --case pingpong --impl baton-chan
+//! --threads 1 --seconds 0.5`, interleaved, busy machine): 273-278 ns per
+//! round trip before, 258-264 after; `may` 212-215 in the same runs.
 
 use core::fmt;
 use core::ptr;
