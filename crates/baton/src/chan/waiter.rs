@@ -78,10 +78,20 @@
 //! lock, the selecting CAS, the `Arc<WaiterState>` clone and drop, the
 //! park word's swap and CAS) are each needed by the protocol as it stands.
 //! The netpoll hooks cost about 3 instructions per round in a process
-//! without sockets. CPU time (`perf stat -e task-clock` on `baton-lab
-//! child --experiment goroutines --case pingpong --impl baton-chan
-//! --threads 1 --seconds 0.5`, interleaved, busy machine): 273-278 ns per
-//! round trip before, 258-264 after; `may` 212-215 in the same runs.
+//! without sockets. In the lab itself (`baton-lab child --experiment
+//! goroutines --case pingpong --impl baton-chan --threads 1`, callgrind,
+//! the difference of a 0.3 s and a 1.0 s run divided by the difference in
+//! round trips): 1,871 instructions per round trip before all three steps,
+//! 1,741 after; `may` 997. The one-worker `ring` (`--case ring --impl
+//! baton-chan`, 10k goroutines): 927 instructions per hop before, 861
+//! after (cachegrind's simulated L1 data misses 23.3 and 21.5 per hop);
+//! `may` 523. CPU time (`perf stat -e task-clock`, interleaved runs of the
+//! two builds, busy machine): pingpong 273-277 ns per round trip before,
+//! 259-261 after, `may` 215-218 in the same runs (0.83x `may`). The
+//! ring's task-clock per hop could not be compared: it includes the
+//! setup of 10k goroutines, divided by a hop count that shrinks whenever
+//! the busy machine deschedules the run, and pairs of runs differed by
+//! up to 2x in either direction.
 
 use core::fmt;
 use core::ptr;
