@@ -535,6 +535,12 @@ mod tests {
             let a = Waiter::with(state_of);
             let b = Waiter::with(state_of);
             assert_eq!(a, b, "a goroutine's second wait did not reuse its state");
+            // The pool finds a goroutine's own state by key: the key of the
+            // caller's parker must be that of the handles it hands out
+            // (`0` would make every lookup miss).
+            let key = Parker::current().key();
+            assert_ne!(key, 0, "the goroutine hook gave no key");
+            assert_eq!(key, Waiter::with(|w| w.shared().unparker.key()));
         });
     }
 }

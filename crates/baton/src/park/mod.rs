@@ -189,9 +189,6 @@ impl Parker {
         }
     }
 
-    /// Whether this parks an OS thread (not a goroutine): only then may a
-    /// waiter spin before parking, since a spinning goroutine would keep
-    /// its worker from running the goroutine it waits for.
     /// The [`Unparker::key`] of the handles this parker's
     /// [`unparker`](Self::unparker) hands out, found without making one
     /// (one dynamic call for a goroutine, none for a thread); `0` when the
@@ -205,6 +202,9 @@ impl Parker {
         }
     }
 
+    /// Whether this parks an OS thread (not a goroutine): only then may a
+    /// waiter spin before parking, since a spinning goroutine would keep
+    /// its worker from running the goroutine it waits for.
     pub(crate) fn is_thread(&self) -> bool {
         matches!(self.kind, ParkerKind::Thread(_))
     }
