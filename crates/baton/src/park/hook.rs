@@ -62,16 +62,16 @@ pub(crate) trait ParkHook: Sync {
     /// The running goroutine's id (never zero, never reused), which
     /// [`held::holder`](super::held::holder) uses as a lock holder's id.
     fn goroutine_id(&self) -> u64;
-    /// Whether `task` is the handle [`unparker`](Self::unparker) would
-    /// hand out now (it wakes the running goroutine), found without cloning
-    /// one: a channel waiter kept in its thread's pool can then be reused
-    /// as it is (`chan::waiter`). `false` is always correct (the caller
-    /// then takes a fresh handle), hence the default. (Not under loom,
+    /// The address the handles [`unparker`](Self::unparker) hands out
+    /// now point at (they wake the running goroutine), found without
+    /// cloning one: a channel waiter kept in its thread's pool whose handle
+    /// has that address (`Unparker::key`) can then be reused as it is
+    /// (`chan::waiter`). `0` means "unknown" and matches no handle (the
+    /// caller then takes a fresh one), hence the default. (Not under loom,
     /// where the pool is not built either.)
     #[cfg(not(loom))]
-    fn is_current(&self, task: &dyn TaskUnpark) -> bool {
-        let _ = task;
-        false
+    fn current_key(&self) -> usize {
+        0
     }
 }
 

@@ -189,6 +189,19 @@ impl Parker {
         }
     }
 
+    /// The [`Unparker::key`] of the handles this parker's
+    /// [`unparker`](Self::unparker) hands out, found without making one
+    /// (one dynamic call for a goroutine, none for a thread); `0` when the
+    /// hook cannot tell, which matches no handle.
+    #[cfg(not(loom))]
+    #[inline]
+    pub(crate) fn key(&self) -> usize {
+        match &self.kind {
+            ParkerKind::Thread(p) => Arc::as_ptr(p) as usize,
+            ParkerKind::Hook(h) => h.current_key(),
+        }
+    }
+
     /// Whether this parks an OS thread (not a goroutine): only then may a
     /// waiter spin before parking, since a spinning goroutine would keep
     /// its worker from running the goroutine it waits for.
@@ -245,20 +258,27 @@ enum UnparkerKind {
 }
 
 impl Unparker {
-    /// Whether this wakes the caller: the goroutine running on this thread,
-    /// or, where none runs, this thread. A pooled channel waiter whose
-    /// handle wakes the caller is reused as it is (`chan::waiter`), with no
-    /// reference-count traffic; `false` just means "take a fresh handle".
+    /// The address of what this wakes (a thread's parker, or the
+    /// goroutine's header); never zero. Two handles with the same key wake
+    /// the same thread or goroutine: the handle holds its target alive, so
+    /// no other object can have that address meanwhile. Equal to
+    /// [`Parker::key`] of the parker it wakes: a pooled channel waiter
+    /// whose handle wakes the caller is found by this one comparison and
+    /// reused as it is (`chan::waiter`), with no reference-count traffic.
     #[cfg(not(loom))]
     #[inline]
-    pub(crate) fn is_current(&self) -> bool {
-        match (&self.0, hook::current()) {
-            (UnparkerKind::Task(t), Some(h)) => h.is_current(&**t),
-            (UnparkerKind::Thread(p), None) => PARKER
-                .try_with(|mine| Arc::ptr_eq(p, mine))
-                .unwrap_or(false),
-            _ => false,
+    pub(crate) fn key(&self) -> usize {
+        match &self.0 {
+            UnparkerKind::Thread(p) => Arc::as_ptr(p) as usize,
+            UnparkerKind::Task(t) => std::sync::Arc::as_ptr(t).cast::<()>() as usize,
         }
+    }
+
+    /// Whether this wakes the caller: the goroutine running on this thread,
+    /// or, where none runs, this thread.
+    #[cfg(all(test, not(loom)))]
+    pub(crate) fn is_current(&self) -> bool {
+        self.key() == Parker::current().key()
     }
 
     /// Makes the target's token available, waking it if it is parked.

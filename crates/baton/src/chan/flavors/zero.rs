@@ -157,7 +157,7 @@ impl<T> Channel<T> {
     /// # Safety
     ///
     /// `packet` is the token's paired packet, completed once.
-    unsafe fn complete_send(token: &mut Token, packet: ptr::NonNull<()>, msg: Option<T>) {
+    unsafe fn complete_send(token: &mut ZeroToken, packet: ptr::NonNull<()>, msg: Option<T>) {
         // SAFETY: the receiver keeps its packet alive until `ready`.
         let packet = unsafe { packet.cast::<Packet<T>>().as_ref() };
         if let Some(msg) = msg {
@@ -182,7 +182,7 @@ impl<T> Channel<T> {
             let u = unsafe { Box::from_raw(waiter) };
             u.unpark();
         }
-        if let Some(cx) = token.zero.cx.take() {
+        if let Some(cx) = token.cx.take() {
             cx.unpark();
         }
     }
@@ -193,8 +193,8 @@ impl<T> Channel<T> {
     /// # Safety
     ///
     /// As [`read`](Self::read).
-    unsafe fn read_or_abandoned(&self, token: &mut Token) -> Result<Option<T>, ()> {
-        let Some(ptr) = token.zero.packet.take() else {
+    unsafe fn read_or_abandoned(&self, token: &mut ZeroToken) -> Result<Option<T>, ()> {
+        let Some(ptr) = token.packet.take() else {
             return Err(());
         };
         // SAFETY: the sender keeps an on-stack packet alive until `ready`; a
@@ -206,7 +206,7 @@ impl<T> Channel<T> {
                 .take()
                 .expect("a blocked send's packet holds its value");
             packet.ready.store(true, Ordering::Release);
-            if let Some(cx) = token.zero.cx.take() {
+            if let Some(cx) = token.cx.take() {
                 cx.unpark();
             }
             Ok(Some(msg))
@@ -217,7 +217,7 @@ impl<T> Channel<T> {
             // send arm may run user code in between). Either writer may be
             // a goroutine on our own worker, so we park (not spin) until it
             // has written.
-            if let Some(cx) = token.zero.cx.take() {
+            if let Some(cx) = token.cx.take() {
                 wait_for_writer(packet, &cx);
             } else if !packet.is_ready() {
                 // The sender holds our select's waiter (its token's `cx`)
@@ -232,14 +232,31 @@ impl<T> Channel<T> {
         }
     }
 
+    /// [`write`](Flavor::write) on the zero-capacity part of a token.
+    ///
+    /// # Safety
+    ///
+    /// As [`write`](Flavor::write).
+    unsafe fn write_zero(token: &mut ZeroToken, msg: T) -> Result<(), T> {
+        let Some(packet) = token.packet else {
+            return Err(msg);
+        };
+        // SAFETY: the caller's contract.
+        unsafe { Self::complete_send(token, packet, Some(msg)) };
+        Ok(())
+    }
+
     /// One pairing attempt of [`recv`](Self::recv); `None` if the paired
     /// sender abandoned its send.
     fn recv_once(&self, deadline: Option<Instant>) -> Option<Result<T, RecvTimeoutError>> {
-        let token = &mut Token::default();
+        // Only the zero-capacity part of a `Token`: building the whole one
+        // cost two `memcpy` calls per receive (issue 15). Its address is
+        // the operation's id, unique while it lives like any token's.
+        let token = &mut ZeroToken::default();
         let mut inner = self.inner.lock();
         if let Some(e) = inner.senders.try_select(None) {
-            token.zero.packet = ptr::NonNull::new(e.packet);
-            token.zero.cx = Some(e.cx);
+            token.packet = ptr::NonNull::new(e.packet);
+            token.cx = Some(e.cx);
             drop(inner);
             // SAFETY: just paired.
             return unsafe { self.read_or_abandoned(token) }
@@ -321,12 +338,8 @@ impl<T> Flavor for Channel<T> {
     /// `token` came from a successful `start_send` (or a send arm's accept)
     /// on this channel and is used once.
     unsafe fn write(&self, token: &mut Token, msg: T) -> Result<(), T> {
-        let Some(packet) = token.zero.packet else {
-            return Err(msg);
-        };
         // SAFETY: the caller's contract.
-        unsafe { Self::complete_send(token, packet, Some(msg)) };
-        Ok(())
+        unsafe { Self::write_zero(&mut token.zero, msg) }
     }
 
     /// Phase 1 of a receive: pairs with a waiting sender.
@@ -345,7 +358,7 @@ impl<T> Flavor for Channel<T> {
     /// As [`write`](Self::write), for `start_recv`.
     unsafe fn read(&self, token: &mut Token) -> Result<T, ()> {
         // SAFETY: the caller's contract.
-        match unsafe { self.read_or_abandoned(token) } {
+        match unsafe { self.read_or_abandoned(&mut token.zero) } {
             Ok(Some(msg)) => Ok(msg),
             Ok(None) => self.recv(None).map_err(|_| ()),
             Err(()) => Err(()),
@@ -364,7 +377,7 @@ impl<T> Flavor for Channel<T> {
     unsafe fn abandon_send(&self, token: &mut Token) {
         if let Some(packet) = token.zero.packet.take() {
             // SAFETY: the caller's contract.
-            unsafe { Self::complete_send(token, packet, None) };
+            unsafe { Self::complete_send(&mut token.zero, packet, None) };
         }
     }
 
@@ -381,14 +394,15 @@ impl<T> Flavor for Channel<T> {
     }
 
     fn send(&self, msg: T, deadline: Option<Instant>) -> Result<(), SendTimeoutError<T>> {
-        let token = &mut Token::default();
+        // Only the zero-capacity part of a `Token` (see `recv_once`).
+        let token = &mut ZeroToken::default();
         let mut inner = self.inner.lock();
         if let Some(e) = inner.receivers.try_select(None) {
-            token.zero.packet = ptr::NonNull::new(e.packet);
-            token.zero.cx = Some(e.cx);
+            token.packet = ptr::NonNull::new(e.packet);
+            token.cx = Some(e.cx);
             drop(inner);
             // SAFETY: just paired; a receiver's packet is never null.
-            return unsafe { self.write(token, msg) }.map_err(SendTimeoutError::Closed);
+            return unsafe { Self::write_zero(token, msg) }.map_err(SendTimeoutError::Closed);
         }
         if inner.is_closed {
             return Err(SendTimeoutError::Closed(msg));
@@ -435,7 +449,7 @@ impl<T> Flavor for Channel<T> {
                 return Err(TryRecvError::Empty);
             }
             // SAFETY: just paired.
-            match unsafe { self.read_or_abandoned(token) } {
+            match unsafe { self.read_or_abandoned(&mut token.zero) } {
                 Ok(Some(msg)) => return Ok(msg),
                 // The paired select abandoned its send: try the next one.
                 Ok(None) => {}

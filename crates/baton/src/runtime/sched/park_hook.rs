@@ -68,12 +68,10 @@ impl ParkHook for GoroutineHook {
         })
     }
 
-    fn is_current(&self, task: &dyn TaskUnpark) -> bool {
+    fn current_key(&self) -> usize {
         // The handle `unparker` hands out is the running goroutine's header
-        // itself (as a trait object): compare addresses.
-        current::with_goroutine(|g| {
-            g.is_some_and(|g| core::ptr::addr_eq(Arc::as_ptr(g), core::ptr::from_ref(task)))
-        })
+        // itself (as a trait object): its address.
+        current::with_goroutine(|g| g.map_or(0, |g| Arc::as_ptr(g).cast::<()>() as usize))
     }
 
     fn goroutine_id(&self) -> u64 {
