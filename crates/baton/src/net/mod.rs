@@ -102,7 +102,7 @@
 //!   worker looks, and only there;
 //! - while some goroutine waits on a socket, a worker that runs out of
 //!   goroutines polls its instance without blocking before it looks
-//!   further (and on every 4th look while it spins before sleeping), and a
+//!   further (and every 3 us while it spins before sleeping), and a
 //!   busy worker polls it once 61 scheduling rounds have passed since its
 //!   last poll (`runtime/sched/netpoll.rs`, "When a worker polls");
 //! - every idle worker sleeps in `epoll_wait` on its own instance, with its
@@ -234,19 +234,18 @@
 //!   of the echo server's polls found nothing: idle workers polled on
 //!   every look of their spin (0.85 us apart), and busy ones on every
 //!   61st round, even right after a poll. Now a worker polls only while
-//!   some goroutine waits on a socket, on every 4th look of its spin, and
-//!   when busy only after 61 rounds without a poll (the rule, its safety
-//!   and how 4 was chosen: `runtime/sched/netpoll.rs`, "When a worker
-//!   polls"). Echo, 100 connections, medians of 8 interleaved runs on the
-//!   loaded 2-core machine (load 6-8), server / client: `epoll_wait` per
-//!   round trip 0.166 / 0.159 before, 0.090 / 0.085 after (ranges
-//!   0.100-0.234 / 0.156-0.316 and 0.048-0.153 / 0.080-0.207); the load
-//!   moves these counts (an idle spell's polls depend on how long the
-//!   peer takes), unlike the `recvfrom` and `sendto` counts, so they are
-//!   ranges, not figures. Polling every 8th look gave 0.056 / 0.065, but
-//!   `net_pingpong`'s cross-worker mode seemed to lose a tenth of its
-//!   rate with it (median 17.4k against 19.3k round trips/s), and every
-//!   16th clearly lost half.
+//!   some goroutine waits on a socket, every 3 us of its spin, and when
+//!   busy only after 61 rounds without a poll (the rule, its safety, and
+//!   how the gap was chosen: `runtime/sched/netpoll.rs`, "When a worker
+//!   polls"). The `epoll_wait` counts move with the load (an idle spell's
+//!   polls depend on how long the peer takes), unlike the `recvfrom` and
+//!   `sendto` counts, so they are ranges, not figures: echo, 100
+//!   connections, server / client, 5 interleaved runs at load 15-22:
+//!   0.059-0.225 / 0.060-0.277 (medians 0.172 / 0.086) against
+//!   0.105-0.996 / 0.156-1.049 (0.156 / 0.161) before; at load 6-8,
+//!   polling every 4th look instead gave medians 0.090 / 0.085 against
+//!   0.166 / 0.159. Not yet Go's 0.05 at every load, and the lab's
+//!   throughput ratios did not move beyond their noise.
 //! - Each event still takes the half's wait-queue lock in `notify` even
 //!   when no one waits (also for `EPOLLOUT` edges that no writer needs);
 //!   skipping it needs a Dekker pair between the count and the queue's

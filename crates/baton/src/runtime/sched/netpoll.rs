@@ -16,9 +16,12 @@
 //!
 //! - **out of work**, once, before it watches its inbox and searches (Go's
 //!   `netpoll(0)` in `findrunnable`, before stealing);
-//! - **while it spins before sleeping**, on every [`SPIN_POLL_EVERY`]th
-//!   look (a look is 64 spin-loop hints, about 0.85 us on the CI machine,
-//!   and from 5 us on a `sched_yield` too), not on every look;
+//! - **while it spins before sleeping**, once [`SPIN_POLL_GAP`] (3 us)
+//!   has passed since its last poll, not on every look (a look is 64
+//!   spin-loop hints, about 0.85 us on the CI machine, and from 5 us on a
+//!   `sched_yield` too, which under load may give the CPU away for a whole
+//!   time slice: a gap in time, not in looks, polls at once after such a
+//!   look);
 //! - **while busy**, once [`BUSY_POLL_INTERVAL`] scheduling rounds have
 //!   passed since its last poll of any kind (`busy_round`; before, on every
 //!   61st round, even right after a poll): the same bound on how long a
@@ -43,24 +46,35 @@
 //! would have drained only makes the next sleep return at once, spurious
 //! and harmless.
 //!
-//! Why every 4th look (issue 13, the lab's `echo` at 100 connections,
-//! server and client both baton with 2 workers each, on the shared 2-core
-//! machine at load 6-8; `epoll_wait` calls per round trip per process from
-//! `perf stat`, medians of 8 interleaved 1.5 s runs, server / client):
-//! polling on every look 0.166 / 0.159 (ranges 0.100-0.234 / 0.156-0.316);
-//! with the busy rule and the gate alone 0.108 / 0.152; every 4th look
-//! 0.090 / 0.085 (0.048-0.153 / 0.080-0.207); every 8th 0.056 / 0.065;
-//! every 16th 0.072 / 0.071; every 32nd 0.100 / 0.096 (longer gaps end
-//! more spins in a sleep, and each sleep is an `epoll_wait` too). About 85
-//! % of the server's polls found nothing before (counted with `perf stat
-//! --filter 'ret == 0'` on `sys_exit_epoll_wait`), and a poll that finds
-//! something finds about 44 connections' requests at once, so the floor is
-//! near two polls per batch of 50 (0.04). The price is latency where one
-//! goroutine waits for one reply on another worker: `net_pingpong`'s 2
-//! workers, one goroutine per worker, medians of interleaved runs (round
-//! trips/s): every look 19.3k (13.9-29.1k), every 4th 20.1k (14.7-21.0k),
-//! every 8th 17.4k (15.5-21.9k), every 16th 9.9k (7.7-15.2k). So 4: the
-//! most the ping-pong does not notice.
+//! How the gap was chosen (issue 13, the lab's `echo` at 100
+//! connections, server and client both baton with 2 workers each, on the
+//! shared 2-core machine; `epoll_wait` calls per round trip per process
+//! from `perf stat`, server / client, medians of interleaved 1.5 s runs;
+//! the load, 6 to 45 runnable threads, moves these counts a lot, so the
+//! ranges matter as much as the medians). First as a count of looks, 8
+//! runs each at load 6-8: polling on every look (before) 0.166 / 0.159
+//! (ranges 0.100-0.234 / 0.156-0.316); with the busy rule and the gate
+//! alone 0.108 / 0.152; every 4th look 0.090 / 0.085 (0.048-0.153 /
+//! 0.080-0.207); every 8th 0.056 / 0.065; every 16th 0.072 / 0.071; every
+//! 32nd 0.100 / 0.096 (longer gaps end more spins in a sleep, which is an
+//! `epoll_wait` too). About 85 % of the server's polls found nothing before
+//! (`perf stat --filter 'ret == 0'` on `sys_exit_epoll_wait`), and a poll
+//! that finds something finds about 44 connections' requests at once, so
+//! the floor is near two polls per batch of 50 (0.04). But the lab's
+//! baton/tokio ratio at load 30-45 came out lower with every 4th look
+//! (medians 0.81x and 0.70x against 0.95x and 0.74x, two orders of five
+//! interleaved runs): a yielding look can last a time slice, and counting
+//! looks then leaves a ready socket unpolled for several. Hence a gap in
+//! time, 3 us (about 4 looks while the spin only hints): 5 interleaved
+//! runs at load 15-22, 0.172 / 0.086 (0.059-0.225 / 0.060-0.277) against
+//! 0.156 / 0.161 (0.105-0.996 / 0.156-1.049) before; lab echo baton/tokio
+//! 0.64-1.00x (median 0.82x) against 0.63-1.08x (0.95x), four pairs, within
+//! the noise. Latency where one goroutine waits for one reply on another
+//! worker (`net_pingpong`, 2 workers, one goroutine per worker, round
+//! trips/s): 23-37k against 19-26k before, so no loss; polling every 16th
+//! look had halved it (7.7-15.2k against 13.9-29.1k).
+
+use std::time::Duration;
 
 use super::current;
 use super::shared::WorkerShared;
@@ -109,9 +123,9 @@ impl Drop for IoWait {
 /// poller before it polls (see "When a worker polls").
 pub(crate) const BUSY_POLL_INTERVAL: u32 = 61;
 
-/// An idle worker's spin before sleeping polls on every this many looks
-/// (see "When a worker polls").
-pub(crate) const SPIN_POLL_EVERY: u32 = 4;
+/// An idle worker's spin before sleeping polls again once this long has
+/// passed since its last poll (see "When a worker polls").
+pub(crate) const SPIN_POLL_GAP: Duration = Duration::from_micros(3);
 
 /// Whether any goroutine of the runtime is parked on a socket (Go's
 /// `netpollAnyWaiters`): the worker's own count first (`me`: the common

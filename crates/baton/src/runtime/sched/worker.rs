@@ -427,9 +427,9 @@ impl Worker {
         }
         let inbox = &self.shared.workers[self.index].inbox;
         let spin = WorkerSpin::idle();
-        // Looks so far; the network is polled on every
-        // `SPIN_POLL_EVERY`th (see `netpoll`, "When a worker polls").
-        let mut looks: u32 = 0;
+        // When the network was last polled: again once `SPIN_POLL_GAP` has
+        // passed (see `netpoll`, "When a worker polls").
+        let mut polled = Instant::now();
         loop {
             // Only the cheap loads: the inbox (what a ping-pong waits for),
             // new goroutines here or in the injector, shutdown.
@@ -447,10 +447,15 @@ impl Worker {
             if self.searching.get() && self.shared.workers.iter().any(|w| !w.steal.is_empty()) {
                 return true;
             }
-            let poll = looks % super::netpoll::SPIN_POLL_EVERY == 0;
-            looks = looks.wrapping_add(1);
-            if self.timer_due() || (poll && self.io_waiting() && super::netpoll::poll_now()) {
+            if self.timer_due() {
                 return true;
+            }
+            let now = Instant::now();
+            if now.duration_since(polled) >= super::netpoll::SPIN_POLL_GAP {
+                polled = now;
+                if self.io_waiting() && super::netpoll::poll_now() {
+                    return true;
+                }
             }
             // Past the time limit: sleep; otherwise (from 5 us on) yield.
             if !spin.keep_going() {
