@@ -199,3 +199,53 @@ fn shutdown_wakes_workers_in_epoll() {
         }
     });
 }
+
+/// A worker that never runs out of work (a goroutine yields in a loop)
+/// still polls its instance now and then (`sched::netpoll`, "When a worker
+/// polls": after 61 rounds without a poll), so a goroutine parked in
+/// `read` on the same worker wakes for every message. If the busy worker
+/// never polled, the reader would wait for good: the watchdog fails.
+#[test]
+fn a_busy_worker_still_wakes_its_socket_readers() {
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+    use std::sync::Arc;
+    const MESSAGES: u8 = 50;
+    common::within("socket reader beside a yielding goroutine", 120, || {
+        let rt = baton::runtime::Builder::new().workers(1).build();
+        let peer = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = peer.local_addr().unwrap();
+        let writer = std::thread::spawn(move || {
+            let (mut c, _) = peer.accept().unwrap();
+            for m in 0..MESSAGES {
+                // Each message arrives while the reader is parked.
+                std::thread::sleep(Duration::from_millis(1));
+                c.write_all(&[m]).unwrap();
+            }
+        });
+        let done = Arc::new(AtomicBool::new(false));
+        let yields = Arc::new(AtomicU64::new(0));
+        let busy = {
+            let (done, yields) = (done.clone(), yields.clone());
+            rt.go(move || {
+                while !done.load(Relaxed) {
+                    yields.fetch_add(1, Relaxed);
+                    baton::yield_now();
+                }
+            })
+        };
+        let reader = rt.go(move || {
+            let mut c = TcpStream::connect(addr).unwrap();
+            for m in 0..MESSAGES {
+                let mut b = [0u8; 1];
+                c.read_exact(&mut b).unwrap();
+                assert_eq!(b[0], m);
+            }
+            done.store(true, Relaxed);
+        });
+        reader.join().unwrap();
+        busy.join().unwrap();
+        writer.join().unwrap();
+        // The worker was kept busy: the reader was woken by busy polls.
+        assert!(yields.load(Relaxed) > 0, "the busy goroutine never ran");
+    });
+}

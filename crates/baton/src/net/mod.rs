@@ -100,9 +100,11 @@
 //!   its own worker's instance first), and in the shared instance while a
 //!   plain thread waits on it. So the event lands where the waiter's home
 //!   worker looks, and only there;
-//! - a worker that runs out of goroutines polls its instance without
-//!   blocking before it looks further (and while it spins before
-//!   sleeping), and a busy worker polls it every 61 scheduling rounds;
+//! - while some goroutine waits on a socket, a worker that runs out of
+//!   goroutines polls its instance without blocking before it looks
+//!   further (and every 3 us while it spins before sleeping), and a
+//!   busy worker polls it once 61 scheduling rounds have passed since its
+//!   last poll (`runtime/sched/netpoll.rs`, "When a worker polls");
 //! - every idle worker sleeps in `epoll_wait` on its own instance, with its
 //!   next timer as the time-out, instead of on its futex; wake-ups meant
 //!   for it (inbox pushes, spawns, shutdown) arrive through its instance's
@@ -226,11 +228,24 @@
 //!   data, shutdown). It removes the `EAGAIN` read of every request in the
 //!   HTTP server; the echo peers read exactly 64 bytes, a full read, so
 //!   echo keeps Go's two reads.
-//! - The remaining gap to Go in echo is polling: 0.2-0.3 `epoll_wait` per
-//!   round trip against Go's 0.05 (idle workers poll with time-out 0 while
-//!   they spin, and the busy ones every 61 rounds). The poller's idle and
-//!   sleeping side was reworked at the same time (one epoll instance per
-//!   worker, above); these counts were taken before that.
+//! - **Polling** (changed): the gap to Go left in echo was 0.2-0.3
+//!   `epoll_wait` per round trip against Go's 0.05 (counts taken before
+//!   the per-worker instances, above). With the per-worker instances, 85 %
+//!   of the echo server's polls found nothing: idle workers polled on
+//!   every look of their spin (0.85 us apart), and busy ones on every
+//!   61st round, even right after a poll. Now a worker polls only while
+//!   some goroutine waits on a socket, every 3 us of its spin, and when
+//!   busy only after 61 rounds without a poll (the rule, its safety, and
+//!   how the gap was chosen: `runtime/sched/netpoll.rs`, "When a worker
+//!   polls"). The `epoll_wait` counts move with the load (an idle spell's
+//!   polls depend on how long the peer takes), unlike the `recvfrom` and
+//!   `sendto` counts, so they are ranges, not figures: echo, 100
+//!   connections, server / client, 5 interleaved runs at load 15-22:
+//!   0.059-0.225 / 0.060-0.277 (medians 0.172 / 0.086) against
+//!   0.105-0.996 / 0.156-1.049 (0.156 / 0.161) before; at load 6-8,
+//!   polling every 4th look instead gave medians 0.090 / 0.085 against
+//!   0.166 / 0.159. Not yet Go's 0.05 at every load, and the lab's
+//!   throughput ratios did not move beyond their noise.
 //! - Each event still takes the half's wait-queue lock in `notify` even
 //!   when no one waits (also for `EPOLLOUT` edges that no writer needs);
 //!   skipping it needs a Dekker pair between the count and the queue's

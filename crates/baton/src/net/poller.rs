@@ -38,8 +38,10 @@
 //!
 //! - **A worker's instance** ([`WorkerPoll`]): the worker polls it without
 //!   blocking ([`WorkerPoll::poll_now`], Go's `netpoll(0)`) when it runs out
-//!   of work, while it spins before sleeping, and every 61 scheduling
-//!   rounds while busy; and it *sleeps* in `epoll_wait` on it instead of on
+//!   of work, while it spins before sleeping, and now and then while busy,
+//!   all only while some goroutine waits on a socket
+//!   (`runtime/sched/netpoll.rs`, "When a worker polls"); and it *sleeps*
+//!   in `epoll_wait` on it whatever the counts, instead of on
 //!   its futex, with its next timer as the time-out. Whatever would wake
 //!   the worker (an inbox push, a spawn, shutdown) reaches it through the
 //!   instance's own **wake `eventfd`** (level-triggered, user data 0): the

@@ -365,14 +365,15 @@ impl Worker {
             if let Some(next) = self.next_local() {
                 self.stop_searching();
                 self.run_next(next);
-                if self.tick.get() % super::netpoll::BUSY_POLL_INTERVAL == 0 {
-                    // A busy worker still looks at the network now and then
-                    // (Go's `sysmon` does it for busy Ms).
-                    super::netpoll::poll_now();
-                }
+                // A busy worker still looks at the network now and then
+                // (Go's `sysmon` does it for busy Ms): see `netpoll`, "When
+                // a worker polls".
+                super::netpoll::busy_round(|| self.io_waiting());
                 continue;
             }
-            if super::netpoll::poll_now() {
+            // Out of work: Go's `netpoll(0)` before stealing, only if some
+            // goroutine waits on a socket (`netpollAnyWaiters`).
+            if self.io_waiting() && super::netpoll::poll_now() {
                 continue;
             }
             if self.watch_inbox() {
@@ -426,6 +427,9 @@ impl Worker {
         }
         let inbox = &self.shared.workers[self.index].inbox;
         let spin = WorkerSpin::idle();
+        // When the network was last polled: again once `SPIN_POLL_GAP` has
+        // passed (see `netpoll`, "When a worker polls").
+        let mut polled = Instant::now();
         loop {
             // Only the cheap loads: the inbox (what a ping-pong waits for),
             // new goroutines here or in the injector, shutdown.
@@ -443,8 +447,15 @@ impl Worker {
             if self.searching.get() && self.shared.workers.iter().any(|w| !w.steal.is_empty()) {
                 return true;
             }
-            if self.timer_due() || super::netpoll::poll_now() {
+            if self.timer_due() {
                 return true;
+            }
+            let now = Instant::now();
+            if now.duration_since(polled) >= super::netpoll::SPIN_POLL_GAP {
+                polled = now;
+                if self.io_waiting() && super::netpoll::poll_now() {
+                    return true;
+                }
             }
             // Past the time limit: sleep; otherwise (from 5 us on) yield.
             if !spin.keep_going() {
@@ -612,6 +623,13 @@ impl Worker {
             }
             crate::shim::spin_loop();
         }
+    }
+
+    /// Whether some goroutine of the runtime is parked on a socket (see
+    /// `netpoll::any_io_waiters`).
+    #[inline]
+    fn io_waiting(&self) -> bool {
+        super::netpoll::any_io_waiters(&self.shared.workers, self.index)
     }
 
     /// Whether something only this worker can do is waiting: goroutines
