@@ -232,7 +232,7 @@ fn baton_clients(addr: SocketAddr, spec: &Spec) -> Result<Sample, String> {
 
     let conns = spec.threads;
     let seconds = spec.seconds;
-    let rt = baton::runtime::Builder::new().name("echo").build();
+    let rt = super::runtime_builder().name("echo").build();
     rt.run(move || {
         let stop = Arc::new(AtomicBool::new(false));
         let ready = Arc::new(baton::sync::WaitGroup::new());
