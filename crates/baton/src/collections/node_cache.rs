@@ -386,26 +386,22 @@ mod tests {
     fn a_full_cache_feeds_an_empty_one_through_the_depot() {
         for _ in 0..20 {
             cache::drain_depot();
-            let given: Vec<usize> = std::thread::spawn(|| {
-                let blocks: Vec<_> = (0..=CAPACITY).map(|i| alloc((i, 0u64))).collect();
+            // `n` blocks allocated, then all freed; their addresses.
+            fn alloc_free(n: usize, tag: u64) -> Vec<usize> {
+                let blocks: Vec<_> = (0..n).map(|i| alloc((i, tag))).collect();
                 let addrs = blocks.iter().map(|&p| p as usize).collect();
                 for p in blocks {
                     // SAFETY: each came from `alloc` and is freed once.
                     unsafe { free(p) };
                 }
                 addrs
-            })
-            .join()
-            .unwrap();
-            let got: Vec<usize> = std::thread::spawn(|| {
+            }
+            let given = std::thread::spawn(|| alloc_free(CAPACITY + 1, 0))
+                .join()
+                .unwrap();
+            let got = std::thread::spawn(|| {
                 assert_eq!(cache::cached(), 0, "a new thread starts empty");
-                let blocks: Vec<_> = (0..CAPACITY).map(|i| alloc((i, 1u64))).collect();
-                let addrs = blocks.iter().map(|&p| p as usize).collect();
-                for p in blocks {
-                    // SAFETY: each came from `alloc` and is freed once.
-                    unsafe { free(p) };
-                }
-                addrs
+                alloc_free(CAPACITY, 1)
             })
             .join()
             .unwrap();

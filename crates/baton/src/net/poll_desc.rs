@@ -509,6 +509,19 @@ mod loom_tests {
         });
     }
 
+    /// The poller's side of the two-round models: puts two data, each
+    /// followed by its edge.
+    fn feed_two(s: Arc<Sock>) -> thread::JoinHandle<()> {
+        thread::spawn(move || {
+            for _ in 0..2 {
+                while !s.put() {
+                    thread::yield_now();
+                }
+                s.pd.half(Dir::Read).notify();
+            }
+        })
+    }
+
     /// One reader, two data with their edges (a request/response loop):
     /// the first edge may be seen before, during or after the first read,
     /// and must neither be lost nor end the second read's wait early for
@@ -517,15 +530,7 @@ mod loom_tests {
     fn loom_poll_desc_one_reader_two_rounds() {
         loom::model(|| {
             let s = sock();
-            let s2 = s.clone();
-            let poller = thread::spawn(move || {
-                for _ in 0..2 {
-                    while !s2.put() {
-                        thread::yield_now();
-                    }
-                    s2.pd.half(Dir::Read).notify();
-                }
-            });
+            let poller = feed_two(s.clone());
             assert_eq!(read(&s), Ok(()));
             assert_eq!(read(&s), Ok(()));
             poller.join().unwrap();
@@ -555,15 +560,7 @@ mod loom_tests {
     fn loom_poll_desc_short_read_hint_two_rounds() {
         loom::model(|| {
             let s = sock();
-            let s2 = s.clone();
-            let poller = thread::spawn(move || {
-                for _ in 0..2 {
-                    while !s2.put() {
-                        thread::yield_now();
-                    }
-                    s2.pd.half(Dir::Read).notify();
-                }
-            });
+            let poller = feed_two(s.clone());
             assert_eq!(read_hinted(&s), Ok(()));
             assert_eq!(read_hinted(&s), Ok(()));
             poller.join().unwrap();
