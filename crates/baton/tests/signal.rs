@@ -126,6 +126,13 @@ fn notify_context_stop_restores_the_default_action() {
 // --- notify: relays on a channel; dropping restores the default ----------
 
 fn notify_child() {
+    // The test expects `SIGHUP` to end the process once the subscription is
+    // dropped, i.e. that its action before baton was the default. A test
+    // run started under `nohup` inherits it ignored (and baton then rightly
+    // restores "ignored"), so make the starting point explicit.
+    // SAFETY: setting a signal's disposition to the default before any
+    // other thread of this child uses signals; no handler is involved.
+    unsafe { libc::signal(libc::SIGHUP, libc::SIG_DFL) };
     let (tx, rx) = baton::chan::bounded(4);
     let sub = signal::notify(&tx, &[SIGHUP, SIGUSR1]);
     say("READY");
