@@ -450,11 +450,15 @@ impl Worker {
             if self.timer_due() {
                 return true;
             }
-            let now = Instant::now();
-            if now.duration_since(polled) >= super::netpoll::SPIN_POLL_GAP {
-                polled = now;
-                if self.io_waiting() && super::netpoll::poll_now() {
-                    return true;
+            // The waiter count first: a process without socket waiters
+            // pays no clock read here (`keep_going` below reads it anyway).
+            if self.io_waiting() {
+                let now = Instant::now();
+                if now.duration_since(polled) >= super::netpoll::SPIN_POLL_GAP {
+                    polled = now;
+                    if super::netpoll::poll_now() {
+                        return true;
+                    }
                 }
             }
             // Past the time limit: sleep; otherwise (from 5 us on) yield.
