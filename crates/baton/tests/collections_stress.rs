@@ -135,6 +135,15 @@ fn stack_every_item_popped_once_and_dropped_once() {
     assert_garbage_drains();
 }
 
+/// The ids the threads popped, then those left on `stack` (popped here).
+fn all_popped(popped: Vec<Vec<usize>>, stack: &Stack<Box<usize>>) -> Vec<usize> {
+    let mut ids: Vec<usize> = popped.into_iter().flatten().collect();
+    while let Some(id) = stack.pop() {
+        ids.push(*id);
+    }
+    ids
+}
+
 /// Small values: the stack's nodes fit the per-thread node cache, so each
 /// node's memory is reused over and over (a popped node comes back, after
 /// the epoch allows it, as a later push's node). Each value is a `Box` of
@@ -172,10 +181,7 @@ fn stack_recycled_nodes_every_item_popped_once() {
             .collect();
         workers.into_iter().map(|w| w.join().unwrap()).collect()
     });
-    let mut ids: Vec<usize> = popped.into_iter().flatten().collect();
-    while let Some(id) = stack.pop() {
-        ids.push(*id);
-    }
+    let ids = all_popped(popped, &stack);
     assert_each_once(&ids, RECYCLE_THREADS * per);
     assert!(stack.is_empty());
     assert_garbage_drains();
@@ -231,10 +237,7 @@ fn stack_split_pushers_and_poppers_every_item_popped_once() {
                 workers.into_iter().map(|w| w.join().unwrap()).collect()
             })
         });
-    let mut ids: Vec<usize> = popped.into_iter().flatten().collect();
-    while let Some(id) = stack.pop() {
-        ids.push(*id);
-    }
+    let ids = all_popped(popped, &stack);
     // Only even threads pushed: map their ids onto 0..THREADS/2 * per.
     let ids: Vec<usize> = ids
         .into_iter()

@@ -509,8 +509,8 @@ mod loom_tests {
         });
     }
 
-    /// The poller's side of the two-round models: puts two data, each
-    /// followed by its edge.
+    /// The poller's side of the two-edge models: puts two data, each
+    /// followed by its edge (the "kernel" queues one datum at a time).
     fn feed_two(s: Arc<Sock>) -> thread::JoinHandle<()> {
         thread::spawn(move || {
             for _ in 0..2 {
@@ -580,16 +580,7 @@ mod loom_tests {
                 read(&s2).unwrap();
                 got2.fetch_add(1, Ordering::Relaxed);
             });
-            let s3 = s.clone();
-            let poller = thread::spawn(move || {
-                for _ in 0..2 {
-                    // The "kernel" queues one datum at a time.
-                    while !s3.put() {
-                        thread::yield_now();
-                    }
-                    s3.pd.half(Dir::Read).notify();
-                }
-            });
+            let poller = feed_two(s.clone());
             read(&s).unwrap();
             other.join().unwrap();
             poller.join().unwrap();
