@@ -104,24 +104,32 @@ pub(crate) fn pingpong_chan(spec: &Spec) -> Sample {
     let (pong_tx, pong_rx) = chan::rendezvous::<u64>();
     two_players(
         spec,
-        move || {
-            for v in &ping_rx {
-                if pong_tx.send(v).is_err() {
-                    return;
-                }
-            }
-        },
-        move || {
-            let mut i = 0u64;
-            let sample = timed_trips(&timing, || {
-                i += 1;
-                ping_tx.send(i).expect("the echo goroutine left");
-                black_box(pong_rx.recv().expect("the echo goroutine left"));
-            });
-            drop(ping_tx); // closes `ping`: the echo goroutine returns
-            sample
-        },
+        move || echo(&ping_rx, &pong_tx),
+        move || trips(&timing, ping_tx, &pong_rx),
     )
+}
+
+/// The echo side of the channel ping-pongs: sends back what `ping` brings
+/// until it closes.
+fn echo(ping_rx: &chan::Receiver<u64>, pong_tx: &chan::Sender<u64>) {
+    for v in ping_rx {
+        if pong_tx.send(v).is_err() {
+            return;
+        }
+    }
+}
+
+/// The measuring side of the channel ping-pongs: timed round trips, then
+/// closes `ping` (so the echo goroutine returns).
+fn trips(timing: &Spec, ping_tx: chan::Sender<u64>, pong_rx: &chan::Receiver<u64>) -> Sample {
+    let mut i = 0u64;
+    let sample = timed_trips(timing, || {
+        i += 1;
+        ping_tx.send(i).expect("the echo goroutine left");
+        black_box(pong_rx.recv().expect("the echo goroutine left"));
+    });
+    drop(ping_tx);
+    sample
 }
 
 /// [`pingpong_chan`] with the placement left to baton, as Go's and `may`'s
@@ -136,21 +144,9 @@ pub(crate) fn pingpong_chan_natural(spec: &Spec) -> Sample {
     runtime(spec.threads).run(move || {
         let (ping_tx, ping_rx) = chan::rendezvous::<u64>();
         let (pong_tx, pong_rx) = chan::rendezvous::<u64>();
-        let echo = baton::go(move || {
-            for v in &ping_rx {
-                if pong_tx.send(v).is_err() {
-                    return;
-                }
-            }
-        });
-        let mut i = 0u64;
-        let sample = timed_trips(&timing, || {
-            i += 1;
-            ping_tx.send(i).expect("the echo goroutine left");
-            black_box(pong_rx.recv().expect("the echo goroutine left"));
-        });
-        drop(ping_tx); // closes `ping`: the echo goroutine returns
-        echo.join().expect("the echo goroutine panicked");
+        let echoer = baton::go(move || echo(&ping_rx, &pong_tx));
+        let sample = trips(&timing, ping_tx, &pong_rx);
+        echoer.join().expect("the echo goroutine panicked");
         sample
     })
 }
